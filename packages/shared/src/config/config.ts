@@ -1,0 +1,100 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Root of the repository (used for the bundled sample folder and default data dir). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const source = z.string().refine(
+  (s) => /^s3:\/\/[a-z0-9][a-z0-9.\-]{1,62}(\/.*)?$/.test(s) || /^file:\/\/\/.+/.test(s),
+  'must be s3://bucket[/prefix] or file:///absolute/dir',
+);
+
+/**
+ * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).
+ * Defaults make `npm start` work with nothing set.
+ */
+export const ConfigSchema = z.object({
+  LOUPE_SOURCE: source.default(`file://${path.join(REPO_ROOT, 'samples')}`),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.default('false'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be redis://host:port[/db] or rediss://...')
+    .default('redis://127.0.0.1:6379'),
+  /** Comma-separated host:port list; when set, Loupe talks to a Redis Cluster. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
+    .optional(),
+  LOUPE_SHARDS: int(1, 1024).default('4'),
+  LOUPE_QUERY_PORT: int(0, 65535).default('7700'),
+  LOUPE_QUERY_HOST: z.string().default('127.0.0.1'),
+  LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  LOUPE_MODEL: z.string().default('builtin:mobilenetv2-rp64'),
+  LOUPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOUPE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.loupe')),
+  /** Largest object ingest will fetch, in bytes. */
+  LOUPE_MAX_BYTES: int(1024, 2 ** 31).default(String(50 * 1024 * 1024)),
+  /** Largest decoded image, in pixels (width * height). */
+  LOUPE_MAX_PIXELS: int(1, 2 ** 31).default(String(100_000_000)),
+  /** Ingest pauses when the encode queue holds more than this many waiting jobs. */
+  LOUPE_ENCODE_BACKLOG: int(1, 1_000_000).default('200'),
+  LOUPE_ENCODE_BATCH: int(1, 256).default('8'),
+  LOUPE_CONCURRENCY: int(1, 64).default('2'),
+  /** Poll interval of the source for new/changed/deleted objects, ms (0 = backfill once). */
+  LOUPE_POLL_MS: int(0, 86_400_000).default('30000'),
+  LOUPE_QUERY_TIMEOUT_MS: int(10, 600_000).default('2000'),
+  /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */
+  LOUPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
+});
+
+export type LoupeConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' + issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
+  const picked: Record<string, string> = {};
+  for (const name of Object.keys(ConfigSchema.shape)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') picked[name] = v;
+  }
+  const r = ConfigSchema.safeParse(picked);
+  if (!r.success) {
+    throw new ConfigError(
+      r.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '?'),
+        message: `${i.message} (got ${JSON.stringify(picked[String(i.path[0])] ?? null)})`,
+      })),
+    );
+  }
+  return r.data;
+}
+
+export type SourceUrl = { kind: 's3'; bucket: string; prefix: string } | { kind: 'file'; dir: string };
+
+export function parseSource(s: string): SourceUrl {
+  if (s.startsWith('s3://')) {
+    const rest = s.slice(5);
+    const slash = rest.indexOf('/');
+    return slash < 0
+      ? { kind: 's3', bucket: rest, prefix: '' }
+      : { kind: 's3', bucket: rest.slice(0, slash), prefix: rest.slice(slash + 1) };
+  }
+  return { kind: 'file', dir: fileURLToPath(s) };
+}

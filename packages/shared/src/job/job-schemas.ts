@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * Job payloads of every queue. Producers build them with these types; consumers parse them with
+ * the schemas (parseJob) so a malformed job fails loudly at the boundary.
+ */
+
+const objectKey = z.string().min(1).max(1024);
+const etag = z.string().min(1).max(256);
+const hex = z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lower-case hex');
+
+export const IngestJobSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional() }),
+  z.object({ op: z.literal('delete'), key: objectKey }),
+]);
+export type IngestJob = z.infer<typeof IngestJobSchema>;
+
+export const BoxSchema = z.object({
+  x: z.number().int().nonnegative(),
+  y: z.number().int().nonnegative(),
+  w: z.number().int().positive(),
+  h: z.number().int().positive(),
+});
+
+export const ViewSchema = z.object({
+  level: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  box: BoxSchema,
+});
+
+/** A decoded, validated image ready for the CNN: the canonical raster plus its views. */
+export const EncodeJobSchema = z.object({
+  key: objectKey,
+  etag,
+  /** Source size after EXIF orientation; boxes are in these pixels. */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** Canonical raster (see CanonicalImage), base64. */
+  image: z.string().min(1),
+  views: z.array(ViewSchema).min(1),
+});
+export type EncodeJob = z.infer<typeof EncodeJobSchema>;
+
+export const IndexJobSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('upsert'),
+    key: objectKey,
+    etag,
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    model: z.string().min(1),
+    bits: z.number().int().positive(),
+    /** One code per view, in plan order, as hex. */
+    views: z.array(ViewSchema.extend({ code: hex })).min(1),
+  }),
+  z.object({ op: z.literal('delete'), key: objectKey }),
+]);
+export type IndexJob = z.infer<typeof IndexJobSchema>;
+
+export const DeadJobSchema = z.object({
+  stage: z.enum(['ingest', 'encode', 'index']),
+  key: objectKey,
+  etag: etag.optional(),
+  reason: z.string(),
+  at: z.string(),
+});
+export type DeadJob = z.infer<typeof DeadJobSchema>;
+
+export class JobValidationError extends Error {
+  constructor(queue: string, message: string) {
+    super(`invalid ${queue} job: ${message}`);
+    this.name = 'JobValidationError';
+  }
+}
+
+export function parseJob<T>(schema: z.ZodType<T>, queue: string, data: unknown): T {
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    throw new JobValidationError(
+      queue,
+      r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    );
+  }
+  return r.data;
+}

@@ -1,0 +1,23 @@
+/** BullMQ queue names (contract: ARCHITECTURE.md). */
+export const QueueNames = {
+  ingest: 'loupe-ingest',
+  encode: 'loupe-encode',
+  index: 'loupe-index',
+  dead: 'loupe-dead',
+} as const;
+
+export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
+
+/**
+ * BullMQ key prefix for a queue. With Redis Cluster every key of one queue must hash to one
+ * slot, so the prefix carries a hash tag per queue.
+ */
+export function queuePrefix(base: string, queue: QueueName, cluster: boolean): string {
+  return cluster ? `{${base}:${queue}}` : base;
+}
+
+/** Job id for one object version: the same (key, etag) always maps to the same job. */
+export function objectJobId(stage: string, key: string, etag: string): string {
+  // BullMQ forbids ':' in custom ids; base64url keeps any key legal and reversible.
+  return `${stage}-${Buffer.from(`${key}\u0000${etag}`).toString('base64url')}`;
+}

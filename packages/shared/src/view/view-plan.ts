@@ -1,0 +1,79 @@
+/**
+ * The view plan: which views of an image get a code. Level 0 is the whole image; each further
+ * level is a grid x grid pyramid of overlapping regions. Every image gets the same number of
+ * views per level, so a view's slot in the index is (objectId * viewsAtLevel + index) and its box
+ * is derived from the plan and the image size instead of being stored.
+ */
+export interface ViewLevel {
+  name: string;
+  grid: number;
+  /** Fraction of a region shared with its neighbour (0 = tiles, 0.5 = half overlap). */
+  overlap: number;
+}
+
+export interface ViewPlan {
+  levels: ViewLevel[];
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface View {
+  level: number;
+  index: number;
+  /** Box in source pixels (after EXIF orientation). */
+  box: Box;
+}
+
+export const DEFAULT_VIEW_PLAN: ViewPlan = {
+  levels: [
+    { name: 'global', grid: 1, overlap: 0 },
+    { name: 'r2', grid: 2, overlap: 0.4 },
+    { name: 'r3', grid: 3, overlap: 0.4 },
+  ],
+};
+
+export function viewsAtLevel(level: ViewLevel): number {
+  return level.grid * level.grid;
+}
+
+export function viewCount(plan: ViewPlan): number {
+  return plan.levels.reduce((n, l) => n + viewsAtLevel(l), 0);
+}
+
+/** Boxes of one level as fractions of the image, row-major. */
+export function levelBoxesUnit(level: ViewLevel): Box[] {
+  const g = level.grid;
+  const size = 1 / (g - (g - 1) * level.overlap);
+  const step = g === 1 ? 0 : (1 - size) / (g - 1);
+  const out: Box[] = [];
+  for (let r = 0; r < g; r++)
+    for (let c = 0; c < g; c++) out.push({ x: c * step, y: r * step, w: size, h: size });
+  return out;
+}
+
+/** Every view of the plan with its box in source pixels. */
+export function planViews(plan: ViewPlan, width: number, height: number): View[] {
+  const views: View[] = [];
+  plan.levels.forEach((level, li) => {
+    levelBoxesUnit(level).forEach((b, index) => {
+      views.push({ level: li, index, box: toPixels(b, width, height) });
+    });
+  });
+  return views;
+}
+
+export function toPixels(b: Box, width: number, height: number): Box {
+  const x = Math.round(b.x * width);
+  const y = Math.round(b.y * height);
+  return {
+    x,
+    y,
+    w: Math.max(1, Math.min(width - x, Math.round(b.w * width))),
+    h: Math.max(1, Math.min(height - y, Math.round(b.h * height))),
+  };
+}
