@@ -34,24 +34,24 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
     .optional(),
-  LOUPE_SHARDS: int(1, 1024).default('4'),
-  LOUPE_QUERY_PORT: int(0, 65535).default('7700'),
+  LOUPE_SHARDS: int(1, 1024).default(4),
+  LOUPE_QUERY_PORT: int(0, 65535).default(7700),
   LOUPE_QUERY_HOST: z.string().default('127.0.0.1'),
   LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   LOUPE_MODEL: z.string().default('builtin:mobilenetv2-rp64'),
   LOUPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOUPE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.loupe')),
   /** Largest object ingest will fetch, in bytes. */
-  LOUPE_MAX_BYTES: int(1024, 2 ** 31).default(String(50 * 1024 * 1024)),
+  LOUPE_MAX_BYTES: int(1024, 2 ** 31).default(50 * 1024 * 1024),
   /** Largest decoded image, in pixels (width * height). */
-  LOUPE_MAX_PIXELS: int(1, 2 ** 31).default(String(100_000_000)),
+  LOUPE_MAX_PIXELS: int(1, 2 ** 31).default(100_000_000),
   /** Ingest pauses when the encode queue holds more than this many waiting jobs. */
-  LOUPE_ENCODE_BACKLOG: int(1, 1_000_000).default('200'),
-  LOUPE_ENCODE_BATCH: int(1, 256).default('8'),
-  LOUPE_CONCURRENCY: int(1, 64).default('2'),
+  LOUPE_ENCODE_BACKLOG: int(1, 1_000_000).default(200),
+  LOUPE_ENCODE_BATCH: int(1, 256).default(8),
+  LOUPE_CONCURRENCY: int(1, 64).default(2),
   /** Poll interval of the source for new/changed/deleted objects, ms (0 = backfill once). */
-  LOUPE_POLL_MS: int(0, 86_400_000).default('30000'),
-  LOUPE_QUERY_TIMEOUT_MS: int(10, 600_000).default('2000'),
+  LOUPE_POLL_MS: int(0, 86_400_000).default(30000),
+  LOUPE_QUERY_TIMEOUT_MS: int(10, 600_000).default(2000),
   /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */
   LOUPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
 });
