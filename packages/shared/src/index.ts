@@ -1,5 +1,6 @@
 export * from './config/config.ts';
 export * from './queue/queue-names.ts';
+export * from './queue/queue-factory.ts';
 export * from './job/job-schemas.ts';
 export * from './redis/redis-keys.ts';
 export * from './redis/redis-connection.ts';

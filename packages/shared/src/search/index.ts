@@ -1,1 +1,1 @@
-export {};
+export * from './hamming-scanner.ts';

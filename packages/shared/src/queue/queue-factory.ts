@@ -1,0 +1,44 @@
+import { Queue, Worker, type Processor, type WorkerOptions, type QueueOptions } from 'bullmq';
+import type { LoupeConfig } from '../config/config.ts';
+import { createRedis, isCluster, type RedisClient } from '../redis/redis-connection.ts';
+import { QueueNames, queuePrefix, type QueueName } from './queue-names.ts';
+import type { DeadJob } from '../job/job-schemas.ts';
+
+type QueueConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUEUE_PREFIX'>;
+
+/** Default job options: retries with backoff, bounded history so Redis does not grow forever. */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+} as const;
+
+export function createQueue<T = unknown>(name: QueueName, config: QueueConfig, connection?: RedisClient): Queue<T> {
+  const opts: QueueOptions = {
+    connection: connection ?? createRedis(config, { name: `${name}-producer` }),
+    prefix: queuePrefix(config.LOUPE_QUEUE_PREFIX, name, isCluster(config)),
+    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+  };
+  return new Queue<T>(name, opts);
+}
+
+export function createWorker<T = unknown, R = unknown>(
+  name: QueueName,
+  config: QueueConfig,
+  processor: Processor<T, R>,
+  opts: Partial<WorkerOptions> = {},
+): Worker<T, R> {
+  return new Worker<T, R>(name, processor, {
+    connection: createRedis(config, { blocking: true, name: `${name}-worker` }),
+    prefix: queuePrefix(config.LOUPE_QUEUE_PREFIX, name, isCluster(config)),
+    ...opts,
+  });
+}
+
+/** Puts a failed object on the dead-letter queue with its reason; one entry per object version. */
+export async function deadLetter(queue: Queue, entry: Omit<DeadJob, 'at'>): Promise<void> {
+  const job: DeadJob = { ...entry, at: new Date().toISOString() };
+  const id = `dead-${Buffer.from(`${entry.stage}\u0000${entry.key}\u0000${entry.etag ?? ''}`).toString('base64url')}`;
+  await queue.add(QueueNames.dead, job, { jobId: id, removeOnComplete: false, removeOnFail: false });
+}
