@@ -37,6 +37,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   );
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {}); // connection refused until the server is up
   for (let i = 0; ; i++) {
     try {
       await probe.connect();

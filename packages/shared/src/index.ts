@@ -4,6 +4,7 @@ export * from './queue/queue-factory.ts';
 export * from './job/job-schemas.ts';
 export * from './redis/redis-keys.ts';
 export * from './redis/redis-connection.ts';
+export * from './redis/index-layout.ts';
 export * from './code/bit-code.ts';
 export * from './view/view-plan.ts';
 export * from './log/logger.ts';

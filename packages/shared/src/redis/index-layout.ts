@@ -1,0 +1,60 @@
+import type { RedisClient } from './redis-connection.ts';
+import { INDEX_META_KEY } from './redis-keys.ts';
+import { viewsAtLevel, type ViewPlan } from '../view/view-plan.ts';
+
+/**
+ * What every writer and reader of the index must agree on. Fixed when the index is created
+ * (first writer wins) and stored at INDEX_META_KEY.
+ */
+export interface IndexLayout {
+  shards: number;
+  bits: number;
+  plan: ViewPlan;
+  /** Model version the index's codes were made with. */
+  model: string;
+}
+
+export function codeBytes(layout: Pick<IndexLayout, 'bits'>): number {
+  return Math.ceil(layout.bits / 8);
+}
+
+/** Views per object at each level, in plan order. */
+export function levelSizes(layout: Pick<IndexLayout, 'plan'>): number[] {
+  return layout.plan.levels.map(viewsAtLevel);
+}
+
+export async function readIndexLayout(redis: RedisClient): Promise<IndexLayout | null> {
+  const h = await redis.hgetall(INDEX_META_KEY);
+  if (!h.shards) return null;
+  return { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model };
+}
+
+export class IndexLayoutMismatchError extends Error {}
+
+/**
+ * Creates the index layout if absent, else checks the stored one is compatible with `desired`
+ * (same shard count, bits and plan). Returns the stored layout.
+ */
+export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout): Promise<IndexLayout> {
+  await redis.hsetnx(INDEX_META_KEY, 'shards', String(desired.shards));
+  const created = await redis.hsetnx(INDEX_META_KEY, 'bits', String(desired.bits));
+  if (created) {
+    await redis.hset(INDEX_META_KEY, { plan: JSON.stringify(desired.plan), model: desired.model, createdAt: new Date().toISOString() });
+  }
+  let stored = await readIndexLayout(redis);
+  for (let i = 0; (!stored || !stored.plan) && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    stored = await readIndexLayout(redis);
+  }
+  if (!stored) throw new Error(`index layout at ${INDEX_META_KEY} could not be read`);
+  const problems: string[] = [];
+  if (stored.shards !== desired.shards) problems.push(`shards ${stored.shards} (LOUPE_SHARDS=${desired.shards})`);
+  if (stored.bits !== desired.bits) problems.push(`bits ${stored.bits} (model has ${desired.bits})`);
+  if (JSON.stringify(stored.plan) !== JSON.stringify(desired.plan)) problems.push('view plan differs from the model');
+  if (problems.length) {
+    throw new IndexLayoutMismatchError(
+      `the index in Redis was created with ${problems.join(', ')}; use the same settings or a fresh Redis database`,
+    );
+  }
+  return stored;
+}

@@ -1,0 +1,3 @@
+export { startIndexer } from './indexer.ts';
+export { IndexerService, UnindexableJobError } from './indexer.service.ts';
+export { ShardRepository, CHANGE_STREAM_MAXLEN, type ShardObject, type UpsertOutcome } from './repository/shard.repository.ts';

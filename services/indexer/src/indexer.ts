@@ -1,0 +1,71 @@
+import {
+  createQueue,
+  createRedis,
+  createWorker,
+  createLogger,
+  deadLetter,
+  IndexJobSchema,
+  JobValidationError,
+  parseJob,
+  QueueNames,
+  readIndexLayout,
+  ShardKeys,
+  type IndexLayout,
+  type LoupeConfig,
+  type RedisClient,
+} from '@loupe/shared';
+import { IndexerService, UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
+import { ShardRepository } from './repository/shard.repository.ts';
+
+/** Waits for the index layout, which the first encoder (the side that knows the model) creates. */
+async function awaitLayout(redis: RedisClient, signal: { closed: boolean }): Promise<IndexLayout | null> {
+  for (;;) {
+    const layout = await readIndexLayout(redis);
+    if (layout || signal.closed) return layout;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startIndexer(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
+  const log = createLogger('indexer', config.LOUPE_LOG_LEVEL);
+  const redis = createRedis(config, { name: 'loupe-indexer' });
+  const dead = createQueue(QueueNames.dead, config, redis);
+  const signal = { closed: false };
+  let service: IndexerService | null = null;
+  const ready = awaitLayout(redis, signal).then((layout) => {
+    if (!layout) return null;
+    const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
+    service = new IndexerService(layout, repos, log);
+    log.info({ shards: layout.shards, bits: layout.bits, model: layout.model }, 'indexer ready');
+    return service;
+  });
+
+  const worker = createWorker<unknown, IndexOutcome | null>(
+    QueueNames.index,
+    config,
+    async (job) => {
+      const svc = service ?? (await ready);
+      if (!svc) throw new Error('indexer is closing');
+      try {
+        return await svc.handle(parseJob(IndexJobSchema, QueueNames.index, job.data));
+      } catch (err) {
+        if (!(err instanceof UnindexableJobError || err instanceof JobValidationError)) throw err;
+        const data = job.data as { key?: string; etag?: string };
+        await deadLetter(dead, { stage: 'index', key: String(data?.key ?? job.id), etag: data?.etag, reason: err.message });
+        log.warn({ key: data?.key, reason: err.message }, 'index job dead-lettered');
+        return null;
+      }
+    },
+    { concurrency: config.LOUPE_CONCURRENCY * 4 },
+  );
+  worker.on('failed', (job, err) => log.error({ jobId: job?.id, err: err.message }, 'index job failed'));
+
+  return {
+    async close() {
+      signal.closed = true;
+      await worker.close();
+      await dead.close();
+      redis.disconnect();
+    },
+  };
+}
