@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI through tsx (no build step), forwarding stop signals.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
+const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...process.argv.slice(2)], { stdio: 'inherit' });
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type LoupeConfig } from '@loupe/shared';
+import { ensureLocalRedis } from './local-redis.ts';
+import { SERVICES, type ServiceName } from './run-service.ts';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/**
+ * `loupe start`: one process tree — Redis (when none answers), then one child per service.
+ * A child that dies is restarted with backoff; SIGINT/SIGTERM stops all children gracefully.
+ */
+export async function runStart(config: LoupeConfig): Promise<number> {
+  const log = createLogger('start', config.LOUPE_LOG_LEVEL);
+  const redis = await ensureLocalRedis(config, log);
+  const children = new Map<ServiceName, ChildProcess>();
+  let stopping = false;
+
+  const launch = (name: ServiceName, attempt = 0) => {
+    const child = spawn(process.execPath, [...process.execArgv, MAIN, name], { stdio: 'inherit', env: process.env });
+    children.set(name, child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      const delay = Math.min(30_000, 1000 * 2 ** attempt);
+      log.error({ service: name, code, signal, restartInMs: delay }, 'service exited; restarting');
+      setTimeout(() => launch(name, attempt + 1), delay).unref();
+    });
+  };
+  for (const name of SERVICES) launch(name);
+
+  const base = `http://${config.LOUPE_QUERY_HOST}:${config.LOUPE_QUERY_PORT}`;
+  void announceWhenReady(base, config, () => stopping);
+
+  return new Promise((resolve) => {
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping services');
+      await Promise.all(
+        [...children.values()].map(
+          (c) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM')))),
+        ),
+      );
+      if (redis) await new Promise<void>((r) => (redis.once('exit', () => r()), redis.kill('SIGTERM')));
+      resolve(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+async function announceWhenReady(base: string, config: LoupeConfig, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (stopped()) return;
+  const auth = config.LOUPE_TOKEN ? ` -H 'Authorization: Bearer $LOUPE_TOKEN'` : '';
+  process.stdout.write(
+    `\nLoupe is up. Indexing ${config.LOUPE_SOURCE}\n` +
+      `  search:  curl -s -X POST --data-binary @samples/chelsea-cat.jpg -H 'Content-Type: image/jpeg'${auth} ${base}/v1/search\n` +
+      `  stats:   curl -s${auth} ${base}/v1/stats\n` +
+      `  or:      npx loupe search samples/chelsea-cat.jpg    npx loupe stats\n` +
+      `  API docs: ${base}/docs\n\n`,
+  );
+}

@@ -1,0 +1,59 @@
+import { BLOCK_RECORDS, CODES_OFFSET, OUT_CAPACITY, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, type Stride } from './kernel-layout.ts';
+import { grownSize, popcount32, type PopcountKernel } from './popcount-kernel.ts';
+
+/**
+ * Plain-JS fallback with the same memory layout and scanBlocks contract as the wasm kernel, so it
+ * returns identical results (runtimes without WebAssembly SIMD, and as a test oracle).
+ */
+export class JsPopcountKernel implements PopcountKernel {
+  readonly name = 'js' as const;
+  bytes: Uint8Array;
+  words: Int32Array;
+
+  constructor() {
+    this.bytes = new Uint8Array(CODES_OFFSET + 65536);
+    this.words = new Int32Array(this.bytes.buffer);
+  }
+
+  reserve(codeBytes: number): void {
+    const need = CODES_OFFSET + codeBytes;
+    if (need <= this.bytes.length) return;
+    const next = new Uint8Array(grownSize(this.bytes.length, need));
+    next.set(this.bytes);
+    this.bytes = next;
+    this.words = new Int32Array(next.buffer);
+  }
+
+  scanBlocks(stride: Stride, blockStart: number, blockEnd: number, threshold: number): number {
+    const w = this.words;
+    const wordsPerRecord = stride >> 2;
+    const q = w.subarray(QUERY_OFFSET >> 2, (QUERY_OFFSET >> 2) + wordsPerRecord);
+    const q0 = q[0];
+    const q1 = wordsPerRecord > 1 ? q[1] : 0;
+    const out = OUT_OFFSET >> 2;
+    let n = 0;
+    let b = blockStart;
+    while (b < blockEnd) {
+      const first = b * BLOCK_RECORDS;
+      let p = (CODES_OFFSET >> 2) + first * wordsPerRecord;
+      for (let j = 0; j < BLOCK_RECORDS; j++, p += wordsPerRecord) {
+        let d: number;
+        if (wordsPerRecord === 1) d = popcount32(w[p] ^ q0);
+        else if (wordsPerRecord === 2) d = popcount32(w[p] ^ q0) + popcount32(w[p + 1] ^ q1);
+        else {
+          d = 0;
+          for (let i = 0; i < wordsPerRecord; i++) d += popcount32(w[p + i] ^ q[i]);
+        }
+        if (d <= threshold) {
+          w[out + 2 * n] = first + j;
+          w[out + 2 * n + 1] = d;
+          n++;
+        }
+      }
+      b++;
+      if (n + BLOCK_RECORDS > OUT_CAPACITY) break;
+    }
+    w[RESUME_OFFSET >> 2] = b;
+    return n;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Memory layout shared by every popcount kernel (wasm and JS), so the scanner writes codes and
+ * queries the same way whichever kernel runs. Offsets are in bytes.
+ */
+
+/** u32: block index where the last scanBlocks call stopped. */
+export const RESUME_OFFSET = 0;
+/** 32 bytes: the query repeated to fill a v128 (strides 4/8/16) or spanning two (stride 32). */
+export const QUERY_OFFSET = 64;
+/** Emitted (record u32, distance u32) pairs. */
+export const OUT_OFFSET = 128;
+/** Pairs the out area holds; a scan call returns before it could overflow. */
+export const OUT_CAPACITY = 4096;
+/** Codes start here (page aligned), record i at CODES_OFFSET + i * stride. */
+export const CODES_OFFSET = 65536;
+/** Records per kernel block: one i8x16 of distances. */
+export const BLOCK_RECORDS = 16;
+/** Storage strides the kernels support; a code is zero-padded to the next one. */
+export const STRIDES = [4, 8, 16, 32] as const;
+export type Stride = (typeof STRIDES)[number];
+
+export const MIN_CODE_BYTES = 4;
+export const MAX_CODE_BYTES = 32;
+
+export function strideFor(codeBytes: number): Stride {
+  if (!Number.isInteger(codeBytes) || codeBytes < MIN_CODE_BYTES || codeBytes > MAX_CODE_BYTES) {
+    throw new RangeError(`code size must be ${MIN_CODE_BYTES}..${MAX_CODE_BYTES} bytes, got ${codeBytes}`);
+  }
+  return STRIDES.find((s) => s >= codeBytes)!;
+}

@@ -1,0 +1,170 @@
+/**
+ * Emits the WebAssembly SIMD scan module as bytes, in process, so no build step, no artifact and
+ * no network are needed, and a worker thread can compile it synchronously.
+ *
+ * Exports: memory, scan4, scan8, scan16, scan32 — each (blockStart, blockEnd, threshold, outCap)
+ * -> pairs emitted, following the PopcountKernel.scanBlocks contract for one storage stride.
+ *
+ * Per 16-record block: v128 loads XOR the tiled query, i8x16.popcnt, then a reduction tree of
+ * pairwise widening adds (extadd_pairwise) and saturating narrows packs the 16 distances into one
+ * i8x16 (256 saturates to 255, so emitted records are re-checked with an exact scalar i64.popcnt).
+ * One i8x16.le_u + bitmask decides the block; only set bits are visited.
+ */
+import { BLOCK_RECORDS, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, STRIDES, type Stride } from './kernel-layout.ts';
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const SIMD = 0xfd;
+const op = {
+  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
+  localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  i32Load: 0x28, i64Load: 0x29, i32Store: 0x36, i32Const: 0x41,
+  i32LtS: 0x48, i32GtU: 0x4b, i32LeU: 0x4d, i32GeU: 0x4f,
+  i32Ctz: 0x68, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72,
+  i32Xor: 0x73, i32Shl: 0x74, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
+} as const;
+const simd = {
+  load: 0x00, splat8: 0x0f, leU8: 0x2a, xor: 0x51, popcnt8: 0x62, bitmask8: 0x64, narrow16to8: 0x66,
+  add8: 0x6e, extadd8: 0x7d /* i16x8.extadd_pairwise_i8x16_u */,
+  extadd16: 0x7e /* i32x4.extadd_pairwise_i16x8_s: pmaddwd; lanes are small and positive */,
+  narrow32to16: 0x86,
+} as const;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+const v = (code: number): number[] => [SIMD, ...uleb(code)];
+
+// Locals of every scan function: params first, then declared locals.
+const B = 0, E = 1, T = 2, CAP = 3, N = 4, P = 5, MASK = 6, J = 7, D = 8, RP = 9, Q0 = 10, Q1 = 11, THR = 12;
+const get = (i: number) => [op.localGet, i];
+const set = (i: number) => [op.localSet, i];
+const konst = (n: number) => [op.i32Const, ...sleb(n)];
+
+/** Popcount bytes of one 16-byte load at block offset `off`, XORed with query vector `q`. */
+function pop(off: number, q: number): number[] {
+  return [...get(P), ...v(simd.load), 4, ...uleb(off), ...get(q), ...v(simd.xor), ...v(simd.popcnt8)];
+}
+
+/** i8x16 of per-byte bit counts holding record r alone (strides 16 and 32). */
+function recordVec(stride: Stride, r: number): number[] {
+  if (stride === 16) return pop(16 * r, Q0);
+  return [...pop(32 * r, Q0), ...pop(32 * r + 16, Q1), ...v(simd.add8)];
+}
+
+/** i32x4 of the distances of records 4g..4g+3 of the block. */
+function group(stride: Stride, g: number): number[] {
+  const e8 = v(simd.extadd8), e16 = v(simd.extadd16), n16 = v(simd.narrow16to8);
+  if (stride === 4) return [...pop(16 * g, Q0), ...e8, ...e16];
+  if (stride === 8) return [...pop(32 * g, Q0), ...e8, ...pop(32 * g + 16, Q0), ...e8, ...n16, ...e8, ...e16];
+  // Two records, four i16 lanes each.
+  const pair = (r: number) => [...recordVec(stride, r), ...e8, ...recordVec(stride, r + 1), ...e8, ...n16, ...e8];
+  return [...pair(4 * g), ...pair(4 * g + 2), ...n16, ...e8, ...e16];
+}
+
+/** i8x16 of the 16 distances of the block (saturated at 255). */
+function blockDistances(stride: Stride): number[] {
+  const n32 = v(simd.narrow32to16);
+  return [...group(stride, 0), ...group(stride, 1), ...n32, ...group(stride, 2), ...group(stride, 3), ...n32, ...v(simd.narrow16to8)];
+}
+
+/** Exact distance of the record at address RP, as i32. */
+function exactDistance(stride: Stride): number[] {
+  if (stride === 4) {
+    return [...get(RP), op.i32Load, 2, 0, ...konst(0), op.i32Load, 2, ...uleb(QUERY_OFFSET), op.i32Xor, op.i32Popcnt];
+  }
+  const out: number[] = [];
+  for (let w = 0; w < stride / 8; w++) {
+    out.push(...get(RP), op.i64Load, 3, ...uleb(8 * w), ...konst(0), op.i64Load, 3, ...uleb(QUERY_OFFSET + 8 * w));
+    out.push(op.i64Xor, op.i64Popcnt);
+    if (w > 0) out.push(op.i64Add);
+  }
+  return [...out, op.i32WrapI64];
+}
+
+function scanBody(stride: Stride): number[] {
+  const blockBytes = BLOCK_RECORDS * stride;
+  const code: number[] = [
+    // q0, q1: the tiled query; thr: min(threshold, 255) in every lane.
+    ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET), ...set(Q0),
+    ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET + 16), ...set(Q1),
+    ...get(T), ...konst(255), ...get(T), ...konst(255), op.i32LtS, op.select, ...v(simd.splat8), ...set(THR),
+    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+    ...blockDistances(stride), ...get(THR), ...v(simd.leU8), ...v(simd.bitmask8), op.localTee, MASK,
+    op.if, 0x40,
+    op.loop, 0x40,
+    // j = lowest set lane; rp = p + j * stride
+    ...get(MASK), op.i32Ctz, op.localTee, J, ...konst(stride), op.i32Mul, ...get(P), op.i32Add, ...set(RP),
+    ...exactDistance(stride), op.localTee, D, ...get(T), op.i32LeU,
+    op.if, 0x40,
+    ...get(N), ...konst(3), op.i32Shl, ...get(B), ...konst(4), op.i32Shl, ...get(J), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET),
+    ...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(OUT_OFFSET + 4),
+    ...get(N), ...konst(1), op.i32Add, ...set(N),
+    op.end,
+    ...get(MASK), ...get(MASK), ...konst(1), op.i32Sub, op.i32And, op.localTee, MASK, op.brIf, 0,
+    op.end,
+    op.end,
+    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
+    ...get(B), ...konst(1), op.i32Add, ...set(B),
+    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
+    op.br, 0,
+    op.end,
+    op.end,
+    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
+    ...get(N),
+    op.end,
+  ];
+  const locals = vec([[...uleb(6), I32], [...uleb(3), V128]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/** The module's bytes (deterministic). */
+export function wasmScanModuleBytes(): Uint8Array {
+  const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
+  const funcs = section(3, vec(STRIDES.map(() => [0])));
+  const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));
+  const exports = section(7, vec([
+    [...str('memory'), 0x02, 0],
+    ...STRIDES.map((s, i) => [...str(`scan${s}`), 0x00, i]),
+  ]));
+  const codeSec = section(10, vec(STRIDES.map((s) => scanBody(s))));
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...codeSec]);
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The compiled module (synchronous compile, cached per thread), or null when this runtime lacks
+ * WebAssembly SIMD. A worker may also receive the Module via postMessage.
+ */
+export function wasmScanModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  const bytes = wasmScanModuleBytes();
+  compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  return compiled;
+}

@@ -1,0 +1,40 @@
+import {
+  codeBytes,
+  levelSizes,
+  shardOf,
+  ShardKeys,
+  type IndexLayout,
+  type RedisClient,
+} from '@loupe/shared';
+
+/** Reads stored codes of one indexed object (for queries by key) and per-shard counters. */
+export class IndexReaderRepository {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly layout: IndexLayout,
+  ) {}
+
+  /** The object's codes per level (views concatenated), or null when the key is not indexed. */
+  async codesOf(key: string): Promise<Uint8Array[] | null> {
+    const keys = new ShardKeys(shardOf(key, this.layout.shards));
+    const id = await this.redis.hget(keys.keyToId, key);
+    if (id === null) return null;
+    const bytes = codeBytes(this.layout);
+    return Promise.all(
+      levelSizes(this.layout).map(async (n, level) => {
+        const start = Number(id) * n * bytes;
+        const buf = await this.redis.getrangeBuffer(keys.codes(level), start, start + n * bytes - 1);
+        return new Uint8Array(buf);
+      }),
+    );
+  }
+
+  async shardCounters(): Promise<{ shard: number; created: number; replaced: number; deleted: number }[]> {
+    return Promise.all(
+      Array.from({ length: this.layout.shards }, async (_, shard) => {
+        const h = await this.redis.hgetall(new ShardKeys(shard).counters);
+        return { shard, created: Number(h.created ?? 0), replaced: Number(h.replaced ?? 0), deleted: Number(h.deleted ?? 0) };
+      }),
+    );
+  }
+}

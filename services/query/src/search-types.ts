@@ -1,0 +1,32 @@
+import type { Box } from '@loupe/shared';
+
+export type Granularity = 'global' | 'region';
+export type GranularityMode = 'auto' | Granularity;
+
+export interface SearchHit {
+  key: string;
+  score: number;
+  distance: number;
+  granularity: Granularity;
+  /** Box of the matched view in the indexed image's pixels (the whole image for global). */
+  region: Box;
+}
+
+export interface ShardSummary {
+  total: number;
+  ok: number;
+  failed?: number[];
+}
+
+export interface SearchResponse {
+  hits: SearchHit[];
+  tookMs: number;
+  shards: ShardSummary;
+  partial?: boolean;
+}
+
+export interface SearchParams {
+  k: number;
+  granularity: GranularityMode;
+  maxDistance?: number;
+}

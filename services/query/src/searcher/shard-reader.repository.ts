@@ -1,0 +1,124 @@
+import { Cluster } from 'ioredis';
+import type { RedisClient, ShardKeys } from '@loupe/shared';
+
+/** One entry of a shard's change stream. */
+export interface ChangeEvent {
+  streamId: string;
+  op: 'upsert' | 'delete';
+  id: number;
+}
+
+/** Where the change stream stands: its last generated id and how many entries were ever added. */
+export interface StreamPosition {
+  lastId: string;
+  /** XINFO entries-added (Redis >= 7); null on older servers. */
+  entriesAdded: number | null;
+  length: number;
+  firstId: string | null;
+}
+
+/**
+ * Reads one shard's keys for a searcher mirror: bulk GETRANGE loads, per-object reads, and the
+ * change stream (tailed on a dedicated connection, since XREAD BLOCK holds its connection).
+ */
+export class ShardReaderRepository {
+  constructor(
+    private readonly redis: RedisClient,
+    /** Dedicated connection for XREAD BLOCK; owned by the caller. */
+    private readonly tail: RedisClient,
+    readonly keys: ShardKeys,
+  ) {}
+
+  /** Stream position from XINFO STREAM (one command, so lastId and entriesAdded agree). */
+  async streamPosition(): Promise<StreamPosition> {
+    let raw: unknown[];
+    try {
+      raw = (await this.redis.xinfo('STREAM', this.keys.changes)) as unknown[];
+    } catch (e) {
+      if (/no such key/i.test(String(e))) return { lastId: '0-0', entriesAdded: 0, length: 0, firstId: null };
+      throw e;
+    }
+    const f = new Map<string, unknown>();
+    for (let i = 0; i + 1 < raw.length; i += 2) f.set(String(raw[i]), raw[i + 1]);
+    const first = f.get('first-entry') as [string, unknown] | null | undefined;
+    return {
+      lastId: String(f.get('last-generated-id') ?? '0-0'),
+      entriesAdded: f.has('entries-added') ? Number(f.get('entries-added')) : null,
+      length: Number(f.get('length') ?? 0),
+      firstId: first ? String(first[0]) : null,
+    };
+  }
+
+  async strlen(key: string): Promise<number> {
+    return this.redis.strlen(key);
+  }
+
+  /** Reads a string in chunks (GETRANGE), handing each chunk to `onChunk` as it arrives. */
+  async readInChunks(key: string, chunkBytes: number, onChunk: (offset: number, bytes: Buffer) => void): Promise<number> {
+    let offset = 0;
+    for (;;) {
+      const buf = await this.redis.getrangeBuffer(key, offset, offset + chunkBytes - 1);
+      if (buf.length) onChunk(offset, buf);
+      offset += buf.length;
+      if (buf.length < chunkBytes) return offset;
+    }
+  }
+
+  /**
+   * The codes of several objects at every level, read in one MULTI so each object's levels come
+   * from the same version (all keys of a shard share a hash tag, so this also works on a cluster).
+   * Result[i][level] is object ids[i]'s records at that level.
+   */
+  async readObjects(ids: number[], recordBytes: number[]): Promise<Buffer[][]> {
+    if (!ids.length) return [];
+    const tx = this.redis.multi();
+    for (const id of ids) {
+      recordBytes.forEach((rb, level) => tx.getrangeBuffer(this.keys.codes(level), id * rb, (id + 1) * rb - 1));
+    }
+    const replies = await tx.exec();
+    if (!replies) throw new Error('MULTI reading object codes was aborted');
+    const out: Buffer[][] = [];
+    let i = 0;
+    for (let o = 0; o < ids.length; o++) {
+      const levels: Buffer[] = [];
+      for (let l = 0; l < recordBytes.length; l++, i++) {
+        const [err, buf] = replies[i];
+        if (err) throw err;
+        levels.push(buf as Buffer);
+      }
+      out.push(levels);
+    }
+    return out;
+  }
+
+  /** Changes after `afterId`, waiting up to blockMs for the first one; [] on timeout. */
+  async readChanges(afterId: string, blockMs: number, count: number): Promise<ChangeEvent[]> {
+    const res = await this.tail.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.changes, afterId);
+    if (!res) return [];
+    const events: ChangeEvent[] = [];
+    for (const [, entries] of res) {
+      for (const [streamId, fields] of entries) {
+        let op = '';
+        let id = NaN;
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] === 'op') op = fields[i + 1];
+          else if (fields[i] === 'id') id = Number(fields[i + 1]);
+        }
+        if ((op === 'upsert' || op === 'delete') && Number.isInteger(id) && id >= 0) events.push({ streamId, op, id });
+        else events.push({ streamId, op: 'upsert', id: -1 }); // unknown entry: keeps the position moving
+      }
+    }
+    return events;
+  }
+
+  /** Closes the blocking connection, which also ends an XREAD in flight. */
+  disconnectTail(): void {
+    this.tail.disconnect();
+  }
+}
+
+/** A dedicated connection like `redis`, for XREAD BLOCK (waits through outages instead of failing). */
+export function duplicateForTail(redis: RedisClient, name: string): RedisClient {
+  if (redis instanceof Cluster) return redis.duplicate();
+  return redis.duplicate({ connectionName: name, maxRetriesPerRequest: null });
+}

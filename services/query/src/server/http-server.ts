@@ -1,0 +1,97 @@
+import Fastify, { type FastifyError } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from '@loupe/shared';
+import { QueryInputError, type QueryService } from '../query.service.ts';
+import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
+import type { SearchParams } from '../search-types.ts';
+import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
+
+export interface HttpServerDeps {
+  query: QueryService;
+  stats: () => Promise<unknown>;
+  ready: () => boolean;
+  metrics: MetricsRegistry;
+  log: Logger;
+  token?: string;
+  maxBytes: number;
+  bits: number;
+}
+
+/** Maps an image rejected by prepareImage to the status a client should see. */
+function imageRejectionStatus(reason: string): number {
+  if (reason.startsWith('too-large') || reason.startsWith('too-many')) return 413;
+  if (reason === 'not-an-image' || reason === 'unsupported-format') return 415;
+  return 400;
+}
+
+export async function buildHttpServer(d: HttpServerDeps) {
+  const app = Fastify({ loggerInstance: d.log, bodyLimit: d.maxBytes, disableRequestLogging: true });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Loupe RPC', version: '1.0.0', description: 'Image similarity and part-of search over the indexed bucket.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // Image bytes arrive raw; JSON bodies name a key or a code.
+  app.addContentTypeParser(/^(image\/.+|application\/octet-stream)$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!d.token || !req.url.startsWith('/v1/')) return;
+    if (req.headers.authorization !== `Bearer ${d.token}`) {
+      return reply.code(401).send({ error: 'Unauthorized', message: 'missing or wrong bearer token' });
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    d.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
+    if (err instanceof QueryInputError) return reply.code(err.status).send({ error: err.name, message: err.message });
+    if (err.name === 'ImageRejectedError' && err.reason) {
+      return reply.code(imageRejectionStatus(err.reason)).send({ error: err.reason, message: err.message });
+    }
+    if (err.validation || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
+      return reply.code(err.statusCode ?? 400).send({ error: err.code ?? 'BadRequest', message: err.message });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'InternalError', message: 'internal error' });
+  });
+
+  app.post('/v1/search', { schema: searchRouteSchema }, async (req, reply) => {
+    const q = req.query as { k: number; granularity: SearchParams['granularity']; maxDistance?: number };
+    if (q.maxDistance !== undefined && q.maxDistance > d.bits) {
+      throw new QueryInputError(400, `maxDistance must be <= ${d.bits}`);
+    }
+    const params: SearchParams = { k: q.k, granularity: q.granularity, maxDistance: q.maxDistance };
+    const started = performance.now();
+    let result;
+    if (Buffer.isBuffer(req.body)) {
+      if (req.body.length === 0) throw new QueryInputError(400, 'empty body: send image bytes or JSON {"key"} / {"code"}');
+      result = await d.query.searchImage(req.body, params);
+    } else {
+      const body = (req.body ?? {}) as { key?: unknown; code?: unknown };
+      if (typeof body.key === 'string' && body.key) result = await d.query.searchKey(body.key, params);
+      else if (typeof body.code === 'string') result = await d.query.searchHex(body.code.toLowerCase(), params);
+      else throw new QueryInputError(400, 'JSON body must be {"key": "<object key>"} or {"code": "<hex>"}');
+    }
+    d.metrics.searchSeconds.observe((performance.now() - started) / 1000);
+    if (result.partial) {
+      d.metrics.partialSearches.inc();
+      return reply.code(503).send(result);
+    }
+    return result;
+  });
+
+  app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
+    d.ready() ? { ready: true } : reply.code(503).send({ ready: false, message: 'searchers or model still loading' }),
+  );
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4').send(d.metrics.render()),
+  );
+  return app;
+}

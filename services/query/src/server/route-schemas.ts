@@ -1,0 +1,67 @@
+const box = {
+  type: 'object',
+  properties: { x: { type: 'integer' }, y: { type: 'integer' }, w: { type: 'integer' }, h: { type: 'integer' } },
+} as const;
+
+export const searchRouteSchema = {
+  summary: 'Find indexed images that look like the query, or contain it',
+  description:
+    'Body: image bytes (Content-Type: image/*), or JSON {"key": "<object key>"} or {"code": "<hex>"}. ' +
+    'Returns one hit per object (its best view), best first. 503 with partial=true when a shard did not answer.',
+  security: [{ bearer: [] }],
+  querystring: {
+    type: 'object',
+    properties: {
+      k: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+      granularity: { type: 'string', enum: ['auto', 'global', 'region'], default: 'auto' },
+      maxDistance: { type: 'integer', minimum: 0 },
+    },
+    additionalProperties: false,
+  },
+  response: {
+    '2xx': {
+      type: 'object',
+      properties: {
+        hits: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              key: { type: 'string' },
+              score: { type: 'number' },
+              distance: { type: 'integer' },
+              granularity: { type: 'string', enum: ['global', 'region'] },
+              region: box,
+            },
+          },
+        },
+        tookMs: { type: 'number' },
+        shards: {
+          type: 'object',
+          properties: { total: { type: 'integer' }, ok: { type: 'integer' }, failed: { type: 'array', items: { type: 'integer' } } },
+        },
+        partial: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
+export const statsRouteSchema = {
+  summary: 'Index and pipeline counters',
+  security: [{ bearer: [] }],
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        indexed: { type: 'integer' },
+        pending: { type: 'integer' },
+        failed: { type: 'integer' },
+        deleted: { type: 'integer' },
+        model: { type: 'string' },
+        bits: { type: 'integer' },
+        shards: { type: 'array', items: { type: 'object', additionalProperties: true } },
+        queues: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;

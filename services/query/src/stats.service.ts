@@ -1,0 +1,59 @@
+import type { Queue } from 'bullmq';
+import { QueueNames, type IndexLayout } from '@loupe/shared';
+import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
+
+export interface StatsResponse {
+  indexed: number;
+  pending: number;
+  failed: number;
+  deleted: number;
+  model: string;
+  bits: number;
+  shards: { shard: number; live: number; deleted: number; replaced: number; ids: number }[];
+  queues: Record<string, Record<string, number>>;
+}
+
+const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** Index counters from the shards plus pipeline counters from the queues. */
+export class StatsService {
+  constructor(
+    private readonly layout: IndexLayout,
+    private readonly reader: IndexReaderRepository,
+    private readonly queues: Queue[],
+  ) {}
+
+  async stats(): Promise<StatsResponse> {
+    const [counters, queueCounts] = await Promise.all([
+      this.reader.shardCounters(),
+      Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_STATES, 'failed', 'completed')] as const)),
+    ]);
+    const shards = counters.map((c) => ({
+      shard: c.shard,
+      live: c.created - c.deleted,
+      deleted: c.deleted,
+      replaced: c.replaced,
+      ids: c.created,
+    }));
+    let pending = 0;
+    let failed = 0;
+    for (const [name, counts] of queueCounts) {
+      if (name === QueueNames.dead) {
+        failed += PENDING_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0) + (counts.completed ?? 0);
+        continue;
+      }
+      pending += PENDING_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
+      failed += counts.failed ?? 0;
+    }
+    return {
+      indexed: shards.reduce((n, s) => n + s.live, 0),
+      pending,
+      failed,
+      deleted: shards.reduce((n, s) => n + s.deleted, 0),
+      model: this.layout.model,
+      bits: this.layout.bits,
+      shards,
+      queues: Object.fromEntries(queueCounts),
+    };
+  }
+}
