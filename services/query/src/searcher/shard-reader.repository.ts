@@ -91,9 +91,15 @@ export class ShardReaderRepository {
     return out;
   }
 
-  /** Changes after `afterId`, waiting up to blockMs for the first one; [] on timeout. */
-  async readChanges(afterId: string, blockMs: number, count: number): Promise<ChangeEvent[]> {
-    const res = await this.tail.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.changes, afterId);
+  /**
+   * Changes after `afterId`, waiting up to blockMs for the first one ([] on timeout); with
+   * blockMs null it answers at once (for catching up).
+   */
+  async readChanges(afterId: string, blockMs: number | null, count: number): Promise<ChangeEvent[]> {
+    const res =
+      blockMs === null
+        ? await this.tail.xread('COUNT', count, 'STREAMS', this.keys.changes, afterId)
+        : await this.tail.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.changes, afterId);
     if (!res) return [];
     const events: ChangeEvent[] = [];
     for (const [, entries] of res) {

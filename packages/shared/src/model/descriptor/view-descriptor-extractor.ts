@@ -1,0 +1,144 @@
+import type { Tensor4D } from '@tensorflow/tfjs';
+import type { RgbRaster } from '../../image/canonical-image.ts';
+import type { View } from '../../view/view-plan.ts';
+import type { Tf } from '../runtime/tf-runtime.ts';
+import type { Backbone } from '../backbone/backbone.ts';
+import type { DescriptorConfig } from './descriptor-config.ts';
+import { boxToCells, l2Normalize, poolRegion, unitBox } from './region-pooling.ts';
+
+export interface DescribeInput {
+  /** Canonical raster (see decodeCanonical): RGB, usually CANONICAL_SIDE x CANONICAL_SIDE. */
+  raster: RgbRaster;
+  /** Source size after EXIF orientation; view boxes are in these pixels. */
+  width: number;
+  height: number;
+  views: View[];
+}
+
+/** A view that cannot be described with this model (its level has no configured scale). */
+export class ViewPlanMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ViewPlanMismatchError';
+  }
+}
+
+/** Activation budget of one forward call: 16 images at 224, 4 at 448. */
+const DEFAULT_MAX_BATCH_PIXELS = 16 * 224 * 224;
+
+/**
+ * Turns the views of many images into L2-normalised float descriptors, one per view, batching
+ * images into as few backbone forwards as the activation budget allows.
+ */
+export class ViewDescriptorExtractor {
+  constructor(
+    private readonly tf: Tf,
+    readonly backbone: Backbone,
+    readonly config: DescriptorConfig,
+    private readonly maxBatchPixels = DEFAULT_MAX_BATCH_PIXELS,
+  ) {}
+
+  get dim(): number {
+    return this.backbone.dim;
+  }
+
+  /** Descriptors per image, in the order of each input's views. */
+  async describe(inputs: DescribeInput[]): Promise<Float32Array[][]> {
+    inputs.forEach((input) => this.check(input));
+    const out = inputs.map((i) => new Array<Float32Array>(i.views.length));
+    if (this.config.mode === 'rmac') await this.describeRmac(inputs, out);
+    else await this.describeCrops(inputs, out);
+    return out;
+  }
+
+  private check(input: DescribeInput): void {
+    const { raster } = input;
+    if (raster.data.length !== raster.width * raster.height * 3) throw new Error('raster data does not match its size');
+    if (this.config.mode === 'rmac') {
+      const bad = input.views.find((v) => v.level >= this.config.levelSides.length);
+      if (bad) throw new ViewPlanMismatchError(`view level ${bad.level} not in model (levels 0..${this.config.levelSides.length - 1})`);
+    }
+  }
+
+  /** One forward per distinct side; every view pools its cells from the map of its level's side. */
+  private async describeRmac(inputs: DescribeInput[], out: Float32Array[][]): Promise<void> {
+    const sides = [...new Set(this.config.levelSides)];
+    for (const side of sides) {
+      const wanted = (v: View) => this.config.levelSides[v.level] === side;
+      const images = inputs.map((_, i) => i).filter((i) => inputs[i].views.some(wanted));
+      for (const chunk of chunks(images, this.batchSize(side))) {
+        const { data, f } = await this.featureMaps(chunk.map((i) => inputs[i].raster), side);
+        chunk.forEach((i, n) => {
+          const { views, width, height } = inputs[i];
+          views.forEach((v, vi) => {
+            if (!wanted(v)) return;
+            const cells = boxToCells(unitBox(v.box, width, height), f);
+            out[i][vi] = l2Normalize(poolRegion(data, n, f, this.dim, cells, this.config.pooling));
+          });
+        });
+      }
+    }
+  }
+
+  /** Each regional view cropped and resized to the native side; full-image views skip the crop. */
+  private async describeCrops(inputs: DescribeInput[], out: Float32Array[][]): Promise<void> {
+    const side = this.backbone.nativeSide;
+    const items = inputs.flatMap((input, i) => input.views.map((v, vi) => ({ i, vi, unit: unitBox(v.box, input.width, input.height) })));
+    for (const chunk of chunks(items, this.batchSize(side))) {
+      const batch = this.tf.tidy(() =>
+        this.tf.concat(
+          chunk.map(({ i, unit }) => {
+            const full = unit.x === 0 && unit.y === 0 && unit.w === 1 && unit.h === 1;
+            if (full) return this.toInput(inputs[i].raster, side);
+            const box = [unit.y, unit.x, unit.y + unit.h, unit.x + unit.w];
+            return this.tf.image.cropAndResize(this.toInput(inputs[i].raster), [box], [0], [side, side], 'bilinear');
+          }),
+        ),
+      );
+      const { data, f } = await this.forwardMaps(batch);
+      chunk.forEach(({ i, vi }, n) => {
+        out[i][vi] = l2Normalize(poolRegion(data, n, f, this.dim, { c0: 0, c1: f, r0: 0, r1: f }, this.config.pooling));
+      });
+    }
+  }
+
+  private async featureMaps(rasters: RgbRaster[], side: number): Promise<{ data: Float32Array; f: number }> {
+    const batch = this.tf.tidy(() => this.tf.concat(rasters.map((r) => this.toInput(r, side))));
+    return this.forwardMaps(batch);
+  }
+
+  /** Runs the backbone on a batch (disposing it) and downloads the feature maps. */
+  private async forwardMaps(batch: Tensor4D): Promise<{ data: Float32Array; f: number }> {
+    const map = this.tf.tidy(() => this.backbone.forward(batch, { featureMap: true }).featureMap!);
+    batch.dispose();
+    try {
+      return { data: (await map.data()) as Float32Array, f: map.shape[1] };
+    } finally {
+      map.dispose();
+    }
+  }
+
+  /**
+   * The raster as [1, side, side, 3] floats in [0, 1]. Halving (448 -> 224) is an exact 2x2 average,
+   * which anti-aliases; other sides use bilinear resampling with half-pixel centres.
+   */
+  private toInput(raster: RgbRaster, side?: number): Tensor4D {
+    const { width: w, height: h } = raster;
+    const floats = new Float32Array(raster.data.length);
+    for (let i = 0; i < floats.length; i++) floats[i] = raster.data[i] / 255;
+    const src = this.tf.tensor4d(floats, [1, h, w, 3]);
+    if (side === undefined || (w === side && h === side)) return src;
+    if (w === h && w === 2 * side) return this.tf.avgPool(src, 2, 2, 'valid');
+    return this.tf.image.resizeBilinear(src, [side, side], false, true);
+  }
+
+  private batchSize(side: number): number {
+    return Math.max(1, Math.floor(this.maxBatchPixels / (side * side)));
+  }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,273 @@
+import {
+  ShardKeys,
+  codeBytes,
+  createLogger,
+  levelSizes,
+  readIndexLayout,
+  type IndexLayout,
+  type Logger,
+  type RedisClient,
+} from '@loupe/shared';
+import { nearestRecords } from './scan-kernel.ts';
+import { ShardCodes } from './shard-codes.ts';
+import { ShardReaderRepository, duplicateForTail, type ChangeEvent } from './shard-reader.repository.ts';
+
+/** Best view of one object at the searched level. */
+export interface MirrorHit {
+  id: number;
+  /** Index of the view within its level. */
+  view: number;
+  distance: number;
+}
+
+export interface MirrorSearchOptions {
+  /** Objects to return at most. */
+  k: number;
+  /** Inclusive bound on the Hamming distance. */
+  maxDistance?: number;
+}
+
+export interface MirrorStats {
+  shard: number;
+  /** Ids held, deleted ones included. */
+  objects: number;
+  live: number;
+  deleted: number;
+  /** When the last full load finished (ISO time), null before the first. */
+  loadedAt: string | null;
+  /** Last change-stream entry applied. */
+  lastEventId: string;
+  /** Full reloads after the first load (stream trimmed past the mirror's position). */
+  reloads: number;
+  ready: boolean;
+}
+
+export interface ShardMirrorOptions {
+  shard: number;
+  /** Read from Redis at start when absent. */
+  layout?: IndexLayout;
+  logger?: Logger;
+  /** GETRANGE chunk size of the bulk load. */
+  chunkBytes?: number;
+  /** XREAD BLOCK timeout, ms. */
+  blockMs?: number;
+  /** Stream entries applied per batch at most. */
+  batchSize?: number;
+}
+
+export class SearchInputError extends Error {}
+
+/**
+ * In-memory mirror of one shard's codes and tombstones. Loads everything with GETRANGE, then
+ * tails the shard's change stream from the position recorded *before* the load, so a write that
+ * races the load is applied again (applying an event re-reads the object's current codes, so it
+ * is idempotent). If the stream was trimmed past the mirror's position it reloads fully, still
+ * answering searches from the old copy meanwhile.
+ */
+export class ShardMirror {
+  readonly shard: number;
+  private readonly repo: ShardReaderRepository;
+  private readonly log: Logger;
+  private layoutValue: IndexLayout | null;
+  private sizes: number[] = [];
+  private bytesPerCode = 0;
+  private codes: ShardCodes | null = null;
+  private lastId = '0-0';
+  /** Stream entries added up to and including lastId (null when the server cannot tell). */
+  private seq: number | null = 0;
+  private loadedAt: number | null = null;
+  private reloads = 0;
+  private ready = false;
+  private closed = false;
+  private tailLoop: Promise<void> | null = null;
+  private readonly chunkBytes: number;
+  private readonly blockMs: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    opts: ShardMirrorOptions,
+  ) {
+    this.shard = opts.shard;
+    this.layoutValue = opts.layout ?? null;
+    this.log = (opts.logger ?? createLogger('query')).child({ shard: opts.shard });
+    this.chunkBytes = opts.chunkBytes ?? 4 * 1024 * 1024;
+    this.blockMs = opts.blockMs ?? 1000;
+    this.batchSize = opts.batchSize ?? 1000;
+    const tail = duplicateForTail(redis, `loupe-mirror-s${opts.shard}-tail`);
+    this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard));
+  }
+
+  get layout(): IndexLayout | null {
+    return this.layoutValue;
+  }
+
+  /** Loads the shard, applies the changes made meanwhile, then keeps tailing in the background. */
+  async start(): Promise<void> {
+    const layout = this.layoutValue ?? (await readIndexLayout(this.redis));
+    if (!layout) throw new Error('no index layout in Redis yet (nothing indexed)');
+    this.layoutValue = layout;
+    this.sizes = levelSizes(layout);
+    this.bytesPerCode = codeBytes(layout);
+    await this.load();
+    for (;;) {
+      const events = await this.repo.readChanges(this.lastId, null, this.batchSize);
+      if (!events.length) break;
+      await this.applyBatch(events);
+    }
+    this.ready = true;
+    this.log.info(this.stats(), 'shard mirror ready');
+    this.tailLoop = this.tail();
+  }
+
+  /** Best view per object at `level`, sorted by (distance, id), deleted objects skipped. */
+  search(level: number, query: Uint8Array, opts: MirrorSearchOptions): MirrorHit[] {
+    const codes = this.codes;
+    if (!codes) return [];
+    if (!Number.isInteger(level) || level < 0 || level >= this.sizes.length) {
+      throw new SearchInputError(`level ${level} does not exist (index has ${this.sizes.length})`);
+    }
+    if (query.length !== this.bytesPerCode) {
+      throw new SearchInputError(`query code has ${query.length} bytes, the index has ${this.bytesPerCode}`);
+    }
+    if (!Number.isInteger(opts.k) || opts.k < 1) throw new SearchInputError(`k must be a positive integer`);
+    const views = this.sizes[level];
+    const tomb = codes.tombstones.bytes;
+    const deleted = (id: number) => {
+      const b = tomb[id >> 3];
+      return b !== undefined && (b & (0x80 >> (id & 7))) !== 0;
+    };
+    const skip = views === 1 ? deleted : (r: number) => deleted(Math.floor(r / views));
+    const count = codes.objects * views;
+    // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
+    const records = nearestRecords(codes.levelRecords(level), count, this.bytesPerCode, query, opts.k * views, opts.maxDistance, skip);
+    const hits: MirrorHit[] = [];
+    let lastId = -1;
+    const seen = views === 1 ? null : new Set<number>();
+    for (const r of records) {
+      const id = Math.floor(r.record / views);
+      if (seen) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      } else if (id === lastId) continue;
+      lastId = id;
+      hits.push({ id, view: r.record - id * views, distance: r.distance });
+      if (hits.length === opts.k) break;
+    }
+    return hits;
+  }
+
+  stats(): MirrorStats {
+    const objects = this.codes?.objects ?? 0;
+    const deleted = this.codes?.deletedCount() ?? 0;
+    return {
+      shard: this.shard,
+      objects,
+      live: objects - deleted,
+      deleted,
+      loadedAt: this.loadedAt === null ? null : new Date(this.loadedAt).toISOString(),
+      lastEventId: this.lastId,
+      reloads: this.reloads,
+      ready: this.ready,
+    };
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.repo.disconnectTail();
+    await this.tailLoop?.catch(() => undefined);
+  }
+
+  private async load(): Promise<void> {
+    const t0 = Date.now();
+    const position = await this.repo.streamPosition();
+    const recordBytes = this.sizes.map((n) => n * this.bytesPerCode);
+    const codes = new ShardCodes(recordBytes);
+    const complete: number[] = [];
+    for (let level = 0; level < recordBytes.length; level++) {
+      const key = this.repo.keys.codes(level);
+      const into = codes.levels[level];
+      into.ensure(Math.ceil((await this.repo.strlen(key)) * 1.1));
+      const n = await this.repo.readInChunks(key, this.chunkBytes, (off, buf) => into.write(off, buf));
+      complete.push(Math.floor(n / recordBytes[level]));
+    }
+    await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));
+    // An object written while the levels were read may be in some levels only; it was written
+    // after `position`, so tailing brings it in whole.
+    codes.objects = complete.length ? Math.min(...complete) : 0;
+    this.codes = codes;
+    this.lastId = position.lastId;
+    this.seq = position.entriesAdded;
+    this.loadedAt = Date.now();
+    this.log.info({ objects: codes.objects, ms: Date.now() - t0, lastEventId: this.lastId }, 'shard loaded');
+  }
+
+  private async tail(): Promise<void> {
+    let backoff = 100;
+    while (!this.closed) {
+      try {
+        const events = await this.repo.readChanges(this.lastId, this.blockMs, this.batchSize);
+        if (this.closed) break;
+        if (events.length) await this.applyBatch(events);
+        backoff = 100;
+      } catch (e) {
+        if (this.closed) break;
+        this.log.warn({ err: String(e) }, 'change stream read failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  private async applyBatch(events: ChangeEvent[]): Promise<void> {
+    const gap = await this.missedChanges(events);
+    if (gap) {
+      this.reloads++;
+      this.log.warn({ lastEventId: this.lastId, reason: gap }, 'change stream has a gap; reloading the shard');
+      await this.load();
+      return;
+    }
+    const codes = this.codes!;
+    const ids = [...new Set(events.filter((e) => e.op === 'upsert' && e.id >= 0).map((e) => e.id))];
+    const read = await this.repo.readObjects(ids, codes.recordBytes);
+    const byId = new Map(ids.map((id, i) => [id, read[i]]));
+    for (const e of events) {
+      if (e.id < 0) continue;
+      if (e.op === 'delete') codes.markDeleted(e.id);
+      else if (!codes.setObject(e.id, byId.get(e.id)!)) {
+        this.log.warn({ id: e.id }, 'upserted object has no complete codes in Redis; skipped');
+      }
+    }
+    this.lastId = events[events.length - 1].streamId;
+    if (this.seq !== null) this.seq += events.length;
+  }
+
+  /**
+   * Why entries between lastId and `events` may be missing (trimmed away, or the stream was
+   * recreated), or null when none are. Exact with Redis >= 7 (entries-added); on older servers
+   * it reloads whenever the stream's first entry is past lastId.
+   */
+  private async missedChanges(events: ChangeEvent[]): Promise<string | null> {
+    const pos = await this.repo.streamPosition();
+    if (pos.entriesAdded !== null && this.seq !== null) {
+      if (pos.entriesAdded < this.seq + events.length) return 'stream was recreated';
+      // Entries numbered <= entriesAdded - length are trimmed; the next one we need is seq + 1.
+      if (this.seq < pos.entriesAdded - pos.length) return 'stream trimmed past the last applied entry';
+      return null;
+    }
+    if (pos.firstId !== null && compareStreamIds(pos.firstId, this.lastId) > 0 && pos.firstId !== events[0].streamId) {
+      return 'stream trimmed past the last applied entry';
+    }
+    return null;
+  }
+}
+
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}

@@ -1,0 +1,31 @@
+import type { IndexLayout, LoupeConfig } from '@loupe/shared';
+import type { MirrorHit, MirrorStats } from './shard-mirror.ts';
+
+/** What a shard worker is started with (workerData). */
+export interface ShardWorkerData {
+  redis: Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>;
+  layout: IndexLayout;
+  shards: number[];
+  logLevel: string;
+  chunkBytes?: number;
+  blockMs?: number;
+}
+
+export interface WireQuery {
+  level: number;
+  code: Uint8Array;
+  k: number;
+  maxDistance?: number;
+}
+
+export type ToWorker =
+  | { type: 'search'; reqId: number; shard: number; queries: WireQuery[] }
+  | { type: 'stats'; reqId: number }
+  /** Fault injection for failure tests: keep the thread busy for `ms`. */
+  | { type: 'stall'; ms: number };
+
+export type FromWorker =
+  | { type: 'ready'; shard: number }
+  | { type: 'load-failed'; shard: number; error: string }
+  | { type: 'result'; reqId: number; shard: number; results?: MirrorHit[][]; error?: string; inputError?: boolean }
+  | { type: 'stats'; reqId: number; stats: MirrorStats[] };
