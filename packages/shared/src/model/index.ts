@@ -1,1 +1,32 @@
-export {};
+/**
+ * Model layer: TF.js runtime, CNN backbone, per-view descriptors (R-MAC or per-crop), hash heads,
+ * versioned artifacts. TF.js and the backbone load lazily on first loadHashModel/initTf, so
+ * importing @loupe/shared stays cheap for services that never run the CNN.
+ */
+export { initTf, type Tf, type TfRuntime, type TfBackendName } from './runtime/tf-runtime.ts';
+export type { Backbone, BackboneOutputs, BackboneResult } from './backbone/backbone.ts';
+export { loadBackbone } from './backbone/load-backbone.ts';
+export { NsfwjsMobileNetBackbone, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
+export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, type DescriptorConfig } from './descriptor/descriptor-config.ts';
+export { boxToCells, unitBox, poolRegion, l2Normalize, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
+export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput } from './descriptor/view-descriptor-extractor.ts';
+export { HeadSpecSchema, type HashHead, type HeadSpec, type NamedTensor } from './head/hash-head.ts';
+export { LinearSignHead } from './head/linear-sign-head.ts';
+export { MlpSignHead } from './head/mlp-sign-head.ts';
+export { createHead } from './head/create-head.ts';
+export { seededGaussian } from './head/seeded-gaussian.ts';
+export {
+  ARTIFACT_MAGIC,
+  ARTIFACT_VERSION,
+  ModelArtifactHeaderSchema,
+  buildArtifact,
+  encodeArtifact,
+  decodeArtifact,
+  type ModelArtifact,
+  type ModelArtifactHeader,
+  type ArtifactParts,
+} from './artifact/model-artifact.ts';
+export { readArtifact, writeArtifact, registerArtifactFetcher, normalizeArtifactUrl, type ArtifactFetcher } from './artifact/artifact-store.ts';
+export { builtinArtifact, isBuiltinModel, DEFAULT_BUILTIN_SEED } from './builtin/builtin-models.ts';
+export { HashModel, type EncodeInput, type ViewCode } from './hash-model.ts';
+export { loadHashModel, hashModelFromArtifact, type LoadHashModelOptions } from './load-hash-model.ts';

@@ -68,3 +68,26 @@ export function shardOf(key: string, shards: number): number {
   }
   return h % shards;
 }
+
+/**
+ * Keys of the ingest service. One hash tag, so with Redis Cluster they share a slot; every key
+ * names the source URL, so two sources (or a changed LOUPE_SOURCE) never share discovery state.
+ */
+export class IngestKeys {
+  readonly tag: string;
+  constructor(namespace = 'loupe') {
+    this.tag = `${namespace}:{ingest}`;
+  }
+  /** Hash object key -> etag of every object version discovery has turned into a job. */
+  seen(source: string): string {
+    return `${this.tag}:seen:${source}`;
+  }
+  /** Counter of discovery passes over a source (INCR). */
+  pass(source: string): string {
+    return `${this.tag}:pass:${source}`;
+  }
+  /** Held (SET NX PX) by the one ingest process running a discovery pass over a source. */
+  discoveryLock(source: string): string {
+    return `${this.tag}:lock:${source}`;
+  }
+}

@@ -1,39 +1,230 @@
-import { hammingDistance } from '../code/bit-code.ts';
+import { createPopcountKernel, type KernelChoice } from './kernel/create-popcount-kernel.ts';
+import { BLOCK_RECORDS, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
+import { popcount32, type PopcountKernel } from './kernel/popcount-kernel.ts';
+import type { ScanHit, ScanOptions } from './reference-scan.ts';
+import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
+import { TopKCollector } from './top-k-collector.ts';
 
-/** One scan result: record number in the packed array and its Hamming distance to the query. */
-export interface ScanHit {
-  record: number;
-  distance: number;
+// The reference scan lives in its own file; re-exported here where it always was.
+export { scanTopK, type ScanHit, type ScanOptions } from './reference-scan.ts';
+
+export interface HammingSearchOptions {
+  /** Results wanted (Infinity: every record within maxDistance). */
+  k: number;
+  /** Inclusive radius; default: the code's bit count. */
+  maxDistance?: number;
+  /**
+   * Uint8Array: bitmap by object id (Redis SETBIT order, see skip-bitmap.ts), where a record's
+   * object is floor(record / recordsPerObject). A function: skip by record number.
+   */
+  skip?: SkipOption;
+  recordsPerObject?: number;
+  /** Record range to scan, [from, to); default every record. */
+  from?: number;
+  to?: number;
 }
 
-export interface ScanOptions {
-  k: number;
-  /** Skip records farther than this (inclusive bound). */
-  maxDistance?: number;
-  /** Records to skip (e.g. tombstoned objects), queried by record number. */
-  skip?: (record: number) => boolean;
+export interface HammingScannerOptions {
+  kernel?: KernelChoice | PopcountKernel;
+  /** Records to reserve room for up front. */
+  capacity?: number;
+}
+
+/** Hamming distance of one stored record to a prepared query. */
+export type RecordDistance = (record: number) => number;
+
+/**
+ * In-memory store of packed codes plus exact Hamming top-k over them. Records are stored
+ * zero-padded to a stride of 4/8/16/32 bytes inside the kernel's memory (so the wasm kernel scans
+ * them in place, no copy per query). Pure typed-array code: usable as-is in a worker thread.
+ */
+export class HammingScanner {
+  readonly stride: Stride;
+  readonly bits: number;
+  private readonly kernel: PopcountKernel;
+  private records = 0;
+
+  constructor(
+    readonly codeBytes: number,
+    opts: HammingScannerOptions = {},
+  ) {
+    this.stride = strideFor(codeBytes);
+    this.bits = codeBytes * 8;
+    this.kernel = typeof opts.kernel === 'object' ? opts.kernel : createPopcountKernel(opts.kernel);
+    if (opts.capacity) this.reserve(opts.capacity);
+  }
+
+  get count(): number {
+    return this.records;
+  }
+
+  get kernelName(): PopcountKernel['name'] {
+    return this.kernel.name;
+  }
+
+  /** Bytes held for codes. */
+  get memoryBytes(): number {
+    return this.kernel.bytes.length;
+  }
+
+  reserve(records: number): void {
+    this.kernel.reserve(Math.ceil(records / BLOCK_RECORDS) * BLOCK_RECORDS * this.stride);
+  }
+
+  /** Appends packed codes (record i = bytes [i*codeBytes, (i+1)*codeBytes)); returns the first new record. */
+  append(codes: Uint8Array): number {
+    if (codes.length % this.codeBytes) throw new RangeError(`${codes.length} bytes is not a whole number of ${this.codeBytes}-byte codes`);
+    const first = this.records;
+    const n = codes.length / this.codeBytes;
+    this.reserve(first + n);
+    const bytes = this.kernel.bytes;
+    if (this.stride === this.codeBytes) bytes.set(codes, CODES_OFFSET + first * this.stride);
+    else {
+      for (let i = 0; i < n; i++) {
+        bytes.set(codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes), CODES_OFFSET + (first + i) * this.stride);
+      }
+    }
+    this.records += n;
+    return first;
+  }
+
+  /** Writes one record; writing past the end grows the store (records in between are all-zero). */
+  set(record: number, code: Uint8Array): void {
+    if (code.length !== this.codeBytes) throw new RangeError(`code has ${code.length} bytes, expected ${this.codeBytes}`);
+    if (record >= this.records) {
+      this.reserve(record + 1);
+      this.records = record + 1;
+    }
+    this.kernel.bytes.set(code, CODES_OFFSET + record * this.stride);
+  }
+
+  /** Replaces the whole store, e.g. with a shard's codes string read from Redis. */
+  load(codes: Uint8Array): void {
+    this.truncate(0);
+    this.append(codes);
+  }
+
+  /** Drops records from `count` on (zeroed, so later writes past the end leave zero gaps). */
+  truncate(count: number): void {
+    if (count >= this.records) return;
+    this.kernel.bytes.fill(0, CODES_OFFSET + count * this.stride, CODES_OFFSET + this.records * this.stride);
+    this.records = count;
+  }
+
+  /** A copy of one record's code. */
+  code(record: number): Uint8Array {
+    this.checkRecord(record);
+    const at = CODES_OFFSET + record * this.stride;
+    return this.kernel.bytes.slice(at, at + this.codeBytes);
+  }
+
+  /**
+   * The stored codes in place: record i at [i*stride, i*stride + codeBytes), zero padded to the
+   * stride. A view, valid until the store grows; do not write through it.
+   */
+  storedCodes(): Uint8Array {
+    return this.kernel.bytes.subarray(CODES_OFFSET, CODES_OFFSET + this.records * this.stride);
+  }
+
+  distance(record: number, query: Uint8Array): number {
+    this.checkRecord(record);
+    return this.distanceTo(query)(record);
+  }
+
+  /**
+   * A fast distance function from `query` to any stored record (no bounds checks). Valid until
+   * the store grows (append/set/reserve past capacity).
+   */
+  distanceTo(query: Uint8Array): RecordDistance {
+    if (query.length !== this.codeBytes) throw new RangeError(`query has ${query.length} bytes, index codes have ${this.codeBytes}`);
+    const padded = new Uint8Array(this.stride);
+    padded.set(query);
+    const q = new Int32Array(padded.buffer);
+    const w = this.kernel.words;
+    const base = CODES_OFFSET >> 2;
+    const [q0, q1, q2, q3] = [q[0], q[1] ?? 0, q[2] ?? 0, q[3] ?? 0];
+    switch (this.stride) {
+      case 4:
+        return (r) => popcount32(w[base + r] ^ q0);
+      case 8:
+        return (r) => {
+          const p = base + 2 * r;
+          return popcount32(w[p] ^ q0) + popcount32(w[p + 1] ^ q1);
+        };
+      case 16:
+        return (r) => {
+          const p = base + 4 * r;
+          return popcount32(w[p] ^ q0) + popcount32(w[p + 1] ^ q1) + popcount32(w[p + 2] ^ q2) + popcount32(w[p + 3] ^ q3);
+        };
+      default:
+        return (r) => {
+          const p = base + 8 * r;
+          let d = 0;
+          for (let i = 0; i < 8; i++) d += popcount32(w[p + i] ^ q[i]);
+          return d;
+        };
+    }
+  }
+
+  /** Exact k nearest records by (distance, record), the same as the reference scanTopK. */
+  search(query: Uint8Array, opts: HammingSearchOptions): ScanHit[] {
+    const distance = this.distanceTo(query);
+    const from = Math.max(0, opts.from ?? 0);
+    const to = Math.min(this.records, opts.to ?? this.records);
+    const top = new TopKCollector(opts.k, opts.maxDistance ?? this.bits, this.bits);
+    if (top.threshold < 0 || from >= to) return [];
+    const skip = skipPredicate(opts.skip, opts.recordsPerObject);
+    const offer = (r: number, d: number) => {
+      if (d <= top.threshold && !(skip && skip(r))) top.add(r, d);
+    };
+
+    // Records before the first whole block and after the last one are scored here; whole blocks by the kernel.
+    const firstBlock = Math.ceil(from / BLOCK_RECORDS);
+    const endBlock = Math.floor(to / BLOCK_RECORDS);
+    const headEnd = Math.min(to, firstBlock * BLOCK_RECORDS);
+    for (let r = from; r < headEnd; r++) offer(r, distance(r));
+    top.settle();
+    if (firstBlock < endBlock) {
+      this.writeQuery(query);
+      const w = this.kernel.words;
+      const out = OUT_OFFSET >> 2;
+      let block = firstBlock;
+      while (block < endBlock && top.threshold >= 0) {
+        const n = this.kernel.scanBlocks(this.stride, block, endBlock, top.threshold);
+        for (let i = 0; i < n; i++) offer(w[out + 2 * i], w[out + 2 * i + 1]);
+        top.settle();
+        block = w[RESUME_OFFSET >> 2];
+      }
+    }
+    for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));
+    return top.results();
+  }
+
+  /** Query at QUERY_OFFSET, repeated to fill 16 bytes for strides under 16 (see wasm-scan-module). */
+  private writeQuery(query: Uint8Array): void {
+    const bytes = this.kernel.bytes;
+    bytes.fill(0, QUERY_OFFSET, QUERY_OFFSET + 32);
+    for (let at = 0; at < Math.max(16, this.stride); at += this.stride) bytes.set(query, QUERY_OFFSET + at);
+  }
+
+  private checkRecord(record: number): void {
+    if (!(record >= 0 && record < this.records)) throw new RangeError(`record ${record} out of range 0..${this.records - 1}`);
+  }
 }
 
 /**
- * Exact k-NN over packed codes: `codes` holds `count` records of `codeBytes` bytes each.
- * Results are sorted by (distance, record) so ties break deterministically by id.
- * Reference implementation; faster kernels must return identical results.
+ * Drop-in for the reference scanTopK over a packed array, using the fast kernel (copies the
+ * codes into a scanner first: for repeated queries keep a HammingScanner instead).
  */
-export function scanTopK(
+export function fastScanTopK(
   codes: Uint8Array,
   count: number,
   codeBytes: number,
   query: Uint8Array,
   opts: ScanOptions,
+  kernel: KernelChoice = 'auto',
 ): ScanHit[] {
-  if (query.length !== codeBytes) throw new Error(`query has ${query.length} bytes, index codes have ${codeBytes}`);
-  const max = opts.maxDistance ?? codeBytes * 8;
-  const hits: ScanHit[] = [];
-  for (let r = 0; r < count; r++) {
-    if (opts.skip?.(r)) continue;
-    const d = hammingDistance(codes.subarray(r * codeBytes, (r + 1) * codeBytes), query);
-    if (d <= max) hits.push({ record: r, distance: d });
-  }
-  hits.sort((a, b) => a.distance - b.distance || a.record - b.record);
-  return hits.slice(0, opts.k);
+  const scanner = new HammingScanner(codeBytes, { kernel, capacity: count });
+  scanner.append(codes.subarray(0, count * codeBytes));
+  return scanner.search(query, opts);
 }

@@ -68,8 +68,9 @@ export function planViews(plan: ViewPlan, width: number, height: number): View[]
 }
 
 export function toPixels(b: Box, width: number, height: number): Box {
-  const x = Math.round(b.x * width);
-  const y = Math.round(b.y * height);
+  // Clamped so a box never starts past the last pixel (1-pixel-wide images).
+  const x = Math.min(width - 1, Math.round(b.x * width));
+  const y = Math.min(height - 1, Math.round(b.y * height));
   return {
     x,
     y,

@@ -1,49 +1,37 @@
-/** A byte array that grows by doubling, so appending objects one by one stays amortised O(1). */
-export class GrowableBytes {
-  bytes: Uint8Array;
-
-  constructor(capacity = 0) {
-    this.bytes = new Uint8Array(capacity);
-  }
-
-  ensure(size: number): void {
-    if (size <= this.bytes.length) return;
-    const next = new Uint8Array(Math.max(size, this.bytes.length * 2, 4096));
-    next.set(this.bytes);
-    this.bytes = next;
-  }
-
-  write(offset: number, src: Uint8Array): void {
-    this.ensure(offset + src.length);
-    this.bytes.set(src, offset);
-  }
-}
+import { GrowableBytes } from './growable-bytes.ts';
+import { createLevelCodes, type LevelCodes } from './scan-kernel.ts';
 
 const POPCOUNT8 = new Uint8Array(256);
 for (let i = 1; i < 256; i++) POPCOUNT8[i] = (i & 1) + POPCOUNT8[i >> 1];
 
 /**
- * In-memory copy of one shard: per level the packed records of objects 0..objects-1 (object i's
- * views at i*recordBytes[level]), and the tombstone bitmap in Redis bit order (bit 0 = MSB of
- * byte 0, as SETBIT writes it).
+ * In-memory copy of one shard: per level the records of objects 0..objects-1 (object i's views
+ * are records i*views .. i*views+views-1), and the tombstone bitmap in Redis bit order (bit 0 =
+ * MSB of byte 0, as SETBIT writes it).
  */
 export class ShardCodes {
-  readonly levels: GrowableBytes[];
+  readonly levels: LevelCodes[];
   readonly tombstones = new GrowableBytes();
   /** Objects held (ids 0..objects-1), deleted ones included. */
   objects = 0;
 
   constructor(
-    /** Bytes of one object's records at each level: viewsAtLevel * codeBytes. */
-    readonly recordBytes: number[],
+    readonly codeBytes: number,
+    /** Views per object at each level. */
+    readonly views: number[],
   ) {
-    this.levels = recordBytes.map(() => new GrowableBytes());
+    this.levels = views.map(() => createLevelCodes(codeBytes));
   }
 
-  /** Writes object `id`'s records of every level (a missing or short level is left as it was). */
+  /** Bytes of one object's records at `level`. */
+  objectBytes(level: number): number {
+    return this.views[level] * this.codeBytes;
+  }
+
+  /** Writes object `id`'s records of every level; false (nothing written) if any level is incomplete. */
   setObject(id: number, levels: Uint8Array[]): boolean {
-    if (levels.some((b, l) => b.length !== this.recordBytes[l])) return false;
-    levels.forEach((b, l) => this.levels[l].write(id * this.recordBytes[l], b));
+    if (levels.length !== this.views.length || levels.some((b, l) => b.length !== this.objectBytes(l))) return false;
+    levels.forEach((b, l) => this.levels[l].write(id * this.views[l], b));
     if (id >= this.objects) this.objects = id + 1;
     return true;
   }
@@ -66,10 +54,5 @@ export class ShardCodes {
     for (let i = 0; i < full && i < t.length; i++) n += POPCOUNT8[t[i]];
     for (let id = full << 3; id < this.objects; id++) if (this.isDeleted(id)) n++;
     return n;
-  }
-
-  /** The packed records of a level for objects 0..objects-1. */
-  levelRecords(level: number): Uint8Array {
-    return this.levels[level].bytes.subarray(0, this.objects * this.recordBytes[level]);
   }
 }

@@ -8,7 +8,6 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
-import { nearestRecords } from './scan-kernel.ts';
 import { ShardCodes } from './shard-codes.ts';
 import { ShardReaderRepository, duplicateForTail, type ChangeEvent } from './shard-reader.repository.ts';
 
@@ -132,15 +131,14 @@ export class ShardMirror {
     }
     if (!Number.isInteger(opts.k) || opts.k < 1) throw new SearchInputError(`k must be a positive integer`);
     const views = this.sizes[level];
-    const tomb = codes.tombstones.bytes;
-    const deleted = (id: number) => {
-      const b = tomb[id >> 3];
-      return b !== undefined && (b & (0x80 >> (id & 7))) !== 0;
-    };
-    const skip = views === 1 ? deleted : (r: number) => deleted(Math.floor(r / views));
-    const count = codes.objects * views;
     // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
-    const records = nearestRecords(codes.levelRecords(level), count, this.bytesPerCode, query, opts.k * views, opts.maxDistance, skip);
+    const records = codes.levels[level].nearest(query, {
+      k: opts.k * views,
+      maxDistance: opts.maxDistance,
+      tombstones: codes.tombstones.bytes,
+      recordsPerObject: views,
+      count: codes.objects * views,
+    });
     const hits: MirrorHit[] = [];
     let lastId = -1;
     const seen = views === 1 ? null : new Set<number>();
@@ -185,15 +183,17 @@ export class ShardMirror {
   private async load(): Promise<void> {
     const t0 = Date.now();
     const position = await this.repo.streamPosition();
-    const recordBytes = this.sizes.map((n) => n * this.bytesPerCode);
-    const codes = new ShardCodes(recordBytes);
+    const codes = new ShardCodes(this.bytesPerCode, this.sizes);
     const complete: number[] = [];
-    for (let level = 0; level < recordBytes.length; level++) {
-      const key = this.repo.keys.codes(level);
+    for (let level = 0; level < this.sizes.length; level++) {
+      // Chunks of whole objects, so every chunk is whole records.
+      const objectBytes = codes.objectBytes(level);
+      const chunk = Math.max(1, Math.floor(this.chunkBytes / objectBytes)) * objectBytes;
       const into = codes.levels[level];
-      into.ensure(Math.ceil((await this.repo.strlen(key)) * 1.1));
-      const n = await this.repo.readInChunks(key, this.chunkBytes, (off, buf) => into.write(off, buf));
-      complete.push(Math.floor(n / recordBytes[level]));
+      const n = await this.repo.readInChunks(this.repo.keys.codes(level), chunk, (off, buf) =>
+        into.write(off / this.bytesPerCode, buf),
+      );
+      complete.push(Math.floor(n / objectBytes));
     }
     await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));
     // An object written while the levels were read may be in some levels only; it was written
@@ -233,7 +233,7 @@ export class ShardMirror {
     }
     const codes = this.codes!;
     const ids = [...new Set(events.filter((e) => e.op === 'upsert' && e.id >= 0).map((e) => e.id))];
-    const read = await this.repo.readObjects(ids, codes.recordBytes);
+    const read = await this.repo.readObjects(ids, this.sizes.map((_, l) => codes.objectBytes(l)));
     const byId = new Map(ids.map((id, i) => [id, read[i]]));
     for (const e of events) {
       if (e.id < 0) continue;

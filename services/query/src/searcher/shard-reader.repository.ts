@@ -49,10 +49,6 @@ export class ShardReaderRepository {
     };
   }
 
-  async strlen(key: string): Promise<number> {
-    return this.redis.strlen(key);
-  }
-
   /** Reads a string in chunks (GETRANGE), handing each chunk to `onChunk` as it arrives. */
   async readInChunks(key: string, chunkBytes: number, onChunk: (offset: number, bytes: Buffer) => void): Promise<number> {
     let offset = 0;

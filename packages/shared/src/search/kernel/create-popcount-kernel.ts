@@ -2,11 +2,20 @@ import { JsPopcountKernel } from './js-popcount-kernel.ts';
 import type { PopcountKernel } from './popcount-kernel.ts';
 import { WasmPopcountKernel } from './wasm-popcount-kernel.ts';
 
-export type KernelChoice = 'auto' | 'wasm' | 'js';
+/** 'auto' picks wasm when the runtime supports WebAssembly SIMD, else the JS fallback. */
+export type KernelChoice = 'auto' | 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'js';
 
-/** 'auto' picks wasm SIMD when the runtime supports it, else the JS fallback. */
 export function createPopcountKernel(choice: KernelChoice = 'auto'): PopcountKernel {
-  if (choice === 'js') return new JsPopcountKernel();
-  if (choice === 'wasm' || WasmPopcountKernel.supported()) return new WasmPopcountKernel();
-  return new JsPopcountKernel();
+  switch (choice) {
+    case 'js':
+      return new JsPopcountKernel();
+    case 'wasm-simd':
+      return new WasmPopcountKernel('simd');
+    case 'wasm-scalar':
+      return new WasmPopcountKernel('scalar');
+    case 'wasm':
+      return new WasmPopcountKernel();
+    default:
+      return WasmPopcountKernel.supported() ? new WasmPopcountKernel() : new JsPopcountKernel();
+  }
 }

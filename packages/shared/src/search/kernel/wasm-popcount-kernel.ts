@@ -20,12 +20,22 @@ export class WasmPopcountKernel implements PopcountKernel {
     return wasmScanModule() !== null;
   }
 
-  constructor(module: WebAssembly.Module | null = wasmScanModule()) {
+  constructor(
+    /**
+     * 'simd': i8x16.popcnt blocks; 'scalar': i64.popcnt per record; both exact. 'auto' takes what
+     * measured faster on x64 without AVX-512 (V8 lowers i8x16.popcnt to a pshufb lookup there):
+     * SIMD for 32/64-bit codes, scalar for 128/256-bit (see docs/benchmarks.md).
+     */
+    readonly variant: 'auto' | 'simd' | 'scalar' = 'auto',
+    module: WebAssembly.Module | null = wasmScanModule(),
+  ) {
     if (!module) throw new Error('WebAssembly SIMD is not available in this runtime');
     const instance = new WebAssembly.Instance(module, {});
     const exp = instance.exports as Record<string, unknown>;
     this.memory = exp.memory as WebAssembly.Memory;
-    this.scans = { 4: exp.scan4 as ScanFn, 8: exp.scan8 as ScanFn, 16: exp.scan16 as ScanFn, 32: exp.scan32 as ScanFn };
+    const simdFor = (s: Stride) => (variant === 'auto' ? s <= 8 : variant === 'simd');
+    const fn = (s: Stride) => exp[`${simdFor(s) ? 'scan' : 'scalar'}${s}`] as ScanFn;
+    this.scans = { 4: fn(4), 8: fn(8), 16: fn(16), 32: fn(32) };
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
   }

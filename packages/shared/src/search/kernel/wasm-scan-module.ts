@@ -2,7 +2,7 @@
  * Emits the WebAssembly SIMD scan module as bytes, in process, so no build step, no artifact and
  * no network are needed, and a worker thread can compile it synchronously.
  *
- * Exports: memory, scan4, scan8, scan16, scan32 — each (blockStart, blockEnd, threshold, outCap)
+ * Exports: memory, scan4, scan8, scan16, scan32 (SIMD) and scalar4..scalar32 — each (blockStart, blockEnd, threshold, outCap)
  * -> pairs emitted, following the PopcountKernel.scanBlocks contract for one storage stride.
  *
  * Per 16-record block: v128 loads XOR the tiled query, i8x16.popcnt, then a reduction tree of
@@ -13,6 +13,7 @@
 import { BLOCK_RECORDS, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, STRIDES, type Stride } from './kernel-layout.ts';
 
 const I32 = 0x7f;
+const I64 = 0x7e;
 const V128 = 0x7b;
 const SIMD = 0xfd;
 const op = {
@@ -143,16 +144,69 @@ function scanBody(stride: Stride): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/**
+ * Scalar variant: per record i64.popcnt (i32.popcnt for stride 4) of the XORed words, 16 records
+ * unrolled per block, same contract. Which variant is faster depends on the CPU (without AVX-512,
+ * V8 lowers i8x16.popcnt to a pshufb nibble lookup), so the kernel can pick either.
+ */
+function scalarBody(stride: Stride): number[] {
+  const blockBytes = BLOCK_RECORDS * stride;
+  const wordsPerRecord = stride === 4 ? 1 : stride / 8;
+  const QW = (w: number) => 10 + w; // i64 query words (i32 for stride 4) in locals 10..13
+  const loads: number[] = [];
+  for (let w = 0; w < wordsPerRecord; w++) {
+    if (stride === 4) loads.push(...konst(0), op.i32Load, 2, ...uleb(QUERY_OFFSET), ...set(QW(w)));
+    else loads.push(...konst(0), op.i64Load, 3, ...uleb(QUERY_OFFSET + 8 * w), ...set(QW(w)));
+  }
+  const record = (j: number): number[] => {
+    const out: number[] = [];
+    for (let w = 0; w < wordsPerRecord; w++) {
+      if (stride === 4) out.push(...get(P), op.i32Load, 2, ...uleb(j * stride), ...get(QW(w)), op.i32Xor, op.i32Popcnt);
+      else {
+        out.push(...get(P), op.i64Load, 3, ...uleb(j * stride + 8 * w), ...get(QW(w)), op.i64Xor, op.i64Popcnt);
+        if (w > 0) out.push(op.i64Add);
+      }
+    }
+    if (stride !== 4) out.push(op.i32WrapI64);
+    out.push(op.localTee, D, ...get(T), op.i32LeU, op.if, 0x40);
+    out.push(...get(N), ...konst(3), op.i32Shl, ...get(B), ...konst(4), op.i32Shl, ...konst(j), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET));
+    out.push(...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(OUT_OFFSET + 4));
+    out.push(...get(N), ...konst(1), op.i32Add, ...set(N), op.end);
+    return out;
+  };
+  const code: number[] = [
+    ...loads,
+    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+    ...Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(),
+    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
+    ...get(B), ...konst(1), op.i32Add, ...set(B),
+    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
+    op.br, 0,
+    op.end,
+    op.end,
+    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
+    ...get(N),
+    op.end,
+  ];
+  const locals = vec([[...uleb(6), I32], [...uleb(4), stride === 4 ? I32 : I64]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
 /** The module's bytes (deterministic). */
 export function wasmScanModuleBytes(): Uint8Array {
   const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
-  const funcs = section(3, vec(STRIDES.map(() => [0])));
+  const funcs = section(3, vec([...STRIDES, ...STRIDES].map(() => [0])));
   const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));
   const exports = section(7, vec([
     [...str('memory'), 0x02, 0],
     ...STRIDES.map((s, i) => [...str(`scan${s}`), 0x00, i]),
+    ...STRIDES.map((s, i) => [...str(`scalar${s}`), 0x00, STRIDES.length + i]),
   ]));
-  const codeSec = section(10, vec(STRIDES.map((s) => scanBody(s))));
+  const codeSec = section(10, vec([...STRIDES.map((s) => scanBody(s)), ...STRIDES.map((s) => scalarBody(s))]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...codeSec]);
 }
 

@@ -1,0 +1,186 @@
+/**
+ * Encoder throughput: images/s from file bytes to codes (sharp decode to the canonical raster,
+ * then the hash model), one process, for
+ *   (a) the global view only (one 224 forward),
+ *   (b) all granularities, R-MAC (the default model),
+ *   (c) all granularities, one forward per cropped view,
+ * plus R-MAC variants with other forward sides. Also reports how close R-MAC region descriptors are
+ * to per-crop descriptors of the same boxes (mean cosine), a cheap proxy for regional quality.
+ *
+ *   npm run bench:encoder       env: LOUPE_DATASETS, LOUPE_BENCH_IMAGES (24), LOUPE_ENCODE_BATCH (8)
+ *
+ * Timings on a shared machine are noisy; CPU ms (user+sys of this process) is less so.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import {
+  DEFAULT_DESCRIPTOR_CONFIG,
+  decodeCanonical,
+  hashModelFromArtifact,
+  initTf,
+  loadHashModel,
+  toCanonical,
+  createLogger,
+  type DescriptorConfig,
+  type EncodeInput,
+  type HashModel,
+} from '@loupe/shared';
+
+sharp.concurrency(1); // one process = one core, as the encoder is deployed
+const logger = createLogger('bench', 'warn');
+const datasets = process.env.LOUPE_DATASETS ?? path.join(os.homedir(), '.cache/loupe-datasets');
+const dir = path.join(datasets, 'photos');
+const wanted = Number(process.env.LOUPE_BENCH_IMAGES ?? 24);
+const batch = Number(process.env.LOUPE_ENCODE_BATCH ?? 8);
+
+interface Photo {
+  name: string;
+  bytes: Buffer;
+}
+
+/** What ingest does: orient, flatten alpha, canonical JPEG; then what the encoder does: decode. */
+async function toInput(p: Photo): Promise<EncodeInput> {
+  const meta = await sharp(p.bytes).metadata();
+  const swap = (meta.orientation ?? 1) >= 5;
+  const canonical = await toCanonical(sharp(p.bytes, { failOn: 'truncated' }).rotate().flatten({ background: '#ffffff' }));
+  return { image: await decodeCanonical(canonical), width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
+}
+
+async function loadPhotos(): Promise<Photo[]> {
+  const names = (await readdir(dir)).filter((f) => /\.(jpe?g|png|tiff?|webp)$/i.test(f)).sort();
+  const out: Photo[] = [];
+  for (const name of names) {
+    if (out.length >= wanted) break;
+    const p = { name, bytes: await readFile(path.join(dir, name)) };
+    try {
+      await toInput(p);
+      out.push(p);
+    } catch {
+      /* truncated / unreadable samples are not throughput material */
+    }
+  }
+  return out;
+}
+
+interface Mode {
+  name: string;
+  model: HashModel;
+  globalOnly?: boolean;
+}
+
+interface Row {
+  mode: string;
+  views: number;
+  msPerImage: number;
+  cpuMsPerImage: number;
+  decodeMsPerImage: number;
+  imagesPerSecond: number;
+  ratioVsGlobal?: number;
+  regionCosVsCrop?: number;
+}
+
+async function run(mode: Mode, photos: Photo[]): Promise<Row> {
+  const prepare = async (ps: Photo[]) => {
+    const inputs = await Promise.all(ps.map(toInput));
+    return mode.globalOnly ? inputs.map((i) => ({ ...i, views: [{ level: 0, index: 0, box: { x: 0, y: 0, w: i.width, h: i.height } }] })) : inputs;
+  };
+  await mode.model.encode(await prepare(photos.slice(0, 2))); // warm-up: first forwards allocate
+  let decodeMs = 0;
+  let views = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < photos.length; i += batch) {
+    const d0 = performance.now();
+    const inputs = await prepare(photos.slice(i, i + batch));
+    decodeMs += performance.now() - d0;
+    const codes = await mode.model.encode(inputs);
+    views += codes.reduce((n, c) => n + c.length, 0);
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const n = photos.length;
+  return {
+    mode: mode.name,
+    views: views / n,
+    msPerImage: wall / n,
+    cpuMsPerImage: (cpu.user + cpu.system) / 1000 / n,
+    decodeMsPerImage: decodeMs / n,
+    imagesPerSecond: (1000 * n) / wall,
+  };
+}
+
+/** Mean cosine between a model's regional descriptors and per-crop descriptors of the same boxes. */
+async function regionAgreement(model: HashModel, crop: HashModel, photos: Photo[]): Promise<number> {
+  const inputs = await Promise.all(photos.map(toInput));
+  const [a, b] = [await model.describe(inputs), await crop.describe(inputs)];
+  let sum = 0;
+  let n = 0;
+  a.forEach((views, i) =>
+    views.forEach((d, v) => {
+      if (v === 0) return; // view 0 is the global view
+      let dot = 0;
+      for (let k = 0; k < d.length; k++) dot += d[k] * b[i][v][k];
+      sum += dot;
+      n++;
+    }),
+  );
+  return sum / n;
+}
+
+async function variant(base: HashModel, descriptor: DescriptorConfig): Promise<HashModel> {
+  const artifact = base.toArtifact();
+  artifact.header = { ...artifact.header, id: `${base.id}+${descriptor.levelSides.join('/')}`, descriptor };
+  return hashModelFromArtifact(artifact, logger);
+}
+
+const photos = await loadPhotos();
+const { backend } = await initTf(logger);
+const m0 = process.memoryUsage().rss;
+const t0 = performance.now();
+const rmac = await loadHashModel('builtin:mobilenetv2-rp64', { logger });
+const loadMs = performance.now() - t0;
+const crop = await loadHashModel('builtin:mobilenetv2-rp64-crop', { logger });
+const modes: Mode[] = [
+  { name: '(a) global only, 224', model: rmac, globalOnly: true },
+  { name: `(b) R-MAC ${DEFAULT_DESCRIPTOR_CONFIG.levelSides.join('/')} (default)`, model: rmac },
+  { name: '(c) per-crop, 224 each', model: crop },
+  { name: '(b2) R-MAC 224/336/336', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 336, 336] }) },
+  { name: '(b3) R-MAC 224/224/448', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 224, 448] }) },
+];
+console.log(`backend ${backend}, ${photos.length} photos from ${dir}, batch ${batch}, model load ${loadMs.toFixed(0)} ms, 1 process`);
+const rows: Row[] = [];
+for (const mode of modes) {
+  const row = await run(mode, photos);
+  if (mode.model !== crop && !mode.globalOnly) row.regionCosVsCrop = await regionAgreement(mode.model, crop, photos.slice(0, 8));
+  rows.push(row);
+}
+for (const r of rows) r.ratioVsGlobal = r.msPerImage / rows[0].msPerImage;
+const rssMb = process.memoryUsage().rss / 1e6;
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+console.log(`${'mode'.padEnd(30)} ${pad('views', 5)} ${pad('ms/img', 7)} ${pad('cpu ms', 7)} ${pad('decode', 7)} ${pad('img/s', 6)} ${pad('x (a)', 6)} ${pad('cos~crop', 8)}`);
+for (const r of rows) {
+  console.log(
+    `${r.mode.padEnd(30)} ${pad(r.views, 5)} ${pad(r.msPerImage.toFixed(1), 7)} ${pad(r.cpuMsPerImage.toFixed(1), 7)} ${pad(r.decodeMsPerImage.toFixed(1), 7)} ` +
+      `${pad(r.imagesPerSecond.toFixed(2), 6)} ${pad(r.ratioVsGlobal!.toFixed(2), 6)} ${pad(r.regionCosVsCrop === undefined ? '-' : r.regionCosVsCrop.toFixed(3), 8)}`,
+  );
+}
+console.log(`rss ${rssMb.toFixed(0)} MB (${((process.memoryUsage().rss - m0) / 1e6).toFixed(0)} MB for models + activations); load avg ${os.loadavg()[0].toFixed(2)} (other processes share the 2 cores)`);
+console.log(
+  JSON.stringify({
+    bench: 'encoder',
+    backend,
+    images: photos.length,
+    batch,
+    modelLoadMs: Math.round(loadMs),
+    rssMb: Math.round(rssMb),
+    loadAvg: Number(os.loadavg()[0].toFixed(2)),
+    modes: rows.map((r) => ({ ...r, msPerImage: round(r.msPerImage), cpuMsPerImage: round(r.cpuMsPerImage), decodeMsPerImage: round(r.decodeMsPerImage), imagesPerSecond: round(r.imagesPerSecond), ratioVsGlobal: round(r.ratioVsGlobal!), regionCosVsCrop: r.regionCosVsCrop === undefined ? undefined : round(r.regionCosVsCrop, 4) })),
+  }),
+);
+
+function round(v: number, d = 2): number {
+  return Number(v.toFixed(d));
+}

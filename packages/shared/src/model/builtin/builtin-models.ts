@@ -1,0 +1,65 @@
+import { DEFAULT_VIEW_PLAN } from '../../view/view-plan.ts';
+import { buildArtifact, type ModelArtifact } from '../artifact/model-artifact.ts';
+import { NsfwjsMobileNetBackbone } from '../backbone/nsfwjs-mobilenet-backbone.ts';
+import { DEFAULT_DESCRIPTOR_CONFIG, type DescriptorConfig } from '../descriptor/descriptor-config.ts';
+import { seededGaussian } from '../head/seeded-gaussian.ts';
+import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
+
+/**
+ * Untrained models that need no artifact file:
+ *
+ *   builtin:mobilenetv2-rp<bits>[-crop][-s<seed>]      e.g. builtin:mobilenetv2-rp64 (the default)
+ *
+ * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC; `-crop`: one forward per
+ * view), DEFAULT_VIEW_PLAN. Head (linear-sign): subtract the mean descriptor of the photos data set
+ * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
+ * (row-major [bits, 1792]; seed 1 unless -s is given), sign. Random hyperplanes keep cosine
+ * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
+ * Changing any of this changes codes: define a new id instead.
+ */
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(-crop)?(?:-s(\d+))?$/;
+export const DEFAULT_BUILTIN_SEED = 1;
+
+export function isBuiltinModel(url: string): boolean {
+  return url.startsWith('builtin:');
+}
+
+export function builtinArtifact(id: string): ModelArtifact {
+  const m = BUILTIN_ID.exec(id);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop][-s<seed>])`);
+  const bits = Number(m[1]);
+  if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
+  const seed = m[3] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[3]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[3]}`);
+  const descriptor: DescriptorConfig = m[2] ? { ...DEFAULT_DESCRIPTOR_CONFIG, mode: 'crop' } : DEFAULT_DESCRIPTOR_CONFIG;
+  const dim = 1792;
+  const mean = meanVector(dim);
+  return buildArtifact({
+    id,
+    backbone: NsfwjsMobileNetBackbone.ID,
+    plan: DEFAULT_VIEW_PLAN,
+    descriptor,
+    descriptorDim: dim,
+    head: {
+      spec: { type: 'linear-sign', inDim: dim, bits },
+      tensors: [
+        { name: 'mean', shape: [dim], data: mean },
+        { name: 'weight', shape: [bits, dim], data: seededGaussian(seed, bits * dim) },
+        { name: 'bias', shape: [bits], data: new Float32Array(bits) },
+      ],
+    },
+    meta: { head: 'random projection (SimHash) of mean-centred descriptors', seed },
+  });
+}
+
+let mean: Float32Array | undefined;
+
+function meanVector(dim: number): Float32Array {
+  if (!mean) {
+    const bytes = Buffer.from(MOBILENETV2_MEAN_BASE64, 'base64');
+    if (bytes.length !== dim * 4) throw new Error('builtin mean vector has the wrong length');
+    mean = new Float32Array(dim);
+    for (let i = 0; i < dim; i++) mean[i] = bytes.readFloatLE(i * 4);
+  }
+  return mean;
+}

@@ -1,0 +1,41 @@
+import { createLogger, type Logger } from '../log/logger.ts';
+import { readArtifact } from './artifact/artifact-store.ts';
+import type { ModelArtifact } from './artifact/model-artifact.ts';
+import { loadBackbone } from './backbone/load-backbone.ts';
+import { builtinArtifact, isBuiltinModel } from './builtin/builtin-models.ts';
+import { ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
+import { createHead } from './head/create-head.ts';
+import { HashModel } from './hash-model.ts';
+import { initTf } from './runtime/tf-runtime.ts';
+
+export interface LoadHashModelOptions {
+  logger?: Logger;
+}
+
+/**
+ * Loads a hash model by URL (LOUPE_MODEL): `builtin:mobilenetv2-rp64` and friends (see
+ * builtin-models.ts), or an artifact at file:///abs/path, /abs/path or ./rel/path (s3:// once a
+ * fetcher is registered, see registerArtifactFetcher). Initialises TF.js on first use.
+ */
+export async function loadHashModel(url: string, opts: LoadHashModelOptions = {}): Promise<HashModel> {
+  const logger = opts.logger ?? createLogger('model');
+  const t0 = performance.now();
+  const artifact = isBuiltinModel(url) ? builtinArtifact(url) : await readArtifact(url);
+  const model = await hashModelFromArtifact(artifact, logger);
+  logger.info(
+    { model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, head: model.head.type, loadMs: Math.round(performance.now() - t0) },
+    'hash model loaded',
+  );
+  return model;
+}
+
+export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Logger = createLogger('model')): Promise<HashModel> {
+  const { header, tensors } = artifact;
+  const { tf } = await initTf(logger);
+  const backbone = await loadBackbone(tf, header.backbone);
+  if (backbone.dim !== header.dims.descriptor) {
+    throw new Error(`model ${header.id} expects ${header.dims.descriptor}-d descriptors, backbone ${backbone.id} gives ${backbone.dim}`);
+  }
+  const extractor = new ViewDescriptorExtractor(tf, backbone, header.descriptor);
+  return new HashModel(header.id, header.plan, extractor, createHead(header.head, tensors), { createdAt: header.createdAt, meta: header.meta });
+}

@@ -1,0 +1,81 @@
+/**
+ * Postings of one MIH substring: for each substring value, the records having it. A CSR base
+ * (offsets into one id array, built in one counting-sort pass) plus small per-value delta lists
+ * for records added since; rebuilt from the per-record values when the deltas grow. Entries can
+ * be stale (record since re-added under another value, or removed): readers check
+ * `values[record] === value` and their own removed set.
+ */
+export class PostingTable {
+  /** Substring value of every record, the source of truth the postings are built from. */
+  values: Uint16Array | Uint32Array;
+  private offsets: Uint32Array;
+  private ids: Uint32Array = new Uint32Array(0);
+  private delta: (number[] | undefined)[] = [];
+  private deltaEntries = 0;
+  private readonly buckets: number;
+
+  constructor(readonly width: number) {
+    this.buckets = 2 ** width;
+    this.offsets = new Uint32Array(this.buckets + 1);
+    this.values = width <= 16 ? new Uint16Array(1024) : new Uint32Array(1024);
+  }
+
+  /** Entries of the delta lists (not yet in the CSR base). */
+  get pendingEntries(): number {
+    return this.deltaEntries;
+  }
+
+  /** Records `value` for `record` without touching the CSR base. */
+  add(record: number, value: number): void {
+    this.ensure(record + 1);
+    this.values[record] = value;
+    (this.delta[value] ??= []).push(record);
+    this.deltaEntries++;
+  }
+
+  /**
+   * Rebuilds the CSR base from `values` of records [0, count) for which keep(record) holds, and
+   * empties the deltas.
+   */
+  rebuild(count: number, keep: (record: number) => boolean): void {
+    const values = this.values;
+    const offsets = new Uint32Array(this.buckets + 1);
+    let live = 0;
+    for (let r = 0; r < count; r++) {
+      if (keep(r)) {
+        offsets[values[r] + 1]++;
+        live++;
+      }
+    }
+    for (let v = 0; v < this.buckets; v++) offsets[v + 1] += offsets[v];
+    const ids = new Uint32Array(live);
+    const fill = offsets.slice(0, this.buckets);
+    for (let r = 0; r < count; r++) if (keep(r)) ids[fill[values[r]]++] = r;
+    this.offsets = offsets;
+    this.ids = ids;
+    this.delta = [];
+    this.deltaEntries = 0;
+  }
+
+  /** Entries under `value` (stale ones included): what visiting it costs. */
+  bucketSize(value: number): number {
+    return this.offsets[value + 1] - this.offsets[value] + (this.delta[value]?.length ?? 0);
+  }
+
+  /** Calls fn for every record listed under `value`, base first then delta. */
+  forEach(value: number, fn: (record: number) => void): void {
+    const ids = this.ids;
+    for (let i = this.offsets[value], end = this.offsets[value + 1]; i < end; i++) fn(ids[i]);
+    const extra = this.delta[value];
+    if (extra) for (let i = 0; i < extra.length; i++) fn(extra[i]);
+  }
+
+  /** Makes `values` hold at least `records` entries. */
+  ensure(records: number): void {
+    if (records <= this.values.length) return;
+    const size = Math.max(records, this.values.length * 2);
+    const next = this.width <= 16 ? new Uint16Array(size) : new Uint32Array(size);
+    next.set(this.values);
+    this.values = next;
+  }
+}

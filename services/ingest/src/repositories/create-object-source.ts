@@ -1,0 +1,19 @@
+import { parseSource, type LoupeConfig } from '@loupe/shared';
+import type { ObjectSource } from '../interfaces/object-source.ts';
+import { FileObjectSource } from './file-object-source.ts';
+import { S3ObjectSource } from './s3-object-source.ts';
+
+export interface ConfiguredSource {
+  source: ObjectSource;
+  /** Key prefix to list (the path part of s3://bucket/prefix; '' for a folder). */
+  prefix: string;
+}
+
+/** The ObjectSource that LOUPE_SOURCE names. */
+export function createObjectSource(
+  config: Pick<LoupeConfig, 'LOUPE_SOURCE' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>,
+): ConfiguredSource {
+  const parsed = parseSource(config.LOUPE_SOURCE);
+  if (parsed.kind === 's3') return { source: new S3ObjectSource(parsed.bucket, config, parsed.prefix), prefix: parsed.prefix };
+  return { source: new FileObjectSource(parsed.dir), prefix: '' };
+}

@@ -1,0 +1,128 @@
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import {
+  deadLetter,
+  IngestJobSchema,
+  ImageRejectedError,
+  JobValidationError,
+  objectJobId,
+  parseJob,
+  prepareImage,
+  QueueNames,
+  type EncodeJob,
+  type ImageLimits,
+  type IndexJob,
+  type Logger,
+  type ViewPlan,
+} from '@loupe/shared';
+import { ObjectGoneError, type ObjectSource } from '../interfaces/object-source.ts';
+import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
+
+export type IngestOutcome =
+  | { status: 'encoded'; width: number; height: number }
+  | { status: 'dead-lettered'; reason: string }
+  | { status: 'gone'; why: string }
+  | { status: 'delete-queued' }
+  | { status: 'delete-skipped' };
+
+export interface IngestJobDeps {
+  source: ObjectSource;
+  encodeQueue: Queue;
+  indexQueue: Queue;
+  deadQueue: Queue;
+  backpressure: BackpressureService;
+  limits: ImageLimits;
+  plan?: ViewPlan;
+  logger: Logger;
+}
+
+/**
+ * What the ingest worker does with one job. Upsert: fetch the bytes of exactly the listed
+ * version, prepare the image, hand it to the encode queue. Delete: hand a delete to the index
+ * queue. Only transient failures (network, S3 5xx) throw and get BullMQ's retries; a bad image is
+ * dead-lettered and the job completes, and nothing else stops the worker.
+ */
+export class IngestJobService {
+  constructor(private readonly deps: IngestJobDeps) {}
+
+  async process(job: Job, token?: string): Promise<IngestOutcome> {
+    let data;
+    try {
+      data = parseJob(IngestJobSchema, QueueNames.ingest, job.data);
+    } catch (e) {
+      // A malformed job is a producer bug: retrying cannot fix it.
+      if (e instanceof JobValidationError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+    if (data.op === 'delete') return this.remove(data.key, job);
+    return this.upsert(data.key, data.etag, data.size, job, token);
+  }
+
+  private async upsert(key: string, etag: string, size: number | undefined, job: Job, token?: string): Promise<IngestOutcome> {
+    const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
+    let release: () => void;
+    try {
+      release = await backpressure.acquire();
+    } catch (e) {
+      if (e instanceof BackpressureClosedError && token) {
+        // Shutting down while held back: put the job back without spending an attempt.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+      throw e;
+    }
+    try {
+      if (size !== undefined && size > limits.maxBytes) {
+        // Refused from the listing's size: the bytes are never downloaded.
+        throw new ImageRejectedError('too-large-bytes', `${size} bytes is over the limit of ${limits.maxBytes}`);
+      }
+      const bytes = await source.get(key, { etag, maxBytes: limits.maxBytes });
+      const image = await prepareImage(bytes, limits, plan);
+      const encode: EncodeJob = {
+        key,
+        etag,
+        width: image.width,
+        height: image.height,
+        image: image.canonical.toString('base64'),
+        views: image.views,
+      };
+      await encodeQueue.add('encode', encode, { jobId: objectJobId('encode', key, etag) });
+      logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
+      return { status: 'encoded', width: image.width, height: image.height };
+    } catch (e) {
+      if (e instanceof ImageRejectedError) return this.deadLetter(key, etag, e.describe());
+      if (e instanceof ObjectGoneError) {
+        // Discovery will see the deletion or the new version and make its own job.
+        logger.info({ event: 'object-gone', key, etag, why: e.why }, 'object gone before it was fetched');
+        return { status: 'gone', why: e.why };
+      }
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        const message = e instanceof Error ? e.message : String(e);
+        await this.deadLetter(key, etag, `fetch-failed: ${message} (after ${job.attemptsMade + 1} attempts)`);
+      }
+      throw e;
+    } finally {
+      release();
+    }
+  }
+
+  private async remove(key: string, job: Job): Promise<IngestOutcome> {
+    const { source, indexQueue, logger } = this.deps;
+    // Re-created since discovery saw it gone: its upsert replaces the old version; deleting
+    // now could remove the new one if the upsert is indexed first.
+    if (await source.stat(key)) {
+      logger.info({ event: 'delete-skipped', key }, 'object exists again, delete skipped');
+      return { status: 'delete-skipped' };
+    }
+    const del: IndexJob = { op: 'delete', key };
+    // The ingest job's creation time is stable across its retries and distinct per deletion.
+    await indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, String(job.timestamp)) });
+    logger.info({ event: 'delete', key }, 'delete queued');
+    return { status: 'delete-queued' };
+  }
+
+  private async deadLetter(key: string, etag: string, reason: string): Promise<IngestOutcome> {
+    await deadLetter(this.deps.deadQueue, { stage: 'ingest', key, etag, reason });
+    this.deps.logger.warn({ event: 'dead-letter', key, etag, reason }, 'object dead-lettered');
+    return { status: 'dead-lettered', reason };
+  }
+}

@@ -1,0 +1,21 @@
+import { startRedis } from '../../../../test/support/redis-server.ts';
+import { ShardWriter, testLayout, rng, bruteForce } from '../../../../test/searcher-helpers.ts';
+import { Redis } from 'ioredis';
+import { SearcherPool } from './index.ts';
+import { shardOf } from '@loupe/shared';
+const r = await startRedis();
+const redis = new Redis(r.url);
+const layout = testLayout(4);
+const w = new ShardWriter(redis, layout, rng(1));
+await w.init();
+for (let i = 0; i < 200; i++) { const key = `k${i}`; await w.put(key, shardOf(key, 4)); }
+const pool = new SearcherPool({ workers: 4 });
+let t = Date.now();
+await pool.start({ REDIS_URL: r.url, LOUPE_QUERY_TIMEOUT_MS: 2000, LOUPE_LOG_LEVEL: 'warn' });
+console.log('ready', await pool.waitReady(20000), Date.now() - t);
+const q = w.live()[3].levels[1].slice(8, 16);
+const res = await pool.search([{ level: 1, code: q, k: 5 }]);
+console.log(JSON.stringify(res.results[0].map(h => [h.shard, h.id, h.view, h.distance])), res.shards, res.tookMs);
+console.log(JSON.stringify(bruteForce(w.live(), layout, 1, q, 5).map(h => [h.shard, h.id, h.view, h.distance])));
+console.log(await pool.stats());
+await pool.close(); redis.disconnect(); await r.stop();

@@ -1,0 +1,13 @@
+export { SearcherPool } from './searcher-pool.ts';
+export type {
+  FanoutResult,
+  SearchHit,
+  SearchQuery,
+  SearcherConfig,
+  SearcherPoolOptions,
+  SearcherStats,
+  ShardStats,
+  ShardsOutcome,
+} from './searcher-pool.ts';
+export { ShardMirror, SearchInputError, compareStreamIds } from './shard-mirror.ts';
+export type { MirrorHit, MirrorSearchOptions, MirrorStats, ShardMirrorOptions } from './shard-mirror.ts';

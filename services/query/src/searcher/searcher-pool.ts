@@ -1,0 +1,387 @@
+import { availableParallelism } from 'node:os';
+import {
+  codeBytes,
+  createLogger,
+  createRedis,
+  levelSizes,
+  readIndexLayout,
+  type IndexLayout,
+  type LoupeConfig,
+  type Logger,
+  type RedisClient,
+} from '@loupe/shared';
+import { ObjectLookupRepository } from './object-lookup.repository.ts';
+import { SearchInputError, type MirrorHit, type MirrorStats } from './shard-mirror.ts';
+import { ShardWorkerHost } from './shard-worker-host.ts';
+import type { FromWorker, WireQuery } from './worker-protocol.ts';
+
+export interface SearchQuery {
+  /** Level of the view plan to search (0 = global). */
+  level: number;
+  code: Uint8Array;
+  k: number;
+  /** Inclusive bound on the Hamming distance. */
+  maxDistance?: number;
+}
+
+export interface SearchHit {
+  shard: number;
+  id: number;
+  key: string;
+  level: number;
+  /** Index of the matching view within its level. */
+  view: number;
+  distance: number;
+  /** Source size (for the view's box); 0 when unknown. */
+  width: number;
+  height: number;
+}
+
+export interface ShardsOutcome {
+  total: number;
+  ok: number;
+  /** Shards that did not answer in time, are not loaded, whose worker died or whose lookups failed. */
+  failed: number[];
+}
+
+export interface FanoutResult {
+  /** Per query, in query order: at most k hits sorted by (distance, shard, id). */
+  results: SearchHit[][];
+  shards: ShardsOutcome;
+  tookMs: number;
+}
+
+export interface ShardStats extends MirrorStats {
+  /** False when the shard's worker did not answer the stats request. */
+  ok: boolean;
+}
+
+export interface SearcherStats {
+  ready: boolean;
+  objects: number;
+  live: number;
+  deleted: number;
+  workerRestarts: number;
+  shards: ShardStats[];
+}
+
+export type SearcherConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUERY_TIMEOUT_MS'> &
+  Partial<Pick<LoupeConfig, 'LOUPE_LOG_LEVEL' | 'LOUPE_SHARDS'>>;
+
+export interface SearcherPoolOptions {
+  /** Worker threads; default one per shard, at most 2 per core. Shard s goes to worker s % workers. */
+  workers?: number;
+  /** A worker that leaves a request unanswered this long is terminated and restarted. */
+  stuckWorkerMs?: number;
+  /** How often to look for the index layout when Redis has none yet. */
+  layoutPollMs?: number;
+  logger?: Logger;
+  /** Passed to the mirrors (GETRANGE chunk size, XREAD BLOCK ms). */
+  chunkBytes?: number;
+  blockMs?: number;
+}
+
+interface PendingSearch {
+  waiting: Set<number>;
+  answers: Map<number, MirrorHit[][]>;
+  failed: Set<number>;
+  done: () => void;
+}
+
+/**
+ * Main-thread side of the searchers: shard worker threads (each owning the mirrors of its
+ * shards), fan-out of every query to every shard with a deadline, merge, and id -> key lookup.
+ * A shard that is slow, not loaded or dead is reported in `shards.failed`; it never throws.
+ */
+export class SearcherPool {
+  private config: SearcherConfig | null = null;
+  private redis: RedisClient | null = null;
+  private lookup: ObjectLookupRepository | null = null;
+  private layoutValue: IndexLayout | null = null;
+  private hosts: ShardWorkerHost[] = [];
+  private hostOfShard = new Map<number, ShardWorkerHost>();
+  private readonly searches = new Map<number, PendingSearch>();
+  private readonly statsWaiters = new Map<number, (stats: MirrorStats[]) => void>();
+  private nextReq = 1;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SearcherPoolOptions = {}) {
+    this.log = opts.logger ?? createLogger('query');
+  }
+
+  /** Connects, reads the index layout and starts the workers (later, if no index exists yet). */
+  async start(config: SearcherConfig): Promise<void> {
+    this.config = config;
+    this.redis = createRedis(config, { name: 'loupe-query-searcher' });
+    this.lookup = new ObjectLookupRepository(this.redis);
+    const layout = await readIndexLayout(this.redis);
+    if (layout) return this.startWorkers(layout);
+    this.log.warn('no index layout in Redis yet; searchers start when the first object is indexed');
+    const poll = setInterval(() => {
+      readIndexLayout(this.redis!).then(
+        (l) => {
+          if (!l || this.layoutValue || this.closed) return;
+          clearInterval(poll);
+          this.startWorkers(l);
+        },
+        (e) => this.log.warn({ err: String(e) }, 'reading the index layout failed'),
+      );
+    }, this.opts.layoutPollMs ?? 1000);
+    poll.unref();
+    this.timers.push(poll);
+  }
+
+  /** The index layout (bits, view plan, shards, model); null until an index exists. */
+  layout(): IndexLayout | null {
+    return this.layoutValue;
+  }
+
+  /** True when every shard's mirror is loaded and its worker alive. */
+  ready(): boolean {
+    return this.layoutValue !== null && this.hosts.every((h) => h.alive && h.ready.size === h.shards.length);
+  }
+
+  /** Resolves true once ready(), false after timeoutMs. */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.ready()) {
+      if (Date.now() >= until || this.closed) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return true;
+  }
+
+  /**
+   * Runs every query on every shard in parallel and merges per query. Waits up to timeoutMs
+   * (default LOUPE_QUERY_TIMEOUT_MS) for the shards. Throws SearchInputError only for bad
+   * queries (unknown level, wrong code length, bad k / maxDistance).
+   */
+  async search(queries: SearchQuery[], timeoutMs = this.config?.LOUPE_QUERY_TIMEOUT_MS ?? 2000): Promise<FanoutResult> {
+    const t0 = Date.now();
+    const layout = this.layoutValue;
+    if (!layout) {
+      const total = this.config?.LOUPE_SHARDS ?? 0;
+      return { results: queries.map(() => []), shards: { total, ok: 0, failed: range(total) }, tookMs: 0 };
+    }
+    const wire = queries.map((q) => validateQuery(q, layout));
+    const deadline = t0 + timeoutMs;
+    const failed = new Set<number>();
+    const answers = await this.fanOut(wire, layout.shards, deadline, failed);
+
+    // Merge, then look keys up; a shard whose lookup fails is dropped and the merge redone.
+    const infos = new Map<string, { key: string | null; width: number; height: number }>();
+    let merged: { shard: number; hit: MirrorHit }[][] = [];
+    for (;;) {
+      merged = wire.map((q, qi) => mergeTopK(answers, qi, q.k, failed));
+      const need = new Map<number, number[]>();
+      for (const list of merged)
+        for (const { shard, hit } of list) {
+          if (infos.has(`${shard}:${hit.id}`)) continue;
+          const ids = need.get(shard) ?? need.set(shard, []).get(shard)!;
+          if (!ids.includes(hit.id)) ids.push(hit.id);
+        }
+      if (!need.size) break;
+      const budget = Math.max(deadline - Date.now(), Math.min(250, timeoutMs));
+      const lookups = await Promise.all(
+        [...need].map(([shard, ids]) =>
+          withTimeout(this.lookup!.lookup(shard, ids), budget).then(
+            (r) => ({ shard, ids, r }),
+            (err) => ({ shard, ids, err }),
+          ),
+        ),
+      );
+      for (const l of lookups) {
+        if ('err' in l) {
+          this.log.warn({ shard: l.shard, err: String(l.err) }, 'id lookup failed; shard left out');
+          failed.add(l.shard);
+        } else l.ids.forEach((id, i) => infos.set(`${l.shard}:${id}`, l.r[i]));
+      }
+    }
+
+    const results = merged.map((list, qi) =>
+      list.flatMap(({ shard, hit }) => {
+        const info = infos.get(`${shard}:${hit.id}`)!;
+        if (info.key === null) {
+          this.log.warn({ shard, id: hit.id }, 'id has no key in idToKey; hit dropped');
+          return [];
+        }
+        return [{ shard, id: hit.id, key: info.key, level: wire[qi].level, view: hit.view, distance: hit.distance, width: info.width, height: info.height }];
+      }),
+    );
+    const failedList = [...failed].sort((a, b) => a - b);
+    return { results, shards: { total: layout.shards, ok: layout.shards - failedList.length, failed: failedList }, tookMs: Date.now() - t0 };
+  }
+
+  /** Sum of the shards' mirror stats; a shard whose worker does not answer in timeoutMs has ok: false. */
+  async stats(timeoutMs = 1000): Promise<SearcherStats> {
+    const layout = this.layoutValue;
+    const shards = layout?.shards ?? this.config?.LOUPE_SHARDS ?? 0;
+    const got = new Map<number, MirrorStats>();
+    await Promise.all(
+      this.hosts.map(
+        (host) =>
+          new Promise<void>((resolve) => {
+            const reqId = this.nextReq++;
+            const timer = setTimeout(() => {
+              this.statsWaiters.delete(reqId);
+              resolve();
+            }, timeoutMs);
+            this.statsWaiters.set(reqId, (stats) => {
+              clearTimeout(timer);
+              for (const s of stats) got.set(s.shard, s);
+              resolve();
+            });
+            if (!host.send({ type: 'stats', reqId }, `stats:${reqId}`)) this.statsWaiters.get(reqId)!([]);
+          }),
+      ),
+    );
+    const list: ShardStats[] = range(shards).map((shard) => {
+      const s = got.get(shard);
+      return s
+        ? { ...s, ok: true }
+        : { shard, objects: 0, live: 0, deleted: 0, loadedAt: null, lastEventId: '', reloads: 0, ready: false, ok: false };
+    });
+    const sum = (f: (s: ShardStats) => number) => list.reduce((n, s) => n + f(s), 0);
+    return {
+      ready: this.ready(),
+      objects: sum((s) => s.objects),
+      live: sum((s) => s.live),
+      deleted: sum((s) => s.deleted),
+      workerRestarts: this.hosts.reduce((n, h) => n + h.restarts, 0),
+      shards: list,
+    };
+  }
+
+  /** Fault injection (failure tests, drills): ends the worker thread serving `shard`; it restarts. */
+  async killWorker(shard: number): Promise<void> {
+    await this.hostOfShard.get(shard)?.kill();
+  }
+
+  /** Fault injection: keeps the worker thread serving `shard` busy for `ms`, as a stuck scan would. */
+  stallWorker(shard: number, ms: number): void {
+    this.hostOfShard.get(shard)?.send({ type: 'stall', ms });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.hosts.map((h) => h.close()));
+    for (const p of this.searches.values()) p.done();
+    this.redis?.disconnect();
+  }
+
+  private startWorkers(layout: IndexLayout): void {
+    if (this.closed) return;
+    this.layoutValue = layout;
+    const n = Math.max(1, Math.min(layout.shards, this.opts.workers ?? 2 * availableParallelism()));
+    const logLevel = this.config?.LOUPE_LOG_LEVEL ?? process.env.LOUPE_LOG_LEVEL ?? 'info';
+    const redis = { REDIS_URL: this.config!.REDIS_URL, REDIS_CLUSTER_NODES: this.config!.REDIS_CLUSTER_NODES };
+    for (let w = 0; w < n; w++) {
+      const shards = range(layout.shards).filter((s) => s % n === w);
+      const host = new ShardWorkerHost(
+        w,
+        shards,
+        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs },
+        { message: (h, msg) => this.onMessage(msg), exit: (h) => this.onExit(h) },
+        this.log,
+      );
+      this.hosts.push(host);
+      for (const s of shards) this.hostOfShard.set(s, host);
+      host.start();
+    }
+    const stuckMs = this.opts.stuckWorkerMs ?? Math.max(10_000, 5 * (this.config?.LOUPE_QUERY_TIMEOUT_MS ?? 2000));
+    const watchdog = setInterval(() => {
+      for (const h of this.hosts) {
+        if (h.alive && h.oldestUnansweredMs() > stuckMs) {
+          this.log.error({ worker: h.index, shards: h.shards, stuckMs }, 'shard worker stuck; terminating');
+          void h.kill();
+        }
+      }
+    }, Math.min(1000, stuckMs / 2));
+    watchdog.unref();
+    this.timers.push(watchdog);
+    this.log.info({ shards: layout.shards, workers: n }, 'shard searchers starting');
+  }
+
+  private fanOut(queries: WireQuery[], shards: number, deadline: number, failed: Set<number>): Promise<Map<number, MirrorHit[][]>> {
+    const reqId = this.nextReq++;
+    const answers = new Map<number, MirrorHit[][]>();
+    const waiting = new Set<number>();
+    for (let s = 0; s < shards; s++) {
+      const host = this.hostOfShard.get(s);
+      if (host?.ready.has(s) && host.send({ type: 'search', reqId, shard: s, queries }, `${reqId}:${s}`)) waiting.add(s);
+      else failed.add(s);
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.searches.delete(reqId);
+        for (const s of waiting) failed.add(s);
+        resolve(answers);
+      };
+      const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+      this.searches.set(reqId, { waiting, answers, failed, done: finish });
+      if (!waiting.size) finish();
+    });
+  }
+
+  private onMessage(msg: FromWorker): void {
+    if (msg.type === 'result') {
+      const p = this.searches.get(msg.reqId);
+      if (!p || !p.waiting.delete(msg.shard)) return; // a late answer after the deadline
+      if (msg.results) p.answers.set(msg.shard, msg.results);
+      else {
+        p.failed.add(msg.shard);
+        this.log.warn({ shard: msg.shard, err: msg.error }, 'shard search failed');
+      }
+      if (!p.waiting.size) p.done();
+    } else if (msg.type === 'stats') this.statsWaiters.get(msg.reqId)?.(msg.stats);
+    else if (msg.type === 'load-failed') this.log.warn({ shard: msg.shard, err: msg.error }, 'shard load failed');
+  }
+
+  /** A dead worker's shards fail every search waiting on them right away. */
+  private onExit(host: ShardWorkerHost): void {
+    for (const p of [...this.searches.values()]) {
+      for (const s of host.shards) if (p.waiting.delete(s)) p.failed.add(s);
+      if (!p.waiting.size) p.done();
+    }
+  }
+}
+
+/** Top k of one query across shards, by (distance, shard, id), leaving out failed shards. */
+function mergeTopK(answers: Map<number, MirrorHit[][]>, qi: number, k: number, failed: Set<number>): { shard: number; hit: MirrorHit }[] {
+  const all: { shard: number; hit: MirrorHit }[] = [];
+  for (const [shard, results] of answers) if (!failed.has(shard)) for (const hit of results[qi]) all.push({ shard, hit });
+  all.sort((a, b) => a.hit.distance - b.hit.distance || a.shard - b.shard || a.hit.id - b.hit.id);
+  return all.slice(0, k);
+}
+
+function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
+  const levels = levelSizes(layout).length;
+  if (!Number.isInteger(q.level) || q.level < 0 || q.level >= levels) throw new SearchInputError(`level must be 0..${levels - 1}`);
+  const bytes = codeBytes(layout);
+  if (!(q.code instanceof Uint8Array) || q.code.length !== bytes) {
+    throw new SearchInputError(`code must be ${bytes} bytes (${layout.bits} bits)`);
+  }
+  if (!Number.isInteger(q.k) || q.k < 1 || q.k > 10_000) throw new SearchInputError('k must be an integer in 1..10000');
+  if (q.maxDistance !== undefined && (!Number.isInteger(q.maxDistance) || q.maxDistance < 0)) {
+    throw new SearchInputError('maxDistance must be a non-negative integer');
+  }
+  return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

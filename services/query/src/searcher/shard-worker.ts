@@ -1,0 +1,70 @@
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { createLogger, createRedis } from '@loupe/shared';
+import { SearchInputError, ShardMirror } from './shard-mirror.ts';
+import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
+
+/**
+ * Body of a shard worker thread: owns the mirrors of its shards and answers search and stats
+ * messages from the SearcherPool. Started through shard-worker.mjs.
+ */
+const data = workerData as ShardWorkerData;
+const port = parentPort!;
+const log = createLogger('query', data.logLevel).child({ worker: threadId });
+const redis = createRedis(data.redis, { name: `loupe-query-worker-${threadId}` });
+const post = (msg: FromWorker) => port.postMessage(msg);
+
+const mirrors = new Map<number, ShardMirror>();
+for (const shard of data.shards) {
+  const mirror = new ShardMirror(redis, {
+    shard,
+    layout: data.layout,
+    logger: log,
+    chunkBytes: data.chunkBytes,
+    blockMs: data.blockMs,
+  });
+  mirrors.set(shard, mirror);
+  void startWithRetry(mirror);
+}
+
+async function startWithRetry(mirror: ShardMirror): Promise<void> {
+  for (let backoff = 250; ; backoff = Math.min(backoff * 2, 10_000)) {
+    try {
+      await mirror.start();
+      post({ type: 'ready', shard: mirror.shard });
+      return;
+    } catch (e) {
+      log.error({ shard: mirror.shard, err: String(e) }, 'shard load failed; retrying');
+      post({ type: 'load-failed', shard: mirror.shard, error: String(e) });
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'search': {
+      const mirror = mirrors.get(msg.shard);
+      if (!mirror?.isReady()) {
+        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: 'shard not loaded yet' });
+        return;
+      }
+      try {
+        const results = msg.queries.map((q) => mirror.search(q.level, q.code, { k: q.k, maxDistance: q.maxDistance }));
+        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, results });
+      } catch (e) {
+        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: String(e), inputError: e instanceof SearchInputError });
+      }
+      return;
+    }
+    case 'stats':
+      post({ type: 'stats', reqId: msg.reqId, stats: [...mirrors.values()].map((m) => m.stats()) });
+      return;
+    case 'stall': {
+      const until = Date.now() + msg.ms;
+      while (Date.now() < until) {
+        // busy on purpose: simulates a stuck scan
+      }
+      return;
+    }
+  }
+});
