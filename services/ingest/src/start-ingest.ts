@@ -73,8 +73,11 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     plan: options.plan ?? DEFAULT_VIEW_PLAN,
     logger,
   });
+  // Our own connection: BullMQ never closes a connection it was handed as an instance.
+  const workerRedis = createRedis(config, { blocking: true, name: `${QueueNames.ingest}-worker` });
   const worker = createWorker(QueueNames.ingest, config, (job, token) => jobs.process(job, token), {
     concurrency: config.LOUPE_CONCURRENCY,
+    connection: workerRedis,
   });
   pauseWorker = (on) => {
     // Not awaited: pause(true) must not wait for the active jobs, which may be the ones held back.
@@ -121,7 +124,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
         await loop;
         await discovery.settled();
         await Promise.all(Object.values(queues).map((q) => q.close()));
-        await redis.quit().catch(() => redis.disconnect());
+        await Promise.all([redis, workerRedis].map((c) => c.quit().catch(() => c.disconnect())));
         await source.close();
         logger.info({ event: 'stop' }, 'ingest stopped');
       })();

@@ -7,3 +7,7 @@ export * from './kernel/wasm-scan-module.ts';
 export * from './kernel/wasm-popcount-kernel.ts';
 export * from './kernel/js-popcount-kernel.ts';
 export * from './kernel/create-popcount-kernel.ts';
+export * from './mih/mih-layout.ts';
+export * from './mih/bit-neighbours.ts';
+export * from './mih/posting-table.ts';
+export * from './mih/multi-index-hash.ts';

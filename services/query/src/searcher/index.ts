@@ -8,6 +8,6 @@ export type {
   SearcherStats,
   ShardStats,
   ShardsOutcome,
-} from './searcher-pool.ts';
+} from './searcher-types.ts';
 export { ShardMirror, SearchInputError, compareStreamIds } from './shard-mirror.ts';
 export type { MirrorHit, MirrorSearchOptions, MirrorStats, ShardMirrorOptions } from './shard-mirror.ts';

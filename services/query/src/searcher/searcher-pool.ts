@@ -6,80 +6,15 @@ import {
   levelSizes,
   readIndexLayout,
   type IndexLayout,
-  type LoupeConfig,
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
 import { ObjectLookupRepository } from './object-lookup.repository.ts';
+import { HitResolver } from './hit-resolver.ts';
 import { SearchInputError, type MirrorHit, type MirrorStats } from './shard-mirror.ts';
+import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
 import type { FromWorker, WireQuery } from './worker-protocol.ts';
-
-export interface SearchQuery {
-  /** Level of the view plan to search (0 = global). */
-  level: number;
-  code: Uint8Array;
-  k: number;
-  /** Inclusive bound on the Hamming distance. */
-  maxDistance?: number;
-}
-
-export interface SearchHit {
-  shard: number;
-  id: number;
-  key: string;
-  level: number;
-  /** Index of the matching view within its level. */
-  view: number;
-  distance: number;
-  /** Source size (for the view's box); 0 when unknown. */
-  width: number;
-  height: number;
-}
-
-export interface ShardsOutcome {
-  total: number;
-  ok: number;
-  /** Shards that did not answer in time, are not loaded, whose worker died or whose lookups failed. */
-  failed: number[];
-}
-
-export interface FanoutResult {
-  /** Per query, in query order: at most k hits sorted by (distance, shard, id). */
-  results: SearchHit[][];
-  shards: ShardsOutcome;
-  tookMs: number;
-}
-
-export interface ShardStats extends MirrorStats {
-  /** False when the shard's worker did not answer the stats request. */
-  ok: boolean;
-}
-
-export interface SearcherStats {
-  ready: boolean;
-  objects: number;
-  live: number;
-  deleted: number;
-  workerRestarts: number;
-  shards: ShardStats[];
-}
-
-export type SearcherConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUERY_TIMEOUT_MS'> &
-  Partial<Pick<LoupeConfig, 'LOUPE_LOG_LEVEL' | 'LOUPE_SHARDS'>>;
-
-export interface SearcherPoolOptions {
-  /** Worker threads; default one per shard, at most 2 per core. Shard s goes to worker s % workers. */
-  workers?: number;
-  /** A worker that leaves a request unanswered this long is terminated and restarted. */
-  stuckWorkerMs?: number;
-  /** How often to look for the index layout when Redis has none yet. */
-  layoutPollMs?: number;
-  logger?: Logger;
-  /** Passed to the mirrors (GETRANGE chunk size, XREAD BLOCK ms). */
-  chunkBytes?: number;
-  blockMs?: number;
-}
 
 interface PendingSearch {
   waiting: Set<number>;
@@ -96,7 +31,7 @@ interface PendingSearch {
 export class SearcherPool {
   private config: SearcherConfig | null = null;
   private redis: RedisClient | null = null;
-  private lookup: ObjectLookupRepository | null = null;
+  private resolver: HitResolver | null = null;
   private layoutValue: IndexLayout | null = null;
   private hosts: ShardWorkerHost[] = [];
   private hostOfShard = new Map<number, ShardWorkerHost>();
@@ -115,7 +50,7 @@ export class SearcherPool {
   async start(config: SearcherConfig): Promise<void> {
     this.config = config;
     this.redis = createRedis(config, { name: 'loupe-query-searcher' });
-    this.lookup = new ObjectLookupRepository(this.redis);
+    this.resolver = new HitResolver(new ObjectLookupRepository(this.redis), this.log);
     const layout = await readIndexLayout(this.redis);
     if (layout) return this.startWorkers(layout);
     this.log.warn('no index layout in Redis yet; searchers start when the first object is indexed');
@@ -170,46 +105,7 @@ export class SearcherPool {
     const failed = new Set<number>();
     const answers = await this.fanOut(wire, layout.shards, deadline, failed);
 
-    // Merge, then look keys up; a shard whose lookup fails is dropped and the merge redone.
-    const infos = new Map<string, { key: string | null; width: number; height: number }>();
-    let merged: { shard: number; hit: MirrorHit }[][] = [];
-    for (;;) {
-      merged = wire.map((q, qi) => mergeTopK(answers, qi, q.k, failed));
-      const need = new Map<number, number[]>();
-      for (const list of merged)
-        for (const { shard, hit } of list) {
-          if (infos.has(`${shard}:${hit.id}`)) continue;
-          const ids = need.get(shard) ?? need.set(shard, []).get(shard)!;
-          if (!ids.includes(hit.id)) ids.push(hit.id);
-        }
-      if (!need.size) break;
-      const budget = Math.max(deadline - Date.now(), Math.min(250, timeoutMs));
-      const lookups = await Promise.all(
-        [...need].map(([shard, ids]) =>
-          withTimeout(this.lookup!.lookup(shard, ids), budget).then(
-            (r) => ({ shard, ids, r }),
-            (err) => ({ shard, ids, err }),
-          ),
-        ),
-      );
-      for (const l of lookups) {
-        if ('err' in l) {
-          this.log.warn({ shard: l.shard, err: String(l.err) }, 'id lookup failed; shard left out');
-          failed.add(l.shard);
-        } else l.ids.forEach((id, i) => infos.set(`${l.shard}:${id}`, l.r[i]));
-      }
-    }
-
-    const results = merged.map((list, qi) =>
-      list.flatMap(({ shard, hit }) => {
-        const info = infos.get(`${shard}:${hit.id}`)!;
-        if (info.key === null) {
-          this.log.warn({ shard, id: hit.id }, 'id has no key in idToKey; hit dropped');
-          return [];
-        }
-        return [{ shard, id: hit.id, key: info.key, level: wire[qi].level, view: hit.view, distance: hit.distance, width: info.width, height: info.height }];
-      }),
-    );
+    const results = await this.resolver!.resolve(answers, wire, failed, deadline, timeoutMs);
     const failedList = [...failed].sort((a, b) => a - b);
     return { results, shards: { total: layout.shards, ok: layout.shards - failedList.length, failed: failedList }, tookMs: Date.now() - t0 };
   }
@@ -230,6 +126,7 @@ export class SearcherPool {
             }, timeoutMs);
             this.statsWaiters.set(reqId, (stats) => {
               clearTimeout(timer);
+              this.statsWaiters.delete(reqId);
               for (const s of stats) got.set(s.shard, s);
               resolve();
             });
@@ -350,14 +247,6 @@ export class SearcherPool {
   }
 }
 
-/** Top k of one query across shards, by (distance, shard, id), leaving out failed shards. */
-function mergeTopK(answers: Map<number, MirrorHit[][]>, qi: number, k: number, failed: Set<number>): { shard: number; hit: MirrorHit }[] {
-  const all: { shard: number; hit: MirrorHit }[] = [];
-  for (const [shard, results] of answers) if (!failed.has(shard)) for (const hit of results[qi]) all.push({ shard, hit });
-  all.sort((a, b) => a.hit.distance - b.hit.distance || a.shard - b.shard || a.hit.id - b.hit.id);
-  return all.slice(0, k);
-}
-
 function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
   const levels = levelSizes(layout).length;
   if (!Number.isInteger(q.level) || q.level < 0 || q.level >= levels) throw new SearchInputError(`level must be 0..${levels - 1}`);
@@ -370,16 +259,6 @@ function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
     throw new SearchInputError('maxDistance must be a non-negative integer');
   }
   return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
 }
 
 function range(n: number): number[] {

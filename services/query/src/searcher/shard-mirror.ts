@@ -109,7 +109,10 @@ export class ShardMirror {
     this.sizes = levelSizes(layout);
     this.bytesPerCode = codeBytes(layout);
     await this.load();
-    for (;;) {
+    // Catch up to where the stream stood once the load was done (not to its moving end, which a
+    // busy indexer may keep ahead), then the background tail takes over.
+    const target = (await this.repo.streamPosition()).lastId;
+    while (compareStreamIds(this.lastId, target) < 0) {
       const events = await this.repo.readChanges(this.lastId, null, this.batchSize);
       if (!events.length) break;
       await this.applyBatch(events);

@@ -99,7 +99,9 @@ export function encodeArtifact(a: ModelArtifact): Buffer {
   for (const t of a.header.tensors) {
     const data = a.tensors.get(t.name);
     if (!data || data.length !== size(t.shape)) throw new Error(`tensor ${t.name} missing or of the wrong size`);
-    for (let i = 0; i < data.length; i++, o += 4) out.writeFloatLE(data[i], o);
+    if (LITTLE_ENDIAN) Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, o);
+    else for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i], o + i * 4);
+    o += data.length * 4;
   }
   return out;
 }
@@ -126,12 +128,16 @@ export function decodeArtifact(bytes: Uint8Array): ModelArtifact {
     const n = size(t.shape);
     if (o + n * 4 > buf.length) throw new Error(`model artifact truncated (tensor ${t.name})`);
     const data = new Float32Array(n);
-    for (let i = 0; i < n; i++, o += 4) data[i] = buf.readFloatLE(o);
+    if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(buf.subarray(o, o + n * 4));
+    else for (let i = 0; i < n; i++) data[i] = buf.readFloatLE(o + i * 4);
+    o += n * 4;
     tensors.set(t.name, data);
   }
   if (o !== buf.length) throw new Error(`model artifact has ${buf.length - o} trailing bytes`);
   return { header, tensors };
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);

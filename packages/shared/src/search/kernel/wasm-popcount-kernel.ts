@@ -23,8 +23,9 @@ export class WasmPopcountKernel implements PopcountKernel {
   constructor(
     /**
      * 'simd': i8x16.popcnt blocks; 'scalar': i64.popcnt per record; both exact. 'auto' takes what
-     * measured faster on x64 without AVX-512 (V8 lowers i8x16.popcnt to a pshufb lookup there):
-     * SIMD for 32/64-bit codes, scalar for 128/256-bit (see docs/benchmarks.md).
+     * measured faster on x64 without AVX-512 (V8 lowers i8x16.popcnt to a pshufb nibble lookup
+     * there, while i64.popcnt is one instruction): SIMD for 32-bit codes, scalar for 64..256-bit
+     * (see docs/benchmarks.md).
      */
     readonly variant: 'auto' | 'simd' | 'scalar' = 'auto',
     module: WebAssembly.Module | null = wasmScanModule(),
@@ -33,7 +34,7 @@ export class WasmPopcountKernel implements PopcountKernel {
     const instance = new WebAssembly.Instance(module, {});
     const exp = instance.exports as Record<string, unknown>;
     this.memory = exp.memory as WebAssembly.Memory;
-    const simdFor = (s: Stride) => (variant === 'auto' ? s <= 8 : variant === 'simd');
+    const simdFor = (s: Stride) => (variant === 'auto' ? s === 4 : variant === 'simd');
     const fn = (s: Stride) => exp[`${simdFor(s) ? 'scan' : 'scalar'}${s}`] as ScanFn;
     this.scans = { 4: fn(4), 8: fn(8), 16: fn(16), 32: fn(32) };
     this.bytes = new Uint8Array(this.memory.buffer);

@@ -197,7 +197,7 @@ function scalarBody(stride: Stride): number[] {
 }
 
 /** The module's bytes (deterministic). */
-export function wasmScanModuleBytes(): Uint8Array {
+export function wasmScanModuleBytes(): Uint8Array<ArrayBuffer> {
   const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
   const funcs = section(3, vec([...STRIDES, ...STRIDES].map(() => [0])));
   const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));

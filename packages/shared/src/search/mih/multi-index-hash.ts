@@ -51,9 +51,9 @@ export class MultiIndexHash {
   lastSearch: MihSearchStats | null = null;
   private readonly tables: PostingTable[];
   private removed = new Uint8Array(1024);
+  private removedCount = 0;
   private covered = 0;
-  private stamps = new Uint32Array(1024);
-  private epoch = 0;
+  private candidates = new Uint32Array(4096);
 
   constructor(
     readonly scanner: HammingScanner,
@@ -71,9 +71,16 @@ export class MultiIndexHash {
     const count = scanner.count;
     const codes = scanner.storedCodes();
     mih.growTo(count);
+    const stride = scanner.stride;
     mih.tables.forEach((table, p) => {
       table.ensure(count);
-      for (let r = 0; r < count; r++) table.values[r] = mihSubstring(codes, mih.layout, p, r * scanner.stride);
+      const values = table.values;
+      const start = mih.layout.starts[p];
+      if (mih.layout.widths[p] === 16 && start % 8 === 0) {
+        for (let r = 0, o = start >> 3; r < count; r++, o += stride) values[r] = (codes[o] << 8) | codes[o + 1];
+      } else {
+        for (let r = 0; r < count; r++) values[r] = mihSubstring(codes, mih.layout, p, r * stride);
+      }
     });
     mih.covered = count;
     mih.rebuild();
@@ -90,6 +97,7 @@ export class MultiIndexHash {
     this.growTo(record + 1);
     const values = mihSubstrings(code, this.layout);
     this.tables.forEach((t, p) => t.add(record, values[p]));
+    if (this.removed[record]) this.removedCount--;
     this.removed[record] = 0;
     this.covered = Math.max(this.covered, record + 1);
     if (this.tables[0].pendingEntries > Math.max(65536, this.covered >> 2)) this.rebuild();
@@ -97,14 +105,16 @@ export class MultiIndexHash {
 
   remove(record: number): void {
     this.growTo(record + 1);
+    if (!this.removed[record]) this.removedCount++;
     this.removed[record] = 1;
     this.covered = Math.max(this.covered, record + 1);
   }
 
   /** Folds pending additions into the CSR postings and drops removed records. */
   rebuild(): void {
+    this.growTo(this.covered + 1);
     const removed = this.removed;
-    for (const t of this.tables) t.rebuild(this.covered, (r) => removed[r] === 0);
+    for (const t of this.tables) t.rebuild(this.covered, removed);
   }
 
   search(query: Uint8Array, opts: MihSearchOptions): ScanHit[] {
@@ -118,14 +128,12 @@ export class MultiIndexHash {
     const distance = this.scanner.distanceTo(query);
     const skip = skipPredicate(opts.skip, opts.recordsPerObject);
     const q = mihSubstrings(query, this.layout);
-    const stamps = this.nextEpoch();
-    const epoch = this.epoch;
-    const removed = this.removed;
-    const hitRecords: number[] = [];
-    const hitDistances: number[] = [];
+    const removed = this.removedCount > 0 ? this.removed : null;
+    const hits = new Map<number, number>(); // record -> distance; a record can sit in several parts' buckets
     const atDistance = new Int32Array(bits + 1);
     const { parts, widths } = this.layout;
     const budget = this.covered * this.cost.scanNsPerRecord;
+    let bound = maxR; // candidates farther than this cannot make the result
     let spent = 0;
     let candidates = 0;
     let verified = 0;
@@ -139,30 +147,29 @@ export class MultiIndexHash {
       if (s <= width) {
         const table = this.tables[part];
         if (strategy === 'auto') {
-          const values = binomial(width, s);
-          const estimate = values * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
+          const estimate = binomial(width, s) * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
           if (spent + estimate > budget) return this.scan(query, opts);
         }
-        const before = candidates;
-        const partValues = table.values;
+        // Gather the step's posting entries first (sequential reads), then verify them in a tight
+        // loop whose random code reads are independent, so the CPU overlaps the cache misses.
+        let n = 0;
         let enumerated = 0;
         forEachAtDistance(q[part], width, s, (v) => {
           enumerated++;
-          table.forEach(v, (r) => {
-            candidates++;
-            if (partValues[r] !== v || stamps[r] === epoch) return;
-            stamps[r] = epoch;
-            if (removed[r] || (skip && skip(r))) return;
-            verified++;
-            const d = distance(r);
-            if (d <= maxR) {
-              hitRecords.push(r);
-              hitDistances.push(d);
-              atDistance[d]++;
-            }
-          });
+          n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
         });
-        spent += enumerated * this.cost.valueNs + (candidates - before) * this.cost.candidateNs;
+        const list = this.candidates;
+        for (let i = 0; i < n; i++) {
+          const r = list[i];
+          const d = distance(r);
+          if (d > bound || hits.has(r) || (removed && removed[r]) || (skip && skip(r))) continue;
+          hits.set(r, d);
+          atDistance[d]++;
+        }
+        candidates += n;
+        verified += n;
+        spent += enumerated * this.cost.valueNs + n * this.cost.candidateNs;
+        bound = Math.min(bound, kthDistance(atDistance, opts.k));
       }
       // Every record within R has now been seen; none found later can beat them.
       radius = R;
@@ -170,27 +177,30 @@ export class MultiIndexHash {
       if (within >= opts.k) break;
     }
     this.lastSearch = { strategy: 'mih', radius, candidates, verified };
-    const order = hitRecords.map((_, i) => i).filter((i) => hitDistances[i] <= radius);
-    order.sort((a, b) => hitDistances[a] - hitDistances[b] || hitRecords[a] - hitRecords[b]);
-    const n = Math.min(order.length, opts.k);
-    const hits: ScanHit[] = new Array(n);
-    for (let i = 0; i < n; i++) hits[i] = { record: hitRecords[order[i]], distance: hitDistances[order[i]] };
-    return hits;
+    const found: ScanHit[] = [];
+    for (const [record, d] of hits) if (d <= radius) found.push({ record, distance: d });
+    found.sort((a, b) => a.distance - b.distance || a.record - b.record);
+    return found.length > opts.k ? found.slice(0, opts.k) : found;
   }
 
+  /** Linear scan fallback; records removed from the index are skipped there too. */
   private scan(query: Uint8Array, opts: MihSearchOptions): ScanHit[] {
-    const hits = this.scanner.search(query, opts);
+    const removed = this.removed;
+    const userSkip = skipPredicate(opts.skip, opts.recordsPerObject);
+    const skip = this.removedCount === 0 ? userSkip : (r: number) => removed[r] === 1 || (userSkip !== null && userSkip(r));
+    const hits = this.scanner.search(query, { ...opts, skip: skip ?? undefined });
     this.lastSearch = { strategy: 'scan', radius: opts.maxDistance ?? this.scanner.bits, candidates: this.scanner.count, verified: this.scanner.count };
     return hits;
   }
 
-  private nextEpoch(): Uint32Array {
-    if (this.stamps.length < this.covered) this.stamps = new Uint32Array(Math.max(this.covered, this.stamps.length * 2));
-    if (++this.epoch === 0xffffffff) {
-      this.stamps.fill(0);
-      this.epoch = 1;
+  /** The candidate buffer, grown to hold `used + more` entries (keeping the first `used`). */
+  private candidateRoom(used: number, more: number): Uint32Array {
+    if (used + more > this.candidates.length) {
+      const next = new Uint32Array(Math.max(used + more, this.candidates.length * 2));
+      next.set(this.candidates.subarray(0, used));
+      this.candidates = next;
     }
-    return this.stamps;
+    return this.candidates;
   }
 
   private growTo(records: number): void {
@@ -199,4 +209,11 @@ export class MultiIndexHash {
     next.set(this.removed);
     this.removed = next;
   }
+}
+
+/** Distance of the k-th nearest among the counted hits (ties included), or Infinity if fewer than k. */
+function kthDistance(atDistance: Int32Array, k: number): number {
+  let seen = 0;
+  for (let d = 0; d < atDistance.length; d++) if ((seen += atDistance[d]) >= k) return d;
+  return Infinity;
 }

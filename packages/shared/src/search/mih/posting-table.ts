@@ -2,8 +2,8 @@
  * Postings of one MIH substring: for each substring value, the records having it. A CSR base
  * (offsets into one id array, built in one counting-sort pass) plus small per-value delta lists
  * for records added since; rebuilt from the per-record values when the deltas grow. Entries can
- * be stale (record since re-added under another value, or removed): readers check
- * `values[record] === value` and their own removed set.
+ * be stale (record since re-added under another value, or removed): a stale entry only adds a
+ * candidate whose true distance is then computed, and readers filter removed records.
  */
 export class PostingTable {
   /** Substring value of every record, the source of truth the postings are built from. */
@@ -34,15 +34,15 @@ export class PostingTable {
   }
 
   /**
-   * Rebuilds the CSR base from `values` of records [0, count) for which keep(record) holds, and
+   * Rebuilds the CSR base from `values` of records [0, count) whose `removed` byte is 0, and
    * empties the deltas.
    */
-  rebuild(count: number, keep: (record: number) => boolean): void {
+  rebuild(count: number, removed: Uint8Array): void {
     const values = this.values;
     const offsets = new Uint32Array(this.buckets + 1);
     let live = 0;
     for (let r = 0; r < count; r++) {
-      if (keep(r)) {
+      if (removed[r] === 0) {
         offsets[values[r] + 1]++;
         live++;
       }
@@ -50,7 +50,7 @@ export class PostingTable {
     for (let v = 0; v < this.buckets; v++) offsets[v + 1] += offsets[v];
     const ids = new Uint32Array(live);
     const fill = offsets.slice(0, this.buckets);
-    for (let r = 0; r < count; r++) if (keep(r)) ids[fill[values[r]]++] = r;
+    for (let r = 0; r < count; r++) if (removed[r] === 0) ids[fill[values[r]]++] = r;
     this.offsets = offsets;
     this.ids = ids;
     this.delta = [];
@@ -62,12 +62,18 @@ export class PostingTable {
     return this.offsets[value + 1] - this.offsets[value] + (this.delta[value]?.length ?? 0);
   }
 
-  /** Calls fn for every record listed under `value`, base first then delta. */
-  forEach(value: number, fn: (record: number) => void): void {
-    const ids = this.ids;
-    for (let i = this.offsets[value], end = this.offsets[value + 1]; i < end; i++) fn(ids[i]);
+  /**
+   * Appends every record listed under `value` (base, then delta) to `out` from `at`; returns the
+   * new end. `out` must have room for bucketSize(value) more.
+   */
+  collect(value: number, out: Uint32Array, at: number): number {
+    const start = this.offsets[value];
+    const end = this.offsets[value + 1];
+    out.set(this.ids.subarray(start, end), at);
+    at += end - start;
     const extra = this.delta[value];
-    if (extra) for (let i = 0; i < extra.length; i++) fn(extra[i]);
+    if (extra) for (let i = 0; i < extra.length; i++) out[at++] = extra[i];
+    return at;
   }
 
   /** Makes `values` hold at least `records` entries. */

@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, hammingDistance } from '../code/bit-code.ts';
+import { decodeCanonical, toCanonical, CANONICAL_SIDE } from '../image/canonical-image.ts';
+import { createLogger } from '../log/logger.ts';
+import { REPO_ROOT } from '../config/config.ts';
+import { DEFAULT_VIEW_PLAN, planViews } from '../view/view-plan.ts';
+import { writeArtifact } from './artifact/artifact-store.ts';
+import { NsfwjsMobileNetBackbone } from './backbone/nsfwjs-mobilenet-backbone.ts';
+import { loadBackbone } from './backbone/load-backbone.ts';
+import type { EncodeInput, HashModel } from './hash-model.ts';
+import { loadHashModel } from './load-hash-model.ts';
+import { initTf, type Tf } from './runtime/tf-runtime.ts';
+
+const PHOTOS = path.join(REPO_ROOT, 'test/fixtures/photos');
+const logger = createLogger('model-test', 'silent');
+
+/** What ingest does with a file: orient, flatten alpha, canonical JPEG. */
+async function canonical(bytes: Buffer): Promise<EncodeInput & { image: Buffer }> {
+  const meta = await sharp(bytes).metadata();
+  const swap = (meta.orientation ?? 1) >= 5;
+  const image = await toCanonical(sharp(bytes).rotate().flatten({ background: '#ffffff' }));
+  return { image, width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
+}
+const photo = (name: string) => readFileSync(path.join(PHOTOS, name));
+const hex = (codes: { code: Uint8Array }[]) => codes.map((c) => bytesToHex(c.code));
+
+let tf: Tf;
+let model: HashModel;
+let horse: EncodeInput & { image: Buffer };
+let messi: EncodeInput & { image: Buffer };
+
+beforeAll(async () => {
+  tf = (await initTf(logger)).tf;
+  model = await loadHashModel('builtin:mobilenetv2-rp64', { logger });
+  horse = await canonical(photo('horse.jpg'));
+  messi = await canonical(photo('messi.jpg'));
+});
+
+describe('backbone', () => {
+  it('loads from memory and gives the 7x7 / 14x14 feature maps and the pooled vector', async () => {
+    const t0 = performance.now();
+    const backbone = await loadBackbone(tf, NsfwjsMobileNetBackbone.ID); // cached: same instance
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(backbone.id).toBe('nsfwjs:mobilenet_v2_mid');
+    const raster = await decodeCanonical(horse.image);
+    expect([raster.width, raster.height]).toEqual([CANONICAL_SIDE, CANONICAL_SIDE]);
+    const x448 = tf.tidy(() => tf.tensor4d(Float32Array.from(raster.data, (v) => v / 255), [1, 448, 448, 3]));
+    const x224 = tf.tidy(() => tf.concat([tf.avgPool(x448, 2, 2, 'valid'), tf.zeros([1, 224, 224, 3])]) as typeof x448);
+    const small = backbone.forward(x224, { featureMap: true, pooled: true });
+    const large = backbone.forward(x448, { featureMap: true });
+    expect(small.featureMap!.shape).toEqual([2, 7, 7, 1792]);
+    expect(small.pooled!.shape).toEqual([2, 1792]);
+    expect(large.featureMap!.shape).toEqual([1, 14, 14, 1792]);
+    // the pooled node is the global average of the feature map we pool regions from
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.pooled!, tf.mean(small.featureMap!, [1, 2])))).dataSync()[0]);
+    expect(diff).toBeLessThan(1e-4);
+    expect(() => backbone.forward(x448, { pooled: true })).toThrow(/224/);
+    for (const t of [x448, x224, small.featureMap!, small.pooled!, large.featureMap!]) t.dispose();
+  });
+});
+
+describe('hash model', () => {
+  it('encodes 14 views (1 global, 2x2, 3x3) with the plan boxes and 64-bit codes', async () => {
+    const [views] = await model.encode([horse]);
+    expect(model.id).toBe('builtin:mobilenetv2-rp64');
+    expect(model.bits).toBe(64);
+    expect(views).toHaveLength(14);
+    expect(views.map((v) => v.level)).toEqual([0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(views.map(({ level, index, box }) => ({ level, index, box }))).toEqual(planViews(DEFAULT_VIEW_PLAN, horse.width, horse.height));
+    expect(views.every((v) => v.code.length === 8)).toBe(true);
+    expect(new Set(hex(views)).size).toBeGreaterThan(10); // regions see different content
+  });
+
+  it('is deterministic: same raster, alone or batched, gives identical codes', async () => {
+    const alone = await model.encode([messi]);
+    const again = await model.encode([messi]);
+    const batched = await model.encode([horse, messi, { ...messi, image: await decodeCanonical(messi.image) }]);
+    expect(hex(again[0])).toEqual(hex(alone[0]));
+    expect(hex(batched[1])).toEqual(hex(alone[0]));
+    expect(hex(batched[2])).toEqual(hex(alone[0]));
+  });
+
+  it('keeps a resized, recompressed copy close at the global level and unrelated photos far', async () => {
+    const names = ['horse.jpg', 'messi.jpg', 'board.jpg', 'retina.jpg', 'smarties.jpg'];
+    const originals = await Promise.all(names.map((n) => canonical(photo(n))));
+    const copies = await Promise.all(
+      names.map(async (n) => {
+        const meta = await sharp(photo(n)).metadata();
+        return canonical(await sharp(photo(n)).resize(Math.round(meta.width! * 0.6)).jpeg({ quality: 60 }).toBuffer());
+      }),
+    );
+    const global = (inputs: EncodeInput[]) => model.encode(inputs.map((i) => ({ ...i, views: [{ level: 0, index: 0, box: { x: 0, y: 0, w: i.width, h: i.height } }] })));
+    const [a, b] = [await global(originals), await global(copies)];
+    names.forEach((_, i) => {
+      const copy = hammingDistance(a[i][0].code, b[i][0].code);
+      const unrelated = Math.min(...names.map((_, j) => (j === i ? 64 : hammingDistance(a[i][0].code, a[j][0].code))));
+      expect(copy).toBeLessThanOrEqual(12);
+      expect(unrelated).toBeGreaterThanOrEqual(14);
+      expect(copy).toBeLessThan(unrelated);
+    });
+  });
+
+  it('finds a cropped region by its regional code (R-MAC boxes match real crops)', async () => {
+    const [views] = await model.encode([horse]);
+    const box = views[9].box; // 3x3 grid, centre
+    const crop = await canonical(await sharp(photo('horse.jpg')).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).toBuffer());
+    const [[query]] = await model.encode([{ ...crop, views: [{ level: 0, index: 0, box: { x: 0, y: 0, w: crop.width, h: crop.height } }] }]);
+    const [other] = await model.encode([messi]);
+    const toRegion = hammingDistance(query.code, views[9].code);
+    expect(toRegion).toBeLessThan(Math.min(...other.slice(1).map((v) => hammingDistance(query.code, v.code))));
+  });
+
+  it('rejects views of levels the model does not have', async () => {
+    await expect(model.encode([{ ...horse, views: [{ level: 3, index: 0, box: { x: 0, y: 0, w: 10, h: 10 } }] }])).rejects.toThrow(/level 3/);
+  });
+
+  it('per-crop alternative gives 14 codes and the same global code as R-MAC', async () => {
+    const crop = await loadHashModel('builtin:mobilenetv2-rp64-crop', { logger });
+    const [c] = await crop.encode([horse]);
+    const [r] = await model.encode([horse]);
+    expect(c).toHaveLength(14);
+    expect(hammingDistance(c[0].code, r[0].code)).toBe(0); // full-image view: same 224 forward, same pooling
+  });
+});
+
+describe('artifact file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'loupe-model-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('saves and loads back (file:// URL and plain path) with identical codes', async () => {
+    const file = path.join(dir, 'rp64.loupe');
+    await writeArtifact(file, model.toArtifact());
+    const byUrl = await loadHashModel(pathToFileURL(file).href, { logger });
+    const byPath = await loadHashModel(file, { logger });
+    expect(byUrl.id).toBe(model.id);
+    const want = hex((await model.encode([horse]))[0]);
+    expect(hex((await byUrl.encode([horse]))[0])).toEqual(want);
+    expect(hex((await byPath.encode([horse]))[0])).toEqual(want);
+    await expect(loadHashModel('s3://bucket/model.loupe', { logger })).rejects.toThrow(/s3:/);
+  });
+});

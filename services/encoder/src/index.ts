@@ -1,0 +1,3 @@
+export { startEncoder } from './start-encoder.ts';
+export { EncoderService, UnencodableJobError, type EncodeOutcome } from './services/encoder.service.ts';
+export { MicroBatcher } from './batching/micro-batcher.ts';

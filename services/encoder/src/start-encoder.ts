@@ -1,0 +1,75 @@
+import { UnrecoverableError } from 'bullmq';
+import {
+  createLogger,
+  createQueue,
+  createRedis,
+  createWorker,
+  ensureIndexLayout,
+  initTf,
+  loadHashModel,
+  QueueNames,
+  type LoupeConfig,
+} from '@loupe/shared';
+import { EncoderService, identify, type EncodeOutcome } from './services/encoder.service.ts';
+
+/** How long the first job of a batch waits for others: small next to a ~50-300 ms forward. */
+const BATCH_WAIT_MS = 20;
+
+/**
+ * Runs the encoder: a BullMQ worker on loupe-encode whose concurrency equals LOUPE_ENCODE_BATCH, so
+ * that many jobs are in flight; their images meet in a micro-batcher and go through the CNN
+ * together (one forward per scale per batch). Codes go to loupe-index; bad jobs to loupe-dead.
+ * Also creates the index layout in Redis (shards, bits, plan, model) if none exists yet.
+ */
+export async function startEncoder(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
+  const log = createLogger('encoder', config.LOUPE_LOG_LEVEL);
+  const { backend } = await initTf(log);
+  const model = await loadHashModel(config.LOUPE_MODEL, { logger: log });
+
+  const redis = createRedis(config, { name: 'loupe-encoder' });
+  try {
+    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id });
+    if (layout.model !== model.id) log.warn({ index: layout.model, model: model.id }, 'index was created with another model version');
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
+  const indexQueue = createQueue(QueueNames.index, config, redis);
+  const deadQueue = createQueue(QueueNames.dead, config, redis);
+  const batch = config.LOUPE_ENCODE_BATCH;
+  const service = new EncoderService(model, indexQueue, deadQueue, log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
+
+  const worker = createWorker<unknown, EncodeOutcome>(
+    QueueNames.encode,
+    config,
+    async (job) => {
+      const outcome = await service.handle(job.data);
+      // Failed, not completed, so the queue's own counts show it; already on loupe-dead, no retry.
+      if (outcome.status === 'dead') throw new UnrecoverableError(outcome.reason);
+      return outcome;
+    },
+    { concurrency: batch },
+  );
+  worker.on('failed', (job, err) => {
+    if (!job || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
+    if (job.attemptsMade < (job.opts.attempts ?? 1)) {
+      log.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'encode job failed, will retry');
+      return;
+    }
+    const { key, etag } = identify(job.data);
+    service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
+  });
+  worker.on('error', (err) => log.error({ err: err.message }, 'encode worker error'));
+  log.info({ backend, model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, batch, batchWaitMs: BATCH_WAIT_MS }, 'encoder started');
+
+  return {
+    async close() {
+      await worker.close(); // lets active jobs (and so their batch) finish
+      await service.drain();
+      await indexQueue.close();
+      await deadQueue.close();
+      redis.disconnect();
+      log.info('encoder stopped');
+    },
+  };
+}

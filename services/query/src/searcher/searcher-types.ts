@@ -1,0 +1,68 @@
+import type { Logger, LoupeConfig } from '@loupe/shared';
+import type { MirrorStats } from './shard-mirror.ts';
+
+export interface SearchQuery {
+  /** Level of the view plan to search (0 = global). */
+  level: number;
+  code: Uint8Array;
+  k: number;
+  /** Inclusive bound on the Hamming distance. */
+  maxDistance?: number;
+}
+
+export interface SearchHit {
+  shard: number;
+  id: number;
+  key: string;
+  level: number;
+  /** Index of the matching view within its level. */
+  view: number;
+  distance: number;
+  /** Source size (for the view's box); 0 when unknown. */
+  width: number;
+  height: number;
+}
+
+export interface ShardsOutcome {
+  total: number;
+  ok: number;
+  /** Shards that did not answer in time, are not loaded, whose worker died or whose lookups failed. */
+  failed: number[];
+}
+
+export interface FanoutResult {
+  /** Per query, in query order: at most k hits sorted by (distance, shard, id). */
+  results: SearchHit[][];
+  shards: ShardsOutcome;
+  tookMs: number;
+}
+
+export interface ShardStats extends MirrorStats {
+  /** False when the shard's worker did not answer the stats request. */
+  ok: boolean;
+}
+
+export interface SearcherStats {
+  ready: boolean;
+  objects: number;
+  live: number;
+  deleted: number;
+  workerRestarts: number;
+  shards: ShardStats[];
+}
+
+export type SearcherConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUERY_TIMEOUT_MS'> &
+  Partial<Pick<LoupeConfig, 'LOUPE_LOG_LEVEL' | 'LOUPE_SHARDS'>>;
+
+export interface SearcherPoolOptions {
+  /** Worker threads; default one per shard, at most 2 per core. Shard s goes to worker s % workers. */
+  workers?: number;
+  /** A worker that leaves a request unanswered this long is terminated and restarted. */
+  stuckWorkerMs?: number;
+  /** How often to look for the index layout when Redis has none yet. */
+  layoutPollMs?: number;
+  logger?: Logger;
+  /** Passed to the mirrors (GETRANGE chunk size, XREAD BLOCK ms). */
+  chunkBytes?: number;
+  blockMs?: number;
+}
