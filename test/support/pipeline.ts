@@ -43,6 +43,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export async function searchBytes(base: string, bytes: Uint8Array, qs = '', type = 'image/jpeg'): Promise<any> {
-  const r = await fetch(`${base}/v1/search${qs}`, { method: 'POST', body: bytes, headers: { 'content-type': type } });
+  const r = await fetch(`${base}/v1/search${qs}`, { method: 'POST', body: new Blob([bytes as Uint8Array<ArrayBuffer>]), headers: { 'content-type': type } });
   return { status: r.status, ...(await r.json()) };
 }

@@ -37,13 +37,12 @@ export class StatsService {
     }));
     let pending = 0;
     let failed = 0;
+    // Every object that could not be indexed has one entry on the dead-letter queue (nobody
+    // consumes it), so that is the failed count; per-queue failures are in `queues`.
     for (const [name, counts] of queueCounts) {
-      if (name === QueueNames.dead) {
-        failed += PENDING_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0) + (counts.completed ?? 0);
-        continue;
-      }
-      pending += PENDING_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
-      failed += counts.failed ?? 0;
+      const n = PENDING_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+      if (name === QueueNames.dead) failed += n + (counts.completed ?? 0);
+      else pending += n;
     }
     return {
       indexed: shards.reduce((n, s) => n + s.live, 0),

@@ -14,13 +14,29 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnFail: { count: 5000 },
 } as const;
 
+/**
+ * BullMQ never closes a connection it was handed, so a queue or worker that made its own
+ * connection closes it after itself.
+ */
+function closeOwnedConnection<C extends { close(): Promise<void> }>(target: C, connection: RedisClient): C {
+  const close = target.close.bind(target);
+  target.close = async () => {
+    await close();
+    connection.disconnect();
+  };
+  return target;
+}
+
+/** A producer queue; on a shared `connection` the caller owns it, else close() releases it. */
 export function createQueue<T = unknown>(name: QueueName, config: QueueConfig, connection?: RedisClient): Queue<T> {
+  const own = connection ? null : createRedis(config, { name: `${name}-producer` });
   const opts: QueueOptions = {
-    connection: connection ?? createRedis(config, { name: `${name}-producer` }),
+    connection: connection ?? own!,
     prefix: queuePrefix(config.LOUPE_QUEUE_PREFIX, name, isCluster(config)),
     defaultJobOptions: DEFAULT_JOB_OPTIONS,
   };
-  return new Queue<T>(name, opts);
+  const queue = new Queue<T>(name, opts);
+  return own ? closeOwnedConnection(queue, own) : queue;
 }
 
 export function createWorker<T = unknown, R = unknown>(
@@ -29,11 +45,13 @@ export function createWorker<T = unknown, R = unknown>(
   processor: Processor<T, R>,
   opts: Partial<WorkerOptions> = {},
 ): Worker<T, R> {
-  return new Worker<T, R>(name, processor, {
-    connection: createRedis(config, { blocking: true, name: `${name}-worker` }),
+  const connection = createRedis(config, { blocking: true, name: `${name}-worker` });
+  const worker = new Worker<T, R>(name, processor, {
+    connection,
     prefix: queuePrefix(config.LOUPE_QUEUE_PREFIX, name, isCluster(config)),
     ...opts,
   });
+  return closeOwnedConnection(worker, connection);
 }
 
 /** Puts a failed object on the dead-letter queue with its reason; one entry per object version. */

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '@loupe/shared';
 import { QueryInputError, type QueryService } from '../query.service.ts';
+import { SearchInputError } from '../searcher/index.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import type { SearchParams } from '../search-types.ts';
 import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
@@ -50,6 +51,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
     if (err instanceof QueryInputError) return reply.code(err.status).send({ error: err.name, message: err.message });
+    if (err instanceof SearchInputError) return reply.code(400).send({ error: err.name, message: err.message });
     if (err.name === 'ImageRejectedError' && err.reason) {
       return reply.code(imageRejectionStatus(err.reason)).send({ error: err.reason, message: err.message });
     }

@@ -34,8 +34,9 @@ export function initTf(logger: Logger = createLogger('model')): Promise<TfRuntim
 
 async function loadRuntime(logger: Logger): Promise<TfRuntime> {
   const t0 = performance.now();
-  const forced = process.env.LOUPE_TF_BACKEND;
-  if (forced !== 'wasm') {
+  // LOUPE_TF_BACKEND=wasm skips tfjs-node, e.g. to keep a fleet on one backend: backends agree to
+  // ~1e-5, which can still flip a borderline bit.
+  if (process.env.LOUPE_TF_BACKEND !== 'wasm') {
     const node = await tryTfjsNode(logger);
     if (node) {
       const initMs = performance.now() - t0;
@@ -60,7 +61,8 @@ async function tryTfjsNode(logger: Logger): Promise<Tf | undefined> {
   // A variable specifier keeps TypeScript from requiring the optional package's types.
   const specifier = '@tensorflow/tfjs-node';
   try {
-    const tf = (await import(specifier)) as Tf;
+    const mod = (await import(specifier)) as Tf & { default?: Tf };
+    const tf = mod.default ?? mod; // CommonJS package: the namespace is module.exports
     if (!(await tf.setBackend('tensorflow'))) return undefined;
     await tf.ready();
     return tf;

@@ -1,7 +1,7 @@
 import type { HammingScanner, HammingSearchOptions } from '../hamming-scanner.ts';
 import type { ScanHit } from '../reference-scan.ts';
 import { skipPredicate } from '../skip-bitmap.ts';
-import { binomial, forEachAtDistance } from './bit-neighbours.ts';
+import { binomial, valuesAtDistance } from './bit-neighbours.ts';
 import { mihLayout, mihSubstring, mihSubstrings, type MihLayout } from './mih-layout.ts';
 import { PostingTable } from './posting-table.ts';
 
@@ -24,9 +24,8 @@ export interface MihSearchStats {
   strategy: 'mih' | 'scan';
   /** Radius up to which every record was examined (MIH). */
   radius: number;
-  /** Posting entries visited and records whose distance was computed. */
+  /** Posting entries visited (each one's distance computed); a scan counts every record. */
   candidates: number;
-  verified: number;
 }
 
 export interface MultiIndexHashOptions {
@@ -54,6 +53,9 @@ export class MultiIndexHash {
   private removedCount = 0;
   private covered = 0;
   private candidates = new Uint32Array(4096);
+  private valueBuffer = new Uint32Array(1024);
+  private stamps = new Uint32Array(1024);
+  private epoch = 0;
 
   constructor(
     readonly scanner: HammingScanner,
@@ -62,7 +64,7 @@ export class MultiIndexHash {
     this.layout = mihLayout(scanner.bits, opts.parts);
     this.tables = this.layout.widths.map((w) => new PostingTable(w));
     const scanNs = DEFAULT_SCAN_NS[scanner.stride] * (scanner.kernelName === 'js' ? 6 : 1);
-    this.cost = { scanNsPerRecord: scanNs, candidateNs: 25, valueNs: 8, ...opts.cost };
+    this.cost = { scanNsPerRecord: scanNs, candidateNs: 40, valueNs: 15, ...opts.cost };
   }
 
   /** An index over every record the scanner holds now (one counting-sort pass per part). */
@@ -129,14 +131,16 @@ export class MultiIndexHash {
     const skip = skipPredicate(opts.skip, opts.recordsPerObject);
     const q = mihSubstrings(query, this.layout);
     const removed = this.removedCount > 0 ? this.removed : null;
-    const hits = new Map<number, number>(); // record -> distance; a record can sit in several parts' buckets
+    const stamps = this.nextEpoch();
+    const epoch = this.epoch;
+    const hitRecords: number[] = [];
+    const hitDistances: number[] = [];
     const atDistance = new Int32Array(bits + 1);
     const { parts, widths } = this.layout;
     const budget = this.covered * this.cost.scanNsPerRecord;
     let bound = maxR; // candidates farther than this cannot make the result
     let spent = 0;
     let candidates = 0;
-    let verified = 0;
     let within = 0;
     let radius = -1;
 
@@ -146,29 +150,34 @@ export class MultiIndexHash {
       const width = widths[part];
       if (s <= width) {
         const table = this.tables[part];
+        const values = binomial(width, s);
         if (strategy === 'auto') {
-          const estimate = binomial(width, s) * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
+          const estimate = values * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
           if (spent + estimate > budget) return this.scan(query, opts);
         }
         // Gather the step's posting entries first (sequential reads), then verify them in a tight
         // loop whose random code reads are independent, so the CPU overlaps the cache misses.
+        if (this.valueBuffer.length < values) this.valueBuffer = new Uint32Array(values);
+        const valueList = this.valueBuffer;
+        const nv = valuesAtDistance(q[part], width, s, valueList);
         let n = 0;
-        let enumerated = 0;
-        forEachAtDistance(q[part], width, s, (v) => {
-          enumerated++;
+        for (let j = 0; j < nv; j++) {
+          const v = valueList[j];
           n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
-        });
+        }
         const list = this.candidates;
         for (let i = 0; i < n; i++) {
           const r = list[i];
           const d = distance(r);
-          if (d > bound || hits.has(r) || (removed && removed[r]) || (skip && skip(r))) continue;
-          hits.set(r, d);
+          if (d > bound || stamps[r] === epoch) continue;
+          stamps[r] = epoch; // a record sits in one bucket per part: count it once
+          if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) continue;
+          hitRecords.push(r);
+          hitDistances.push(d);
           atDistance[d]++;
         }
         candidates += n;
-        verified += n;
-        spent += enumerated * this.cost.valueNs + n * this.cost.candidateNs;
+        spent += nv * this.cost.valueNs + n * this.cost.candidateNs;
         bound = Math.min(bound, kthDistance(atDistance, opts.k));
       }
       // Every record within R has now been seen; none found later can beat them.
@@ -176,11 +185,14 @@ export class MultiIndexHash {
       within += atDistance[R];
       if (within >= opts.k) break;
     }
-    this.lastSearch = { strategy: 'mih', radius, candidates, verified };
-    const found: ScanHit[] = [];
-    for (const [record, d] of hits) if (d <= radius) found.push({ record, distance: d });
-    found.sort((a, b) => a.distance - b.distance || a.record - b.record);
-    return found.length > opts.k ? found.slice(0, opts.k) : found;
+    this.lastSearch = { strategy: 'mih', radius, candidates };
+    const order: number[] = [];
+    for (let i = 0; i < hitRecords.length; i++) if (hitDistances[i] <= radius) order.push(i);
+    order.sort((a, b) => hitDistances[a] - hitDistances[b] || hitRecords[a] - hitRecords[b]);
+    const n = Math.min(order.length, opts.k);
+    const hits: ScanHit[] = new Array(n);
+    for (let i = 0; i < n; i++) hits[i] = { record: hitRecords[order[i]], distance: hitDistances[order[i]] };
+    return hits;
   }
 
   /** Linear scan fallback; records removed from the index are skipped there too. */
@@ -189,8 +201,18 @@ export class MultiIndexHash {
     const userSkip = skipPredicate(opts.skip, opts.recordsPerObject);
     const skip = this.removedCount === 0 ? userSkip : (r: number) => removed[r] === 1 || (userSkip !== null && userSkip(r));
     const hits = this.scanner.search(query, { ...opts, skip: skip ?? undefined });
-    this.lastSearch = { strategy: 'scan', radius: opts.maxDistance ?? this.scanner.bits, candidates: this.scanner.count, verified: this.scanner.count };
+    this.lastSearch = { strategy: 'scan', radius: opts.maxDistance ?? this.scanner.bits, candidates: this.scanner.count };
     return hits;
+  }
+
+  /** Per-record marks of the current query (sized to the index), reset when the epoch wraps. */
+  private nextEpoch(): Uint32Array {
+    if (this.stamps.length < this.covered) this.stamps = new Uint32Array(Math.max(this.covered, this.stamps.length * 2));
+    if (++this.epoch === 0xffffffff) {
+      this.stamps.fill(0);
+      this.epoch = 1;
+    }
+    return this.stamps;
   }
 
   /** The candidate buffer, grown to hold `used + more` entries (keeping the first `used`). */

@@ -67,10 +67,9 @@ export class PostingTable {
    * new end. `out` must have room for bucketSize(value) more.
    */
   collect(value: number, out: Uint32Array, at: number): number {
-    const start = this.offsets[value];
-    const end = this.offsets[value + 1];
-    out.set(this.ids.subarray(start, end), at);
-    at += end - start;
+    const ids = this.ids;
+    // A plain loop: buckets are short and subarray() would allocate per bucket.
+    for (let i = this.offsets[value], end = this.offsets[value + 1]; i < end; i++) out[at++] = ids[i];
     const extra = this.delta[value];
     if (extra) for (let i = 0; i < extra.length; i++) out[at++] = extra[i];
     return at;
