@@ -165,6 +165,14 @@ describe('HammingScanner', () => {
     s.set(2, b);
     expect(s.code(1)).toEqual(new Uint8Array(5));
     expect(s.storedCodes().length).toBe(3 * 8);
+    s.write(5, new Uint8Array([...b, ...a])); // bulk write past the end: record 3, 4 stay zero
+    expect(s.count).toBe(7);
+    expect(s.code(4)).toEqual(new Uint8Array(5));
+    expect(s.code(5)).toEqual(b);
+    expect(s.code(6)).toEqual(a);
+    s.write(0, b);
+    expect(s.code(0)).toEqual(b);
+    expect(s.count).toBe(7);
     // Growing past the initial memory keeps contents.
     const big = randomCodes(100_000, 5, rng(1));
     s.load(big);

@@ -75,16 +75,7 @@ export class HammingScanner {
   append(codes: Uint8Array): number {
     if (codes.length % this.codeBytes) throw new RangeError(`${codes.length} bytes is not a whole number of ${this.codeBytes}-byte codes`);
     const first = this.records;
-    const n = codes.length / this.codeBytes;
-    this.reserve(first + n);
-    const bytes = this.kernel.bytes;
-    if (this.stride === this.codeBytes) bytes.set(codes, CODES_OFFSET + first * this.stride);
-    else {
-      for (let i = 0; i < n; i++) {
-        bytes.set(codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes), CODES_OFFSET + (first + i) * this.stride);
-      }
-    }
-    this.records += n;
+    this.write(first, codes);
     return first;
   }
 
@@ -96,6 +87,26 @@ export class HammingScanner {
       this.records = record + 1;
     }
     this.kernel.bytes.set(code, CODES_OFFSET + record * this.stride);
+  }
+
+  /**
+   * Writes packed codes as records first, first+1, ... (e.g. a GETRANGE slice of the shard's codes
+   * string), growing the store as needed; records skipped over are all-zero.
+   */
+  write(first: number, codes: Uint8Array): void {
+    if (codes.length % this.codeBytes) throw new RangeError(`${codes.length} bytes is not a whole number of ${this.codeBytes}-byte codes`);
+    const n = codes.length / this.codeBytes;
+    if (first + n > this.records) {
+      this.reserve(first + n);
+      this.records = first + n;
+    }
+    const bytes = this.kernel.bytes;
+    if (this.stride === this.codeBytes) bytes.set(codes, CODES_OFFSET + first * this.stride);
+    else {
+      for (let i = 0; i < n; i++) {
+        bytes.set(codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes), CODES_OFFSET + (first + i) * this.stride);
+      }
+    }
   }
 
   /** Replaces the whole store, e.g. with a shard's codes string read from Redis. */

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '@loupe/shared';
@@ -27,7 +27,12 @@ function imageRejectionStatus(reason: string): number {
 }
 
 export async function buildHttpServer(d: HttpServerDeps) {
-  const app = Fastify({ loggerInstance: d.log, bodyLimit: d.maxBytes, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: d.log,
+    bodyLimit: d.maxBytes,
+    // Request lines would drown the events that matter; /metrics counts requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Loupe RPC', version: '1.0.0', description: 'Image similarity and part-of search over the indexed bucket.' },
@@ -36,7 +41,8 @@ export async function buildHttpServer(d: HttpServerDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // Image bytes arrive raw; JSON bodies name a key or a code.
+  // Image bytes arrive raw; JSON bodies name a key or a code; anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^(image\/.+|application\/octet-stream)$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req, reply) => {

@@ -5,6 +5,9 @@ import type { HashHead, HeadSpec, NamedTensor } from './hash-head.ts';
 export class LinearSignHead implements HashHead {
   readonly type = 'linear-sign' as const;
   readonly bits: number;
+  // Float64 copies: mixed f32 x f64 loops run ~2x slower in V8.
+  private readonly mean64: Float64Array;
+  private readonly weight64: Float64Array;
 
   constructor(
     readonly inDim: number,
@@ -19,6 +22,8 @@ export class LinearSignHead implements HashHead {
     if (mean.length !== inDim || weight.length !== this.bits * inDim) {
       throw new Error(`linear-sign head: shapes do not match inDim ${inDim}, bits ${this.bits}`);
     }
+    this.mean64 = Float64Array.from(mean);
+    this.weight64 = Float64Array.from(weight);
   }
 
   static fromTensors(spec: Extract<HeadSpec, { type: 'linear-sign' }>, t: Map<string, Float32Array>): LinearSignHead {
@@ -27,14 +32,27 @@ export class LinearSignHead implements HashHead {
 
   hash(x: Float32Array): Uint8Array {
     if (x.length !== this.inDim) throw new Error(`descriptor has ${x.length} dims, head expects ${this.inDim}`);
-    const centred = new Float64Array(this.inDim);
-    for (let k = 0; k < this.inDim; k++) centred[k] = x[k] - this.mean[k];
+    const n = this.inDim;
+    const w = this.weight64;
+    const c = new Float64Array(n);
+    for (let k = 0; k < n; k++) c[k] = x[k] - this.mean64[k];
     const signs = new Uint8Array(this.bits);
+    const n4 = n - (n % 4);
     for (let b = 0; b < this.bits; b++) {
-      let s = this.bias[b];
-      const row = b * this.inDim;
-      for (let k = 0; k < this.inDim; k++) s += this.weight[row + k] * centred[k];
-      signs[b] = s > 0 ? 1 : 0;
+      // Four accumulators in a fixed order: ~2x faster, and the result is still the same every run.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      const row = b * n;
+      for (let k = 0; k < n4; k += 4) {
+        s0 += w[row + k] * c[k];
+        s1 += w[row + k + 1] * c[k + 1];
+        s2 += w[row + k + 2] * c[k + 2];
+        s3 += w[row + k + 3] * c[k + 3];
+      }
+      for (let k = n4; k < n; k++) s0 += w[row + k] * c[k];
+      signs[b] = s0 + s1 + (s2 + s3) + this.bias[b] > 0 ? 1 : 0;
     }
     return packBits(signs);
   }
