@@ -25,7 +25,7 @@ export function levelSizes(layout: Pick<IndexLayout, 'plan'>): number[] {
 
 export async function readIndexLayout(redis: RedisClient): Promise<IndexLayout | null> {
   const h = await redis.hgetall(INDEX_META_KEY);
-  if (!h.shards) return null;
+  if (!h.shards || !h.bits || !h.plan || !h.model) return null;
   return { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model };
 }
 
@@ -36,17 +36,16 @@ export class IndexLayoutMismatchError extends Error {}
  * (same shard count, bits and plan). Returns the stored layout.
  */
 export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout): Promise<IndexLayout> {
-  await redis.hsetnx(INDEX_META_KEY, 'shards', String(desired.shards));
-  const created = await redis.hsetnx(INDEX_META_KEY, 'bits', String(desired.bits));
-  if (created) {
-    await redis.hset(INDEX_META_KEY, { plan: JSON.stringify(desired.plan), model: desired.model, createdAt: new Date().toISOString() });
-  }
-  let stored = await readIndexLayout(redis);
-  for (let i = 0; (!stored || !stored.plan) && i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    stored = await readIndexLayout(redis);
-  }
-  if (!stored) throw new Error(`index layout at ${INDEX_META_KEY} could not be read`);
+  // All fields in one script: a reader never sees a half-created layout.
+  await redis.eval(
+    "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end",
+    1,
+    INDEX_META_KEY,
+    'shards', String(desired.shards), 'bits', String(desired.bits), 'plan', JSON.stringify(desired.plan),
+    'model', desired.model, 'createdAt', new Date().toISOString(),
+  );
+  const stored = await readIndexLayout(redis);
+  if (!stored) throw new Error(`index layout at ${INDEX_META_KEY} is incomplete; delete that key or use a fresh Redis database`);
   const problems: string[] = [];
   if (stored.shards !== desired.shards) problems.push(`shards ${stored.shards} (LOUPE_SHARDS=${desired.shards})`);
   if (stored.bits !== desired.bits) problems.push(`bits ${stored.bits} (model has ${desired.bits})`);

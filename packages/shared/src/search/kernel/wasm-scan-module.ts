@@ -220,5 +220,23 @@ export function wasmScanModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   const bytes = wasmScanModuleBytes();
   compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  if (compiled) warmUp(compiled);
   return compiled;
+}
+
+/**
+ * V8 first runs wasm in its baseline compiler (Liftoff) and re-compiles a function with TurboFan
+ * once it has run enough; a scan runs as one long call, so without this the first queries of a
+ * process would run the slow code. A few ms of scanning zeros in a scratch instance uses up the
+ * tier-up budget of every scan function (the optimized code is shared by all instances).
+ */
+function warmUp(module: WebAssembly.Module): void {
+  const blocks = 4096;
+  const exp = new WebAssembly.Instance(module, {}).exports as Record<string, unknown>;
+  const memory = exp.memory as WebAssembly.Memory;
+  memory.grow(Math.ceil((blocks * BLOCK_RECORDS * 32) / 65536));
+  new Uint8Array(memory.buffer, QUERY_OFFSET, 32).fill(0xff); // every distance is maximal: nothing is emitted
+  for (const name of Object.keys(exp)) {
+    if (typeof exp[name] === 'function') (exp[name] as (b: number, e: number, t: number, c: number) => number)(0, blocks, 0, 4096);
+  }
 }

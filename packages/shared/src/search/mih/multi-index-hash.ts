@@ -4,8 +4,13 @@ import { skipPredicate } from '../skip-bitmap.ts';
 import { binomial, valuesAtDistance } from './bit-neighbours.ts';
 import { mihLayout, mihSubstring, mihSubstrings, type MihLayout } from './mih-layout.ts';
 import { PostingTable } from './posting-table.ts';
+import { RecordSet } from './record-set.ts';
 
-/** Rough per-operation costs (ns) that decide between MIH and a linear scan. */
+/**
+ * Per-operation costs (ns) that decide between MIH and a linear scan. Start from these defaults
+ * (or the options) and follow measured times: candidateNs after each MIH search, scanNsPerRecord
+ * after each linear scan this index runs (large indexes only).
+ */
 export interface MihCostModel {
   /** Linear scan, per record (wasm kernel, 64-bit codes: ~1-1.5 ns on one core). */
   scanNsPerRecord: number;
@@ -54,8 +59,7 @@ export class MultiIndexHash {
   private covered = 0;
   private candidates = new Uint32Array(4096);
   private valueBuffer = new Uint32Array(1024);
-  private stamps = new Uint32Array(1024);
-  private epoch = 0;
+  private readonly seen = new RecordSet();
 
   constructor(
     readonly scanner: HammingScanner,
@@ -131,8 +135,9 @@ export class MultiIndexHash {
     const skip = skipPredicate(opts.skip, opts.recordsPerObject);
     const q = mihSubstrings(query, this.layout);
     const removed = this.removedCount > 0 ? this.removed : null;
-    const stamps = this.nextEpoch();
-    const epoch = this.epoch;
+    const started = performance.now();
+    const seen = this.seen;
+    seen.clear();
     const hitRecords: number[] = [];
     const hitDistances: number[] = [];
     const atDistance = new Int32Array(bits + 1);
@@ -141,6 +146,7 @@ export class MultiIndexHash {
     let bound = maxR; // candidates farther than this cannot make the result
     let spent = 0;
     let candidates = 0;
+    let enumeratedValues = 0;
     let within = 0;
     let radius = -1;
 
@@ -153,7 +159,7 @@ export class MultiIndexHash {
         const values = binomial(width, s);
         if (strategy === 'auto') {
           const estimate = values * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
-          if (spent + estimate > budget) return this.scan(query, opts);
+          if (spent + estimate > budget) return this.scan(query, opts, started);
         }
         // Gather the step's posting entries first (sequential reads), then verify them in a tight
         // loop whose random code reads are independent, so the CPU overlaps the cache misses.
@@ -169,14 +175,14 @@ export class MultiIndexHash {
         for (let i = 0; i < n; i++) {
           const r = list[i];
           const d = distance(r);
-          if (d > bound || stamps[r] === epoch) continue;
-          stamps[r] = epoch; // a record sits in one bucket per part: count it once
+          if (d > bound || !seen.add(r)) continue; // a record sits in one bucket per part: count it once
           if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) continue;
           hitRecords.push(r);
           hitDistances.push(d);
           atDistance[d]++;
         }
         candidates += n;
+        enumeratedValues += nv;
         spent += nv * this.cost.valueNs + n * this.cost.candidateNs;
         bound = Math.min(bound, kthDistance(atDistance, opts.k));
       }
@@ -186,6 +192,7 @@ export class MultiIndexHash {
       if (within >= opts.k) break;
     }
     this.lastSearch = { strategy: 'mih', radius, candidates };
+    this.calibrate(candidates, enumeratedValues, performance.now() - started);
     const order: number[] = [];
     for (let i = 0; i < hitRecords.length; i++) if (hitDistances[i] <= radius) order.push(i);
     order.sort((a, b) => hitDistances[a] - hitDistances[b] || hitRecords[a] - hitRecords[b]);
@@ -196,23 +203,28 @@ export class MultiIndexHash {
   }
 
   /** Linear scan fallback; records removed from the index are skipped there too. */
-  private scan(query: Uint8Array, opts: MihSearchOptions): ScanHit[] {
+  private scan(query: Uint8Array, opts: MihSearchOptions, mihStarted?: number): ScanHit[] {
+    const started = performance.now();
     const removed = this.removed;
     const userSkip = skipPredicate(opts.skip, opts.recordsPerObject);
     const skip = this.removedCount === 0 ? userSkip : (r: number) => removed[r] === 1 || (userSkip !== null && userSkip(r));
     const hits = this.scanner.search(query, { ...opts, skip: skip ?? undefined });
     this.lastSearch = { strategy: 'scan', radius: opts.maxDistance ?? this.scanner.bits, candidates: this.scanner.count };
+    const ms = performance.now() - started;
+    if (this.scanner.count >= 65536 && mihStarted === undefined) {
+      this.cost.scanNsPerRecord = ema(this.cost.scanNsPerRecord, clamp((ms * 1e6) / this.scanner.count, 0.2, 50));
+    }
     return hits;
   }
 
-  /** Per-record marks of the current query (sized to the index), reset when the epoch wraps. */
-  private nextEpoch(): Uint32Array {
-    if (this.stamps.length < this.covered) this.stamps = new Uint32Array(Math.max(this.covered, this.stamps.length * 2));
-    if (++this.epoch === 0xffffffff) {
-      this.stamps.fill(0);
-      this.epoch = 1;
-    }
-    return this.stamps;
+  /**
+   * Learns the per-candidate cost from a finished MIH search (wall time, so it follows the CPU,
+   * the memory and the load). Clamped so a cold JIT or a preempted run cannot lock MIH out.
+   */
+  private calibrate(candidates: number, values: number, ms: number): void {
+    const units = candidates + values * (this.cost.valueNs / this.cost.candidateNs);
+    if (units < 1024) return;
+    this.cost.candidateNs = ema(this.cost.candidateNs, clamp((ms * 1e6) / units, 10, 400));
   }
 
   /** The candidate buffer, grown to hold `used + more` entries (keeping the first `used`). */
@@ -239,3 +251,6 @@ function kthDistance(atDistance: Int32Array, k: number): number {
   for (let d = 0; d < atDistance.length; d++) if ((seen += atDistance[d]) >= k) return d;
   return Infinity;
 }
+
+const ema = (old: number, observed: number) => 0.8 * old + 0.2 * observed;
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
