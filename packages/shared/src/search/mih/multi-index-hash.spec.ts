@@ -5,6 +5,7 @@ import { bitmapOf } from '../skip-bitmap.ts';
 import { binomial, forEachAtDistance } from './bit-neighbours.ts';
 import { mihLayout, mihSubstrings } from './mih-layout.ts';
 import { MultiIndexHash } from './multi-index-hash.ts';
+import { RecordSet } from './record-set.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -69,6 +70,22 @@ describe('mihLayout / mihSubstrings', () => {
         seen.add(v);
       });
       expect(seen.size).toBe(binomial(width, d));
+    }
+  });
+});
+
+describe('RecordSet', () => {
+  it('reports each record once across growth and clears', () => {
+    const set = new RecordSet();
+    const rand = rng(12);
+    for (let round = 0; round < 3; round++) {
+      set.clear();
+      const truth = new Set<number>();
+      for (let i = 0; i < 5000; i++) {
+        const r = Math.floor(rand() * 3000) * 1024; // aligned ids must not collide into one slot chain
+        expect(set.add(r)).toBe(!truth.has(r));
+        truth.add(r);
+      }
     }
   });
 });

@@ -159,7 +159,7 @@ export class MultiIndexHash {
         const values = binomial(width, s);
         if (strategy === 'auto') {
           const estimate = values * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
-          if (spent + estimate > budget) return this.scan(query, opts, started);
+          if (spent + estimate > budget) return this.scan(query, opts);
         }
         // Gather the step's posting entries first (sequential reads), then verify them in a tight
         // loop whose random code reads are independent, so the CPU overlaps the cache misses.
@@ -203,7 +203,7 @@ export class MultiIndexHash {
   }
 
   /** Linear scan fallback; records removed from the index are skipped there too. */
-  private scan(query: Uint8Array, opts: MihSearchOptions, mihStarted?: number): ScanHit[] {
+  private scan(query: Uint8Array, opts: MihSearchOptions): ScanHit[] {
     const started = performance.now();
     const removed = this.removed;
     const userSkip = skipPredicate(opts.skip, opts.recordsPerObject);
@@ -211,7 +211,7 @@ export class MultiIndexHash {
     const hits = this.scanner.search(query, { ...opts, skip: skip ?? undefined });
     this.lastSearch = { strategy: 'scan', radius: opts.maxDistance ?? this.scanner.bits, candidates: this.scanner.count };
     const ms = performance.now() - started;
-    if (this.scanner.count >= 65536 && mihStarted === undefined) {
+    if (this.scanner.count >= 65536) {
       this.cost.scanNsPerRecord = ema(this.cost.scanNsPerRecord, clamp((ms * 1e6) / this.scanner.count, 0.2, 50));
     }
     return hits;
