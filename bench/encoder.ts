@@ -146,8 +146,8 @@ const modes: Mode[] = [
   { name: '(a) global only, 224', model: rmac, globalOnly: true },
   { name: `(b) R-MAC ${DEFAULT_DESCRIPTOR_CONFIG.levelSides.join('/')} (default)`, model: rmac },
   { name: '(c) per-crop, 224 each', model: crop },
-  { name: '(b2) R-MAC 224/336/336', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 336, 336] }) },
-  { name: '(b3) R-MAC 224/224/448', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 224, 448] }) },
+  { name: '(b2) R-MAC 224/448/448 (-r448)', model: await loadHashModel('builtin:mobilenetv2-rp64-r448', { logger }) },
+  { name: '(b3) R-MAC 224/336/336', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 336, 336] }) },
 ];
 console.log(`backend ${backend}, ${photos.length} photos from ${dir}, batch ${batch}, model load ${loadMs.toFixed(0)} ms, 1 process`);
 const rows: Row[] = [];

@@ -7,7 +7,7 @@ export { initTf, type Tf, type TfRuntime, type TfBackendName } from './runtime/t
 export type { Backbone, BackboneOutputs, BackboneResult } from './backbone/backbone.ts';
 export { loadBackbone } from './backbone/load-backbone.ts';
 export { NsfwjsMobileNetBackbone, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
-export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, type DescriptorConfig } from './descriptor/descriptor-config.ts';
+export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE, type DescriptorConfig } from './descriptor/descriptor-config.ts';
 export { boxToCells, unitBox, poolRegion, l2Normalize, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
 export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput } from './descriptor/view-descriptor-extractor.ts';
 export { HeadSpecSchema, type HashHead, type HeadSpec, type NamedTensor } from './head/hash-head.ts';

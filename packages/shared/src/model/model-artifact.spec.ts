@@ -117,6 +117,8 @@ describe('model artifact', () => {
   it('parses builtin ids: bits, crop mode, seed', () => {
     expect(builtinArtifact('builtin:mobilenetv2-rp128').header.bits).toBe(128);
     expect(builtinArtifact('builtin:mobilenetv2-rp64-crop').header.descriptor.mode).toBe('crop');
+    expect(builtinArtifact('builtin:mobilenetv2-rp64-r448-s3').header.descriptor.levelSides).toEqual([224, 448, 448]);
+    expect(builtinArtifact('builtin:mobilenetv2-rp64').header.descriptor).toEqual(DEFAULT_DESCRIPTOR_CONFIG);
     const s1 = builtinArtifact('builtin:mobilenetv2-rp64').tensors.get('weight')!;
     expect(sameFloats(builtinArtifact('builtin:mobilenetv2-rp64-s1').tensors.get('weight')!, s1)).toBe(true);
     expect(sameFloats(builtinArtifact('builtin:mobilenetv2-rp64-s2').tensors.get('weight')!, s1)).toBe(false);

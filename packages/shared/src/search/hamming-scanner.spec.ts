@@ -117,6 +117,29 @@ describe('HammingScanner', () => {
         expect(scanner.search(query, { k: 40, skip: odd })).toEqual(scanTopK(codes, count, 8, query, { k: 40, skip: odd }));
       });
 
+      it('verifies listed records (MIH candidates) in list order, in chunks', () => {
+        const rand = rng(13);
+        for (const codeBytes of [4, 6, 8, 16, 32]) {
+          const count = 3000;
+          const codes = randomCodes(count, codeBytes, rand);
+          const query = randomCodes(1, codeBytes, rand);
+          const scanner = new HammingScanner(codeBytes, { kernel });
+          scanner.append(codes);
+          const list = new Uint32Array(9000).map(() => Math.floor(rand() * count)); // > 2 chunks, with repeats
+          const bound = codeBytes * 4 - 2; // just under the mean distance: many pass, many do not
+          const got: number[][] = [];
+          scanner.verifyRecords(query, list, list.length, bound, (r, d) => got.push([r, d]));
+          const want: number[][] = [];
+          for (const r of list) {
+            const d = scanTopK(codes.subarray(r * codeBytes, (r + 1) * codeBytes), 1, codeBytes, query, { k: 1 })[0].distance;
+            if (d <= bound) want.push([r, d]);
+          }
+          expect(got).toEqual(want);
+          expect(got.length).toBeGreaterThan(100);
+          expect(got.length).toBeLessThan(list.length - 100);
+        }
+      });
+
       it('scans a record range', () => {
         const rand = rng(9);
         const codes = randomCodes(500, 12, rand);

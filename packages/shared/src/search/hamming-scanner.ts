@@ -1,5 +1,5 @@
 import { createPopcountKernel, type KernelChoice } from './kernel/create-popcount-kernel.ts';
-import { BLOCK_RECORDS, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
+import { BLOCK_RECORDS, CANDIDATE_CAPACITY, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
 import { popcount32, type PopcountKernel } from './kernel/popcount-kernel.ts';
 import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
@@ -209,6 +209,26 @@ export class HammingScanner {
     }
     for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));
     return top.results();
+  }
+
+  /**
+   * Computes the distance of each listed record (e.g. MIH candidates; all < count) and calls
+   * emit(record, distance), in list order, for those within maxDistance. Runs in the kernel: a
+   * tight gather loop whose cache misses overlap.
+   */
+  verifyRecords(query: Uint8Array, records: Uint32Array, n: number, maxDistance: number, emit: (record: number, distance: number) => void): void {
+    if (query.length !== this.codeBytes) throw new RangeError(`query has ${query.length} bytes, index codes have ${this.codeBytes}`);
+    const threshold = Math.min(Math.floor(maxDistance), this.bits);
+    if (threshold < 0) return;
+    this.writeQuery(query);
+    const w = this.kernel.words;
+    const out = OUT_OFFSET >> 2;
+    for (let at = 0; at < n; at += CANDIDATE_CAPACITY) {
+      const m = Math.min(CANDIDATE_CAPACITY, n - at);
+      new Uint32Array(w.buffer, CANDIDATES_OFFSET, m).set(records.subarray(at, at + m));
+      const emitted = this.kernel.verify(this.stride, m, threshold);
+      for (let i = 0; i < emitted; i++) emit(w[out + 2 * i], w[out + 2 * i + 1]);
+    }
   }
 
   /** Query at QUERY_OFFSET, repeated to fill 16 bytes for strides under 16 (see wasm-scan-module). */

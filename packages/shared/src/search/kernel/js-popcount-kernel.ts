@@ -1,4 +1,4 @@
-import { BLOCK_RECORDS, CODES_OFFSET, OUT_CAPACITY, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, type Stride } from './kernel-layout.ts';
+import { BLOCK_RECORDS, CANDIDATES_OFFSET, CODES_OFFSET, OUT_CAPACITY, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, type Stride } from './kernel-layout.ts';
 import { grownSize, popcount32, type PopcountKernel } from './popcount-kernel.ts';
 
 /**
@@ -54,5 +54,26 @@ export class JsPopcountKernel implements PopcountKernel {
     }
     w[RESUME_OFFSET >> 2] = b;
     return n;
+  }
+
+  verify(stride: Stride, n: number, threshold: number): number {
+    const w = this.words;
+    const wordsPerRecord = stride >> 2;
+    const q = w.slice(QUERY_OFFSET >> 2, (QUERY_OFFSET >> 2) + wordsPerRecord);
+    const list = CANDIDATES_OFFSET >> 2;
+    const out = OUT_OFFSET >> 2;
+    let emitted = 0;
+    for (let i = 0; i < n; i++) {
+      const record = w[list + i];
+      const p = (CODES_OFFSET >> 2) + record * wordsPerRecord;
+      let d = 0;
+      for (let k = 0; k < wordsPerRecord; k++) d += popcount32(w[p + k] ^ q[k]);
+      if (d <= threshold) {
+        w[out + 2 * emitted] = record;
+        w[out + 2 * emitted + 1] = d;
+        emitted++;
+      }
+    }
+    return emitted;
   }
 }

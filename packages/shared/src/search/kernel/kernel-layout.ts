@@ -11,6 +11,9 @@ export const QUERY_OFFSET = 64;
 export const OUT_OFFSET = 128;
 /** Pairs the out area holds; a scan call returns before it could overflow. */
 export const OUT_CAPACITY = 4096;
+/** u32 record numbers to verify (PopcountKernel.verify), up to CANDIDATE_CAPACITY of them. */
+export const CANDIDATES_OFFSET = OUT_OFFSET + OUT_CAPACITY * 8;
+export const CANDIDATE_CAPACITY = 4096;
 /** Codes start here (page aligned), record i at CODES_OFFSET + i * stride. */
 export const CODES_OFFSET = 65536;
 /** Records per kernel block: one i8x16 of distances. */

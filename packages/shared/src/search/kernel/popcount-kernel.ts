@@ -19,6 +19,12 @@ export interface PopcountKernel {
   /** Makes room for `codeBytes` bytes of codes after CODES_OFFSET, keeping contents. */
   reserve(codeBytes: number): void;
   scanBlocks(stride: Stride, blockStart: number, blockEnd: number, threshold: number): number;
+  /**
+   * For each of the n (<= CANDIDATE_CAPACITY) record numbers at CANDIDATES_OFFSET, in list order,
+   * appends (record, distance) to the out area when distance <= threshold (>= 0). Returns the
+   * pair count.
+   */
+  verify(stride: Stride, n: number, threshold: number): number;
 }
 
 /** Bit count of a 32-bit integer (SWAR). */

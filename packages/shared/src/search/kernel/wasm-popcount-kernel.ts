@@ -14,6 +14,7 @@ export class WasmPopcountKernel implements PopcountKernel {
   words: Int32Array;
   private readonly memory: WebAssembly.Memory;
   private readonly scans: Record<Stride, ScanFn>;
+  private readonly verifies: Record<Stride, ScanFn>;
 
   /** True when this runtime can run the kernel (WebAssembly with SIMD). */
   static supported(): boolean {
@@ -37,6 +38,8 @@ export class WasmPopcountKernel implements PopcountKernel {
     const simdFor = (s: Stride) => (variant === 'auto' ? s === 4 : variant === 'simd');
     const fn = (s: Stride) => exp[`${simdFor(s) ? 'scan' : 'scalar'}${s}`] as ScanFn;
     this.scans = { 4: fn(4), 8: fn(8), 16: fn(16), 32: fn(32) };
+    const verify = (s: Stride) => exp[`verify${s}`] as ScanFn;
+    this.verifies = { 4: verify(4), 8: verify(8), 16: verify(16), 32: verify(32) };
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
   }
@@ -52,5 +55,9 @@ export class WasmPopcountKernel implements PopcountKernel {
 
   scanBlocks(stride: Stride, blockStart: number, blockEnd: number, threshold: number): number {
     return this.scans[stride](blockStart, blockEnd, threshold, OUT_CAPACITY);
+  }
+
+  verify(stride: Stride, n: number, threshold: number): number {
+    return this.verifies[stride](0, n, threshold, 0);
   }
 }

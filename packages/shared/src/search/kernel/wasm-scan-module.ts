@@ -2,15 +2,16 @@
  * Emits the WebAssembly SIMD scan module as bytes, in process, so no build step, no artifact and
  * no network are needed, and a worker thread can compile it synchronously.
  *
- * Exports: memory, scan4, scan8, scan16, scan32 (SIMD) and scalar4..scalar32 — each (blockStart, blockEnd, threshold, outCap)
- * -> pairs emitted, following the PopcountKernel.scanBlocks contract for one storage stride.
+ * Exports: memory; scan4..scan32 (SIMD) and scalar4..scalar32, each (blockStart, blockEnd,
+ * threshold, outCap) -> pairs emitted, following the PopcountKernel.scanBlocks contract for one
+ * storage stride; verify4..verify32 (n, threshold, 0, 0) -> pairs emitted (PopcountKernel.verify).
  *
  * Per 16-record block: v128 loads XOR the tiled query, i8x16.popcnt, then a reduction tree of
  * pairwise widening adds (extadd_pairwise) and saturating narrows packs the 16 distances into one
  * i8x16 (256 saturates to 255, so emitted records are re-checked with an exact scalar i64.popcnt).
  * One i8x16.le_u + bitmask decides the block; only set bits are visited.
  */
-import { BLOCK_RECORDS, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, STRIDES, type Stride } from './kernel-layout.ts';
+import { BLOCK_RECORDS, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, STRIDES, type Stride } from './kernel-layout.ts';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -196,17 +197,47 @@ function scalarBody(stride: Stride): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/**
+ * verifyS(n, threshold, -, -): distance of each of the n records listed (u32) at
+ * CANDIDATES_OFFSET; emits (record, distance) for those within threshold. A tight gather loop
+ * (MIH verification): its random code reads overlap far better than the same loop in JS.
+ */
+function verifyBody(stride: Stride): number[] {
+  const code: number[] = [
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+    ...get(B), ...konst(2), op.i32Shl, op.i32Load, 2, ...uleb(CANDIDATES_OFFSET), op.localTee, J,
+    ...konst(stride), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(RP),
+    ...exactDistance(stride), op.localTee, D, ...get(T), op.i32LeU,
+    op.if, 0x40,
+    ...get(N), ...konst(3), op.i32Shl, ...get(J), op.i32Store, 2, ...uleb(OUT_OFFSET),
+    ...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(OUT_OFFSET + 4),
+    ...get(N), ...konst(1), op.i32Add, ...set(N),
+    op.end,
+    ...get(B), ...konst(1), op.i32Add, ...set(B),
+    op.br, 0,
+    op.end,
+    op.end,
+    ...get(N),
+    op.end,
+  ];
+  const body = [...vec([[...uleb(6), I32]]), ...code];
+  return [...uleb(body.length), ...body];
+}
+
 /** The module's bytes (deterministic). */
 export function wasmScanModuleBytes(): Uint8Array<ArrayBuffer> {
   const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
-  const funcs = section(3, vec([...STRIDES, ...STRIDES].map(() => [0])));
+  const funcs = section(3, vec([...STRIDES, ...STRIDES, ...STRIDES].map(() => [0])));
   const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));
   const exports = section(7, vec([
     [...str('memory'), 0x02, 0],
     ...STRIDES.map((s, i) => [...str(`scan${s}`), 0x00, i]),
     ...STRIDES.map((s, i) => [...str(`scalar${s}`), 0x00, STRIDES.length + i]),
+    ...STRIDES.map((s, i) => [...str(`verify${s}`), 0x00, 2 * STRIDES.length + i]),
   ]));
-  const codeSec = section(10, vec([...STRIDES.map((s) => scanBody(s)), ...STRIDES.map((s) => scalarBody(s))]));
+  const codeSec = section(10, vec([...STRIDES.map(scanBody), ...STRIDES.map(scalarBody), ...STRIDES.map(verifyBody)]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...codeSec]);
 }
 

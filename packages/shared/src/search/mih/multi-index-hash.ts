@@ -131,7 +131,6 @@ export class MultiIndexHash {
     const maxR = Math.min(Math.floor(opts.maxDistance ?? bits), bits);
     if (!(opts.k > 0) || maxR < 0) return [];
 
-    const distance = this.scanner.distanceTo(query);
     const skip = skipPredicate(opts.skip, opts.recordsPerObject);
     const q = mihSubstrings(query, this.layout);
     const removed = this.removedCount > 0 ? this.removed : null;
@@ -161,8 +160,8 @@ export class MultiIndexHash {
           const estimate = values * (this.cost.valueNs + (this.cost.candidateNs * this.covered) / 2 ** width);
           if (spent + estimate > budget) return this.scan(query, opts);
         }
-        // Gather the step's posting entries first (sequential reads), then verify them in a tight
-        // loop whose random code reads are independent, so the CPU overlaps the cache misses.
+        // Gather the step's posting entries first (sequential reads), then verify them in the
+        // kernel's tight loop, whose independent random code reads the CPU overlaps.
         if (this.valueBuffer.length < values) this.valueBuffer = new Uint32Array(values);
         const valueList = this.valueBuffer;
         const nv = valuesAtDistance(q[part], width, s, valueList);
@@ -171,16 +170,13 @@ export class MultiIndexHash {
           const v = valueList[j];
           n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
         }
-        const list = this.candidates;
-        for (let i = 0; i < n; i++) {
-          const r = list[i];
-          const d = distance(r);
-          if (d > bound || !seen.add(r)) continue; // a record sits in one bucket per part: count it once
-          if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) continue;
+        this.scanner.verifyRecords(query, this.candidates, n, bound, (r, d) => {
+          if (!seen.add(r)) return; // a record sits in one bucket per part: count it once
+          if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) return;
           hitRecords.push(r);
           hitDistances.push(d);
           atDistance[d]++;
-        }
+        });
         candidates += n;
         enumeratedValues += nv;
         spent += nv * this.cost.valueNs + n * this.cost.candidateNs;
