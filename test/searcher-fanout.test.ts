@@ -95,16 +95,22 @@ describe('SearcherPool (shard workers + fan-out)', () => {
 
   it('leaves out a shard whose id -> key lookup fails, filling its place with the next hits', async () => {
     const queries = makeQueries(8);
-    const i2k = 'loupe:{s3}:i2k';
-    await redis.rename(i2k, `${i2k}.saved`);
-    await redis.set(i2k, 'not a hash'); // HMGET now fails with WRONGTYPE for shard 3 only
+    // Shard 3's id -> key lists become strings: LINDEX fails with WRONGTYPE for shard 3 only.
+    const lists = await redis.keys('loupe:{s3}:i2k:*');
+    expect(lists.length).toBeGreaterThan(0);
+    for (const list of lists) {
+      await redis.rename(list, `${list}.saved`);
+      await redis.set(list, 'not a list');
+    }
     try {
       const res = await pool.search(queries, 3000);
       expect(res.shards).toEqual({ total: SHARDS, ok: SHARDS - 1, failed: [3] });
       expectMatches(res, queries, writer.live().filter((o) => o.shard !== 3));
     } finally {
-      await redis.del(i2k);
-      await redis.rename(`${i2k}.saved`, i2k);
+      for (const list of lists) {
+        await redis.del(list);
+        await redis.rename(`${list}.saved`, list);
+      }
     }
   });
 

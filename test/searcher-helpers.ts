@@ -9,6 +9,7 @@ import {
   ensureIndexLayout,
   hammingDistance,
   levelSizes,
+  objectsPerPage,
   type IndexLayout,
   type RedisClient,
 } from '@loupe/shared';
@@ -141,7 +142,14 @@ export async function readShard(redis: RedisClient, layout: IndexLayout, shard: 
   const cb = codeBytes(layout);
   const sizes = levelSizes(layout);
   const ids = Number((await redis.get(keys.nextId)) ?? 0);
-  const levels = await Promise.all(sizes.map((_, l) => redis.getBuffer(keys.codes(l))));
+  // Each level's pages, concatenated: object id's records at id * objectBytes.
+  const levels = await Promise.all(
+    sizes.map(async (n, l) => {
+      const pages = Math.ceil(ids / objectsPerPage(n * cb));
+      const bufs = await Promise.all(Array.from({ length: pages }, (_, p) => redis.getBuffer(keys.codes(l, p))));
+      return Buffer.concat(bufs.map((b) => (b ?? Buffer.alloc(0)).subarray(0, objectsPerPage(n * cb) * n * cb)));
+    }),
+  );
   const tomb = (await redis.getBuffer(keys.tombstones)) ?? Buffer.alloc(0);
   const out: ExpectedObject[] = [];
   for (let id = 0; id < ids; id++) {

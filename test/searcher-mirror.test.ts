@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { Redis } from 'ioredis';
 import { ShardKeys, codeBytes, createLogger, levelSizes } from '@loupe/shared';
 import { ShardMirror } from '../services/query/src/searcher/index.ts';
+import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { ShardWriter, bruteForce, flipBits, randomBytes, readShard, rng, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
 
@@ -191,17 +192,14 @@ describe('ShardMirror', () => {
     for (let i = 0; i < 100; i++) await w.put(`t/${i}`, 0);
     const m = await startMirror();
     expect(m.stats().reloads).toBe(0);
-    // One transaction writes 10 objects in the shard layout (as the indexer script does), deletes one
-    // and trims the stream to its last 2 entries, so the blocked XREAD sees only those two.
+    // One transaction writes 10 objects with the indexer's script, deletes one and trims the
+    // stream to its last 2 entries, so the blocked XREAD sees only those two.
+    const repo = new ShardRepository(redis, keys);
     const next = Number(await redis.get(keys.nextId));
     const fresh = Array.from({ length: 10 }, (_, i) => ({ id: next + i, levels: w.randomLevels() }));
     const tx = redis.multi();
-    for (const f of fresh) {
-      tx.incr(keys.nextId).hset(keys.idToKey, String(f.id), `t/new${f.id}`).hset(keys.keyToId, `t/new${f.id}`, String(f.id));
-      f.levels.forEach((codes, l) => tx.setrange(keys.codes(l), f.id * codes.length, Buffer.from(codes)));
-      tx.xadd(keys.changes, '*', 'op', 'upsert', 'id', String(f.id));
-    }
-    tx.setbit(keys.tombstones, 5, 1).xadd(keys.changes, '*', 'op', 'delete', 'id', '5');
+    for (const f of fresh) repo.upsertIn(tx, { key: `t/new${f.id}`, etag: 'e', width: 10, height: 10, levels: f.levels });
+    repo.removeIn(tx, 't/5');
     tx.xtrim(keys.changes, 'MAXLEN', 2);
     await tx.exec();
     await waitFor('reload', () => m.stats().reloads === 1);

@@ -14,6 +14,8 @@ Commands:
   search <image> [--k N] [--granularity auto|global|region] [--key KEY]
                             query the running service and print the hits
   stats                     print index and pipeline counters
+  train [--method itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
+                            train a hash head on the source's images (loupe train --help)
   bench [search|encoder]    run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
@@ -48,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'stats':
       return runStats(config);
+    case 'train':
+      // Loaded on demand: training pulls in TF.js and the trainers, which other commands never need.
+      return (await import('./commands/train.ts')).runTrain(config, rest);
     case 'bench': {
       const { spawnSync } = await import('node:child_process');
       const which = rest[0] ?? 'search';

@@ -3,6 +3,7 @@ export * from './queue/queue-names.ts';
 export * from './queue/queue-factory.ts';
 export * from './job/job-schemas.ts';
 export * from './redis/redis-keys.ts';
+export * from './redis/key-map.ts';
 export * from './redis/redis-connection.ts';
 export * from './redis/index-layout.ts';
 export * from './code/bit-code.ts';

@@ -1,5 +1,3 @@
-import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import path from 'node:path';
 import { l2Normalize, type Backbone, type Tf } from '@loupe/shared';
 import type { GreyImageSet } from './fashion-mnist-dataset.ts';
 
@@ -56,34 +54,4 @@ export class GreyFeatureExtractor {
     }
     return out;
   }
-}
-
-/**
- * Descriptors of a whole split, cached as raw float32 [count, dim] at `file`. The file grows by
- * chunks as they are computed, so an interrupted run resumes where it stopped.
- */
-export async function cachedFeatures(
-  extractor: GreyFeatureExtractor,
-  set: GreyImageSet,
-  file: string,
-  opts: GreyFeatureOptions & { chunk?: number },
-): Promise<Float32Array> {
-  const rowBytes = extractor.dim * 4;
-  let done = 0;
-  if (existsSync(file)) {
-    const size = statSync(file).size;
-    done = Math.min(set.count, Math.floor(size / rowBytes));
-    if (size !== done * rowBytes) truncateSync(file, done * rowBytes); // a torn last write
-  }
-  const chunk = opts.chunk ?? 2048;
-  while (done < set.count) {
-    const to = Math.min(set.count, done + chunk);
-    const base = done;
-    const feats = await extractor.describe(set, done, to, { ...opts, onProgress: (d) => opts.onProgress?.(base + d, set.count) });
-    appendFileSync(file, Buffer.from(feats.buffer, feats.byteOffset, feats.byteLength));
-    done = to;
-  }
-  const bytes = readFileSync(file);
-  if (bytes.length !== set.count * rowBytes) throw new Error(`${path.basename(file)}: ${bytes.length} bytes, expected ${set.count * rowBytes}`);
-  return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
 }

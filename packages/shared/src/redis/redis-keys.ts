@@ -4,6 +4,45 @@
  */
 export const INDEX_META_KEY = 'loupe:index';
 
+/**
+ * Codes and sizes are stored in pages: one Redis string per PAGE_BYTES-sized run of objects. A
+ * page is created at its full length in one command (Redis allocates a new string exactly, while
+ * growing one with SETRANGE over-allocates by up to 2x, measured at +53% per code byte), so the
+ * codes cost their raw size; no value grows past Redis's 512 MB string limit either. 32762 bytes
+ * + the 5-byte header + NUL fill a 32 KiB allocation exactly.
+ */
+export const PAGE_BYTES = 32_762;
+
+/** Objects per page of a record of `objectBytes` bytes (an object's records never straddle pages). */
+export function objectsPerPage(objectBytes: number): number {
+  return Math.max(1, Math.floor(PAGE_BYTES / objectBytes));
+}
+
+/** Where object `id`'s `objectBytes` bytes live: page number and byte offset in the page. */
+export function pageSlot(objectBytes: number, id: number): { page: number; offset: number } {
+  const per = objectsPerPage(objectBytes);
+  return { page: Math.floor(id / per), offset: (id % per) * objectBytes };
+}
+
+/** Ids per id -> key list (see ShardKeys.idBucket). */
+export const ID_BUCKET_SIZE = 128;
+
+/**
+ * Memory layout of a shard (docs/benchmarks.md "Memory"): raw code bytes plus about 70 bytes of
+ * key maps per object. Both maps are small listpack-encoded values:
+ * - id -> key: list `i2k:<id / 128>`, element id % 128 = 8-byte etag fingerprint + object key;
+ * - key -> id: hashes `k2i:<bucket>` keyed by an 8-byte key fingerprint (the key itself lives
+ *   once, in i2k), spread by linear hashing (state in `k2is`) so buckets stay small as the shard
+ *   grows; the rare key whose fingerprint another key already holds goes to `k2ix` (key -> id).
+ * The Lua in key-map.ts (KEY_MAP_LUA) and the indexer scripts build these names from the tag the same way.
+ *
+ * No multi-index-hashing postings are kept in Redis (ARCHITECTURE.md sketched a bitmap of ids per
+ * substring value). Measured for the global level alone (bench/postings-memory.ts, 4 x 16-bit
+ * substrings): dense bitmaps 6,109 B/object at 20k objects (they grow as values x ids / 8: ~30 GiB
+ * at 1M), Redis sets 193 B/object, packed u32 ids in listpack hashes 28 B/object, against 8 code
+ * bytes, and the whole layout above is 208 B/object at 100k (target <= 1.5 x 152). The searchers
+ * build the MIH in memory from the codes they mirror (~1.5 s per 10M records) instead.
+ */
 export class ShardKeys {
   readonly tag: string;
   constructor(
@@ -12,39 +51,42 @@ export class ShardKeys {
   ) {
     this.tag = `${namespace}:{s${shard}}`;
   }
-  /** Packed codes of one level: record (id * viewsAtLevel + view) at offset record * codeBytes. */
-  codes(level: number): string {
-    return `${this.tag}:codes:${level}`;
+  /**
+   * Page `page` of the packed codes of one level: object id's views (viewsAtLevel records of
+   * codeBytes) at pageSlot(viewsAtLevel * codeBytes, id).
+   */
+  codes(level: number, page: number): string {
+    return `${this.tag}:codes:${level}:${page}`;
   }
-  /** Multi-index-hashing postings: bitmap of ids whose substring `part` of `level` equals value. */
-  posting(level: number, part: number, value: number): string {
-    return `${this.tag}:mih:${level}:${part}:${value}`;
+  /** Page of source sizes: u32 width, u32 height big-endian per id, at pageSlot(8, id). */
+  dims(page: number): string {
+    return `${this.tag}:dims:${page}`;
   }
-  /** Bit per id: set when the id is deleted or superseded. */
+  /** Bit per id: set when the id is deleted. */
   get tombstones(): string {
     return `${this.tag}:tomb`;
   }
-  /** Hash key -> id. */
-  get keyToId(): string {
-    return `${this.tag}:k2i`;
+  /** List of ids [b * 128, b * 128 + 128): etag fingerprint (8 bytes) + object key per id. */
+  idBucket(b: number): string {
+    return `${this.tag}:i2k:${b}`;
   }
-  /** Hash id -> key. */
-  get idToKey(): string {
-    return `${this.tag}:i2k`;
+  /** Hash bucket of the key -> id map: 8-byte key fingerprint -> id. */
+  keyBucket(b: number): string {
+    return `${this.tag}:k2i:${b}`;
   }
-  /** Hash key -> etag of the indexed version. */
-  get etags(): string {
-    return `${this.tag}:etag`;
+  /** Hash key -> id for keys whose fingerprint collides with another key's (normally empty). */
+  get keyCollisions(): string {
+    return `${this.tag}:k2ix`;
   }
-  /** Packed source sizes: u32 width, u32 height big-endian per id at offset id * 8. */
-  get dims(): string {
-    return `${this.tag}:dims`;
+  /** Hash with the key map's linear-hashing state: L (level), P (split pointer), n (keys). */
+  get keyMapState(): string {
+    return `${this.tag}:k2is`;
   }
   /** Next dense id (INCR). */
   get nextId(): string {
     return `${this.tag}:next`;
   }
-  /** Hash of counters: indexed, deleted, replaced. */
+  /** Hash of counters: created, deleted, replaced. */
   get counters(): string {
     return `${this.tag}:stats`;
   }

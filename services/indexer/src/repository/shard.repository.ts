@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
-import type { RedisClient, ShardKeys } from '@loupe/shared';
+import type { ChainableCommander } from 'ioredis';
+import { KEY_MAP_LUA, PAGE_BYTES, etagFingerprint, keyFingerprint, lookupObjectId, type RedisClient, type ShardKeys } from '@loupe/shared';
 
-const script = (name: string) => readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8');
+/** A script of ./scripts with the shared key-map functions in front (TAG is ARGV[1] in both). */
+const script = (name: string) => `local TAG = ARGV[1]\n${KEY_MAP_LUA}\n${readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8')}`;
 const INDEX_OBJECT = script('index-object');
 const DELETE_OBJECT = script('delete-object');
 
-/** Bound on each shard's change stream; searchers that fall further behind reload. */
-export const CHANGE_STREAM_MAXLEN = 1_000_000;
+/**
+ * Bound on each shard's change stream (~29 bytes an entry, so ~0.3 MB a shard). It only has to
+ * cover a searcher's reconnect; one that falls further behind reloads its shard (a few seconds
+ * at millions of objects) instead of Redis holding every change ever made.
+ */
+export const CHANGE_STREAM_MAXLEN = 10_000;
 
 export type UpsertOutcome = 'created' | 'replaced' | 'unchanged';
 
@@ -19,6 +25,8 @@ export interface ShardObject {
   levels: Uint8Array[];
 }
 
+type EvalArgs = [string, number, ...(string | Buffer)[]];
+
 /** Wraps one shard's keys in Redis; every write is one Lua script, so it is atomic. */
 export class ShardRepository {
   constructor(
@@ -27,23 +35,27 @@ export class ShardRepository {
   ) {}
 
   async upsert(obj: ShardObject): Promise<{ id: number; outcome: UpsertOutcome }> {
-    const k = this.keys;
-    const dims = Buffer.alloc(8);
-    dims.writeUInt32BE(obj.width, 0);
-    dims.writeUInt32BE(obj.height, 4);
-    const keys = [k.keyToId, k.idToKey, k.etags, k.nextId, k.tombstones, k.dims, k.counters, k.changes,
-      ...obj.levels.map((_, level) => k.codes(level))];
-    const args: (string | Buffer)[] = [obj.key, obj.etag, dims, String(CHANGE_STREAM_MAXLEN),
-      ...obj.levels.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))];
-    const [id, outcome] = (await this.redis.eval(INDEX_OBJECT, keys.length, ...keys, ...args)) as [number, UpsertOutcome];
+    const [id, outcome] = (await this.redis.eval(...this.upsertArgs(obj))) as [number, UpsertOutcome];
     return { id, outcome };
   }
 
+  /** Queues the same atomic upsert into a MULTI or pipeline (several objects in one transaction). */
+  upsertIn(batch: ChainableCommander, obj: ShardObject): ChainableCommander {
+    return batch.eval(...this.upsertArgs(obj));
+  }
+
   async remove(key: string): Promise<number | null> {
-    const k = this.keys;
-    const keys = [k.keyToId, k.idToKey, k.etags, k.tombstones, k.counters, k.changes];
-    const id = (await this.redis.eval(DELETE_OBJECT, keys.length, ...keys, key, String(CHANGE_STREAM_MAXLEN))) as number;
+    const id = (await this.redis.eval(...this.removeArgs(key))) as number;
     return id < 0 ? null : id;
+  }
+
+  removeIn(batch: ChainableCommander, key: string): ChainableCommander {
+    return batch.eval(...this.removeArgs(key));
+  }
+
+  /** The id of an indexed key, or null. */
+  async idOf(key: string): Promise<number | null> {
+    return lookupObjectId(this.redis, this.keys, key);
   }
 
   async counters(): Promise<{ created: number; replaced: number; deleted: number; ids: number }> {
@@ -56,7 +68,19 @@ export class ShardRepository {
     };
   }
 
-  async etagOf(key: string): Promise<string | null> {
-    return this.redis.hget(this.keys.etags, key);
+  private removeArgs(key: string): EvalArgs {
+    const k = this.keys;
+    const keys = [k.keyMapState, k.tombstones, k.counters, k.changes];
+    return [DELETE_OBJECT, keys.length, ...keys, k.tag, key, keyFingerprint(key), String(CHANGE_STREAM_MAXLEN)];
+  }
+
+  private upsertArgs(obj: ShardObject): EvalArgs {
+    const k = this.keys;
+    const dims = Buffer.alloc(8);
+    dims.writeUInt32BE(obj.width, 0);
+    dims.writeUInt32BE(obj.height, 4);
+    const keys = [k.keyMapState, k.nextId, k.tombstones, k.counters, k.changes];
+    return [INDEX_OBJECT, keys.length, ...keys, k.tag, obj.key, keyFingerprint(obj.key), etagFingerprint(obj.etag), dims,
+      String(CHANGE_STREAM_MAXLEN), String(PAGE_BYTES), ...obj.levels.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))];
   }
 }

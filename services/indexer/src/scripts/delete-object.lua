@@ -1,14 +1,14 @@
--- Tombstones an object: its id stays allocated (codes stay in place, skipped by searchers).
--- KEYS: 1 keyToId, 2 idToKey, 3 etags, 4 tombstones, 5 counters, 6 changes
--- ARGV: 1 key, 2 stream max length
+-- Tombstones an object: its id stays allocated (codes and its id -> key entry stay in place,
+-- skipped by searchers); the key -> id mapping goes, so a re-added key gets a new id.
+-- (Prepended by the key-map functions of @loupe/shared KEY_MAP_LUA, which use TAG.)
+-- KEYS: 1 key-map state, 2 tombstones, 3 counters, 4 changes
+-- ARGV: 1 tag, 2 key, 3 key fingerprint, 4 stream max length
 -- Returns the deleted id, or -1 when the key is not indexed (a retried delete is a no-op).
-local key = ARGV[1]
-local id = redis.call('HGET', KEYS[1], key)
+local key, keyFp = ARGV[2], ARGV[3]
+local id, where = lookup(key, keyFp)
 if not id then return -1 end
-id = tonumber(id)
-redis.call('HDEL', KEYS[1], key)
-redis.call('HDEL', KEYS[3], key)
-redis.call('SETBIT', KEYS[4], id, 1)
-redis.call('HINCRBY', KEYS[5], 'deleted', 1)
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[2], '*', 'op', 'delete', 'id', id)
+unmapKey(key, keyFp, where == true)
+redis.call('SETBIT', KEYS[2], id, 1)
+redis.call('HINCRBY', KEYS[3], 'deleted', 1)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'op', 'delete', 'id', id)
 return id

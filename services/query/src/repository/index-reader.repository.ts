@@ -1,6 +1,8 @@
 import {
   codeBytes,
   levelSizes,
+  lookupObjectId,
+  pageSlot,
   shardOf,
   ShardKeys,
   type IndexLayout,
@@ -17,13 +19,13 @@ export class IndexReaderRepository {
   /** The object's codes per level (views concatenated), or null when the key is not indexed. */
   async codesOf(key: string): Promise<Uint8Array[] | null> {
     const keys = new ShardKeys(shardOf(key, this.layout.shards));
-    const id = await this.redis.hget(keys.keyToId, key);
+    const id = await lookupObjectId(this.redis, keys, key);
     if (id === null) return null;
     const bytes = codeBytes(this.layout);
     return Promise.all(
       levelSizes(this.layout).map(async (n, level) => {
-        const start = Number(id) * n * bytes;
-        const buf = await this.redis.getrangeBuffer(keys.codes(level), start, start + n * bytes - 1);
+        const { page, offset } = pageSlot(n * bytes, id);
+        const buf = await this.redis.getrangeBuffer(keys.codes(level, page), offset, offset + n * bytes - 1);
         return new Uint8Array(buf);
       }),
     );

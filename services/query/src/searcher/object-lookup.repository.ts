@@ -1,4 +1,4 @@
-import { ShardKeys, type RedisClient } from '@loupe/shared';
+import { ShardKeys, objectKeysOf, pageSlot, type RedisClient } from '@loupe/shared';
 
 export interface ObjectInfo {
   /** Null when the id has no key (should not happen for an id the indexer wrote). */
@@ -7,23 +7,24 @@ export interface ObjectInfo {
   height: number;
 }
 
-/** Resolves a shard's dense ids to object keys and source sizes (idToKey hash, dims string). */
+/** Resolves a shard's dense ids to object keys and source sizes (id -> key lists, dims pages). */
 export class ObjectLookupRepository {
   constructor(private readonly redis: RedisClient) {}
 
   async lookup(shard: number, ids: number[]): Promise<ObjectInfo[]> {
     if (!ids.length) return [];
     const keys = new ShardKeys(shard);
-    // One pipeline per shard: every key carries the shard's hash tag, so it is one slot on a cluster.
+    // Every key carries the shard's hash tag, so on a cluster each pipeline goes to one node.
     const p = this.redis.pipeline();
-    p.hmget(keys.idToKey, ...ids.map(String));
-    for (const id of ids) p.getrangeBuffer(keys.dims, id * 8, id * 8 + 7);
-    const replies = await p.exec();
+    for (const id of ids) {
+      const { page, offset } = pageSlot(8, id);
+      p.getrangeBuffer(keys.dims(page), offset, offset + 7);
+    }
+    const [names, replies] = await Promise.all([objectKeysOf(this.redis, keys, ids), p.exec()]);
     if (!replies) throw new Error('pipeline aborted');
     for (const [err] of replies) if (err) throw err;
-    const names = replies[0][1] as (string | null)[];
     return ids.map((_, i) => {
-      const dims = replies[i + 1][1] as Buffer;
+      const dims = replies[i][1] as Buffer;
       return {
         key: names[i],
         width: dims.length === 8 ? dims.readUInt32BE(0) : 0,

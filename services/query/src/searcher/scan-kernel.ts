@@ -1,4 +1,4 @@
-import { HammingScanner, MAX_CODE_BYTES, MIN_CODE_BYTES, scanTopK, skipPredicate } from '@loupe/shared';
+import { HammingScanner, MAX_CODE_BYTES, MIN_CODE_BYTES, MultiIndexHash, scanTopK, skipPredicate } from '@loupe/shared';
 import { GrowableBytes } from './growable-bytes.ts';
 
 /** A record (object id * viewsAtLevel + view) and its Hamming distance to the query. */
@@ -6,6 +6,9 @@ export interface RecordHit {
   record: number;
   distance: number;
 }
+
+/** How a search was answered: multi-index hashing or a linear scan. */
+export type SearchStrategy = 'mih' | 'scan';
 
 export interface NearestOptions {
   k: number;
@@ -16,44 +19,107 @@ export interface NearestOptions {
   recordsPerObject: number;
   /** Records 0..count-1 are searched. */
   count: number;
+  /** 'auto' (default): MIH when its cost estimate beats a scan; 'mih' / 'scan' force one (tests, benches). */
+  strategy?: 'auto' | SearchStrategy;
 }
 
+export interface LevelCodesOptions {
+  /** Keep a multi-index hash (sublinear radius / k-NN search) once the level holds this many records. */
+  mihMinRecords?: number;
+}
+
+/** Below this many records a scan takes a few microseconds: an index is not worth its memory. */
+export const DEFAULT_MIH_MIN_RECORDS = 4096;
+
 /**
- * The packed codes of one level and the Hamming kernel over them: the one place the searchers
- * touch the kernel, so swapping it is a change here only. Results are sorted by (distance, record).
+ * The packed codes of one level and the Hamming search over them: the one place the searchers
+ * touch the kernel and the MIH, so swapping them is a change here only. Results are sorted by
+ * (distance, record) and are the same whichever strategy answers.
  */
 export interface LevelCodes {
   /** Writes whole records starting at record `first` (growing the store as needed). */
   write(first: number, codes: Uint8Array): void;
+  /** Records [first, first + n) will not be searched again (their object was deleted). */
+  remove(first: number, n: number): void;
+  /**
+   * Builds the MIH over what was written so far once the level is large enough (after a bulk
+   * load, and after live writes while it is still small); later writes keep it current.
+   */
+  ensureIndex(): void;
   nearest(query: Uint8Array, opts: NearestOptions): RecordHit[];
+  /** Strategy of the last nearest() call. */
+  readonly lastStrategy: SearchStrategy;
+  /** True when a multi-index hash is kept for this level. */
+  readonly indexed: boolean;
 }
 
-export function createLevelCodes(codeBytes: number): LevelCodes {
-  return codeBytes >= MIN_CODE_BYTES && codeBytes <= MAX_CODE_BYTES ? new KernelLevelCodes(codeBytes) : new ReferenceLevelCodes(codeBytes);
+export function createLevelCodes(codeBytes: number, opts: LevelCodesOptions = {}): LevelCodes {
+  return codeBytes >= MIN_CODE_BYTES && codeBytes <= MAX_CODE_BYTES ? new KernelLevelCodes(codeBytes, opts) : new ReferenceLevelCodes(codeBytes);
 }
 
-/** Codes kept inside the shared wasm-SIMD (or JS) popcount kernel's memory: no copy per query. */
+/**
+ * Codes kept inside the shared wasm-SIMD (or JS) popcount kernel's memory (no copy per query),
+ * plus a MultiIndexHash over the same records once the level is large enough. The MIH is built in
+ * one pass after a bulk load and kept current record by record afterwards: an upsert re-adds the
+ * object's records (their stale postings only cost a verified candidate until the next rebuild),
+ * a delete removes them. Deleted objects are also skipped through the tombstones, as in the scan.
+ */
 class KernelLevelCodes implements LevelCodes {
   private readonly scanner: HammingScanner;
+  private mih: MultiIndexHash | null = null;
+  private readonly mihMinRecords: number;
+  lastStrategy: SearchStrategy = 'scan';
 
-  constructor(private readonly codeBytes: number) {
+  constructor(
+    private readonly codeBytes: number,
+    opts: LevelCodesOptions,
+  ) {
     this.scanner = new HammingScanner(codeBytes);
+    this.mihMinRecords = opts.mihMinRecords ?? DEFAULT_MIH_MIN_RECORDS;
+  }
+
+  get indexed(): boolean {
+    return this.mih !== null;
   }
 
   write(first: number, codes: Uint8Array): void {
     const n = Math.floor(codes.length / this.codeBytes);
-    if (first === this.scanner.count) {
-      this.scanner.append(codes.subarray(0, n * this.codeBytes));
-      return;
+    if (first === this.scanner.count) this.scanner.append(codes.subarray(0, n * this.codeBytes));
+    else {
+      this.scanner.reserve(first + n);
+      for (let i = 0; i < n; i++) this.scanner.set(first + i, codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes));
     }
-    this.scanner.reserve(first + n);
-    for (let i = 0; i < n; i++) this.scanner.set(first + i, codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes));
+    const mih = this.mih;
+    if (mih) {
+      // Records skipped over by a write past the end are all-zero codes in the scanner: index them too.
+      for (let r = mih.count; r < first; r++) mih.add(r);
+      for (let i = 0; i < n; i++) mih.add(first + i, codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes));
+    }
+  }
+
+  remove(first: number, n: number): void {
+    if (!this.mih) return;
+    for (let r = first; r < first + n && r < this.mih.count; r++) this.mih.remove(r);
+  }
+
+  ensureIndex(): void {
+    if (this.mih || this.scanner.count < this.mihMinRecords) return;
+    this.mih = MultiIndexHash.fromScanner(this.scanner);
   }
 
   nearest(query: Uint8Array, o: NearestOptions): RecordHit[] {
     const to = Math.min(o.count, this.scanner.count);
     if (to <= 0) return [];
-    return this.scanner.search(query, { k: o.k, maxDistance: o.maxDistance, skip: o.tombstones, recordsPerObject: o.recordsPerObject, to });
+    const opts = { k: o.k, maxDistance: o.maxDistance, skip: o.tombstones, recordsPerObject: o.recordsPerObject };
+    // The MIH answers over all its records; with a tail of records outside `count` (an object
+    // half-written during a load) only the scan can leave them out.
+    if (this.mih && to === this.scanner.count && this.mih.count === to && o.strategy !== 'scan') {
+      const hits = this.mih.search(query, { ...opts, strategy: o.strategy ?? 'auto' });
+      this.lastStrategy = this.mih.lastSearch?.strategy ?? 'scan';
+      return hits;
+    }
+    this.lastStrategy = 'scan';
+    return this.scanner.search(query, { ...opts, to });
   }
 }
 
@@ -61,6 +127,8 @@ class KernelLevelCodes implements LevelCodes {
 class ReferenceLevelCodes implements LevelCodes {
   private readonly store = new GrowableBytes();
   private records = 0;
+  readonly lastStrategy = 'scan' as const;
+  readonly indexed = false;
 
   constructor(private readonly codeBytes: number) {}
 
@@ -69,6 +137,10 @@ class ReferenceLevelCodes implements LevelCodes {
     this.store.write(first * this.codeBytes, codes.subarray(0, n * this.codeBytes));
     this.records = Math.max(this.records, first + n);
   }
+
+  remove(): void {}
+
+  ensureIndex(): void {}
 
   nearest(query: Uint8Array, o: NearestOptions): RecordHit[] {
     const count = Math.min(o.count, this.records);

@@ -65,4 +65,6 @@ export interface SearcherPoolOptions {
   /** Passed to the mirrors (GETRANGE chunk size, XREAD BLOCK ms). */
   chunkBytes?: number;
   blockMs?: number;
+  /** Passed to the mirrors: MIH per level from this many records (Infinity: scan only). */
+  mihMinRecords?: number;
 }

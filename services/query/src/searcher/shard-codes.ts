@@ -1,5 +1,5 @@
 import { GrowableBytes } from './growable-bytes.ts';
-import { createLevelCodes, type LevelCodes } from './scan-kernel.ts';
+import { createLevelCodes, type LevelCodes, type LevelCodesOptions } from './scan-kernel.ts';
 
 const POPCOUNT8 = new Uint8Array(256);
 for (let i = 1; i < 256; i++) POPCOUNT8[i] = (i & 1) + POPCOUNT8[i >> 1];
@@ -19,8 +19,14 @@ export class ShardCodes {
     readonly codeBytes: number,
     /** Views per object at each level. */
     readonly views: number[],
+    opts: LevelCodesOptions = {},
   ) {
-    this.levels = views.map(() => createLevelCodes(codeBytes));
+    this.levels = views.map(() => createLevelCodes(codeBytes, opts));
+  }
+
+  /** After a bulk load: builds each large enough level's multi-index hash. */
+  finishLoad(): void {
+    for (const level of this.levels) level.ensureIndex();
   }
 
   /** Bytes of one object's records at `level`. */
@@ -31,12 +37,16 @@ export class ShardCodes {
   /** Writes object `id`'s records of every level; false (nothing written) if any level is incomplete. */
   setObject(id: number, levels: Uint8Array[]): boolean {
     if (levels.length !== this.views.length || levels.some((b, l) => b.length !== this.objectBytes(l))) return false;
-    levels.forEach((b, l) => this.levels[l].write(id * this.views[l], b));
+    levels.forEach((b, l) => {
+      this.levels[l].write(id * this.views[l], b);
+      this.levels[l].ensureIndex();
+    });
     if (id >= this.objects) this.objects = id + 1;
     return true;
   }
 
   markDeleted(id: number): void {
+    this.views.forEach((n, l) => this.levels[l].remove(id * n, n));
     this.tombstones.ensure((id >> 3) + 1);
     this.tombstones.bytes[id >> 3] |= 0x80 >> (id & 7);
   }

@@ -9,6 +9,7 @@ import {
   type RedisClient,
 } from '@loupe/shared';
 import { ShardCodes } from './shard-codes.ts';
+import type { SearchStrategy } from './scan-kernel.ts';
 import { ShardReaderRepository, duplicateForTail, type ChangeEvent } from './shard-reader.repository.ts';
 
 /** Best view of one object at the searched level. */
@@ -24,6 +25,8 @@ export interface MirrorSearchOptions {
   k: number;
   /** Inclusive bound on the Hamming distance. */
   maxDistance?: number;
+  /** 'auto' (default): multi-index hashing when its cost estimate beats a scan; 'mih'/'scan' force one. */
+  strategy?: 'auto' | SearchStrategy;
 }
 
 export interface MirrorStats {
@@ -39,6 +42,8 @@ export interface MirrorStats {
   /** Full reloads after the first load (stream trimmed past the mirror's position). */
   reloads: number;
   ready: boolean;
+  /** Searches answered by multi-index hashing and by a linear scan (since start). */
+  strategies?: Record<SearchStrategy, number>;
 }
 
 export interface ShardMirrorOptions {
@@ -52,6 +57,11 @@ export interface ShardMirrorOptions {
   blockMs?: number;
   /** Stream entries applied per batch at most. */
   batchSize?: number;
+  /**
+   * Keep a multi-index hash per level once it holds this many records (default 4096); Infinity
+   * turns MIH off (scan only). The MIH costs about 3x the codes' memory (see docs/benchmarks.md).
+   */
+  mihMinRecords?: number;
 }
 
 export class SearchInputError extends Error {}
@@ -82,6 +92,8 @@ export class ShardMirror {
   private readonly chunkBytes: number;
   private readonly blockMs: number;
   private readonly batchSize: number;
+  private readonly mihMinRecords: number | undefined;
+  private readonly strategies: Record<SearchStrategy, number> = { mih: 0, scan: 0 };
 
   constructor(
     private readonly redis: RedisClient,
@@ -93,6 +105,7 @@ export class ShardMirror {
     this.chunkBytes = opts.chunkBytes ?? 4 * 1024 * 1024;
     this.blockMs = opts.blockMs ?? 1000;
     this.batchSize = opts.batchSize ?? 1000;
+    this.mihMinRecords = opts.mihMinRecords;
     const tail = duplicateForTail(redis, `loupe-mirror-s${opts.shard}-tail`);
     this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard));
   }
@@ -141,7 +154,9 @@ export class ShardMirror {
       tombstones: codes.tombstones.bytes,
       recordsPerObject: views,
       count: codes.objects * views,
+      strategy: opts.strategy,
     });
+    this.strategies[codes.levels[level].lastStrategy]++;
     const hits: MirrorHit[] = [];
     let lastId = -1;
     const seen = views === 1 ? null : new Set<number>();
@@ -170,6 +185,7 @@ export class ShardMirror {
       lastEventId: this.lastId,
       reloads: this.reloads,
       ready: this.ready,
+      strategies: { ...this.strategies },
     };
   }
 
@@ -186,27 +202,25 @@ export class ShardMirror {
   private async load(): Promise<void> {
     const t0 = Date.now();
     const position = await this.repo.streamPosition();
-    const codes = new ShardCodes(this.bytesPerCode, this.sizes);
-    const complete: number[] = [];
+    // Every id below nextId is written whole (one script per object); objects created after
+    // `position` (and newer versions of older ones) are applied again from the stream.
+    const objects = await this.repo.objectCount();
+    const codes = new ShardCodes(this.bytesPerCode, this.sizes, { mihMinRecords: this.mihMinRecords });
     for (let level = 0; level < this.sizes.length; level++) {
-      // Chunks of whole objects, so every chunk is whole records.
-      const objectBytes = codes.objectBytes(level);
-      const chunk = Math.max(1, Math.floor(this.chunkBytes / objectBytes)) * objectBytes;
       const into = codes.levels[level];
-      const n = await this.repo.readInChunks(this.repo.keys.codes(level), chunk, (off, buf) =>
-        into.write(off / this.bytesPerCode, buf),
-      );
-      complete.push(Math.floor(n / objectBytes));
+      const views = this.sizes[level];
+      await this.repo.readLevel(level, codes.objectBytes(level), objects, this.chunkBytes, (first, buf) => into.write(first * views, buf));
     }
     await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));
-    // An object written while the levels were read may be in some levels only; it was written
-    // after `position`, so tailing brings it in whole.
-    codes.objects = complete.length ? Math.min(...complete) : 0;
+    codes.objects = objects;
+    const mihStarted = Date.now();
+    codes.finishLoad();
+    const mihMs = Date.now() - mihStarted;
     this.codes = codes;
     this.lastId = position.lastId;
     this.seq = position.entriesAdded;
     this.loadedAt = Date.now();
-    this.log.info({ objects: codes.objects, ms: Date.now() - t0, lastEventId: this.lastId }, 'shard loaded');
+    this.log.info({ objects: codes.objects, ms: Date.now() - t0, mihMs, lastEventId: this.lastId }, 'shard loaded');
   }
 
   private async tail(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import type { RedisClient, ShardKeys } from '@loupe/shared';
+import { PAGE_BYTES, objectsPerPage, pageSlot, type RedisClient, type ShardKeys } from '@loupe/shared';
 
 /** One entry of a shard's change stream. */
 export interface ChangeEvent {
@@ -49,6 +49,11 @@ export class ShardReaderRepository {
     };
   }
 
+  /** Ids allocated so far: every id below it has all its codes written (one script per object). */
+  async objectCount(): Promise<number> {
+    return Number((await this.redis.get(this.keys.nextId)) ?? 0);
+  }
+
   /** Reads a string in chunks (GETRANGE), handing each chunk to `onChunk` as it arrives. */
   async readInChunks(key: string, chunkBytes: number, onChunk: (offset: number, bytes: Buffer) => void): Promise<number> {
     let offset = 0;
@@ -61,6 +66,31 @@ export class ShardReaderRepository {
   }
 
   /**
+   * Reads the first `objects` objects of one level's code pages, pipelining about chunkBytes per
+   * round trip, and hands each page's objects to onPage(first object id, bytes) in id order.
+   */
+  async readLevel(level: number, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
+    const per = objectsPerPage(objectBytes);
+    const pages = Math.ceil(objects / per);
+    const batch = Math.max(1, Math.floor(chunkBytes / PAGE_BYTES));
+    for (let from = 0; from < pages; from += batch) {
+      const p = this.redis.pipeline();
+      const to = Math.min(pages, from + batch);
+      for (let page = from; page < to; page++) {
+        const n = Math.min(per, objects - page * per);
+        p.getrangeBuffer(this.keys.codes(level, page), 0, n * objectBytes - 1);
+      }
+      const replies = (await p.exec()) ?? [];
+      for (let page = from; page < to; page++) {
+        const [err, buf] = replies[page - from] ?? [new Error('pipeline aborted'), null];
+        if (err) throw err;
+        const bytes = buf as Buffer;
+        onPage(page * per, bytes.subarray(0, bytes.length - (bytes.length % objectBytes)));
+      }
+    }
+  }
+
+  /**
    * The codes of several objects at every level, read in one MULTI so each object's levels come
    * from the same version (all keys of a shard share a hash tag, so this also works on a cluster).
    * Result[i][level] is object ids[i]'s records at that level.
@@ -69,7 +99,10 @@ export class ShardReaderRepository {
     if (!ids.length) return [];
     const tx = this.redis.multi();
     for (const id of ids) {
-      recordBytes.forEach((rb, level) => tx.getrangeBuffer(this.keys.codes(level), id * rb, (id + 1) * rb - 1));
+      recordBytes.forEach((rb, level) => {
+        const { page, offset } = pageSlot(rb, id);
+        tx.getrangeBuffer(this.keys.codes(level, page), offset, offset + rb - 1);
+      });
     }
     const replies = await tx.exec();
     if (!replies) throw new Error('MULTI reading object codes was aborted');

@@ -21,6 +21,7 @@ for (const shard of data.shards) {
     logger: log,
     chunkBytes: data.chunkBytes,
     blockMs: data.blockMs,
+    mihMinRecords: data.mihMinRecords,
   });
   mirrors.set(shard, mirror);
   void startWithRetry(mirror);

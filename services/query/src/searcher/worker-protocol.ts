@@ -9,6 +9,7 @@ export interface ShardWorkerData {
   logLevel: string;
   chunkBytes?: number;
   blockMs?: number;
+  mihMinRecords?: number;
 }
 
 export interface WireQuery {

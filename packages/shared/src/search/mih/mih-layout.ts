@@ -1,7 +1,6 @@
 /**
- * How multi-index hashing splits a code into substrings. Shared contract: the indexer writes
- * Redis postings (ShardKeys.posting(level, part, value)) with exactly these substrings, and the
- * searchers' MultiIndexHash uses them in memory.
+ * How multi-index hashing splits a code into substrings. The searchers' MultiIndexHash builds its
+ * postings in memory from the mirrored codes (Redis holds none: see ShardKeys).
  *
  * Bits are numbered most significant first within each byte (as packBits/unpackBits do); part p
  * covers bits [starts[p], starts[p] + widths[p]) and its value is those bits read as a big-endian

@@ -1,0 +1,152 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { createLogger, loadConfig, loadHashModel, initTf, type LoupeConfig } from '@loupe/shared';
+import { createObjectSource, isCandidateKey } from '@loupe/ingest';
+import {
+  bitBalance,
+  hashRows,
+  Labeler,
+  publishArtifact,
+  trainedArtifact,
+  trainHead,
+  TrainingSetService,
+  TRAIN_BITS,
+  TRAIN_METHODS,
+  type TrainMethod,
+} from '@loupe/train';
+
+const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq] [--bits 16|32|64|128|256]
+                   [--labels prefix|<manifest>] [--out PATH|file:///...|s3://bucket/key] [--name NAME]
+                   [--views all|global] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
+
+Samples up to --sample images from --source (default LOUPE_SOURCE), describes their views with the
+descriptor pipeline of LOUPE_MODEL, trains a hash head and writes a model artifact for LOUPE_MODEL.
+--labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.`;
+
+/** `loupe train`: sample -> describe -> fit head -> write artifact, then a short summary. */
+export async function runTrain(config: LoupeConfig, args: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      source: { type: 'string' },
+      sample: { type: 'string', default: '500' },
+      method: { type: 'string', default: 'itq' },
+      bits: { type: 'string', default: '64' },
+      labels: { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      views: { type: 'string', default: 'all' },
+      epochs: { type: 'string' },
+      hidden: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const fail = (msg: string) => {
+    process.stderr.write(`loupe train: ${msg}\n\n${USAGE}\n`);
+    return 2;
+  };
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const method = v.method as TrainMethod;
+  if (!TRAIN_METHODS.includes(method)) return fail(`--method must be one of ${TRAIN_METHODS.join(', ')}`);
+  const bits = Number(v.bits);
+  if (!(TRAIN_BITS as readonly number[]).includes(bits)) return fail(`--bits must be one of ${TRAIN_BITS.join(', ')}`);
+  const sample = Number(v.sample);
+  if (!Number.isInteger(sample) || sample < 2) return fail('--sample must be an integer >= 2');
+  if (method === 'csq' && !v.labels) return fail('--method csq needs --labels prefix or --labels <manifest>');
+  if (v.views !== 'all' && v.views !== 'global') return fail('--views must be all or global');
+  const hidden = v.hidden === undefined ? undefined : v.hidden === 'none' || v.hidden === '' ? [] : v.hidden.split(',').map(Number);
+  if (hidden?.some((h) => !Number.isInteger(h) || h < 1)) return fail('--hidden must be "none" or comma-separated layer widths');
+  const cfg = v.source ? loadConfig({ ...process.env, LOUPE_SOURCE: v.source }) : config;
+
+  const logger = createLogger('train', process.env.LOUPE_LOG_LEVEL ?? 'warn');
+  const say = (line: string) => process.stderr.write(line + '\n');
+  const { tf, backend } = await initTf(logger);
+  const base = await loadHashModel(config.LOUPE_MODEL, { logger });
+  const { source, prefix } = createObjectSource(cfg);
+  const labeler = !v.labels ? undefined : v.labels === 'prefix' ? Labeler.byPrefix(prefix) : await Labeler.load(v.labels, prefix);
+
+  const t0 = performance.now();
+  say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (pipeline of ${base.id}, ${backend})`);
+  let set;
+  try {
+    set = await new TrainingSetService(base).collect({
+      source,
+      prefix,
+      sample,
+      seed: Number(v.seed),
+      accept: isCandidateKey,
+      labeler: method === 'csq' ? labeler : undefined,
+      views: v.views,
+      limits: { maxBytes: cfg.LOUPE_MAX_BYTES, maxPixels: cfg.LOUPE_MAX_PIXELS },
+      logger,
+    });
+  } finally {
+    await source.close();
+  }
+  const describeS = (performance.now() - t0) / 1000;
+  say(`${set.images} images -> ${set.features.rows} descriptors in ${describeS.toFixed(1)} s${set.skipped.length ? `, ${set.skipped.length} skipped` : ''}`);
+
+  const t1 = performance.now();
+  const trained = trainHead(tf, set.features, {
+    method,
+    bits,
+    labels: set.labels,
+    seed: Number(v.seed),
+    epochs: v.epochs ? Number(v.epochs) : undefined,
+    hidden,
+    onProgress: (step, loss) => logger.debug({ step, loss }, 'training'),
+  });
+  const trainS = (performance.now() - t1) / 1000;
+  const artifact = trainedArtifact(
+    trained,
+    { backbone: base.backbone, plan: base.plan, descriptor: base.descriptor, descriptorDim: base.extractor.dim },
+    { name: v.name ?? method, meta: { source: cfg.LOUPE_SOURCE, images: set.images, descriptors: set.features.rows, views: v.views, classes: set.classNames } },
+  );
+  const out = v.out ?? path.join(cfg.LOUPE_DATA_DIR, 'models', `${artifact.header.id}.loupe`);
+  const url = await publishArtifact(out, artifact, cfg);
+
+  const balance = bitBalance(hashRows(trained.head, set.features));
+  const h = trained.history;
+  const summary = {
+    id: artifact.header.id,
+    url,
+    method,
+    bits,
+    images: set.images,
+    descriptors: set.features.rows,
+    classes: set.classNames?.length,
+    lossFirst: h[0],
+    lossLast: h[h.length - 1],
+    bitOnesMin: round(balance.min),
+    bitOnesMax: round(balance.max),
+    distinctCodes: balance.distinct,
+    describeS: round(describeS),
+    trainS: round(trainS),
+    ...(method === 'itq' ? { pcaSignLoss: trained.meta.pcaSignLoss, pcaExplainedVariance: trained.meta.pcaExplainedVariance } : {}),
+  };
+  if (v.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return 0;
+  }
+  const lines = [
+    `model    ${summary.id}`,
+    `written  ${url}`,
+    `data     ${set.images} images, ${set.features.rows} descriptors (${v.views} views)${set.classNames ? `, ${set.classNames.length} classes` : ''}`,
+    h.length ? `loss     ${fmt(h[0])} -> ${fmt(h[h.length - 1])} over ${h.length} ${method === 'csq' ? 'epochs' : 'iterations'}` : 'loss     (none: random hyperplanes)',
+    ...(method === 'itq' ? [`itq      quantisation loss ${fmt(trained.meta.pcaSignLoss as number)} (PCA sign) -> ${fmt(h[h.length - 1])}, PCA keeps ${pct(trained.meta.pcaExplainedVariance as number)} of variance`] : []),
+    `bits     ones per bit ${pct(balance.min)}..${pct(balance.max)} (mean |p-0.5| ${balance.meanSkew.toFixed(3)}), ${balance.distinct} distinct codes`,
+    `time     describe ${describeS.toFixed(1)} s, train ${trainS.toFixed(1)} s`,
+    `use it   LOUPE_MODEL=${url}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const fmt = (x: number) => (Math.abs(x) >= 0.01 ? x.toFixed(4) : x.toExponential(3));
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

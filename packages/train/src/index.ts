@@ -1,0 +1,23 @@
+/**
+ * Training of hash heads on frozen backbone descriptors: LSH (baseline), PCA + ITQ (unsupervised)
+ * and CSQ hash centres (supervised). Heads are dense, so they train on any TF.js backend (wasm
+ * has no conv gradients, which is why the backbone stays frozen).
+ */
+export { featureMatrix, selectRows, columnMean, columnStd, type FeatureMatrix } from './data/feature-matrix.ts';
+export { SeededRandom } from './data/seeded-random.ts';
+export { Labeler } from './data/labeler.ts';
+export { TrainingSetService, type ImageSource, type CollectOptions, type TrainingSet } from './data/training-set.service.ts';
+export { symmetricEigen, type SymmetricEigen } from './linalg/jacobi-eigen.ts';
+export { squareSvd, type SquareSvd } from './linalg/jacobi-svd.ts';
+export { topEigen, orthonormalizeRows, type TopEigen, type SubspaceIterationOptions } from './linalg/subspace-iteration.ts';
+export type { TrainedHead, TrainMethod } from './trainers/trained-head.ts';
+export { LshTrainer, type LshOptions } from './trainers/lsh-trainer.ts';
+export { ItqTrainer, type ItqOptions } from './trainers/itq-trainer.ts';
+export { CsqTrainer, type CsqOptions } from './trainers/csq-trainer.ts';
+export { hashCenters, type HashCenters } from './trainers/hash-centers.ts';
+export { trainHead, TRAIN_METHODS, TRAIN_BITS, type TrainHeadOptions } from './trainers/train-head.ts';
+export { projectRows, covariance, columnMedians } from './trainers/tf-projection.ts';
+export { encodeRows, hashRows, type CodeMatrix } from './stats/head-codes.ts';
+export { bitBalance, type BitBalance } from './stats/bit-balance.ts';
+export { modelVersionId, trainedArtifact, type DescriptorPipeline } from './artifact/trained-artifact.ts';
+export { publishArtifact, type S3Settings } from './artifact/artifact-publisher.ts';

@@ -1,0 +1,173 @@
+import type { Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import { LinearSignHead, MlpSignHead, type HashHead, type Tf } from '@loupe/shared';
+import { columnMean, columnStd, type FeatureMatrix } from '../data/feature-matrix.ts';
+import { SeededRandom } from '../data/seeded-random.ts';
+import { hashCenters, type HashCenters } from './hash-centers.ts';
+import type { TrainedHead } from './trained-head.ts';
+
+export interface CsqOptions {
+  bits: number;
+  /** Hidden layer widths (ReLU); [] trains a linear head. */
+  hidden?: number[];
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Weight of the quantisation loss mean((|u| - 1)^2); CSQ uses 1e-4. */
+  lambda?: number;
+  /** Dropout rate on hidden activations while training. */
+  dropout?: number;
+  /** L2 penalty on the weights. */
+  weightDecay?: number;
+  seed?: number;
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+interface Layer {
+  w: Variable;
+  b: Variable;
+}
+
+/**
+ * Supervised hashing with hash centres (CSQ, Yuan et al. 2020) on frozen descriptors: each class
+ * gets a target code (hashCenters) and a dense head is trained so that u = tanh(f(x)) matches the
+ * centre of x's class (binary cross-entropy per bit) while staying near +-1 (quantisation loss).
+ * Inputs are standardised per dimension; the scaling is folded into the first layer on export, so
+ * the artifact's head takes raw descriptors.
+ */
+export class CsqTrainer {
+  constructor(
+    private readonly tf: Tf,
+    private readonly opts: CsqOptions,
+  ) {}
+
+  train(x: FeatureMatrix, labels: ArrayLike<number>): TrainedHead {
+    const { tf } = this;
+    const o = { hidden: [1024], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.2, weightDecay: 1e-5, seed: 1, ...this.opts };
+    if (labels.length !== x.rows) throw new Error(`${labels.length} labels for ${x.rows} descriptors`);
+    const classes = Math.max(...Array.from(labels)) + 1;
+    if (classes < 2) throw new Error('supervised training needs at least two classes');
+    const centers = hashCenters(classes, o.bits, o.seed);
+    const mean = columnMean(x);
+    const std = columnStd(x, mean);
+    const floor = 1e-3 * (std.reduce((a, b) => a + b, 0) / std.length || 1);
+    const inv = Float32Array.from(std, (s) => 1 / Math.max(s, floor));
+    const xs = new Float32Array(x.data.length);
+    for (let r = 0; r < x.rows; r++) for (let k = 0; k < x.dim; k++) xs[r * x.dim + k] = (x.data[r * x.dim + k] - mean[k]) * inv[k];
+
+    const rnd = new SeededRandom(o.seed);
+    const widths = [x.dim, ...o.hidden, o.bits];
+    const layers: Layer[] = widths.slice(1).map((units, i) => ({
+      w: tf.variable(tf.tensor2d(glorot(rnd, widths[i], units), [widths[i], units])),
+      b: tf.variable(tf.zeros([units])),
+    }));
+    const targets = tf.tensor2d(Float32Array.from(centers.values, (v) => (v + 1) / 2), [classes, o.bits]);
+    const optimizer = tf.train.adam(o.learningRate);
+    const history: number[] = [];
+    const order = Int32Array.from({ length: x.rows }, (_, i) => i);
+    const steps = Math.ceil(x.rows / o.batchSize);
+    let step = 0;
+    try {
+      for (let epoch = 0; epoch < o.epochs; epoch++) {
+        rnd.shuffle(order);
+        let sum = 0;
+        for (let s = 0; s < steps; s++) {
+          // Cosine decay to 1% of the initial rate; AdamOptimizer reads learningRate every step.
+          (optimizer as unknown as { learningRate: number }).learningRate =
+            o.learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos((Math.PI * step) / (o.epochs * steps))));
+          const idx = order.subarray(s * o.batchSize, Math.min(x.rows, (s + 1) * o.batchSize));
+          const batch = new Float32Array(idx.length * x.dim);
+          const y = new Int32Array(idx.length);
+          idx.forEach((r, i) => {
+            batch.set(xs.subarray(r * x.dim, (r + 1) * x.dim), i * x.dim);
+            y[i] = labels[r];
+          });
+          const seed = o.seed * 100003 + step++;
+          const loss = tf.tidy(() => {
+            const xb = tf.tensor2d(batch, [idx.length, x.dim]);
+            const tb = tf.gather(targets, tf.tensor1d(y, 'int32'));
+            return optimizer.minimize(() => this.loss(layers, xb, tb, o, seed), true)!;
+          });
+          sum += loss.dataSync()[0] * idx.length;
+          loss.dispose();
+        }
+        history.push(sum / x.rows);
+        o.onEpoch?.(epoch, sum / x.rows);
+      }
+      const head = exportHead(x.dim, mean, inv, layers, widths);
+      return {
+        method: 'csq',
+        head,
+        history,
+        meta: {
+          method: 'csq',
+          centers: centers.kind,
+          centerMinDistance: centers.minDistance,
+          classes,
+          hidden: o.hidden,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          learningRate: o.learningRate,
+          lambda: o.lambda,
+          dropout: o.dropout,
+          weightDecay: o.weightDecay,
+          seed: o.seed,
+          trainRows: x.rows,
+          finalLoss: history[history.length - 1],
+        },
+      };
+    } finally {
+      for (const l of layers) {
+        l.w.dispose();
+        l.b.dispose();
+      }
+      targets.dispose();
+      optimizer.dispose();
+    }
+  }
+
+  /** The class centres the trainer would use (for evaluation and reports). */
+  centers(classes: number): HashCenters {
+    return hashCenters(classes, this.opts.bits, this.opts.seed ?? 1);
+  }
+
+  private loss(layers: Layer[], xb: Tensor2D, target01: Tensor, o: Required<Omit<CsqOptions, 'onEpoch'>>, seed: number) {
+    const { tf } = this;
+    let h: Tensor2D = xb;
+    layers.forEach((l, i) => {
+      h = tf.add(tf.matMul(h, l.w), l.b) as Tensor2D;
+      if (i < layers.length - 1) {
+        h = tf.relu(h);
+        if (o.dropout > 0) h = tf.dropout(h, o.dropout, undefined, seed + i) as Tensor2D;
+      }
+    });
+    // (tanh(z) + 1) / 2 = sigmoid(2z): BCE on logits 2z is the CSQ centre loss, numerically stable.
+    const center = tf.losses.sigmoidCrossEntropy(target01, tf.mul(h, 2));
+    const quant = tf.mean(tf.square(tf.sub(tf.abs(tf.tanh(h)), 1)));
+    let total = tf.add(center, tf.mul(quant, o.lambda));
+    if (o.weightDecay > 0) for (const l of layers) total = tf.add(total, tf.mul(tf.sum(tf.square(l.w)), o.weightDecay));
+    return total as Scalar;
+  }
+}
+
+/** Glorot-uniform weights [inDim, units] from the trainer's seeded generator. */
+function glorot(rnd: SeededRandom, inDim: number, units: number): Float32Array {
+  const limit = Math.sqrt(6 / (inDim + units));
+  return Float32Array.from({ length: inDim * units }, () => (rnd.next() * 2 - 1) * limit);
+}
+
+/** TF layout [in, units] -> head layout [units, in]; the first layer absorbs the standardisation. */
+function exportHead(dim: number, mean: Float32Array, inv: Float32Array, layers: Layer[], widths: number[]): HashHead {
+  const dense = layers.map((l, i) => {
+    const w = l.w.dataSync() as Float32Array;
+    const [inDim, units] = [widths[i], widths[i + 1]];
+    const weight = new Float32Array(units * inDim);
+    for (let u = 0; u < units; u++) for (let k = 0; k < inDim; k++) weight[u * inDim + k] = w[k * units + u] * (i === 0 ? inv[k] : 1);
+    return { units, inDim, weight, bias: Float32Array.from(l.b.dataSync()) };
+  });
+  if (dense.length === 1) return new LinearSignHead(dim, mean, dense[0].weight, dense[0].bias);
+  return new MlpSignHead(
+    dim,
+    mean,
+    dense.map((d, i) => ({ ...d, activation: i < dense.length - 1 ? ('relu' as const) : ('linear' as const) })),
+  );
+}
