@@ -25,10 +25,12 @@ export function encodeRows(tf: Tf, head: HashHead, x: FeatureMatrix): CodeMatrix
     if (!v) throw new Error(`head lacks tensor ${name}`);
     return tf.tensor(v.data, v.shape);
   };
+  // Weights [units, in] transposed once to [in, units]: matMul's transposeB flag is slow on wasm.
+  const getT = (name: string) => tf.tidy(() => tf.transpose(get(name) as Tensor2D));
   const layers =
     spec.type === 'linear-sign'
-      ? [{ w: get('weight'), b: get('bias'), activation: 'linear' as const }]
-      : spec.layers.map((l, i) => ({ w: get(`weight${i}`), b: get(`bias${i}`), activation: l.activation }));
+      ? [{ w: getT('weight'), b: get('bias'), activation: 'linear' as const }]
+      : spec.layers.map((l, i) => ({ w: getT(`weight${i}`), b: get(`bias${i}`), activation: l.activation }));
   const mean = get('mean');
   const bytes = Math.ceil(head.bits / 8);
   const out = new Uint8Array(x.rows * bytes);
@@ -38,7 +40,7 @@ export function encodeRows(tf: Tf, head: HashHead, x: FeatureMatrix): CodeMatrix
       const y = tf.tidy(() => {
         let h = tf.sub(tf.tensor2d(x.data.subarray(r * x.dim, (r + n) * x.dim), [n, x.dim]), mean) as Tensor2D;
         for (const l of layers) {
-          h = tf.add(tf.matMul(h, l.w as Tensor2D, false, true), l.b) as Tensor2D;
+          h = tf.add(tf.matMul(h, l.w as Tensor2D), l.b) as Tensor2D;
           if (l.activation === 'relu') h = tf.relu(h);
           else if (l.activation === 'tanh') h = tf.tanh(h);
         }

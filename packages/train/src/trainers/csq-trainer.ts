@@ -3,6 +3,7 @@ import { LinearSignHead, MlpSignHead, type HashHead, type Tf } from '@loupe/shar
 import { columnMean, columnStd, type FeatureMatrix } from '../data/feature-matrix.ts';
 import { SeededRandom } from '../data/seeded-random.ts';
 import { hashCenters, type HashCenters } from './hash-centers.ts';
+import { denseMatMul } from './tf-matmul.ts';
 import type { TrainedHead } from './trained-head.ts';
 
 export interface CsqOptions {
@@ -134,7 +135,7 @@ export class CsqTrainer {
     const { tf } = this;
     let h: Tensor2D = xb;
     layers.forEach((l, i) => {
-      h = tf.add(tf.matMul(h, l.w), l.b) as Tensor2D;
+      h = tf.add(denseMatMul(tf, h, l.w as Tensor2D), l.b) as Tensor2D;
       if (i < layers.length - 1) {
         h = tf.relu(h);
         if (o.dropout > 0) h = tf.dropout(h, o.dropout, undefined, seed + i) as Tensor2D;

@@ -4,6 +4,7 @@ import { columnMean, type FeatureMatrix } from '../data/feature-matrix.ts';
 import { polarFactor } from '../linalg/polar-decomposition.ts';
 import { orthonormalizeRows, topEigen } from '../linalg/subspace-iteration.ts';
 import { columnMedians, covariance, projectRows } from './tf-projection.ts';
+import { matMulTA } from './tf-matmul.ts';
 import type { TrainedHead } from './trained-head.ts';
 
 export interface ItqOptions {
@@ -125,7 +126,7 @@ export class ItqTrainer {
     const [loss, m] = tf.tidy(() => {
       const z = tf.matMul(v, tf.tensor2d(Float32Array.from(r), [bits, bits]));
       const b = tf.where(tf.greaterEqual(z, 0), tf.onesLike(z), tf.onesLike(z).neg());
-      return [tf.div(tf.sum(tf.squaredDifference(b, z)), v.shape[0]), tf.matMul(b, v, true, false)];
+      return [tf.div(tf.sum(tf.squaredDifference(b, z)), v.shape[0]), matMulTA(tf, b as Tensor2D, v)];
     });
     const out = { loss: loss.dataSync()[0], m: Float64Array.from(m.dataSync()) };
     loss.dispose();

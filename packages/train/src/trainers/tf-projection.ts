@@ -1,6 +1,7 @@
 import type { Tensor2D } from '@tensorflow/tfjs';
 import type { Tf } from '@loupe/shared';
 import type { FeatureMatrix } from '../data/feature-matrix.ts';
+import { matMulTA } from './tf-matmul.ts';
 
 /** Rows per TF.js upload: bounds activation memory whatever the training-set size. */
 const CHUNK_ROWS = 8192;
@@ -12,12 +13,12 @@ const CHUNK_ROWS = 8192;
  */
 export function projectRows(tf: Tf, x: FeatureMatrix, mean: Float32Array, weight: Float32Array, outDim: number): Float32Array {
   const out = new Float32Array(x.rows * outDim);
-  const w = tf.tensor2d(weight, [outDim, x.dim]);
+  const w = tf.tidy(() => tf.transpose(tf.tensor2d(weight, [outDim, x.dim])));
   const mu = tf.tensor1d(mean);
   try {
     for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, x.rows - r);
-      const y = tf.tidy(() => tf.matMul(tf.sub(tf.tensor2d(x.data.subarray(r * x.dim, (r + n) * x.dim), [n, x.dim]), mu), w, false, true));
+      const y = tf.tidy(() => tf.matMul(tf.sub(tf.tensor2d(x.data.subarray(r * x.dim, (r + n) * x.dim), [n, x.dim]), mu), w));
       out.set(y.dataSync() as Float32Array, r * outDim);
       y.dispose();
     }
@@ -36,8 +37,8 @@ export function covariance(tf: Tf, x: FeatureMatrix, mean: Float32Array): Float6
     for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, x.rows - r);
       const next = tf.tidy(() => {
-        const c = tf.sub(tf.tensor2d(x.data.subarray(r * x.dim, (r + n) * x.dim), [n, x.dim]), mu);
-        return tf.add(acc, tf.matMul(c, c, true, false)) as Tensor2D;
+        const c = tf.sub(tf.tensor2d(x.data.subarray(r * x.dim, (r + n) * x.dim), [n, x.dim]), mu) as Tensor2D;
+        return tf.add(acc, matMulTA(tf, c, c)) as Tensor2D;
       });
       acc.dispose();
       acc = next;
