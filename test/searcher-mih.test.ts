@@ -93,7 +93,7 @@ describe('ShardMirror with multi-index hashing', () => {
     const writers = [0, 1].map(async (wid) => {
       const conn = new Redis(server.url);
       const own = new ShardWriter(conn, layout, rng(200 + wid));
-      for (let i = 0; i < 600; i++) {
+      for (let i = 0; i < 400; i++) {
         const r = rand();
         const key = `w${wid}/${Math.floor(rand() * 250)}`;
         if (r < 0.2 && own.objects.has(key)) await own.remove(key);
