@@ -4,7 +4,7 @@ import { createLogger, loadConfig, loadHashModel, initTf, type LoupeConfig } fro
 import { createObjectSource, isCandidateKey } from '@loupe/ingest';
 import {
   bitBalance,
-  hashRows,
+  encodeRows,
   Labeler,
   publishArtifact,
   trainedArtifact,
@@ -110,7 +110,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   const out = v.out ?? path.join(cfg.LOUPE_DATA_DIR, 'models', `${artifact.header.id}.loupe`);
   const url = await publishArtifact(out, artifact, cfg);
 
-  const balance = bitBalance(hashRows(trained.head, set.features));
+  const balance = bitBalance(encodeRows(tf, trained.head, set.features));
   const h = trained.history;
   const summary = {
     id: artifact.header.id,

@@ -4,7 +4,7 @@
  * upsampled to --side), cached under the data-set dir; heads (LSH, PCA+ITQ, CSQ) are trained on
  * the database side. Prints a table; the last line is one JSON object.
  *
- *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 224] [--bits 16,32,64]
+ *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--bits 16,32,64]
  *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 1024|none] [--invert]
  */
 import { fork } from 'node:child_process';
@@ -18,7 +18,7 @@ import { runSemanticBenchmark, type SemanticResult } from './semantic-benchmark.
 
 const { values: v } = parseArgs({
   options: {
-    side: { type: 'string', default: '224' },
+    side: { type: 'string', default: '112' },
     invert: { type: 'boolean', default: false },
     bits: { type: 'string', default: '16,32,64' },
     methods: { type: 'string', default: 'lsh,itq,csq' },

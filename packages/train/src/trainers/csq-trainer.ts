@@ -45,7 +45,8 @@ export class CsqTrainer {
     const { tf } = this;
     const o = { hidden: [1024], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.2, weightDecay: 1e-5, seed: 1, ...this.opts };
     if (labels.length !== x.rows) throw new Error(`${labels.length} labels for ${x.rows} descriptors`);
-    const classes = Math.max(...Array.from(labels)) + 1;
+    let classes = 0;
+    for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
     if (classes < 2) throw new Error('supervised training needs at least two classes');
     const centers = hashCenters(classes, o.bits, o.seed);
     const mean = columnMean(x);

@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeArtifact, hashModelFromArtifact, loadConfig, REPO_ROOT, createLogger } from '@loupe/shared';
+import { runTrain } from '../packages/cli/src/commands/train.ts';
+import { startS3, type TestS3 } from './support/s3-server.ts';
+
+const PHOTOS = path.join(REPO_ROOT, 'test/fixtures/photos');
+
+describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => {
+  let s3: TestS3;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    s3.createBucket('photos');
+    const files = readdirSync(PHOTOS).filter((f) => f.endsWith('.jpg')).sort().slice(0, 6);
+    // two classes by folder, plus an unlabelled object at the root and a README that is skipped
+    await Promise.all(files.map((f, i) => s3.put('photos', `set/${i % 2 ? 'odd' : 'even'}/${f}`, readFileSync(path.join(PHOTOS, f)))));
+    await s3.put('photos', 'set/loose.jpg', readFileSync(path.join(PHOTOS, files[0])));
+    await s3.put('photos', 'set/README.md', '# not an image');
+    Object.assign(process.env, s3.env, { LOUPE_LOG_LEVEL: 'silent' });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await s3?.stop();
+  });
+
+  it('samples the labelled images, trains CSQ and writes a loadable artifact to s3://', async () => {
+    const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let code: number;
+    let printed: string;
+    try {
+      code = await runTrain(config, ['--method', 'csq', '--labels', 'prefix', '--bits', '16', '--views', 'global', '--hidden', 'none', '--epochs', '20', '--out', 's3://photos/models/csq.loupe', '--json']);
+      printed = String(out.mock.calls.at(-1)?.[0]);
+    } finally {
+      out.mockRestore();
+    }
+    expect(code).toBe(0);
+    const summary = JSON.parse(printed);
+    expect(summary).toMatchObject({ method: 'csq', bits: 16, images: 6, descriptors: 6, classes: 2, url: 's3://photos/models/csq.loupe' });
+    expect(summary.lossLast).toBeLessThan(summary.lossFirst);
+
+    const obj = await s3.client.send(new GetObjectCommand({ Bucket: 'photos', Key: 'models/csq.loupe' }));
+    const artifact = decodeArtifact(await obj.Body!.transformToByteArray());
+    expect(artifact.header.id).toBe(summary.id);
+    expect(artifact.header.id).toMatch(/^csq-16b-[0-9a-f]{10}$/);
+    expect(artifact.header.meta).toMatchObject({ method: 'csq', classes: ['even', 'odd'], views: 'global' });
+    const model = await hashModelFromArtifact(artifact, createLogger('test', 'silent'));
+    expect(model.bits).toBe(16);
+  });
+
+  it('rejects a supervised run without labels and an unknown method, with usage', async () => {
+    const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let printed: string;
+    try {
+      expect(await runTrain(config, ['--method', 'csq'])).toBe(2);
+      expect(await runTrain(config, ['--method', 'pca'])).toBe(2);
+      expect(await runTrain(config, ['--bits', '48'])).toBe(2);
+      printed = err.mock.calls.map((c) => String(c[0])).join('');
+    } finally {
+      err.mockRestore();
+    }
+    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of/);
+  });
+});
