@@ -56,23 +56,25 @@ export function invert(a: Float64Array, n: number): Float64Array | undefined {
     if (!(Math.abs(pivot) > 1e-13 * scale)) return undefined;
     if (p !== c) {
       for (let k = 0; k < n; k++) {
-        [w[p * n + k], w[c * n + k]] = [w[c * n + k], w[p * n + k]];
-        [inv[p * n + k], inv[c * n + k]] = [inv[c * n + k], inv[p * n + k]];
+        const t = w[p * n + k];
+        w[p * n + k] = w[c * n + k];
+        w[c * n + k] = t;
+        const u = inv[p * n + k];
+        inv[p * n + k] = inv[c * n + k];
+        inv[c * n + k] = u;
       }
     }
     const f = 1 / pivot;
-    for (let k = 0; k < n; k++) {
-      w[c * n + k] *= f;
-      inv[c * n + k] *= f;
-    }
+    const pc = c * n;
+    // Columns left of c are already reduced (zero in the pivot row): only k >= c of w changes.
+    for (let k = c; k < n; k++) w[pc + k] *= f;
+    for (let k = 0; k < n; k++) inv[pc + k] *= f;
     for (let r = 0; r < n; r++) {
-      if (r === c) continue;
       const g = w[r * n + c];
-      if (g === 0) continue;
-      for (let k = 0; k < n; k++) {
-        w[r * n + k] -= g * w[c * n + k];
-        inv[r * n + k] -= g * inv[c * n + k];
-      }
+      if (r === c || g === 0) continue;
+      const pr = r * n;
+      for (let k = c; k < n; k++) w[pr + k] -= g * w[pc + k];
+      for (let k = 0; k < n; k++) inv[pr + k] -= g * inv[pc + k];
     }
   }
   return inv;
