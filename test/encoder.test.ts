@@ -9,6 +9,7 @@ import {
   DeadJobSchema,
   IndexJobSchema,
   loadConfig,
+  indexJobId,
   objectJobId,
   planViews,
   DEFAULT_VIEW_PLAN,
@@ -44,7 +45,7 @@ describe('encoder service (real Redis, real CNN)', () => {
   let deadQueue: Queue<DeadJob>;
 
   const indexJob = (key: string, etag = 'e1') =>
-    waitFor(async () => (await indexQueue.getJob(objectJobId('index', key, etag)))?.data, 60_000);
+    waitFor(async () => (await indexQueue.getJob(indexJobId(key, etag, 'builtin:mobilenetv2-rp64')))?.data, 60_000);
   const deadFor = (key: string) =>
     waitFor(async () => (await deadQueue.getJobs(['waiting'])).map((j) => j.data).find((d) => d.key === key), 60_000);
 
@@ -105,7 +106,7 @@ describe('encoder service (real Redis, real CNN)', () => {
       const out = IndexJobSchema.parse(await indexJob(g.key));
       expect(out.op === 'upsert' && out.views.length).toBe(14);
     }
-    expect(await indexQueue.getJob(objectJobId('index', 'photos/garbage.jpg', 'e1'))).toBeUndefined();
+    expect(await indexQueue.getJob(indexJobId('photos/garbage.jpg', 'e1', 'builtin:mobilenetv2-rp64'))).toBeUndefined();
     // Dead jobs end failed without retries (UnrecoverableError), good ones completed.
     const failed = await encodeQueue.getJob(objectJobId('encode', 'photos/garbage.jpg', 'e1'));
     expect(await failed?.getState()).toBe('failed');

@@ -21,3 +21,8 @@ export function objectJobId(stage: string, key: string, etag: string): string {
   // BullMQ forbids ':' in custom ids; base64url keeps any key legal and reversible.
   return `${stage}-${Buffer.from(`${key}\u0000${etag}`).toString('base64url')}`;
 }
+
+/** Index job id: one per object version and model, so a re-encode with a new model is not dropped. */
+export function indexJobId(key: string, etag: string, model: string): string {
+  return objectJobId('index', key, `${etag}\u0000${model}`);
+}

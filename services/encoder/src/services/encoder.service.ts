@@ -5,7 +5,7 @@ import {
   deadLetter,
   EncodeJobSchema,
   JobValidationError,
-  objectJobId,
+  indexJobId,
   parseJob,
   QueueNames,
   type EncodeJob,
@@ -56,7 +56,7 @@ export class EncoderService {
       job = parseJob(EncodeJobSchema, QueueNames.encode, data);
       const prepared = await this.prepare(job);
       const codes = await this.batcher.submit(prepared);
-      await this.indexQueue.add('upsert', this.indexJob(job, codes), { jobId: objectJobId('index', job.key, job.etag) });
+      await this.indexQueue.add('upsert', this.indexJob(job, codes), { jobId: indexJobId(job.key, job.etag, this.model.id) });
       return { status: 'indexed', views: codes.length };
     } catch (err) {
       if (!(err instanceof UnencodableJobError || err instanceof JobValidationError)) throw err;
