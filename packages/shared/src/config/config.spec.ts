@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseSource } from './config.ts';
+
+describe('config', () => {
+  it('works with nothing set', () => {
+    const c = loadConfig({});
+    expect(c.LOUPE_SOURCE).toMatch(/^file:\/\/\/.*samples$/);
+    expect(c.LOUPE_QUERY_PORT).toBe(7700);
+    expect(c.LOUPE_SHARDS).toBe(4);
+    expect(c.S3_FORCE_PATH_STYLE).toBe(false);
+  });
+
+  it('parses values and names every bad variable', () => {
+    expect(loadConfig({ LOUPE_SHARDS: '8', S3_FORCE_PATH_STYLE: 'true' })).toMatchObject({ LOUPE_SHARDS: 8, S3_FORCE_PATH_STYLE: true });
+    let err: unknown;
+    try {
+      loadConfig({ LOUPE_SHARDS: 'many', LOUPE_SOURCE: 'http://x', REDIS_URL: 'localhost:6379', LOUPE_TOKEN: 'short' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const vars = (err as ConfigError).issues.map((i) => i.variable).sort();
+    expect(vars).toEqual(['LOUPE_SHARDS', 'LOUPE_SOURCE', 'LOUPE_TOKEN', 'REDIS_URL']);
+    expect((err as Error).message).toMatch(/LOUPE_SOURCE: must be s3:\/\/bucket/);
+  });
+
+  it('splits sources', () => {
+    expect(parseSource('s3://bucket/some/prefix/')).toEqual({ kind: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
+    expect(parseSource('s3://bucket')).toEqual({ kind: 's3', bucket: 'bucket', prefix: '' });
+    expect(parseSource('file:///tmp/photos')).toEqual({ kind: 'file', dir: '/tmp/photos' });
+  });
+});

@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@loupe/shared';
+
+const loupe = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/loupe.mjs'), ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    timeout: 60_000,
+  });
+
+describe('loupe CLI', () => {
+  it('stops start-up on bad configuration, naming the variable', () => {
+    const r = loupe(['start'], { LOUPE_SHARDS: '0', LOUPE_QUERY_PORT: 'port' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/LOUPE_SHARDS/);
+    expect(r.stderr).toMatch(/LOUPE_QUERY_PORT/);
+  });
+
+  it('says how to get Redis when none answers and no redis-server binary exists', () => {
+    const r = loupe(['start'], { PATH: '/nonexistent', REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no redis-server binary was found/);
+    expect(r.stderr).toMatch(/apt-get install redis-server/);
+  });
+
+  it('prints usage for no command and rejects an unknown one', () => {
+    const none = loupe([]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toMatch(/Usage: loupe <command>/);
+    const unknown = loupe(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('says clearly when the query service is not running', () => {
+    const r = loupe(['stats'], { LOUPE_QUERY_PORT: '1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach the query service/);
+  });
+});
