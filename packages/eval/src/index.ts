@@ -1,1 +1,2 @@
 export * from './semantic/index.ts';
+export * from './copy-detection/index.ts';

@@ -4,7 +4,11 @@ import {
   hexToBytes,
   levelBoxesUnit,
   toPixels,
+  ViewFusion,
+  type FusedHit,
   type IndexLayout,
+  type QueryView,
+  type QueryViewCode,
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import type { Granularity, SearchHit, SearchParams, SearchResponse } from './search-types.ts';
@@ -35,9 +39,13 @@ export interface ShardFanout {
   search(queries: LevelQuery[], timeoutMs: number): Promise<FanoutResult>;
 }
 
-/** Turns query bytes into the codes of the query's views, with the index's model and plan. */
+/**
+ * Turns query bytes into the codes of the query's views (the model's query plan). `codeView` is
+ * the query view a stored global code stands for (searches by key or by hex code).
+ */
 export interface QueryEncoder {
-  encode(bytes: Buffer): Promise<{ level: number; index: number; code: Uint8Array }[]>;
+  encode(bytes: Buffer): Promise<QueryViewCode[]>;
+  readonly codeView: QueryView;
 }
 
 /** A client's mistake: mapped to a 4xx by the HTTP layer. */
@@ -48,30 +56,34 @@ export class QueryInputError extends Error {
 }
 
 /**
- * Query logic: the query's global code is matched against indexed global codes (whole-image
- * copies) and against indexed regional codes (the query is a piece of an indexed image); the
- * best view per object wins, a global match before a regional one at equal distance.
+ * Query logic: each of the query's view codes (the whole query at a few scales and orientations)
+ * is matched against the index levels its view names — global codes for whole-image copies,
+ * regional codes for a query that is a piece of an indexed image — and ViewFusion keeps the best
+ * pair per object (distance + a per-kind offset; a global match first at equal rank).
  */
 export class QueryService {
+  private readonly fusion: ViewFusion;
+
   constructor(
     private readonly layout: IndexLayout,
     private readonly encoder: QueryEncoder,
     private readonly fanout: ShardFanout,
     private readonly reader: IndexReaderRepository,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.fusion = new ViewFusion(layout.bits, layout.plan.levels.length);
+  }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
-    const views = await this.encoder.encode(bytes);
-    const global = views.find((v) => v.level === 0 && v.index === 0);
-    if (!global) throw new Error('query encoder produced no global view');
-    return this.searchCode(global.code, p);
+    const codes = await this.encoder.encode(bytes);
+    if (codes.length === 0) throw new Error('query encoder produced no view codes');
+    return this.searchCodes(codes, p);
   }
 
   async searchKey(key: string, p: SearchParams): Promise<SearchResponse> {
     const codes = await this.reader.codesOf(key);
     if (!codes) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
-    return this.searchCode(codes[0].subarray(0, codeBytes(this.layout)), p);
+    return this.searchCodes([{ view: this.encoder.codeView, code: codes[0].subarray(0, codeBytes(this.layout)) }], p);
   }
 
   async searchHex(hex: string, p: SearchParams): Promise<SearchResponse> {
@@ -84,26 +96,15 @@ export class QueryService {
     if (code.length !== codeBytes(this.layout)) {
       throw new QueryInputError(400, `code has ${code.length * 8} bits, the index uses ${this.layout.bits}`);
     }
-    return this.searchCode(code, p);
+    return this.searchCodes([{ view: this.encoder.codeView, code }], p);
   }
 
-  private async searchCode(code: Uint8Array, p: SearchParams): Promise<SearchResponse> {
+  private async searchCodes(codes: QueryViewCode[], p: SearchParams): Promise<SearchResponse> {
     const started = performance.now();
-    const levels = this.layout.plan.levels.map((_, i) => i);
-    const wanted = levels.filter((l) =>
-      p.granularity === 'auto' ? true : p.granularity === 'global' ? l === 0 : l > 0,
-    );
-    const queries = wanted.map((level) => ({ level, code, k: p.k, maxDistance: p.maxDistance }));
+    const probes = this.fusion.probes(codes, p.granularity);
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k: p.k, maxDistance: p.maxDistance }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
-    const best = new Map<string, SearchHit>();
-    for (const hits of results) {
-      for (const h of hits) {
-        const hit = this.toHit(h);
-        const prev = best.get(h.key);
-        if (!prev || rank(hit) < rank(prev)) best.set(h.key, hit);
-      }
-    }
-    const hits = [...best.values()].sort((a, b) => rank(a) - rank(b) || (a.key < b.key ? -1 : 1)).slice(0, p.k);
+    const hits = this.fusion.fuse(probes, results, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
@@ -116,20 +117,16 @@ export class QueryService {
     return response;
   }
 
-  private toHit(h: FanoutHit): SearchHit {
+  private toHit(h: FusedHit): SearchHit {
     const granularity: Granularity = h.level === 0 ? 'global' : 'region';
     const unit = levelBoxesUnit(this.layout.plan.levels[h.level])[h.view];
     return {
       key: h.key,
-      score: hammingScore(h.distance, this.layout.bits),
+      // From the rank, so scores fall as hits go down the list.
+      score: Math.max(0, hammingScore(h.rank, this.layout.bits)),
       distance: h.distance,
       granularity,
       region: toPixels(unit, h.width, h.height),
     };
   }
-}
-
-/** Orders by distance; a global match beats a regional one at the same distance. */
-function rank(h: SearchHit): number {
-  return h.distance * 2 + (h.granularity === 'region' ? 1 : 0);
 }

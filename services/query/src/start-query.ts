@@ -44,10 +44,10 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
 
   const limits = { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
   const encoder: QueryEncoder = {
+    codeView: model.queryPlan.views[0],
     async encode(bytes) {
       const img = await prepareImage(bytes, limits, model.plan);
-      const [codes] = await model.encode([{ image: img.canonical, width: img.width, height: img.height, views: img.views }]);
-      return codes;
+      return model.encodeQuery({ image: img.canonical, width: img.width, height: img.height });
     },
   };
   const reader = new IndexReaderRepository(redis, layout);

@@ -6,6 +6,10 @@ export interface GreyFeatureOptions {
   side: number;
   /** 255 - v: dark garment on a white ground, closer to a product photo than the raw white-on-black. */
   invert: boolean;
+  /** Mirror left-right (training-set augmentation). */
+  flip?: boolean;
+  /** Pooling of the feature-map cells (as DescriptorConfig.pooling); avg by default. */
+  pooling?: 'avg' | 'max' | 'gem';
   /** Images per forward (activation budget). */
   batch?: number;
   /** Called after each batch with the number of images done. */
@@ -42,9 +46,13 @@ export class GreyFeatureExtractor {
         floats[k] = (opts.invert ? 255 - v : v) / 255;
       }
       const pooled = tf.tidy(() => {
-        const grey = tf.tensor4d(floats, [n, s, s, 1]);
+        const raw = tf.tensor4d(floats, [n, s, s, 1]);
+        const grey = opts.flip ? tf.reverse(raw, 2) : raw;
         const rgb = tf.tile(tf.image.resizeBilinear(grey, [opts.side, opts.side], false, true), [1, 1, 1, 3]);
         const map = this.backbone.forward(rgb as typeof grey, { featureMap: true }).featureMap!;
+        if (opts.pooling === 'max') return tf.max(map, [1, 2]);
+        // GeM, p = 3 as in region-pooling.ts (the map is post-ReLU6, so already >= 0)
+        if (opts.pooling === 'gem') return tf.pow(tf.mean(tf.pow(map, 3), [1, 2]), 1 / 3);
         return tf.mean(map, [1, 2]);
       });
       const data = (await pooled.data()) as Float32Array;

@@ -3,6 +3,9 @@ import { planViews, type View, type ViewPlan } from '../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
 import type { DescribeInput, ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import type { HashHead } from './head/hash-head.ts';
+import type { QueryPlan } from '../search/fusion/query-plan.ts';
+import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
+import { defaultQueryPlan } from './query/default-query-plan.ts';
 
 export interface EncodeInput {
   /** Canonical raster: decoded, or the canonical JPEG as bytes / base64 (as in EncodeJob.image). */
@@ -30,6 +33,8 @@ export class HashModel {
     readonly extractor: ViewDescriptorExtractor,
     readonly head: HashHead,
     private readonly provenance: { createdAt?: string; meta?: Record<string, unknown> } = {},
+    /** How queries are looked at (see QueryPlan); defaults from the descriptor config. */
+    readonly queryPlan: QueryPlan = defaultQueryPlan(extractor.config, plan.levels.length),
   ) {
     if (head.inDim !== extractor.dim) throw new Error(`head expects ${head.inDim}-d descriptors, backbone gives ${extractor.dim}`);
   }
@@ -57,6 +62,22 @@ export class HashModel {
   /** L2-normalised float descriptors per view: what a trainer fits a new head on. */
   async describe(inputs: EncodeInput[]): Promise<Float32Array[][]> {
     return this.extractor.describe(await this.prepare(inputs));
+  }
+
+  /**
+   * Codes of a query image's views (the query plan): what the query service matches against the
+   * index. Equals describeQuery() hashed by the head, view by view.
+   */
+  async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
+    const descriptors = await this.describeQuery(input, plan);
+    return plan.views.map((view, i) => ({ view, code: this.head.hash(descriptors[i]) }));
+  }
+
+  /** Float descriptors of a query image's views, in plan order. */
+  async describeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<Float32Array[]> {
+    const raster = isRaster(input.image) ? input.image : await decodeCanonical(input.image);
+    const [descriptors] = await this.extractor.describeWhole([raster], plan.views);
+    return descriptors;
   }
 
   /** This model as an artifact (writeArtifact + loadHashModel give back identical codes). */

@@ -11,3 +11,5 @@ export * from './mih/mih-layout.ts';
 export * from './mih/bit-neighbours.ts';
 export * from './mih/posting-table.ts';
 export * from './mih/multi-index-hash.ts';
+export * from './fusion/query-plan.ts';
+export * from './fusion/view-fusion.ts';

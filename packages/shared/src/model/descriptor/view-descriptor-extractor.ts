@@ -5,6 +5,13 @@ import type { Tf } from '../runtime/tf-runtime.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import type { DescriptorConfig } from './descriptor-config.ts';
 import { boxToCells, l2Normalize, poolRegion, unitBox } from './region-pooling.ts';
+import { orientRaster, type RasterOrientation } from './orient-raster.ts';
+
+/** A whole-image descriptor taken at a forward side and orientation (a query view). */
+export interface WholeViewSpec {
+  side: number;
+  orientation: RasterOrientation;
+}
 
 export interface DescribeInput {
   /** Canonical raster (see decodeCanonical): RGB, usually CANONICAL_SIDE x CANONICAL_SIDE. */
@@ -48,6 +55,27 @@ export class ViewDescriptorExtractor {
     const out = inputs.map((i) => new Array<Float32Array>(i.views.length));
     if (this.config.mode === 'rmac') await this.describeRmac(inputs, out);
     else await this.describeCrops(inputs, out);
+    return out;
+  }
+
+  /**
+   * Whole-image descriptors of each raster, one per spec: the raster turned as the spec says, one
+   * forward at its side, the whole map pooled. With orientation 'none' and side = levelSides[0]
+   * (rmac) this is exactly the level-0 descriptor describe() gives for a full-image view.
+   */
+  async describeWhole(rasters: RgbRaster[], specs: WholeViewSpec[]): Promise<Float32Array[][]> {
+    const out = rasters.map(() => new Array<Float32Array>(specs.length));
+    const groups = new Map<number, number[]>();
+    specs.forEach((s, i) => groups.set(s.side, [...(groups.get(s.side) ?? []), i]));
+    for (const [side, which] of groups) {
+      const items = rasters.flatMap((raster, r) => which.map((si) => ({ r, si, raster: orientRaster(raster, specs[si].orientation) })));
+      for (const chunk of chunks(items, this.batchSize(side))) {
+        const { data, f } = await this.featureMaps(chunk.map((it) => it.raster), side);
+        chunk.forEach(({ r, si }, n) => {
+          out[r][si] = l2Normalize(poolRegion(data, n, f, this.dim, { c0: 0, c1: f, r0: 0, r1: f }, this.config.pooling));
+        });
+      }
+    }
     return out;
   }
 

@@ -1,0 +1,170 @@
+import path from 'node:path';
+import {
+  prepareImage,
+  ViewFusion,
+  type FusedHit,
+  type HashModel,
+  type QueryPlan,
+  type QueryViewCode,
+} from '@loupe/shared';
+import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
+import { DescriptorCache } from './descriptor-cache.ts';
+import { perceptualHash } from './perceptual-hash.ts';
+import { EVAL_IMAGE_LIMITS, type PhotoSet } from './photo-set.ts';
+import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
+import { RecallTally } from './recall-tally.ts';
+
+export interface CopyDetectionInput {
+  set: PhotoSet;
+  queries: CopyQuery[];
+  model: HashModel;
+  /** Query plan to evaluate (default: the model's). */
+  queryPlan?: QueryPlan;
+  cacheDir: string;
+  log?: (line: string) => void;
+}
+
+export interface CopyDetectionResult {
+  loupe: RecallTally;
+  phash: RecallTally;
+  floatGlobal: RecallTally;
+  floatFused: RecallTally;
+  /** Of Loupe's correct crop answers, the share whose matched box overlaps the true crop. */
+  cropBoxOverlap: number;
+  /** Top hits of Loupe per query (for inspection). */
+  top: (FusedHit | undefined)[];
+  timings: { dbMs: number; queryMs: number; cachedDb: boolean; cachedQueries: boolean };
+}
+
+/**
+ * Copy detection on the photos data set: index every photo, query with transformed copies, and
+ * count how often the source is the top hit, for
+ *  - Loupe: the index codes (prepareImage + HashModel views + head), the query's view codes
+ *    (prepareImage + HashModel query views + head) and the query service's ViewFusion;
+ *  - a 64-bit pHash of the whole image (DCT baseline);
+ *  - the float descriptors before hashing: the global view alone, and through the same fusion.
+ */
+export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyDetectionResult> {
+  const { set, queries, model } = input;
+  const plan = input.queryPlan ?? model.queryPlan;
+  const log = input.log ?? (() => undefined);
+  const cache = new DescriptorCache(input.cacheDir);
+  const photoIds = set.photos.map((p) => `${p.name}:${p.bytes.length}`);
+  const common = { backbone: model.backbone, descriptor: model.descriptor, dim: model.extractor.dim };
+
+  const tDb = performance.now();
+  const viewCount = model.plan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
+  const db = await cache.getOrCompute(
+    'db',
+    DescriptorCache.key({ ...common, plan: model.plan, photos: photoIds }),
+    { rows: set.photos.length, perRow: viewCount, dim: model.extractor.dim },
+    async (from, to) => {
+      const inputs = await Promise.all(
+        set.photos.slice(from, to).map(async (p) => {
+          const img = await prepareImage(p.bytes, EVAL_IMAGE_LIMITS, model.plan);
+          return { image: img.canonical, width: img.width, height: img.height, views: img.views };
+        }),
+      );
+      return model.describe(inputs);
+    },
+    16,
+    (done, rows) => log(`  database descriptors ${done}/${rows}`),
+  );
+  const dbMs = performance.now() - tDb;
+
+  const tQ = performance.now();
+  const qd = await cache.getOrCompute(
+    'queries',
+    DescriptorCache.key({ ...common, views: plan.views.map((v) => [v.side, v.orientation]), version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
+    { rows: queries.length, perRow: plan.views.length, dim: model.extractor.dim },
+    async (from, to) => {
+      const out: Float32Array[][] = [];
+      for (const q of queries.slice(from, to)) {
+        const img = await prepareImage(q.bytes, EVAL_IMAGE_LIMITS, model.plan);
+        out.push(await model.describeQuery({ image: img.canonical, width: img.width, height: img.height }, plan));
+      }
+      return out;
+    },
+    64,
+    (done, rows) => log(`  query descriptors ${done}/${rows}`),
+  );
+  const queryMs = performance.now() - tQ;
+
+  // Index layout: level -> views, in the plan's order (describe() returns views level by level).
+  const byLevel = <T>(views: T[]): T[][] => {
+    const out: T[][] = [];
+    let o = 0;
+    for (const l of model.plan.levels) {
+      out.push(views.slice(o, o + l.grid * l.grid));
+      o += l.grid * l.grid;
+    }
+    return out;
+  };
+  const objects = <T>(vectors: (i: number) => T[]): IndexedObject<T>[] =>
+    set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: byLevel(vectors(i)) }));
+
+  const fusion = new ViewFusion(model.bits, model.plan.levels.length);
+  const codeIndex = new BruteForceIndex(objects((i) => db.rows[i].map((d) => model.head.hash(d))), hamming);
+  const floatIndex = new BruteForceIndex(objects((i) => db.rows[i]), (a, b) => model.bits * angularDistance(a, b));
+  const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
+
+  const loupe = new RecallTally('Loupe');
+  const floatGlobal = new RecallTally('float, global only');
+  const floatFused = new RecallTally('float, fused views');
+  const top: (FusedHit | undefined)[] = [];
+  let cropHits = 0;
+  let cropOverlaps = 0;
+  queries.forEach((q, qi) => {
+    const truth = set.photos[q.source].name;
+    const codes: QueryViewCode[] = plan.views.map((view, j) => ({ view, code: model.head.hash(qd.rows[qi][j]) }));
+    const probes = fusion.probes(codes);
+    const hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), 10);
+    top.push(hits[0]);
+    loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
+    if (q.box && hits[0]?.key === truth) {
+      cropHits++;
+      if (overlaps(hits[0], model, q.box)) cropOverlaps++;
+    }
+
+    const floats = plan.views.map((view, j) => ({ view, code: qd.rows[qi][j] }));
+    const vector = (p: { queryView: string }) => floats.find((c) => c.view.name === p.queryView)!.code;
+    const gProbes = fusion.probes([{ view: globalOnly, code: new Uint8Array(0) }], 'global');
+    floatGlobal.add(q.transform, fusion.fuse(gProbes, floatIndex.search(gProbes, () => vector({ queryView: globalOnly.name })), 1)[0]?.key === truth ? 1 : 0);
+    const fProbes = fusion.probes(codes);
+    floatFused.add(q.transform, fusion.fuse(fProbes, floatIndex.search(fProbes, vector), 1)[0]?.key === truth ? 1 : 0);
+  });
+
+  const phash = new RecallTally('pHash 64-bit');
+  const dbHashes = await Promise.all(set.photos.map((p) => perceptualHash(p.bytes)));
+  for (const q of queries) {
+    const h = await perceptualHash(q.bytes);
+    const d = dbHashes.map((x) => hamming(h, x));
+    const best = Math.min(...d);
+    const tied = d.filter((x) => x === best).length;
+    // Ties are frequent at 64 bits: count the expected recall of a random tie-break.
+    phash.add(q.transform, d[q.source] === best ? 1 / tied : 0);
+  }
+
+  return {
+    loupe,
+    phash,
+    floatGlobal,
+    floatFused,
+    cropBoxOverlap: cropHits ? cropOverlaps / cropHits : 0,
+    top,
+    timings: { dbMs, queryMs, cachedDb: db.cached, cachedQueries: qd.cached },
+  };
+}
+
+/** Does the matched view's box (whole image for a global match) overlap the true crop box? */
+function overlaps(hit: FusedHit, model: HashModel, box: { x: number; y: number; w: number; h: number }): boolean {
+  const level = model.plan.levels[hit.level];
+  const size = 1 / (level.grid - (level.grid - 1) * level.overlap);
+  const step = level.grid === 1 ? 0 : (1 - size) / (level.grid - 1);
+  const col = hit.view % level.grid;
+  const row = Math.floor(hit.view / level.grid);
+  const r = { x: col * step * hit.width, y: row * step * hit.height, w: size * hit.width, h: size * hit.height };
+  return r.x < box.x + box.w && box.x < r.x + r.w && r.y < box.y + box.h && box.y < r.y + r.h;
+}
+
+export const DEFAULT_CACHE_SUBDIR = path.join('cache', 'copy-detection');

@@ -1,0 +1,88 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, loadHashModel, type QueryPlan } from '@loupe/shared';
+import { COPY_TRANSFORMS } from './copy-transforms.ts';
+import { runCopyDetection, type CopyDetectionResult } from './copy-detection-benchmark.ts';
+import { datasetsDir, loadPhotoSet } from './photo-set.ts';
+import { buildQuerySet } from './query-set.ts';
+import { round, type RecallTally } from './recall-tally.ts';
+
+export const COPY_DETECTION_USAGE = `usage: loupe eval [--model URL] [--photos DIR] [--cache DIR] [--transforms a,b] [--query-plan FILE.json]
+
+Copy detection on the photos data set: every decodable photo is indexed, transformed copies are the
+queries; prints recall@1 per transform for Loupe (LOUPE_MODEL or --model), a 64-bit pHash and the
+float descriptors, then one JSON line. Descriptors are cached under <datasets>/cache/copy-detection.`;
+
+/** `loupe eval` (copy detection): prints a table and, last, one JSON object. Returns the exit code. */
+export async function runCopyDetectionCli(args: string[], defaults: { model: string }): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string', default: defaults.model },
+      photos: { type: 'string', default: path.join(datasetsDir(), 'photos') },
+      cache: { type: 'string', default: path.join(datasetsDir(), 'cache', 'copy-detection') },
+      transforms: { type: 'string' },
+      'query-plan': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(COPY_DETECTION_USAGE + '\n');
+    return 0;
+  }
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const t0 = performance.now();
+  const model = await loadHashModel(v.model!, { logger: createLogger('eval', 'warn') });
+  const set = await loadPhotoSet(v.photos);
+  const wanted = v.transforms?.split(',');
+  const transforms = wanted ? COPY_TRANSFORMS.filter((t) => wanted.includes(t.name)) : COPY_TRANSFORMS;
+  const queries = await buildQuerySet(set, transforms);
+  const queryPlan = v['query-plan'] ? (JSON.parse(await (await import('node:fs/promises')).readFile(v['query-plan'], 'utf8')) as QueryPlan) : undefined;
+  log(`copy detection: ${set.photos.length} photos indexed (${set.skipped.length} refused), ${queries.length} queries, model ${model.id} (${model.bits} bits)`);
+  const r = await runCopyDetection({ set, queries, model, queryPlan, cacheDir: v.cache!, log });
+  printTable(r, model.bits);
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(
+    `database ${set.photos.length} photos x ${model.plan.levels.reduce((n, l) => n + l.grid * l.grid, 0)} views; ${queries.length} queries from ` +
+      `${new Set(queries.map((q) => q.source)).size} photos; Loupe crop hits whose box overlaps the crop: ${(100 * r.cropBoxOverlap).toFixed(1)}%; ` +
+      `descriptors ${r.timings.cachedDb && r.timings.cachedQueries ? 'from cache' : `computed (db ${(r.timings.dbMs / 1000).toFixed(0)} s, queries ${(r.timings.queryMs / 1000).toFixed(0)} s)`}; ` +
+      `load avg ${os.loadavg()[0].toFixed(2)}\n`,
+  );
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'copy-detection',
+      model: model.id,
+      bits: model.bits,
+      photos: set.photos.length,
+      queries: queries.length,
+      loupe: r.loupe.toJson(),
+      phash: r.phash.toJson(),
+      float_global: r.floatGlobal.toJson(),
+      float_fused: r.floatFused.toJson(),
+      crop_box_overlap: round(r.cropBoxOverlap),
+      seconds: Math.round(seconds),
+    }) + '\n',
+  );
+  return 0;
+}
+
+function printTable(r: CopyDetectionResult, bits: number): void {
+  const methods: [string, RecallTally][] = [
+    [`Loupe (${bits} bits/view)`, r.loupe],
+    ['pHash (64 bits)', r.phash],
+    ['float, global only', r.floatGlobal],
+    ['float, fused views', r.floatFused],
+  ];
+  const transforms = r.loupe.transforms();
+  const w = 26;
+  const header = ['transform'.padEnd(12), 'n'.padStart(4), ...methods.map(([n]) => n.padStart(w))].join(' ');
+  const lines = [header, '-'.repeat(header.length)];
+  for (const t of transforms) {
+    lines.push([t.padEnd(12), String(r.loupe.count(t)).padStart(4), ...methods.map(([, m]) => m.recall(t).toFixed(3).padStart(w))].join(' '));
+  }
+  lines.push('-'.repeat(header.length));
+  lines.push(['overall', ''.padStart(4), ...methods.map(([, m]) => m.overall().toFixed(3).padStart(w))].join(' '));
+  lines.push(['all queries', ''.padStart(4), ...methods.map(([, m]) => m.allQueries().toFixed(3).padStart(w))].join(' '));
+  process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled)\n${lines.join('\n')}\n`);
+}

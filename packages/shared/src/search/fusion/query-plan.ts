@@ -1,0 +1,34 @@
+/**
+ * How a query image is looked at. The index holds one code per view of the view plan (global +
+ * regional pyramid); a query is encoded as several *query views* — the whole query image at one
+ * or more forward sides and orientations — and each query view is matched against some index
+ * levels. A crop of an indexed image matches one of its regions best when the crop is seen at the
+ * scale the region was encoded at, so smaller sides serve the regional levels; a mirrored or
+ * quarter-turned copy matches the index once the query is turned back.
+ *
+ * Query views cost only query-time forwards; the index (and the encoder's cost) is unchanged.
+ */
+export type QueryOrientation = 'none' | 'flip' | 'rot90' | 'rot270';
+
+export interface QueryView {
+  /** Stable name, reported with a hit (e.g. "global", "flip", "s160"). */
+  name: string;
+  orientation: QueryOrientation;
+  /** Forward side in pixels; the whole feature map is pooled into one descriptor. */
+  side: number;
+  /**
+   * Rank offset per index level, as a fraction of the code length; a level missing (undefined)
+   * is not searched with this query view. Offsets order matches of different kinds: the plain
+   * global-to-global match has offset 0, so an exact copy (distance 0) always ranks first.
+   */
+  offsets: (number | undefined)[];
+}
+
+export interface QueryPlan {
+  views: QueryView[];
+}
+
+/** The query view that reproduces the index's level-0 (global) code of the same image. */
+export function isIdentityView(v: QueryView, globalSide: number): boolean {
+  return v.orientation === 'none' && v.side === globalSide;
+}

@@ -1,0 +1,92 @@
+import type { QueryView } from './query-plan.ts';
+
+/** The code of one query view (what HashModel.encodeQuery returns). */
+export interface QueryViewCode {
+  view: QueryView;
+  code: Uint8Array;
+}
+
+/** One index search a query needs: a query view's code against one index level. */
+export interface FusionProbe {
+  /** The query view it comes from. */
+  queryView: string;
+  level: number;
+  code: Uint8Array;
+  /** Added to the Hamming distance of its hits when ranking (bits). */
+  offset: number;
+}
+
+/** A hit of one probe: the best view of an object at the probe's level (as the shard searchers return). */
+export interface ProbeHit {
+  key: string;
+  level: number;
+  /** View index within the level. */
+  view: number;
+  distance: number;
+  width: number;
+  height: number;
+}
+
+export interface FusedHit extends ProbeHit {
+  /** distance + the probe's offset: what hits are ordered by. */
+  rank: number;
+  queryView: string;
+}
+
+export type GranularityFilter = 'auto' | 'global' | 'region';
+
+/**
+ * Query-side fusion: turns a query's view codes into index probes, and the probes' hit lists into
+ * one ranking with one hit per object (its best probe/view pair). Pure: the query service and the
+ * copy-detection benchmark run exactly this.
+ *
+ * Ranking is by distance + offset (bits); at equal rank a global match beats a regional one, then
+ * the smaller raw distance, then the key. Because every probe returns its k best *objects*, the
+ * fused top-k is exact: an object missing from a probe's list has k others at least as good there.
+ */
+export class ViewFusion {
+  constructor(
+    /** Code length in bits (offsets are fractions of it). */
+    readonly bits: number,
+    /** Levels in the index's view plan. */
+    readonly levels: number,
+  ) {}
+
+  /** The probes of a query: each view code against each level its view searches. */
+  probes(codes: QueryViewCode[], granularity: GranularityFilter = 'auto'): FusionProbe[] {
+    const out: FusionProbe[] = [];
+    for (const { view, code } of codes) {
+      view.offsets.forEach((fraction, level) => {
+        if (fraction === undefined || level >= this.levels) return;
+        if (granularity === 'global' && level !== 0) return;
+        if (granularity === 'region' && level === 0) return;
+        out.push({ queryView: view.name, level, code, offset: fraction * this.bits });
+      });
+    }
+    return out;
+  }
+
+  /** Best probe hit per object, ordered; `results[i]` are the hits of `probes[i]`. */
+  fuse(probes: FusionProbe[], results: ProbeHit[][], k: number): FusedHit[] {
+    if (results.length !== probes.length) throw new Error(`fusion: ${results.length} hit lists for ${probes.length} probes`);
+    const best = new Map<string, FusedHit>();
+    results.forEach((hits, i) => {
+      const probe = probes[i];
+      for (const h of hits) {
+        const hit: FusedHit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView };
+        const prev = best.get(h.key);
+        if (!prev || compareFused(hit, prev) < 0) best.set(h.key, hit);
+      }
+    });
+    return [...best.values()].sort(compareFused).slice(0, k);
+  }
+}
+
+export function compareFused(a: FusedHit, b: FusedHit): number {
+  return (
+    a.rank - b.rank ||
+    Number(a.level !== 0) - Number(b.level !== 0) ||
+    a.distance - b.distance ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  );
+}
