@@ -51,7 +51,7 @@ describe('encoder service (real Redis, real CNN)', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    config = loadConfig({ REDIS_URL: redis.url, LOUPE_LOG_LEVEL: 'silent', LOUPE_SHARDS: '2', LOUPE_ENCODE_BATCH: '4' });
+    config = loadConfig({ REDIS_URL: redis.url, LOUPE_LOG_LEVEL: 'silent', LOUPE_SHARDS: '2', LOUPE_ENCODE_BATCH: '4', LOUPE_MODEL: 'builtin:mobilenetv2-rp64' });
     encoder = await startEncoder(config);
     encodeQueue = createQueue(QueueNames.encode, config);
     indexQueue = createQueue<IndexJob>(QueueNames.index, config);

@@ -16,6 +16,9 @@ Commands:
   stats                     print index and pipeline counters
   train [--method itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
                             train a hash head on the source's images (loupe train --help)
+  eval [--semantic] [options]
+                            copy-detection benchmark on the photos data set (loupe eval --help);
+                            --semantic: the Fashion-MNIST benchmark
   bench [search|encoder]    run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
@@ -53,6 +56,16 @@ async function main(argv: string[]): Promise<number> {
     case 'train':
       // Loaded on demand: training pulls in TF.js and the trainers, which other commands never need.
       return (await import('./commands/train.ts')).runTrain(config, rest);
+    case 'eval': {
+      if (rest.includes('--semantic')) {
+        const { spawnSync } = await import('node:child_process');
+        const script = new URL('../../eval/src/semantic/fashion-mnist.ts', import.meta.url).pathname;
+        const args = rest.filter((a) => a !== '--semantic');
+        return spawnSync(process.execPath, [...process.execArgv, script, ...args], { stdio: 'inherit' }).status ?? 1;
+      }
+      // Loaded on demand: the benchmark pulls in TF.js and sharp pipelines other commands never need.
+      return (await import('@loupe/eval')).runCopyDetectionCli(rest, { model: config.LOUPE_MODEL });
+    }
     case 'bench': {
       const { spawnSync } = await import('node:child_process');
       const which = rest[0] ?? 'search';

@@ -1,6 +1,8 @@
-import path from 'node:path';
 import {
+  levelBoxesUnit,
   prepareImage,
+  toPixels,
+  type Box,
   ViewFusion,
   type FusedHit,
   type HashModel,
@@ -72,22 +74,31 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   );
   const dbMs = performance.now() - tDb;
 
+  // One cache file per query view (side, orientation): plans that share views share descriptors.
   const tQ = performance.now();
-  const qd = await cache.getOrCompute(
-    'queries',
-    DescriptorCache.key({ ...common, views: plan.views.map((v) => [v.side, v.orientation]), version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
-    { rows: queries.length, perRow: plan.views.length, dim: model.extractor.dim },
-    async (from, to) => {
-      const out: Float32Array[][] = [];
-      for (const q of queries.slice(from, to)) {
-        const img = await prepareImage(q.bytes, EVAL_IMAGE_LIMITS, model.plan);
-        out.push(await model.describeQuery({ image: img.canonical, width: img.width, height: img.height }, plan));
-      }
-      return out;
-    },
-    64,
-    (done, rows) => log(`  query descriptors ${done}/${rows}`),
-  );
+  let cachedQueries = true;
+  const perView: Float32Array[][] = [];
+  for (const view of plan.views) {
+    const spec = { side: view.side, orientation: view.orientation };
+    const got = await cache.getOrCompute(
+      `queries-${view.side}-${view.orientation}`,
+      DescriptorCache.key({ ...common, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
+      { rows: queries.length, perRow: 1, dim: model.extractor.dim },
+      async (from, to) => {
+        const out: Float32Array[][] = [];
+        for (const q of queries.slice(from, to)) {
+          const img = await prepareImage(q.bytes, EVAL_IMAGE_LIMITS, model.plan);
+          out.push(await model.describeQuery({ image: img.canonical, width: img.width, height: img.height }, { views: [{ ...view, ...spec }] }));
+        }
+        return out;
+      },
+      64,
+      (done, rows) => log(`  query descriptors (${view.side} px, ${view.orientation}) ${done}/${rows}`),
+    );
+    cachedQueries &&= got.cached;
+    perView.push(got.rows.map((r) => r[0]));
+  }
+  const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
   const queryMs = performance.now() - tQ;
 
   // Index layout: level -> views, in the plan's order (describe() returns views level by level).
@@ -152,19 +163,12 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     floatFused,
     cropBoxOverlap: cropHits ? cropOverlaps / cropHits : 0,
     top,
-    timings: { dbMs, queryMs, cachedDb: db.cached, cachedQueries: qd.cached },
+    timings: { dbMs, queryMs, cachedDb: db.cached, cachedQueries },
   };
 }
 
 /** Does the matched view's box (whole image for a global match) overlap the true crop box? */
-function overlaps(hit: FusedHit, model: HashModel, box: { x: number; y: number; w: number; h: number }): boolean {
-  const level = model.plan.levels[hit.level];
-  const size = 1 / (level.grid - (level.grid - 1) * level.overlap);
-  const step = level.grid === 1 ? 0 : (1 - size) / (level.grid - 1);
-  const col = hit.view % level.grid;
-  const row = Math.floor(hit.view / level.grid);
-  const r = { x: col * step * hit.width, y: row * step * hit.height, w: size * hit.width, h: size * hit.height };
+function overlaps(hit: FusedHit, model: HashModel, box: Box): boolean {
+  const r = toPixels(levelBoxesUnit(model.plan.levels[hit.level])[hit.view], hit.width, hit.height);
   return r.x < box.x + box.w && box.x < r.x + r.w && r.y < box.y + box.h && box.y < r.y + r.h;
 }
-
-export const DEFAULT_CACHE_SUBDIR = path.join('cache', 'copy-detection');

@@ -6,6 +6,8 @@ export interface GreyFeatureOptions {
   side: number;
   /** 255 - v: dark garment on a white ground, closer to a product photo than the raw white-on-black. */
   invert: boolean;
+  /** Background pixels added on each side before upsampling (the garments fill the 28x28 frame). */
+  pad?: number;
   /** Mirror left-right (training-set augmentation). */
   flip?: boolean;
   /** Pooling of the feature-map cells (as DescriptorConfig.pooling); avg by default. */
@@ -47,7 +49,9 @@ export class GreyFeatureExtractor {
       }
       const pooled = tf.tidy(() => {
         const raw = tf.tensor4d(floats, [n, s, s, 1]);
-        const grey = opts.flip ? tf.reverse(raw, 2) : raw;
+        const flipped = opts.flip ? tf.reverse(raw, 2) : raw;
+        const pad = opts.pad ?? 0;
+        const grey = pad > 0 ? tf.pad(flipped, [[0, 0], [pad, pad], [pad, pad], [0, 0]], opts.invert ? 1 : 0) : flipped;
         const rgb = tf.tile(tf.image.resizeBilinear(grey, [opts.side, opts.side], false, true), [1, 1, 1, 3]);
         const map = this.backbone.forward(rgb as typeof grey, { featureMap: true }).featureMap!;
         if (opts.pooling === 'max') return tf.max(map, [1, 2]);

@@ -89,6 +89,7 @@ export class HashModel {
       descriptor: this.descriptor,
       descriptorDim: this.extractor.dim,
       head: this.head.toSpec(),
+      queryPlan: this.queryPlan,
       ...this.provenance,
     });
   }

@@ -21,6 +21,7 @@ export {
   ARTIFACT_MAGIC,
   ARTIFACT_VERSION,
   ModelArtifactHeaderSchema,
+  QueryPlanSchema,
   buildArtifact,
   encodeArtifact,
   decodeArtifact,

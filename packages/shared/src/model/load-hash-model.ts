@@ -37,5 +37,6 @@ export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Log
     throw new Error(`model ${header.id} expects ${header.dims.descriptor}-d descriptors, backbone ${backbone.id} gives ${backbone.dim}`);
   }
   const extractor = new ViewDescriptorExtractor(tf, backbone, header.descriptor);
-  return new HashModel(header.id, header.plan, extractor, createHead(header.head, tensors), { createdAt: header.createdAt, meta: header.meta });
+  const head = createHead(header.head, tensors);
+  return new HashModel(header.id, header.plan, extractor, head, { createdAt: header.createdAt, meta: header.meta }, header.query);
 }

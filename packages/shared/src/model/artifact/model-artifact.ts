@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ViewPlan } from '../../view/view-plan.ts';
 import { DescriptorConfigSchema, type DescriptorConfig } from '../descriptor/descriptor-config.ts';
 import { HeadSpecSchema, type HeadSpec, type NamedTensor } from '../head/hash-head.ts';
+import type { QueryPlan } from '../../search/fusion/query-plan.ts';
 
 /**
  * Hash-model artifact, the unit `loupe train` writes and every encoder/query process loads:
@@ -21,6 +22,20 @@ const ViewPlanSchema = z.object({
   levels: z.array(z.object({ name: z.string().min(1), grid: z.number().int().positive(), overlap: z.number().min(0).lt(1) })).min(1),
 });
 
+/** See QueryPlan; null offset = level not searched by that query view. */
+export const QueryPlanSchema = z.object({
+  views: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        orientation: z.enum(['none', 'flip', 'rot90', 'rot270']),
+        side: z.number().int().min(32).max(1024),
+        offsets: z.array(z.number().min(0).nullable()),
+      }),
+    )
+    .min(1),
+});
+
 export const ModelArtifactHeaderSchema = z
   .object({
     format: z.literal('loupe-hash-model'),
@@ -34,6 +49,8 @@ export const ModelArtifactHeaderSchema = z
     dims: z.object({ descriptor: z.number().int().positive(), bits: z.number().int().positive() }),
     head: HeadSpecSchema,
     tensors: z.array(z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()) })),
+    /** How query images are encoded and matched (optional: a default follows from `descriptor`). */
+    query: QueryPlanSchema.optional(),
     createdAt: z.string().optional(),
     /** Free-form training provenance (data set, objective, metrics). */
     meta: z.record(z.unknown()).optional(),
@@ -44,6 +61,10 @@ export const ModelArtifactHeaderSchema = z
     if (h.head.inDim !== h.dims.descriptor) issue('head.inDim differs from dims.descriptor');
     if (h.descriptor.mode === 'rmac' && h.descriptor.levelSides.length !== h.plan.levels.length) {
       issue('descriptor.levelSides needs one side per plan level');
+    }
+    const identity = h.query?.views[0];
+    if (identity && (identity.orientation !== 'none' || identity.offsets[0] !== 0)) {
+      issue('query.views[0] must be the identity view (orientation none, offset 0 on level 0)');
     }
   });
 export type ModelArtifactHeader = z.infer<typeof ModelArtifactHeaderSchema>;
@@ -61,6 +82,7 @@ export interface ArtifactParts {
   descriptor: DescriptorConfig;
   descriptorDim: number;
   head: { spec: HeadSpec; tensors: NamedTensor[] };
+  queryPlan?: QueryPlan;
   createdAt?: string;
   meta?: Record<string, unknown>;
 }
@@ -80,6 +102,7 @@ export function buildArtifact(p: ArtifactParts): ModelArtifact {
     dims: { descriptor: p.descriptorDim, bits: p.head.spec.bits },
     head: p.head.spec,
     tensors: p.head.tensors.map((t) => ({ name: t.name, shape: t.shape })),
+    query: p.queryPlan,
     createdAt: p.createdAt,
     meta: p.meta,
   });

@@ -1,11 +1,41 @@
-import type { QueryPlan } from '../../search/fusion/query-plan.ts';
+import type { QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
- * The query plan a model gets when its artifact names none: the query's global view against
- * every level (a global match first at equal distance).
+ * Offsets (fractions of the code length) calibrated on the copy-detection benchmark
+ * (docs/benchmarks.md, "Copy detection"); recall moved by less than 0.01 over 0..0.03.
+ *  - REGION: a regional match pays 1% of the bits over a global one, so a whole-image copy keeps
+ *    its global hit, while a crop (far from every global code) still finds its region.
+ *  - TURNED: mirrored / quarter-turned query views pay 3%: they rescue flips and 90-degree turns
+ *    without outranking the upright view's matches on other copies.
+ */
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03 } as const;
+
+/**
+ * The query plan a model gets when its artifact names none:
+ *  - `global`: the query as the index's level 0 sees it, against every level (the identity view:
+ *    an exact copy matches its own global code at distance 0);
+ *  - `s<side>`: the query at smaller forward sides, against the regional levels only — a crop seen
+ *    at about the scale its region was encoded at (regions are pooled from the levelSides[1]
+ *    forward, where a 2x2 / 3x3 region spans ~0.6 / ~0.45 of the side);
+ *  - `flip`, `rot90`, `rot270`: the query mirrored / turned, against the global level (`flip` also
+ *    against regions: mirrored crops).
+ * Query views cost query-time forwards only (about 4x224 + 160 + 128 px here); the index is unchanged.
  */
 export function defaultQueryPlan(descriptor: DescriptorConfig, levels: number): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
-  return { views: [{ name: 'global', orientation: 'none', side: globalSide, offsets: Array.from({ length: levels }, () => 0) }] };
+  const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
+  const perLevel = (global: number | null, region: number | null) => Array.from({ length: levels }, (_, l) => (l === 0 ? global : region));
+  const { region, turned } = QUERY_OFFSETS;
+  const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(0, region) }];
+  if (levels > 1) {
+    for (const fraction of [0.5, 0.4]) {
+      const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
+      if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(null, region) });
+    }
+  }
+  views.push({ name: 'flip', orientation: 'flip', side: globalSide, offsets: perLevel(turned, region + turned) });
+  views.push({ name: 'rot90', orientation: 'rot90', side: globalSide, offsets: perLevel(turned, null) });
+  views.push({ name: 'rot270', orientation: 'rot270', side: globalSide, offsets: perLevel(turned, null) });
+  return { views };
 }

@@ -17,13 +17,14 @@ export interface QueryView {
   /** Forward side in pixels; the whole feature map is pooled into one descriptor. */
   side: number;
   /**
-   * Rank offset per index level, as a fraction of the code length; a level missing (undefined)
-   * is not searched with this query view. Offsets order matches of different kinds: the plain
-   * global-to-global match has offset 0, so an exact copy (distance 0) always ranks first.
+   * Rank offset per index level, as a fraction of the code length; a level whose entry is null
+   * (or missing) is not searched with this query view. Offsets order matches of different kinds:
+   * the plain global-to-global match has offset 0, so an exact copy (distance 0) ranks first.
    */
-  offsets: (number | undefined)[];
+  offsets: (number | null)[];
 }
 
+/** views[0] is the identity view: the one a stored global code stands for (search by key). */
 export interface QueryPlan {
   views: QueryView[];
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueryView } from './query-plan.ts';
 import { ViewFusion, type ProbeHit } from './view-fusion.ts';
 
-const view = (name: string, offsets: (number | undefined)[]): QueryView => ({ name, orientation: 'none', side: 224, offsets });
+const view = (name: string, offsets: (number | null)[]): QueryView => ({ name, orientation: 'none', side: 224, offsets });
 const code = new Uint8Array(8);
 const hit = (key: string, level: number, distance: number, v = 0): ProbeHit => ({ key, level, view: v, distance, width: 100, height: 80 });
 
@@ -12,7 +12,7 @@ describe('ViewFusion', () => {
   it('makes one probe per query view and searched level, offsets in bits', () => {
     const probes = fusion.probes([
       { view: view('global', [0, 0.05, 0.05]), code },
-      { view: view('small', [undefined, 0.1, 0.1]), code },
+      { view: view('small', [null, 0.1, 0.1]), code },
     ]);
     expect(probes.map((p) => [p.queryView, p.level, p.offset])).toEqual([
       ['global', 0, 0],

@@ -57,7 +57,7 @@ export class ViewFusion {
     const out: FusionProbe[] = [];
     for (const { view, code } of codes) {
       view.offsets.forEach((fraction, level) => {
-        if (fraction === undefined || level >= this.levels) return;
+        if (fraction === null || fraction === undefined || level >= this.levels) return;
         if (granularity === 'global' && level !== 0) return;
         if (granularity === 'region' && level === 0) return;
         out.push({ queryView: view.name, level, code, offset: fraction * this.bits });

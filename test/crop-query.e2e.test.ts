@@ -1,0 +1,78 @@
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, type Box } from '@loupe/shared';
+import { startRedis, type TestRedis } from './support/redis-server.ts';
+import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
+
+const SAMPLES = path.join(REPO_ROOT, 'samples');
+const photos = readdirSync(SAMPLES).filter((f) => f.endsWith('.jpg')).sort();
+
+/**
+ * A crop of a quarter of the image's area, off the view grid (x 30-80%, y 20-70%). On the 20
+ * samples 19 such crops find their source first (fruits.jpg finds apple.jpg), 17 as a region;
+ * the photos below are five of those.
+ */
+async function quarterCrop(file: string): Promise<{ bytes: Buffer; box: Box }> {
+  const { width, height } = await sharp(file).metadata();
+  const box = { x: Math.round(width! * 0.3), y: Math.round(height! * 0.2), w: Math.round(width! * 0.5), h: Math.round(height! * 0.5) };
+  const bytes = await sharp(file).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).jpeg({ quality: 85 }).toBuffer();
+  return { bytes, box };
+}
+
+function overlap(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? (w * h) / (b.w * b.h) : 0;
+}
+
+describe('crop queries through the whole pipeline (folder source, default model and query plan)', () => {
+  let redis: TestRedis;
+  let dir: string;
+  let pipeline: RunningPipeline;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-crop-'));
+    for (const f of photos) cpSync(path.join(SAMPLES, f), path.join(dir, f));
+    pipeline = await startPipeline({ REDIS_URL: redis.url, LOUPE_SOURCE: `file://${dir}`, LOUPE_SHARDS: '2' });
+    await waitFor('every sample indexed', async () => {
+      const s = await (await fetch(`${pipeline.base}/v1/stats`)).json();
+      return s.indexed === photos.length && s.pending === 0 && s;
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.close();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds the source of a quarter crop first, as a region whose box covers the crop', async () => {
+    expect(photos.length).toBeGreaterThanOrEqual(10);
+    for (const name of ['chelsea-cat.jpg', 'astronaut.jpg', 'building.jpg', 'motorcycle.jpg', 'rocket.jpg']) {
+      const { bytes, box } = await quarterCrop(path.join(SAMPLES, name));
+      const r = await searchBytes(pipeline.base, bytes);
+      expect(r.status, name).toBe(200);
+      expect(r.hits[0], name).toMatchObject({ key: name, granularity: 'region' });
+      // The matched region's box (source pixels) overlaps the true crop.
+      expect(overlap(r.hits[0].region, box), name).toBeGreaterThan(0);
+      expect(new Set(r.hits.map((h: { key: string }) => h.key)).size).toBe(r.hits.length);
+    }
+  });
+
+  it('still finds a whole photo first, as a global match at distance 0', async () => {
+    const { readFileSync } = await import('node:fs');
+    const r = await searchBytes(pipeline.base, readFileSync(path.join(SAMPLES, 'coffee.jpg')));
+    expect(r.hits[0]).toMatchObject({ key: 'coffee.jpg', granularity: 'global', distance: 0 });
+    expect(r.hits[0].region).toMatchObject({ x: 0, y: 0 });
+  });
+
+  it('finds a mirrored copy through the flipped query view', async () => {
+    const bytes = await sharp(path.join(SAMPLES, 'astronaut.jpg')).flop().jpeg({ quality: 85 }).toBuffer();
+    const r = await searchBytes(pipeline.base, bytes);
+    expect(r.hits[0]).toMatchObject({ key: 'astronaut.jpg', granularity: 'global' });
+  });
+});
