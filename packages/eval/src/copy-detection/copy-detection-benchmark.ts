@@ -15,6 +15,7 @@ import { perceptualHash } from './perceptual-hash.ts';
 import { EVAL_IMAGE_LIMITS, type PhotoSet } from './photo-set.ts';
 import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
 import { RecallTally } from './recall-tally.ts';
+import { sceneOf } from './scene-groups.ts';
 
 export interface CopyDetectionInput {
   set: PhotoSet;
@@ -28,6 +29,8 @@ export interface CopyDetectionInput {
 
 export interface CopyDetectionResult {
   loupe: RecallTally;
+  /** Loupe's top hit in the source's scene group (see scene-groups.ts). */
+  loupeSameScene: RecallTally;
   phash: RecallTally;
   floatGlobal: RecallTally;
   floatFused: RecallTally;
@@ -120,6 +123,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
   const loupe = new RecallTally('Loupe');
+  const loupeSameScene = new RecallTally('Loupe, same scene');
   const floatGlobal = new RecallTally('float, global only');
   const floatFused = new RecallTally('float, fused views');
   const top: (FusedHit | undefined)[] = [];
@@ -132,6 +136,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), 10);
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
+    loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);
     if (q.box && hits[0]?.key === truth) {
       cropHits++;
       if (overlaps(hits[0], model, q.box)) cropOverlaps++;
@@ -158,6 +163,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   return {
     loupe,
+    loupeSameScene,
     phash,
     floatGlobal,
     floatFused,

@@ -57,6 +57,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
       photos: set.photos.length,
       queries: queries.length,
       loupe: r.loupe.toJson(),
+      loupe_same_scene: r.loupeSameScene.toJson(),
       phash: r.phash.toJson(),
       float_global: r.floatGlobal.toJson(),
       float_fused: r.floatFused.toJson(),
@@ -73,6 +74,7 @@ function printTable(r: CopyDetectionResult, bits: number): void {
     ['pHash (64 bits)', r.phash],
     ['float, global only', r.floatGlobal],
     ['float, fused views', r.floatFused],
+    ['Loupe, same scene', r.loupeSameScene],
   ];
   const transforms = r.loupe.transforms();
   const w = 26;
@@ -84,5 +86,5 @@ function printTable(r: CopyDetectionResult, bits: number): void {
   lines.push('-'.repeat(header.length));
   lines.push(['overall', ''.padStart(4), ...methods.map(([, m]) => m.overall().toFixed(3).padStart(w))].join(' '));
   lines.push(['all queries', ''.padStart(4), ...methods.map(([, m]) => m.allQueries().toFixed(3).padStart(w))].join(' '));
-  process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled)\n${lines.join('\n')}\n`);
+  process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled; same scene = a hit on another photo of the source's scene counts)\n${lines.join('\n')}\n`);
 }

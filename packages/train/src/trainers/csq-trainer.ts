@@ -45,7 +45,7 @@ export class CsqTrainer {
     const { tf } = this;
     // Defaults chosen on Fashion-MNIST descriptors (see docs/benchmarks.md): wider layers, lower rates
     // or a second hidden layer did not help; dropout 0.5 did, a little.
-    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, seed: 1, ...this.opts };
+    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, seed: 1, ...defined(this.opts), bits: this.opts.bits };
     if (labels.length !== x.rows) throw new Error(`${labels.length} labels for ${x.rows} descriptors`);
     let classes = 0;
     for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
@@ -151,6 +151,11 @@ export class CsqTrainer {
     if (o.weightDecay > 0) for (const l of layers) total = tf.add(total, tf.mul(tf.sum(tf.square(l.w)), o.weightDecay));
     return total as Scalar;
   }
+}
+
+/** The options that are set: an explicit `undefined` must not override a default. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Glorot-uniform weights [inDim, units] from the trainer's seeded generator. */
