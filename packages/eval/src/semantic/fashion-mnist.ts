@@ -5,7 +5,7 @@
  * the database side. Prints a table; the last line is one JSON object.
  *
  *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--bits 16,32,64]
- *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 1024|none] [--invert]
+ *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 512|none] [--dropout R] [--invert]
  */
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ const { values: v } = parseArgs({
     queries: { type: 'string' },
     epochs: { type: 'string' },
     hidden: { type: 'string' },
+    dropout: { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     methods: v.methods.split(',') as TrainMethod[],
     seed: Number(v.seed),
     epochs: v.epochs ? Number(v.epochs) : undefined,
+    dropout: v.dropout ? Number(v.dropout) : undefined,
     hidden: v.hidden === undefined ? undefined : v.hidden === 'none' ? [] : v.hidden.split(',').map(Number),
     onResult: (r) => log(`  ${r.method} ${r.bits}b: mAP ${r.map.toFixed(4)}, 11-pt ${r.map11.toFixed(4)}, P@r2 ${r.precisionAtRadius.toFixed(4)} (train ${r.trainS.toFixed(1)} s)`),
     onProgress: (line) => logger.debug(line),

@@ -9,6 +9,7 @@ export interface SemanticBenchmarkOptions {
   /** CSQ head: hidden widths ([] = linear) and epochs. */
   hidden?: number[];
   epochs?: number;
+  dropout?: number;
   onResult?: (r: SemanticResult) => void;
   onProgress?: (line: string) => void;
 }
@@ -43,6 +44,7 @@ export function runSemanticBenchmark(
         seed: o.seed ?? 1,
         hidden: o.hidden,
         epochs: o.epochs,
+        dropout: o.dropout,
         onProgress: (step, loss) => o.onProgress?.(`${method} ${bits}b step ${step} loss ${loss.toFixed(4)}`),
       });
       const trainS = (performance.now() - t0) / 1000;
