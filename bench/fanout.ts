@@ -12,7 +12,7 @@
  */
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
-import { DEFAULT_VIEW_PLAN, ShardKeys, codeBytes, createLogger, ensureIndexLayout, levelSizes, shardOf, type IndexLayout } from '../packages/shared/src/index.ts';
+import { DEFAULT_VIEW_PLAN, ShardKeys, codeBytes, createLogger, ensureIndexLayout, levelSizes, SeededRandom, shardOf, type IndexLayout } from '../packages/shared/src/index.ts';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { SearcherPool, ShardMirror, type SearchQuery } from '../services/query/src/searcher/index.ts';
 import { startRedis, type TestRedis } from '../test/support/redis-server.ts';
@@ -23,24 +23,14 @@ const logger = createLogger('bench', 'error');
 const summary: Record<string, unknown> = { objects: N, load_avg_start: loadavg().map((x) => +x.toFixed(2)) };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
 const layoutOf = (shards: number): IndexLayout => ({ shards, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'bench-model' });
 const sizes = levelSizes(layoutOf(1));
 const cb = codeBytes(layoutOf(1));
 
 /** Object i's codes per level (seeded, so both index configurations hold the same objects). */
 function objectLevels(i: number): Uint8Array[] {
-  const rand = rng(i + 1);
-  return sizes.map((n) => Uint8Array.from({ length: n * cb }, () => Math.floor(rand() * 256)));
+  const rand = new SeededRandom(i + 1);
+  return sizes.map((n) => rand.bytes(n * cb));
 }
 
 async function index(redis: Redis, shards: number): Promise<number> {
@@ -65,12 +55,12 @@ interface Kind {
 }
 
 function queryKinds(): Kind[] {
-  const rand = rng(77);
-  const random = () => Uint8Array.from({ length: cb }, () => Math.floor(rand() * 256));
+  const rand = new SeededRandom(77);
+  const random = () => rand.bytes(cb);
   const near = (level: number) => {
-    const levels = objectLevels(Math.floor(rand() * N));
+    const levels = objectLevels(rand.below(N));
     const code = levels[level].slice(0, cb);
-    for (let f = 0; f < 3; f++) code[Math.floor(rand() * cb)] ^= 1 << Math.floor(rand() * 8);
+    for (let f = 0; f < 3; f++) code[rand.below(cb)] ^= 1 << rand.below(8);
     return code;
   };
   return [

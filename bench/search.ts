@@ -7,11 +7,11 @@
  *
  * Prints a table per section and, last, one JSON line with the headline figures.
  */
-import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '../packages/shared/src/util/seeded-random.ts';
 import { HammingScanner, MultiIndexHash, wasmScanModule, type KernelChoice, type ScanHit } from '../packages/shared/src/search/index.ts';
 import { NativeScan } from './native/native-scan.ts';
 import { SplitKnn } from './knn/split-knn.ts';
@@ -31,37 +31,15 @@ const summary: Record<string, unknown> = { scale: SCALE, load_avg_start: loadavg
 const log = (...parts: unknown[]) => console.log(...parts);
 const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
-/** xorshift32: reproducible positions and flips. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-const rand = rng(42);
-
-function randomCodes(count: number, codeBytes: number): Uint8Array {
-  const out = new Uint8Array(count * codeBytes);
-  for (let at = 0; at < out.length; at += 65536) randomFillSync(out.subarray(at, Math.min(out.length, at + 65536)));
-  return out;
-}
+/** Reproducible codes, positions and flips. */
+const rand = new SeededRandom(42);
+const randomCodes = (count: number, codeBytes: number) => rand.bytes(count * codeBytes);
 
 /** Copies of each query at distances 0..maxFlips written over random records (near-duplicates). */
 function plant(codes: Uint8Array, count: number, codeBytes: number, queries: Uint8Array, copies: number[]): void {
   for (let q = 0; q < queries.length / codeBytes; q++) {
     for (const flips of copies) {
-      const at = Math.floor(rand() * count) * codeBytes;
-      codes.set(queries.subarray(q * codeBytes, (q + 1) * codeBytes), at);
-      const done = new Set<number>();
-      while (done.size < flips) {
-        const bit = Math.floor(rand() * codeBytes * 8);
-        if (done.has(bit)) continue;
-        done.add(bit);
-        codes[at + (bit >> 3)] ^= 0x80 >> (bit & 7);
-      }
+      codes.set(rand.flipBits(query(queries, codeBytes, q), flips), rand.below(count) * codeBytes);
     }
   }
 }
@@ -137,30 +115,19 @@ function loadUsearch(): any {
 }
 
 /** Seeded codes, so the USearch index built from them can be cached across runs. */
-function seededCodes(count: number, codeBytes: number, seed: number): Uint8Array {
-  const out = new Uint8Array(count * codeBytes);
-  const words = new Uint32Array(out.buffer);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    words[i] = s;
-  }
-  return out;
-}
+const seededCodes = (count: number, codeBytes: number, seed: number) => new SeededRandom(seed).bytes(count * codeBytes);
 
 async function knnSection() {
   const codeBytes = 8;
   log(`\n## Exact k=${K} over ${N_KNN.toLocaleString()} x 64-bit codes: Loupe vs USearch (HNSW, b1 hamming)`);
   const codes = seededCodes(N_KNN, codeBytes, 1234);
   const queries = seededCodes(KNN_QUERIES, codeBytes, 5678);
-  const plantRand = rng(99);
+  const plantRand = new SeededRandom(99);
   for (let q = 0; q < KNN_QUERIES; q++) {
     for (const flips of [0, 2, 4, 6, 8]) {
-      const at = Math.floor(plantRand() * N_KNN) * codeBytes;
+      const at = plantRand.below(N_KNN) * codeBytes;
       codes.set(query(queries, codeBytes, q), at);
-      for (let f = 0; f < flips; f++) codes[at + f] ^= 1 << Math.floor(plantRand() * 8); // one bit in each of `flips` bytes
+      for (let f = 0; f < flips; f++) codes[at + f] ^= 1 << plantRand.below(8); // one bit in each of `flips` bytes
     }
   }
   const scanner = new HammingScanner(codeBytes, { capacity: N_KNN });
@@ -222,7 +189,7 @@ function usearchSection(codes: Uint8Array, queries: Uint8Array, exact: ScanHit[]
   };
   const makeIndex = () => new usearch.Index({ metric: 'hamming', dimensions: 64, quantization: 'b1', connectivity: 16 });
   // The HNSW build takes minutes at 1M on this machine, so the seeded data set's index is cached.
-  const cache = join(tmpdir(), `loupe-bench-usearch-${N_KNN}-v1.usearch`);
+  const cache = join(tmpdir(), `loupe-bench-usearch-${N_KNN}-v2.usearch`);
   let index = makeIndex();
   let buildS: number | 'cached' = 'cached';
   if (existsSync(cache)) index.load(cache);

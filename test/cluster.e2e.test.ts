@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
-import { REPO_ROOT, ShardKeys, codeBytes, createLogger, createRedis, levelSizes, shardOf } from '@loupe/shared';
+import { REPO_ROOT, ShardKeys, codeBytes, createLogger, createRedis, levelSizes, shardOf, SeededRandom } from '@loupe/shared';
 import { SearcherPool } from '../services/query/src/searcher/index.ts';
 import { startRedisCluster, type TestRedisCluster } from './support/redis-cluster.ts';
 import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
-import { ShardWriter, bruteForce, flipBits, rng, testLayout, waitFor as waitUntil } from './searcher-helpers.ts';
+import { ShardWriter, bruteForce, testLayout, waitFor as waitUntil } from './searcher-helpers.ts';
 
 /**
  * The flow on a real 3-master Redis Cluster (redis-server processes on free ports, created with
@@ -49,7 +49,7 @@ describe('on a 3-master Redis Cluster', () => {
       const nodes = await shardNodes(redis);
       expect(new Set(nodes).size).toBeGreaterThan(1);
 
-      const rand = rng(31);
+      const rand = new SeededRandom(31);
       const writer = new ShardWriter(redis, layout, rand);
       await writer.init();
       for (let i = 0; i < 400; i += 50) {
@@ -70,8 +70,8 @@ describe('on a 3-master Redis Cluster', () => {
         const all = [...writer.objects.values()];
         for (let i = 0; i < 12; i++) {
           const level = i % sizes.length;
-          const o = writer.live()[Math.floor(rand() * writer.live().length)];
-          const code = flipBits(rand, o.levels[level].subarray(0, cb), i % 4);
+          const o = writer.live()[rand.below(writer.live().length)];
+          const code = rand.flipBits(o.levels[level].subarray(0, cb), i % 4);
           const q = { level, code, k: 8, maxDistance: i % 2 ? 6 : undefined };
           const res = await pool.search([q]);
           expect(res.shards).toEqual({ total: SHARDS, ok: SHARDS, failed: [] });

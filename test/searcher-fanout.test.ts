@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { codeBytes, createLogger, levelSizes, shardOf } from '@loupe/shared';
+import { codeBytes, createLogger, levelSizes, shardOf, SeededRandom } from '@loupe/shared';
 import { SearchInputError, SearcherPool, type FanoutResult, type SearchQuery } from '../services/query/src/searcher/index.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { ShardWriter, bruteForce, flipBits, randomBytes, rng, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
+import { ShardWriter, bruteForce, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
 
 const SHARDS = 4;
 const layout = testLayout(SHARDS);
@@ -14,7 +14,7 @@ let server: TestRedis;
 let redis: Redis;
 let writer: ShardWriter;
 let pool: SearcherPool;
-const rand = rng(21);
+const rand = new SeededRandom(21);
 
 beforeAll(async () => {
   server = await startRedis();
@@ -40,10 +40,10 @@ function makeQueries(n: number): SearchQuery[] {
   const all = writer.live();
   return Array.from({ length: n }, (_, i) => {
     const level = i % sizes.length;
-    const o = all[Math.floor(rand() * all.length)];
-    const view = Math.floor(rand() * sizes[level]);
+    const o = all[rand.below(all.length)];
+    const view = rand.below(sizes[level]);
     const base = o.levels[level].subarray(view * cb, (view + 1) * cb);
-    const code = i % 4 === 3 ? randomBytes(rand, cb) : flipBits(rand, base, i % 6);
+    const code = i % 4 === 3 ? rand.bytes(cb) : rand.flipBits(base, i % 6);
     return { level, code, k: [1, 5, 10, 40][i % 4], maxDistance: i % 5 === 2 ? 22 : undefined };
   });
 }
@@ -165,7 +165,7 @@ describe('SearcherPool before any index exists', () => {
       expect(late.ready()).toBe(false);
       const before = await late.search([{ level: 0, code: new Uint8Array(cb), k: 3 }]);
       expect(before).toMatchObject({ results: [[]], shards: { total: 2, ok: 0, failed: [0, 1] } });
-      const w = new ShardWriter(conn, testLayout(2), rng(31));
+      const w = new ShardWriter(conn, testLayout(2), new SeededRandom(31));
       await w.init();
       const o = await w.put('first.jpg', 1);
       expect(await late.waitReady(30_000)).toBe(true);

@@ -12,38 +12,12 @@ import {
   objectsPerPage,
   type IndexLayout,
   type RedisClient,
+  type SeededRandom,
 } from '@loupe/shared';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 
 export function testLayout(shards: number, bits = 64): IndexLayout {
   return { shards, bits, plan: DEFAULT_VIEW_PLAN, model: 'test-model' };
-}
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randomBytes(rand: () => number, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
-  return b;
-}
-
-/** A copy of `code` with `flips` distinct random bits flipped. */
-export function flipBits(rand: () => number, code: Uint8Array, flips: number): Uint8Array {
-  const out = code.slice();
-  const bits = new Set<number>();
-  while (bits.size < flips) bits.add(Math.floor(rand() * code.length * 8));
-  for (const b of bits) out[b >> 3] ^= 0x80 >> (b & 7);
-  return out;
 }
 
 export interface ExpectedObject {
@@ -66,7 +40,7 @@ export class ShardWriter {
   constructor(
     private readonly redis: RedisClient,
     readonly layout: IndexLayout,
-    private readonly rand: () => number,
+    private readonly rand: SeededRandom,
   ) {
     this.repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
   }
@@ -77,13 +51,13 @@ export class ShardWriter {
 
   randomLevels(): Uint8Array[] {
     const cb = codeBytes(this.layout);
-    return levelSizes(this.layout).map((n) => randomBytes(this.rand, n * cb));
+    return levelSizes(this.layout).map((n) => this.rand.bytes(n * cb));
   }
 
   /** Creates or replaces `key` (in `shard`) with the given or random codes. */
   async put(key: string, shard: number, levels = this.randomLevels()): Promise<ExpectedObject> {
-    const width = 100 + Math.floor(this.rand() * 1000);
-    const height = 100 + Math.floor(this.rand() * 1000);
+    const width = 100 + this.rand.below(1000);
+    const height = 100 + this.rand.below(1000);
     const { id } = await this.repos[shard].upsert({ key, etag: `v${++this.version}`, width, height, levels });
     const obj = { key, id, shard, levels, deleted: false, width, height };
     this.objects.set(key, obj);

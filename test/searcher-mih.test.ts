@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { ShardKeys, codeBytes, createLogger, levelSizes } from '@loupe/shared';
+import { SeededRandom, ShardKeys, codeBytes, createLogger, levelSizes } from '@loupe/shared';
 import { ShardMirror } from '../services/query/src/searcher/index.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { ShardWriter, bruteForce, flipBits, randomBytes, readShard, rng, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
+import { ShardWriter, bruteForce, readShard, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
 
 /**
  * Multi-index hashing inside the shard mirrors: every search answered through the MIH must equal
@@ -47,11 +47,11 @@ async function lastStreamId(): Promise<string> {
 }
 
 /** A near copy (0..5 bits flipped) of a random view of a random object, or a random code. */
-function nearQuery(rand: () => number, objects: ExpectedObject[], level: number): Uint8Array {
-  if (!objects.length || rand() < 0.15) return randomBytes(rand, cb);
-  const o = objects[Math.floor(rand() * objects.length)];
-  const view = Math.floor(rand() * sizes[level]);
-  return flipBits(rand, o.levels[level].subarray(view * cb, (view + 1) * cb), Math.floor(rand() * 6));
+function nearQuery(rand: SeededRandom, objects: ExpectedObject[], level: number): Uint8Array {
+  if (!objects.length || rand.next() < 0.15) return rand.bytes(cb);
+  const o = objects[rand.below(objects.length)];
+  const view = rand.below(sizes[level]);
+  return rand.flipBits(o.levels[level].subarray(view * cb, (view + 1) * cb), rand.below(6));
 }
 
 const SHAPES = [
@@ -82,7 +82,7 @@ function expectStrategiesAgree(m: ShardMirror, level: number, query: Uint8Array)
 
 describe('ShardMirror with multi-index hashing', () => {
   it('answers through the MIH exactly like the scan while objects are created, replaced and deleted', async () => {
-    const rand = rng(21);
+    const rand = new SeededRandom(21);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     for (let i = 0; i < 1200; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => w.put(`base/${i + j}`, 0)));
@@ -92,15 +92,15 @@ describe('ShardMirror with multi-index hashing', () => {
     let writesDone = false;
     const writers = [0, 1].map(async (wid) => {
       const conn = new Redis(server.url);
-      const own = new ShardWriter(conn, layout, rng(200 + wid));
+      const own = new ShardWriter(conn, layout, new SeededRandom(200 + wid));
       for (let i = 0; i < 400; i++) {
-        const r = rand();
-        const key = `w${wid}/${Math.floor(rand() * 250)}`;
+        const r = rand.next();
+        const key = `w${wid}/${rand.below(250)}`;
         if (r < 0.2 && own.objects.has(key)) await own.remove(key);
         else if (r < 0.5 && own.objects.has(key)) {
           // A replacement with codes near the old ones: its stale postings must not leak.
           const old = own.objects.get(key)!;
-          await own.put(key, 0, old.levels.map((l) => flipBits(rand, l, 3)));
+          await own.put(key, 0, old.levels.map((l) => rand.flipBits(l, 3)));
         } else await own.put(key, 0);
       }
       conn.disconnect();
@@ -137,7 +137,7 @@ describe('ShardMirror with multi-index hashing', () => {
   });
 
   it('builds the MIH once a level outgrows the threshold through live writes, and finds deleted objects no more', async () => {
-    const rand = rng(22);
+    const rand = new SeededRandom(22);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     const m = await startMirror(300);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { ShardKeys, codeBytes, createLogger, levelSizes } from '@loupe/shared';
+import { SeededRandom, ShardKeys, codeBytes, createLogger, levelSizes } from '@loupe/shared';
 import { ShardMirror } from '../services/query/src/searcher/index.ts';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { ShardWriter, bruteForce, flipBits, randomBytes, readShard, rng, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
+import { ShardWriter, bruteForce, readShard, testLayout, waitFor, type ExpectedObject } from './searcher-helpers.ts';
 
 const layout = testLayout(1);
 const cb = codeBytes(layout);
@@ -44,20 +44,20 @@ function searchMirror(m: ShardMirror, level: number, query: Uint8Array, k: numbe
 }
 
 /** Queries that hit ties, exact copies and near copies at every level. */
-function queries(rand: () => number, objects: ExpectedObject[], n: number): { level: number; code: Uint8Array }[] {
+function queries(rand: SeededRandom, objects: ExpectedObject[], n: number): { level: number; code: Uint8Array }[] {
   const out: { level: number; code: Uint8Array }[] = [];
   for (let i = 0; i < n; i++) {
     const level = i % sizes.length;
-    const o = objects[Math.floor(rand() * objects.length)];
-    const view = Math.floor(rand() * sizes[level]);
+    const o = objects[rand.below(objects.length)];
+    const view = rand.below(sizes[level]);
     const base = o.levels[level].subarray(view * cb, (view + 1) * cb);
-    out.push({ level, code: i % 3 === 0 ? randomBytes(rand, cb) : flipBits(rand, base, i % 7) });
+    out.push({ level, code: i % 3 === 0 ? rand.bytes(cb) : rand.flipBits(base, i % 7) });
   }
   return out;
 }
 
 /** Compares the mirror with the shard as it is in Redis now, for every object (full scan). */
-async function expectMirrorEqualsRedis(m: ShardMirror, rand: () => number): Promise<void> {
+async function expectMirrorEqualsRedis(m: ShardMirror, rand: SeededRandom): Promise<void> {
   const truth = await readShard(redis, layout, 0);
   const deleted = truth.filter((o) => o.deleted).length;
   expect(m.stats()).toMatchObject({ objects: truth.length, deleted, live: truth.length - deleted });
@@ -73,7 +73,7 @@ async function lastStreamId(): Promise<string> {
 
 describe('ShardMirror', () => {
   it('loads a shard and answers k-NN exactly like a brute force over the objects', async () => {
-    const rand = rng(11);
+    const rand = new SeededRandom(11);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     for (let i = 0; i < 1500; i += 100) {
@@ -95,7 +95,7 @@ describe('ShardMirror', () => {
   });
 
   it('shows writes and deletes made while it runs, also across a dropped connection', async () => {
-    const rand = rng(12);
+    const rand = new SeededRandom(12);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     const m = await startMirror();
@@ -124,7 +124,7 @@ describe('ShardMirror', () => {
   });
 
   it('stays consistent with Redis under concurrent writers, replacements and deletes', async () => {
-    const rand = rng(13);
+    const rand = new SeededRandom(13);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => w.put(`base/${i + j}`, 0)));
@@ -132,10 +132,10 @@ describe('ShardMirror', () => {
     let searches = 0;
     const writer = async (wid: number) => {
       const conn = new Redis(server.url);
-      const own = new ShardWriter(conn, layout, rng(100 + wid));
+      const own = new ShardWriter(conn, layout, new SeededRandom(100 + wid));
       for (let i = 0; i < 5000 && (i < 300 || searches < 50); i++) {
-        const r = rand();
-        const key = `w${wid}/${Math.floor(rand() * 400)}`;
+        const r = rand.next();
+        const key = `w${wid}/${rand.below(400)}`;
         if (r < 0.2 && own.objects.has(key)) await own.remove(key);
         else await own.put(key, 0); // new or a replacement of an earlier version
       }
@@ -147,7 +147,7 @@ describe('ShardMirror', () => {
     const m = await startMirror();
     const searcher = (async () => {
       while (!stop) {
-        const q = randomBytes(rand, cb);
+        const q = rand.bytes(cb);
         const level = searches % sizes.length;
         const hits = m.search(level, q, { k: 20 });
         // Always a well-formed answer: sorted, one hit per object, valid views.
@@ -168,7 +168,7 @@ describe('ShardMirror', () => {
   });
 
   it('finds a replaced object by its new codes and no longer by its old ones', async () => {
-    const rand = rng(14);
+    const rand = new SeededRandom(14);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     for (let i = 0; i < 200; i++) await w.put(`r/${i}`, 0);
@@ -186,7 +186,7 @@ describe('ShardMirror', () => {
   });
 
   it('reloads fully when the change stream was trimmed past its position', async () => {
-    const rand = rng(15);
+    const rand = new SeededRandom(15);
     const w = new ShardWriter(redis, layout, rand);
     await w.init();
     for (let i = 0; i < 100; i++) await w.put(`t/${i}`, 0);

@@ -12,3 +12,4 @@ export * from './log/logger.ts';
 export * from './model/index.ts';
 export * from './image/index.ts';
 export * from './search/index.ts';
+export * from './util/seeded-random.ts';

@@ -4,7 +4,6 @@
  * has no conv gradients, which is why the backbone stays frozen).
  */
 export { featureMatrix, selectRows, columnMean, columnStd, type FeatureMatrix } from './data/feature-matrix.ts';
-export { SeededRandom } from './data/seeded-random.ts';
 export { Labeler } from './data/labeler.ts';
 export { TrainingSetService, type ImageSource, type CollectOptions, type TrainingSet } from './data/training-set.service.ts';
 export { symmetricEigen, type SymmetricEigen } from './linalg/jacobi-eigen.ts';

@@ -12,31 +12,11 @@ import {
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import type { Granularity, SearchHit, SearchParams, SearchResponse } from './search-types.ts';
-
-export interface LevelQuery {
-  level: number;
-  code: Uint8Array;
-  k: number;
-  maxDistance?: number;
-}
-
-export interface FanoutHit {
-  key: string;
-  level: number;
-  view: number;
-  distance: number;
-  width: number;
-  height: number;
-}
-
-export interface FanoutResult {
-  results: FanoutHit[][];
-  shards: { total: number; ok: number; failed: number[] };
-}
+import type { FanoutResult, SearchQuery } from './searcher/searcher-types.ts';
 
 /** Searches every shard for every query (the searcher pool implements it). */
 export interface ShardFanout {
-  search(queries: LevelQuery[], timeoutMs: number): Promise<FanoutResult>;
+  search(queries: SearchQuery[], timeoutMs: number): Promise<FanoutResult>;
 }
 
 /**

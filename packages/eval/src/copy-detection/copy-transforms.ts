@@ -1,6 +1,5 @@
 import sharp from 'sharp';
-import type { Box } from '@loupe/shared';
-import { SeededRng } from './seeded-rng.ts';
+import { SeededRandom, type Box } from '@loupe/shared';
 
 /** An oriented, alpha-flattened sRGB source image as packed RGB (what a copier starts from). */
 export interface SourceRaster {
@@ -19,7 +18,7 @@ export interface CopyTransform {
   name: string;
   /** Queries generated per source image (crops come in several positions). */
   variants: number;
-  apply(src: SourceRaster, rng: SeededRng): Promise<TransformedCopy>;
+  apply(src: SourceRaster, rng: SeededRandom): Promise<TransformedCopy>;
 }
 
 /** What most copies are saved as. */
@@ -33,7 +32,7 @@ function jpeg(img: sharp.Sharp, quality: number = JPEG.quality): Promise<Buffer>
   return img.jpeg({ quality }).toBuffer();
 }
 
-function randomColour(rng: SeededRng): { r: number; g: number; b: number } {
+function randomColour(rng: SeededRandom): { r: number; g: number; b: number } {
   return { r: rng.int(0, 255), g: rng.int(0, 255), b: rng.int(0, 255) };
 }
 
@@ -55,7 +54,7 @@ function crop(area: number): CopyTransform['apply'] {
 
 const WORDS = ['COPY', 'sale', 'Loupe', 'hello', '2026', 'meme', 'SAMPLE', 'photo', 'wow', 'news', 'do not share', 'lol'];
 
-function textOverlay(src: SourceRaster, rng: SeededRng): Buffer {
+function textOverlay(src: SourceRaster, rng: SeededRandom): Buffer {
   const { width: W, height: H } = src;
   const lines = rng.int(1, 2);
   const size = Math.max(8, Math.round(H * rng.uniform(0.08, 0.14)));

@@ -1,7 +1,6 @@
-import type { Box } from '@loupe/shared';
+import { SeededRandom, type Box } from '@loupe/shared';
 import { COPY_TRANSFORMS, decodeSource, type CopyTransform } from './copy-transforms.ts';
 import type { PhotoSet } from './photo-set.ts';
-import { SeededRng } from './seeded-rng.ts';
 
 export interface CopyQuery {
   /** Index of the source in the photo set (the correct answer). */
@@ -34,7 +33,7 @@ export async function buildQuerySet(set: PhotoSet, transforms: CopyTransform[] =
     const raster = await decodeSource(photo.bytes);
     for (const t of transforms) {
       for (let variant = 0; variant < t.variants; variant++) {
-        const copy = await t.apply(raster, SeededRng.from(`${photo.name}/${t.name}/${variant}`));
+        const copy = await t.apply(raster, SeededRandom.from(`${photo.name}/${t.name}/${variant}`));
         out.push({ source, transform: t.name, variant, bytes: copy.bytes, box: copy.box });
       }
     }

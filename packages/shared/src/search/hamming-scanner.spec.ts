@@ -4,35 +4,20 @@ import type { KernelChoice } from './kernel/create-popcount-kernel.ts';
 import { OUT_CAPACITY } from './kernel/kernel-layout.ts';
 import { scanTopK, type ScanOptions } from './reference-scan.ts';
 import { bitmapOf } from './skip-bitmap.ts';
+import { SeededRandom } from '../util/seeded-random.ts';
 
 const KERNELS: KernelChoice[] = ['wasm-simd', 'wasm-scalar', 'js'];
 
-/** Deterministic PRNG so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
-function randomCodes(count: number, codeBytes: number, rand: () => number): Uint8Array {
-  const out = new Uint8Array(count * codeBytes);
-  for (let i = 0; i < out.length; i++) out[i] = Math.floor(rand() * 256);
-  return out;
-}
-
-/** Codes drawn from a few prototypes with a few flipped bits: many exact ties. */
-function tiedCodes(count: number, codeBytes: number, rand: () => number): Uint8Array {
-  const protos = randomCodes(3, codeBytes, rand);
+/** Seeded, so a failure names a reproducible case. Codes drawn from a few prototypes with a few flipped bits: many exact ties. */
+function tiedCodes(count: number, codeBytes: number, rand: SeededRandom): Uint8Array {
+  const protos = rand.bytes(3 * codeBytes);
   const out = new Uint8Array(count * codeBytes);
   for (let r = 0; r < count; r++) {
     out.set(protos.subarray((r % 3) * codeBytes, (r % 3 + 1) * codeBytes), r * codeBytes);
-    const flips = Math.floor(rand() * 3);
+    const flips = rand.below(3);
     for (let f = 0; f < flips; f++) {
-      const bit = Math.floor(rand() * codeBytes * 8);
+      const bit = rand.below(codeBytes * 8);
       out[r * codeBytes + (bit >> 3)] ^= 0x80 >> (bit & 7);
     }
   }
@@ -49,11 +34,11 @@ describe('HammingScanner', () => {
   for (const kernel of KERNELS) {
     describe(`kernel ${kernel}`, () => {
       it('matches the reference scan on random codes of every size and odd counts', () => {
-        const rand = rng(7);
+        const rand = new SeededRandom(7);
         for (const codeBytes of [4, 5, 8, 12, 16, 20, 24, 32]) {
           for (const count of [0, 1, 7, 16, 17, 33, 257, 1031]) {
-            const codes = randomCodes(count, codeBytes, rand);
-            const query = randomCodes(1, codeBytes, rand);
+            const codes = rand.bytes(count * codeBytes);
+            const query = rand.bytes(codeBytes);
             for (const k of [1, 10, count + 5]) check(kernel, codes, count, codeBytes, query, { k });
             check(kernel, codes, count, codeBytes, query, { k: 5, maxDistance: codeBytes * 3 });
           }
@@ -61,7 +46,7 @@ describe('HammingScanner', () => {
       });
 
       it('breaks ties by record number', () => {
-        const rand = rng(11);
+        const rand = new SeededRandom(11);
         for (const codeBytes of [4, 8, 12, 32]) {
           const codes = tiedCodes(600, codeBytes, rand);
           const query = codes.slice(0, codeBytes);
@@ -92,7 +77,7 @@ describe('HammingScanner', () => {
       });
 
       it('keeps exact results when many records pass the threshold (out area refills)', () => {
-        const rand = rng(3);
+        const rand = new SeededRandom(3);
         const count = 3 * OUT_CAPACITY + 40;
         const codes = tiedCodes(count, 8, rand);
         const query = codes.slice(8, 16);
@@ -101,7 +86,7 @@ describe('HammingScanner', () => {
       });
 
       it('skips tombstoned objects by bitmap (recordsPerObject) and by predicate', () => {
-        const rand = rng(5);
+        const rand = new SeededRandom(5);
         const count = 300;
         const codes = tiedCodes(count, 8, rand);
         const query = codes.slice(0, 8);
@@ -118,14 +103,14 @@ describe('HammingScanner', () => {
       });
 
       it('verifies listed records (MIH candidates) in list order, in chunks', () => {
-        const rand = rng(13);
+        const rand = new SeededRandom(13);
         for (const codeBytes of [4, 6, 8, 16, 32]) {
           const count = 3000;
-          const codes = randomCodes(count, codeBytes, rand);
-          const query = randomCodes(1, codeBytes, rand);
+          const codes = rand.bytes(count * codeBytes);
+          const query = rand.bytes(codeBytes);
           const scanner = new HammingScanner(codeBytes, { kernel });
           scanner.append(codes);
-          const list = new Uint32Array(9000).map(() => Math.floor(rand() * count)); // > 2 chunks, with repeats
+          const list = new Uint32Array(9000).map(() => rand.below(count)); // > 2 chunks, with repeats
           const bound = codeBytes * 4 - 2; // just under the mean distance: many pass, many do not
           const got: number[][] = [];
           scanner.verifyRecords(query, list, list.length, bound, (r, d) => got.push([r, d]));
@@ -141,9 +126,9 @@ describe('HammingScanner', () => {
       });
 
       it('scans a record range', () => {
-        const rand = rng(9);
-        const codes = randomCodes(500, 12, rand);
-        const query = randomCodes(1, 12, rand);
+        const rand = new SeededRandom(9);
+        const codes = rand.bytes(500 * 12);
+        const query = rand.bytes(12);
         const scanner = new HammingScanner(12, { kernel });
         scanner.append(codes);
         for (const [from, to] of [[0, 500], [3, 19], [5, 9], [16, 480], [17, 500]]) {
@@ -155,10 +140,10 @@ describe('HammingScanner', () => {
   }
 
   it('gives the same results with every kernel on a larger random set', () => {
-    const rand = rng(21);
+    const rand = new SeededRandom(21);
     for (const codeBytes of [8, 32]) {
-      const codes = randomCodes(20000, codeBytes, rand);
-      const query = randomCodes(1, codeBytes, rand);
+      const codes = rand.bytes(20000 * codeBytes);
+      const query = rand.bytes(codeBytes);
       const results = KERNELS.map((kernel) => {
         const s = new HammingScanner(codeBytes, { kernel });
         s.append(codes);
@@ -197,7 +182,7 @@ describe('HammingScanner', () => {
     expect(s.code(0)).toEqual(b);
     expect(s.count).toBe(7);
     // Growing past the initial memory keeps contents.
-    const big = randomCodes(100_000, 5, rng(1));
+    const big = new SeededRandom(1).bytes(100_000 * 5);
     s.load(big);
     expect(s.count).toBe(100_000);
     expect(s.code(99_999)).toEqual(big.slice(99_999 * 5));
@@ -208,9 +193,9 @@ describe('HammingScanner', () => {
   });
 
   it('fastScanTopK is a drop-in for scanTopK', () => {
-    const rand = rng(4);
-    const codes = randomCodes(777, 16, rand);
-    const query = randomCodes(1, 16, rand);
+    const rand = new SeededRandom(4);
+    const codes = rand.bytes(777 * 16);
+    const query = rand.bytes(16);
     const opts = { k: 12, maxDistance: 60, skip: (r: number) => r % 5 === 0 };
     expect(fastScanTopK(codes, 777, 16, query, opts)).toEqual(scanTopK(codes, 777, 16, query, opts));
     expect(fastScanTopK(codes, 500, 16, query, { k: 3 }, 'js')).toEqual(scanTopK(codes, 500, 16, query, { k: 3 }));

@@ -1,7 +1,6 @@
-import { ImageRejectedError, prepareImage, type HashModel, type ImageLimits, type Logger } from '@loupe/shared';
+import { ImageRejectedError, prepareImage, SeededRandom, type HashModel, type ImageLimits, type Logger } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import type { Labeler } from './labeler.ts';
-import { SeededRandom } from './seeded-random.ts';
 
 /** The part of an ingest ObjectSource that sampling needs. */
 export interface ImageSource {
@@ -93,7 +92,7 @@ export class TrainingSetService {
       seen++;
       if (reservoir.length < o.sample) reservoir.push(key);
       else {
-        const j = rnd.int(seen);
+        const j = rnd.below(seen);
         if (j < o.sample) reservoir[j] = key;
       }
     }

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, hammingDistance, initTf, loadHashModel, prepareImage, REPO_ROOT, type EncodeInput, type HashModel, type Tf } from '@loupe/shared';
+import { createLogger, hammingDistance, initTf, loadHashModel, prepareImage, REPO_ROOT, SeededRandom, type EncodeInput, type HashModel, type Tf } from '@loupe/shared';
 import { publishArtifact } from '../artifact/artifact-publisher.ts';
 import { trainedArtifact } from '../artifact/trained-artifact.ts';
 import { featureMatrix, type FeatureMatrix } from '../data/feature-matrix.ts';
-import { SeededRandom } from '../data/seeded-random.ts';
 import { hashRows } from '../stats/head-codes.ts';
 import { CsqTrainer } from './csq-trainer.ts';
 import { hashCenters } from './hash-centers.ts';
@@ -36,7 +35,7 @@ async function augmentedSet(): Promise<{ inputs: EncodeInput[]; labels: number[]
       const h = Math.round(height * s);
       let img = sharp(bytes)
         .rotate()
-        .extract({ left: rnd.int(width - w + 1), top: rnd.int(height - h + 1), width: w, height: h })
+        .extract({ left: rnd.below(width - w + 1), top: rnd.below(height - h + 1), width: w, height: h })
         .modulate({ brightness: 0.8 + 0.4 * rnd.next(), saturation: 0.6 + 0.8 * rnd.next() });
       if (rnd.next() < 0.5) img = img.flop();
       const p = await prepareImage(await img.jpeg({ quality: 90 }).toBuffer(), LIMITS);

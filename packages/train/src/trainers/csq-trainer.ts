@@ -1,7 +1,6 @@
 import type { Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
-import { LinearSignHead, MlpSignHead, type HashHead, type Tf } from '@loupe/shared';
+import { LinearSignHead, MlpSignHead, SeededRandom, type HashHead, type Tf } from '@loupe/shared';
 import { columnMean, columnStd, type FeatureMatrix } from '../data/feature-matrix.ts';
-import { SeededRandom } from '../data/seeded-random.ts';
 import { hashCenters, type HashCenters } from './hash-centers.ts';
 import { denseMatMul } from './tf-matmul.ts';
 import type { TrainedHead } from './trained-head.ts';

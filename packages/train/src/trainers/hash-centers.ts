@@ -1,4 +1,4 @@
-import { SeededRandom } from '../data/seeded-random.ts';
+import { SeededRandom } from '@loupe/shared';
 
 /** One target code per class, +1/-1 per bit, row-major [classes, bits]. */
 export interface HashCenters {

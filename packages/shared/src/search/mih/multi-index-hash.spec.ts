@@ -6,50 +6,29 @@ import { binomial, forEachAtDistance } from './bit-neighbours.ts';
 import { mihLayout, mihSubstrings } from './mih-layout.ts';
 import { MultiIndexHash } from './multi-index-hash.ts';
 import { RecordSet } from './record-set.ts';
+import { SeededRandom } from '../../util/seeded-random.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
-function flip(code: Uint8Array, bits: number, rand: () => number): Uint8Array {
-  const out = code.slice();
-  const done = new Set<number>();
-  while (done.size < bits) {
-    const b = Math.floor(rand() * out.length * 8);
-    if (done.has(b)) continue;
-    done.add(b);
-    out[b >> 3] ^= 0x80 >> (b & 7);
-  }
-  return out;
-}
 
 /** Random codes plus, for each query, near copies at distances 0..6 planted at random records. */
-function plantedSet(count: number, codeBytes: number, queries: number, rand: () => number) {
-  const codes = new Uint8Array(count * codeBytes);
-  for (let i = 0; i < codes.length; i++) codes[i] = Math.floor(rand() * 256);
+function plantedSet(count: number, codeBytes: number, queries: number, rand: SeededRandom) {
+  const codes = rand.bytes(count * codeBytes);
   const qs: Uint8Array[] = [];
   for (let q = 0; q < queries; q++) {
-    const query = new Uint8Array(codeBytes).map(() => Math.floor(rand() * 256));
+    const query = rand.bytes(codeBytes);
     qs.push(query);
-    for (let d = 0; d <= 6; d++) codes.set(flip(query, d, rand), Math.floor(rand() * count) * codeBytes);
+    for (let d = 0; d <= 6; d++) codes.set(rand.flipBits(query, d), rand.below(count) * codeBytes);
   }
   return { codes, queries: qs };
 }
 
 describe('mihLayout / mihSubstrings', () => {
   it('splits bits most significant first into near-equal parts', () => {
-    const rand = rng(2);
+    const rand = new SeededRandom(2);
     for (const [bytes, parts] of [[8, 4], [5, 3], [12, 7], [32, 16], [4, 2], [6, 5]]) {
       const layout = mihLayout(bytes * 8, parts);
       expect(layout.widths.reduce((a, b) => a + b)).toBe(bytes * 8);
       expect(Math.max(...layout.widths) - Math.min(...layout.widths)).toBeLessThanOrEqual(1);
-      const code = new Uint8Array(bytes).map(() => Math.floor(rand() * 256));
+      const code = rand.bytes(bytes);
       const bits = unpackBits(code);
       const want = layout.starts.map((s, p) => parseInt(Array.from(bits.subarray(s, s + layout.widths[p])).join(''), 2));
       expect(mihSubstrings(code, layout)).toEqual(want);
@@ -77,12 +56,12 @@ describe('mihLayout / mihSubstrings', () => {
 describe('RecordSet', () => {
   it('reports each record once across growth and clears', () => {
     const set = new RecordSet();
-    const rand = rng(12);
+    const rand = new SeededRandom(12);
     for (let round = 0; round < 3; round++) {
       set.clear();
       const truth = new Set<number>();
       for (let i = 0; i < 5000; i++) {
-        const r = Math.floor(rand() * 3000) * 1024; // aligned ids must not collide into one slot chain
+        const r = rand.below(3000) * 1024; // aligned ids must not collide into one slot chain
         expect(set.add(r)).toBe(!truth.has(r));
         truth.add(r);
       }
@@ -93,7 +72,7 @@ describe('RecordSet', () => {
 describe('MultiIndexHash', () => {
   for (const [codeBytes, parts] of [[8, undefined], [5, undefined], [12, 6], [32, undefined]] as const) {
     it(`equals the exact scan for radius and k-NN queries (${codeBytes}-byte codes, ${parts ?? 'default'} parts)`, () => {
-      const rand = rng(codeBytes * 31 + 1);
+      const rand = new SeededRandom(codeBytes * 31 + 1);
       const count = 20000;
       const { codes, queries } = plantedSet(count, codeBytes, 12, rand);
       const scanner = new HammingScanner(codeBytes);
@@ -125,7 +104,7 @@ describe('MultiIndexHash', () => {
   }
 
   it('stays exact while records are added, removed and re-added incrementally', () => {
-    const rand = rng(77);
+    const rand = new SeededRandom(77);
     const codeBytes = 8;
     const { codes, queries } = plantedSet(6000, codeBytes, 6, rand);
     const scanner = new HammingScanner(codeBytes);
@@ -156,7 +135,7 @@ describe('MultiIndexHash', () => {
     }
     compare();
     for (const r of victims.slice(0, 2)) {
-      const code = flip(queries[1], 1, rand);
+      const code = rand.flipBits(queries[1], 1);
       scanner.set(r, code);
       mih.add(r, code);
       removed.delete(r);
@@ -168,7 +147,7 @@ describe('MultiIndexHash', () => {
   });
 
   it('applies tombstone bitmaps like the scanner, and falls back to a scan for uncovered records', () => {
-    const rand = rng(8);
+    const rand = new SeededRandom(8);
     const { codes, queries } = plantedSet(4000, 8, 3, rand);
     const scanner = new HammingScanner(8);
     scanner.append(codes);
@@ -177,7 +156,7 @@ describe('MultiIndexHash', () => {
     const skip = bitmapOf(nearest.slice(0, 3), 1000);
     const opts = { k: 10, maxDistance: 8, skip, recordsPerObject: 4 };
     expect(mih.search(queries[0], { ...opts, strategy: 'mih' })).toEqual(scanner.search(queries[0], opts));
-    const fresh = new Uint8Array(8).map(() => Math.floor(rand() * 256));
+    const fresh = rand.bytes(8);
     scanner.append(fresh); // not added to the index: MIH must not miss it
     const hits = mih.search(fresh, { k: 1 });
     expect(hits).toEqual([{ record: 4000, distance: 0 }]);
