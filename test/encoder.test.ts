@@ -67,10 +67,10 @@ describe('encoder service (real Redis, real CNN)', () => {
     await redis?.stop();
   });
 
-  it('creates the index layout from the model', async () => {
+  it('creates the index layout from the model, recording what loads it', async () => {
     const probe = createRedis(config);
     try {
-      expect(await readIndexLayout(probe)).toEqual({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'builtin:mobilenetv2-rp64' });
+      expect(await readIndexLayout(probe)).toEqual({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'builtin:mobilenetv2-rp64', namespace: 'loupe', modelRef: 'builtin:mobilenetv2-rp64' });
     } finally {
       probe.disconnect();
     }

@@ -14,6 +14,9 @@ Commands:
   search <image> [--k N] [--granularity auto|global|region] [--key KEY]
                             query the running service and print the hits
   stats                     print index and pipeline counters
+  rollout <model> | --status | --finish | --abort
+                            re-encode the index with another model in the background and switch
+                            queries over without downtime (loupe rollout --help)
   train [--method itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
                             train a hash head on the source's images (loupe train --help)
   eval [--semantic] [options]
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'stats':
       return runStats(config);
+    case 'rollout':
+      return (await import('./commands/rollout.ts')).runRollout(config, rest);
     case 'train':
       // Loaded on demand: training pulls in TF.js and the trainers, which other commands never need.
       return (await import('./commands/train.ts')).runTrain(config, rest);

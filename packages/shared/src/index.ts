@@ -13,3 +13,5 @@ export * from './model/index.ts';
 export * from './image/index.ts';
 export * from './search/index.ts';
 export * from './util/seeded-random.ts';
+export * from './redis/index-generations.ts';
+export * from './redis/index-counters.ts';

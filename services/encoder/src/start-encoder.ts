@@ -8,9 +8,11 @@ import {
   initTf,
   loadHashModel,
   QueueNames,
+  readGenerations,
   type LoupeConfig,
 } from '@loupe/shared';
 import { EncoderService, identify, type EncodeOutcome } from './services/encoder.service.ts';
+import { GenerationModels } from './services/generation-models.ts';
 
 /** How long the first job of a batch waits for others: small next to a ~50-300 ms forward. */
 const BATCH_WAIT_MS = 20;
@@ -19,7 +21,9 @@ const BATCH_WAIT_MS = 20;
  * Runs the encoder: a BullMQ worker on loupe-encode whose concurrency equals LOUPE_ENCODE_BATCH, so
  * that many jobs are in flight; their images meet in a micro-batcher and go through the CNN
  * together (one forward per scale per batch). Codes go to loupe-index; bad jobs to loupe-dead.
- * Also creates the index layout in Redis (shards, bits, plan, model) if none exists yet.
+ * Also creates the index layout in Redis (shards, bits, plan, model) if none exists yet. Codes are
+ * made with the model of each live index generation (LOUPE_MODEL creates the first one; a rollout
+ * adds the next), so a rollout needs no encoder restart.
  */
 export async function startEncoder(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
   const log = createLogger('encoder', config.LOUPE_LOG_LEVEL);
@@ -28,8 +32,9 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
 
   const redis = createRedis(config, { name: 'loupe-encoder' });
   try {
-    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id });
-    if (layout.model !== model.id) log.warn({ index: layout.model, model: model.id }, 'index was created with another model version');
+    const { active } = await readGenerations(redis);
+    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef: config.LOUPE_MODEL });
+    if (layout.model !== model.id) log.info({ index: layout.model, model: model.id }, 'the index uses another model: encoding with the index generations\' models');
   } catch (e) {
     redis.disconnect();
     throw e;
@@ -37,7 +42,9 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
   const indexQueue = createQueue(QueueNames.index, config, redis);
   const deadQueue = createQueue(QueueNames.dead, config, redis);
   const batch = config.LOUPE_ENCODE_BATCH;
-  const service = new EncoderService(model, indexQueue, deadQueue, log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
+  const models = new GenerationModels(redis, (ref) => loadHashModel(ref, { logger: log }), config.LOUPE_MODEL, log);
+  models.preload(config.LOUPE_MODEL, model);
+  const service = new EncoderService(models, indexQueue, deadQueue, log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
 
   const worker = createWorker<unknown, EncodeOutcome>(
     QueueNames.encode,

@@ -8,19 +8,16 @@ import {
   JobValidationError,
   parseJob,
   QueueNames,
-  readIndexLayout,
-  ShardKeys,
   type IndexLayout,
   type LoupeConfig,
-  type RedisClient,
 } from '@loupe/shared';
-import { IndexerService, UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
-import { ShardRepository } from './repository/shard.repository.ts';
+import { GenerationRouter } from './generation-router.ts';
+import { UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
 
 /** Waits for the index layout, which the first encoder (the side that knows the model) creates. */
-async function awaitLayout(redis: RedisClient, signal: { closed: boolean }): Promise<IndexLayout | null> {
+async function awaitLayout(router: GenerationRouter, signal: { closed: boolean }): Promise<IndexLayout | null> {
   for (;;) {
-    const layout = await readIndexLayout(redis);
+    const layout = await router.activeLayout();
     if (layout || signal.closed) return layout;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -31,23 +28,21 @@ export async function startIndexer(config: LoupeConfig): Promise<{ close(): Prom
   const redis = createRedis(config, { name: 'loupe-indexer' });
   const dead = createQueue(QueueNames.dead, config, redis);
   const signal = { closed: false };
-  let service: IndexerService | null = null;
-  const ready = awaitLayout(redis, signal).then((layout) => {
-    if (!layout) return null;
-    const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
-    service = new IndexerService(layout, repos, log);
-    log.info({ shards: layout.shards, bits: layout.bits, model: layout.model }, 'indexer ready');
-    return service;
+  const router = new GenerationRouter(redis, log);
+  let layoutSeen = false;
+  const ready = awaitLayout(router, signal).then((layout) => {
+    if (!layout) return false;
+    log.info({ shards: layout.shards, bits: layout.bits, model: layout.model, generation: layout.namespace }, 'indexer ready');
+    return (layoutSeen = true);
   });
 
-  const worker = createWorker<unknown, IndexOutcome | null>(
+  const worker = createWorker<unknown, IndexOutcome[] | null>(
     QueueNames.index,
     config,
     async (job) => {
-      const svc = service ?? (await ready);
-      if (!svc) throw new Error('indexer is closing');
+      if (!layoutSeen && !(await ready)) throw new Error('indexer is closing');
       try {
-        return await svc.handle(parseJob(IndexJobSchema, QueueNames.index, job.data));
+        return await router.handle(parseJob(IndexJobSchema, QueueNames.index, job.data));
       } catch (err) {
         if (!(err instanceof UnindexableJobError || err instanceof JobValidationError)) throw err;
         const data = job.data as { key?: string; etag?: string };

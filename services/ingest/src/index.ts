@@ -5,3 +5,4 @@ export { createObjectSource, type ConfiguredSource } from './repositories/create
 export { S3ObjectSource } from './repositories/s3-object-source.ts';
 export { FileObjectSource, fileEtag } from './repositories/file-object-source.ts';
 export { isCandidateKey } from './services/candidate-key.ts';
+export { RolloutService, RolloutError, type RolloutProgress, type FinishOptions } from './services/rollout.service.ts';

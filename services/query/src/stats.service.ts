@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { QueueNames, type IndexLayout } from '@loupe/shared';
+import { liveObjectCount, QueueNames, readLiveLayouts, type IndexLayout, type RedisClient } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
 
 export interface StatsResponse {
@@ -9,6 +9,10 @@ export interface StatsResponse {
   deleted: number;
   model: string;
   bits: number;
+  /** Index generation served (its key namespace). */
+  generation: string;
+  /** A model rollout re-encoding the index into the next generation, or null. */
+  rollout: { generation: string; model: string; bits: number; indexed: number } | null;
   shards: { shard: number; live: number; deleted: number; replaced: number; ids: number }[];
   queues: Record<string, Record<string, number>>;
 }
@@ -21,12 +25,14 @@ export class StatsService {
     private readonly layout: IndexLayout,
     private readonly reader: IndexReaderRepository,
     private readonly queues: Queue[],
+    private readonly redis: RedisClient,
   ) {}
 
   async stats(): Promise<StatsResponse> {
-    const [counters, queueCounts] = await Promise.all([
+    const [counters, queueCounts, rollout] = await Promise.all([
       this.reader.shardCounters(),
       Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_STATES, 'failed', 'completed')] as const)),
+      this.rollout(),
     ]);
     const shards = counters.map((c) => ({
       shard: c.shard,
@@ -51,8 +57,16 @@ export class StatsService {
       deleted: shards.reduce((n, s) => n + s.deleted, 0),
       model: this.layout.model,
       bits: this.layout.bits,
+      generation: this.layout.namespace!,
+      rollout,
       shards,
       queues: Object.fromEntries(queueCounts),
     };
+  }
+
+  private async rollout(): Promise<StatsResponse['rollout']> {
+    const { next } = await readLiveLayouts(this.redis);
+    if (!next || next.namespace === this.layout.namespace) return null;
+    return { generation: next.namespace!, model: next.model, bits: next.bits, indexed: await liveObjectCount(this.redis, next) };
   }
 }

@@ -8,9 +8,11 @@ import { z } from 'zod';
 const objectKey = z.string().min(1).max(1024);
 const etag = z.string().min(1).max(256);
 const hex = z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lower-case hex');
+/** Index generation (namespace) a job is for alone: a rollout's re-encode. Absent = every live one. */
+const generation = z.string().min(1).max(200).optional();
 
 export const IngestJobSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional() }),
+  z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional(), generation }),
   z.object({ op: z.literal('delete'), key: objectKey }),
 ]);
 export type IngestJob = z.infer<typeof IngestJobSchema>;
@@ -38,6 +40,7 @@ export const EncodeJobSchema = z.object({
   /** Canonical raster (see CanonicalImage), base64. */
   image: z.string().min(1),
   views: z.array(ViewSchema).min(1),
+  generation,
 });
 export type EncodeJob = z.infer<typeof EncodeJobSchema>;
 

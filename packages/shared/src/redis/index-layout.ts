@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis-connection.ts';
-import { INDEX_META_KEY } from './redis-keys.ts';
+import { DEFAULT_NAMESPACE, indexMetaKey } from './redis-keys.ts';
 import { viewsAtLevel, type ViewPlan } from '../view/view-plan.ts';
 
 /**
@@ -12,6 +12,10 @@ export interface IndexLayout {
   plan: ViewPlan;
   /** Model version the index's codes were made with. */
   model: string;
+  /** Key namespace of this index generation (ShardKeys); DEFAULT_NAMESPACE when absent. */
+  namespace?: string;
+  /** What loads the model (a LOUPE_MODEL value), so encoders and queries can follow a rollout. */
+  modelRef?: string;
 }
 
 export function codeBytes(layout: Pick<IndexLayout, 'bits'>): number {
@@ -23,10 +27,12 @@ export function levelSizes(layout: Pick<IndexLayout, 'plan'>): number[] {
   return layout.plan.levels.map(viewsAtLevel);
 }
 
-export async function readIndexLayout(redis: RedisClient): Promise<IndexLayout | null> {
-  const h = await redis.hgetall(INDEX_META_KEY);
+export async function readIndexLayout(redis: RedisClient, namespace: string = DEFAULT_NAMESPACE): Promise<IndexLayout | null> {
+  const h = await redis.hgetall(indexMetaKey(namespace));
   if (!h.shards || !h.bits || !h.plan || !h.model) return null;
-  return { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model };
+  const layout: IndexLayout = { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model, namespace };
+  if (h.modelRef) layout.modelRef = h.modelRef;
+  return layout;
 }
 
 export class IndexLayoutMismatchError extends Error {}
@@ -36,16 +42,18 @@ export class IndexLayoutMismatchError extends Error {}
  * (same shard count, bits and plan). Returns the stored layout.
  */
 export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout): Promise<IndexLayout> {
+  const namespace = desired.namespace ?? DEFAULT_NAMESPACE;
+  const key = indexMetaKey(namespace);
   // All fields in one script: a reader never sees a half-created layout.
   await redis.eval(
     "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end",
     1,
-    INDEX_META_KEY,
+    key,
     'shards', String(desired.shards), 'bits', String(desired.bits), 'plan', JSON.stringify(desired.plan),
-    'model', desired.model, 'createdAt', new Date().toISOString(),
+    'model', desired.model, ...(desired.modelRef ? ['modelRef', desired.modelRef] : []), 'createdAt', new Date().toISOString(),
   );
-  const stored = await readIndexLayout(redis);
-  if (!stored) throw new Error(`index layout at ${INDEX_META_KEY} is incomplete; delete that key or use a fresh Redis database`);
+  const stored = await readIndexLayout(redis, namespace);
+  if (!stored) throw new Error(`index layout at ${key} is incomplete; delete that key or use a fresh Redis database`);
   const problems: string[] = [];
   if (stored.shards !== desired.shards) problems.push(`shards ${stored.shards} (LOUPE_SHARDS=${desired.shards})`);
   if (stored.bits !== desired.bits) problems.push(`bits ${stored.bits} (model has ${desired.bits})`);

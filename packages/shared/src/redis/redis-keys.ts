@@ -2,7 +2,24 @@
  * Redis key layout (one place). Every key of a shard carries the shard's hash tag so a shard's
  * keys live in one cluster slot and one Lua script can touch them all atomically.
  */
-export const INDEX_META_KEY = 'loupe:index';
+export const DEFAULT_NAMESPACE = 'loupe';
+
+/**
+ * Layout hash of one index generation (see index-layout.ts). A generation is a key namespace:
+ * every shard key of it starts with the namespace (ShardKeys). The first index lives in
+ * DEFAULT_NAMESPACE; a model rollout builds the next one beside it (index-generations.ts).
+ */
+export function indexMetaKey(namespace: string = DEFAULT_NAMESPACE): string {
+  return `${namespace}:index`;
+}
+
+export const INDEX_META_KEY = indexMetaKey();
+
+/** Hash: `active` = namespace queries are served from, `next` = namespace being re-encoded into. */
+export const GENERATIONS_KEY = 'loupe:generations';
+
+/** Hash: query service instance -> JSON { generation, at }: what each one serves (heartbeat). */
+export const SERVING_KEY = 'loupe:serving';
 
 /**
  * Codes and sizes are stored in pages: one Redis string per PAGE_BYTES-sized run of objects. A
@@ -47,7 +64,7 @@ export class ShardKeys {
   readonly tag: string;
   constructor(
     readonly shard: number,
-    namespace = 'loupe',
+    namespace = DEFAULT_NAMESPACE,
   ) {
     this.tag = `${namespace}:{s${shard}}`;
   }

@@ -5,6 +5,9 @@ import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
 import { TopKCollector } from './top-k-collector.ts';
 
+/** Blocks (of 16 records) in the first window of a k-NN scan; later windows double. */
+const FIRST_WINDOW_BLOCKS = 64;
+
 // The reference scan lives in its own file; re-exported here where it always was.
 export { scanTopK, type ScanHit, type ScanOptions } from './reference-scan.ts';
 
@@ -200,11 +203,17 @@ export class HammingScanner {
       const w = this.kernel.words;
       const out = OUT_OFFSET >> 2;
       let block = firstBlock;
+      // Windows that double from a few blocks: the threshold starts loose (every record of the
+      // first window is emitted) and tightens after each window, instead of staying loose until
+      // the out area fills.
+      let window = FIRST_WINDOW_BLOCKS;
       while (block < endBlock && top.threshold >= 0) {
-        const n = this.kernel.scanBlocks(this.stride, block, endBlock, top.threshold);
+        const stop = Math.min(endBlock, block + window);
+        const n = this.kernel.scanBlocks(this.stride, block, stop, top.threshold);
         for (let i = 0; i < n; i++) offer(w[out + 2 * i], w[out + 2 * i + 1]);
         top.settle();
         block = w[RESUME_OFFSET >> 2];
+        if (block >= stop) window *= 2;
       }
     }
     for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));

@@ -16,6 +16,7 @@ import {
   type ViewCode,
 } from '@loupe/shared';
 import { MicroBatcher } from '../batching/micro-batcher.ts';
+import type { EncodeTarget, GenerationModels } from './generation-models.ts';
 
 /** A job that can never succeed (malformed payload, undecodable raster, views the model lacks). */
 export class UnencodableJobError extends Error {
@@ -30,34 +31,43 @@ interface Prepared {
   raster: RgbRaster;
 }
 
-export type EncodeOutcome = { status: 'indexed'; views: number } | { status: 'dead'; reason: string };
+export type EncodeOutcome = { status: 'indexed'; views: number; generations: number } | { status: 'dead'; reason: string };
 
 /**
  * Turns encode jobs into index jobs: validates, decodes the canonical raster, encodes all views
- * with the hash model (batched across concurrent jobs), and queues the codes for the indexer.
- * Permanent failures go to the dead-letter queue; transient ones are thrown for BullMQ to retry.
+ * with the model of each live index generation (batched across concurrent jobs, one batcher per
+ * model), and queues the codes for the indexer. Permanent failures go to the dead-letter queue;
+ * transient ones are thrown for BullMQ to retry.
  */
 export class EncoderService {
-  private readonly batcher: MicroBatcher<Prepared, ViewCode[]>;
+  private readonly batchers = new Map<HashModel, MicroBatcher<Prepared, ViewCode[]>>();
+  private readonly batch: { maxSize: number; maxWaitMs: number };
 
   constructor(
-    private readonly model: HashModel,
+    private readonly models: GenerationModels,
     private readonly indexQueue: Queue,
     private readonly deadQueue: Queue,
     private readonly log: Logger,
     batch: { maxSize: number; maxWaitMs: number },
   ) {
-    this.batcher = new MicroBatcher((items) => this.encodeBatch(items), batch.maxSize, batch.maxWaitMs);
+    this.batch = batch;
   }
 
   async handle(data: unknown): Promise<EncodeOutcome> {
     let job: EncodeJob | undefined;
     try {
       job = parseJob(EncodeJobSchema, QueueNames.encode, data);
-      const prepared = await this.prepare(job);
-      const codes = await this.batcher.submit(prepared);
-      await this.indexQueue.add('upsert', this.indexJob(job, codes), { jobId: indexJobId(job.key, job.etag, this.model.id) });
-      return { status: 'indexed', views: codes.length };
+      const targets = await this.models.targets(job.generation);
+      if (targets.length === 0) this.log.info({ key: job.key, generation: job.generation }, 'index generation gone, encode job dropped');
+      let raster: RgbRaster | undefined;
+      let views = 0;
+      for (const target of targets) {
+        raster ??= await this.decode(job);
+        const codes = await this.encodeFor(target, job, raster);
+        await this.indexQueue.add('upsert', this.indexJob(job, target.model, codes), { jobId: indexJobId(job.key, job.etag, target.model.id) });
+        views += codes.length;
+      }
+      return { status: 'indexed', views, generations: targets.length };
     } catch (err) {
       if (!(err instanceof UnencodableJobError || err instanceof JobValidationError)) throw err;
       const { key, etag } = identify(job ?? data);
@@ -73,39 +83,46 @@ export class EncoderService {
   }
 
   /** Waits for batches in flight (used on close). */
-  drain(): Promise<void> {
-    return this.batcher.drain();
+  async drain(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((b) => b.drain()));
   }
 
-  private async prepare(job: EncodeJob): Promise<Prepared> {
-    const levels = this.model.plan.levels.length;
-    const bad = job.views.find((v) => v.level >= levels);
-    if (bad) throw new UnencodableJobError(`view level ${bad.level} is not in model ${this.model.id} (${levels} levels)`);
-    let raster: RgbRaster;
+  private async decode(job: EncodeJob): Promise<RgbRaster> {
     try {
-      raster = await decodeCanonical(job.image);
+      return await decodeCanonical(job.image);
     } catch (e) {
       throw new UnencodableJobError(`bad canonical raster: ${(e as Error).message}`);
     }
-    return { job, raster };
   }
 
-  private async encodeBatch(items: Prepared[]): Promise<ViewCode[][]> {
+  private encodeFor({ model }: EncodeTarget, job: EncodeJob, raster: RgbRaster): Promise<ViewCode[]> {
+    const levels = model.plan.levels.length;
+    const bad = job.views.find((v) => v.level >= levels);
+    if (bad) throw new UnencodableJobError(`view level ${bad.level} is not in model ${model.id} (${levels} levels)`);
+    let batcher = this.batchers.get(model);
+    if (!batcher) {
+      batcher = new MicroBatcher((items) => this.encodeBatch(model, items), this.batch.maxSize, this.batch.maxWaitMs);
+      this.batchers.set(model, batcher);
+    }
+    return batcher.submit({ job, raster });
+  }
+
+  private async encodeBatch(model: HashModel, items: Prepared[]): Promise<ViewCode[][]> {
     const t0 = performance.now();
-    const codes = await this.model.encode(items.map(({ job, raster }) => ({ image: raster, width: job.width, height: job.height, views: job.views })));
-    this.log.debug({ images: items.length, ms: Math.round(performance.now() - t0) }, 'encoded batch');
+    const codes = await model.encode(items.map(({ job, raster }) => ({ image: raster, width: job.width, height: job.height, views: job.views })));
+    this.log.debug({ model: model.id, images: items.length, ms: Math.round(performance.now() - t0) }, 'encoded batch');
     return codes;
   }
 
-  private indexJob(job: EncodeJob, codes: ViewCode[]): IndexJob {
+  private indexJob(job: EncodeJob, model: HashModel, codes: ViewCode[]): IndexJob {
     return {
       op: 'upsert',
       key: job.key,
       etag: job.etag,
       width: job.width,
       height: job.height,
-      model: this.model.id,
-      bits: this.model.bits,
+      model: model.id,
+      bits: model.bits,
       views: codes.map((c) => ({ level: c.level, index: c.index, box: c.box, code: bytesToHex(c.code) })),
     };
   }

@@ -54,10 +54,10 @@ export class IngestJobService {
       throw e;
     }
     if (data.op === 'delete') return this.remove(data.key, job);
-    return this.upsert(data.key, data.etag, data.size, job, token);
+    return this.upsert(data.key, data.etag, data.size, data.generation, job, token);
   }
 
-  private async upsert(key: string, etag: string, size: number | undefined, job: Job, token?: string): Promise<IngestOutcome> {
+  private async upsert(key: string, etag: string, size: number | undefined, generation: string | undefined, job: Job, token?: string): Promise<IngestOutcome> {
     const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
     let release: () => void;
     try {
@@ -84,8 +84,9 @@ export class IngestJobService {
         height: image.height,
         image: image.canonical.toString('base64'),
         views: image.views,
+        ...(generation ? { generation } : {}),
       };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId('encode', key, etag) });
+      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag) });
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {

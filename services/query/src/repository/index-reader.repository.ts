@@ -2,10 +2,12 @@ import {
   codeBytes,
   levelSizes,
   lookupObjectId,
+  readShardCounters,
   pageSlot,
   shardOf,
   ShardKeys,
   type IndexLayout,
+  type ShardCounters,
   type RedisClient,
 } from '@loupe/shared';
 
@@ -18,7 +20,7 @@ export class IndexReaderRepository {
 
   /** The object's codes per level (views concatenated), or null when the key is not indexed. */
   async codesOf(key: string): Promise<Uint8Array[] | null> {
-    const keys = new ShardKeys(shardOf(key, this.layout.shards));
+    const keys = new ShardKeys(shardOf(key, this.layout.shards), this.layout.namespace);
     const id = await lookupObjectId(this.redis, keys, key);
     if (id === null) return null;
     const bytes = codeBytes(this.layout);
@@ -31,12 +33,7 @@ export class IndexReaderRepository {
     );
   }
 
-  async shardCounters(): Promise<{ shard: number; created: number; replaced: number; deleted: number }[]> {
-    return Promise.all(
-      Array.from({ length: this.layout.shards }, async (_, shard) => {
-        const h = await this.redis.hgetall(new ShardKeys(shard).counters);
-        return { shard, created: Number(h.created ?? 0), replaced: Number(h.replaced ?? 0), deleted: Number(h.deleted ?? 0) };
-      }),
-    );
+  shardCounters(): Promise<ShardCounters[]> {
+    return readShardCounters(this.redis, this.layout);
   }
 }

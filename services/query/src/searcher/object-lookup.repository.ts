@@ -9,11 +9,15 @@ export interface ObjectInfo {
 
 /** Resolves a shard's dense ids to object keys and source sizes (id -> key lists, dims pages). */
 export class ObjectLookupRepository {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    /** Index generation (ShardKeys namespace); the default one when absent. */
+    private readonly namespace?: string,
+  ) {}
 
   async lookup(shard: number, ids: number[]): Promise<ObjectInfo[]> {
     if (!ids.length) return [];
-    const keys = new ShardKeys(shard);
+    const keys = new ShardKeys(shard, this.namespace);
     // Every key carries the shard's hash tag, so on a cluster each pipeline goes to one node.
     const p = this.redis.pipeline();
     for (const id of ids) {

@@ -4,6 +4,7 @@ import {
   createLogger,
   createRedis,
   levelSizes,
+  readGenerations,
   readIndexLayout,
   type IndexLayout,
   type Logger,
@@ -46,16 +47,20 @@ export class SearcherPool {
     this.log = opts.logger ?? createLogger('query');
   }
 
-  /** Connects, reads the index layout and starts the workers (later, if no index exists yet). */
-  async start(config: SearcherConfig): Promise<void> {
+  /**
+   * Connects, reads the index layout and starts the workers (later, if no index exists yet).
+   * Serves index generation `namespace`, by default the active one.
+   */
+  async start(config: SearcherConfig, namespace?: string): Promise<void> {
     this.config = config;
     this.redis = createRedis(config, { name: 'loupe-query-searcher' });
-    this.resolver = new HitResolver(new ObjectLookupRepository(this.redis), this.log);
-    const layout = await readIndexLayout(this.redis);
+    const ns = namespace ?? (await readGenerations(this.redis)).active;
+    this.resolver = new HitResolver(new ObjectLookupRepository(this.redis, ns), this.log);
+    const layout = await readIndexLayout(this.redis, ns);
     if (layout) return this.startWorkers(layout);
     this.log.warn('no index layout in Redis yet; searchers start when the first object is indexed');
     const poll = setInterval(() => {
-      readIndexLayout(this.redis!).then(
+      readIndexLayout(this.redis!, ns).then(
         (l) => {
           if (!l || this.layoutValue || this.closed) return;
           clearInterval(poll);

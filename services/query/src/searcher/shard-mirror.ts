@@ -107,7 +107,7 @@ export class ShardMirror {
     this.batchSize = opts.batchSize ?? 1000;
     this.mihMinRecords = opts.mihMinRecords;
     const tail = duplicateForTail(redis, `loupe-mirror-s${opts.shard}-tail`);
-    this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard));
+    this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard, opts.layout?.namespace));
   }
 
   get layout(): IndexLayout | null {

@@ -59,6 +59,12 @@ export const statsRouteSchema = {
         deleted: { type: 'integer' },
         model: { type: 'string' },
         bits: { type: 'integer' },
+        generation: { type: 'string', description: 'index generation served (key namespace)' },
+        rollout: {
+          type: ['object', 'null'],
+          description: 'model rollout in progress: the generation being re-encoded and its progress',
+          properties: { generation: { type: 'string' }, model: { type: 'string' }, bits: { type: 'integer' }, indexed: { type: 'integer' } },
+        },
         shards: { type: 'array', items: { type: 'object', additionalProperties: true } },
         queues: { type: 'object', additionalProperties: true },
       },

@@ -1,0 +1,45 @@
+import { readIndexLayout, readLiveLayouts, ShardKeys, type IndexJob, type IndexLayout, type Logger, type RedisClient } from '@loupe/shared';
+import { IndexerService, UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
+import { ShardRepository } from './repository/shard.repository.ts';
+
+/**
+ * Sends each index job to the live index generation(s) it belongs to: an upsert to the one whose
+ * model made its codes (the active index, or the next one during a rollout), a delete to every
+ * live generation. One IndexerService per generation, created on first use.
+ */
+export class GenerationRouter {
+  private readonly services = new Map<string, IndexerService>();
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** The active layout, once the first encoder created it (null while there is none). */
+  async activeLayout(): Promise<IndexLayout | null> {
+    return (await readLiveLayouts(this.redis)).active;
+  }
+
+  async handle(job: IndexJob): Promise<IndexOutcome[]> {
+    const live = await readLiveLayouts(this.redis);
+    const layouts = [live.active, live.next].filter((l): l is IndexLayout => l !== null);
+    if (job.op === 'delete') return Promise.all(layouts.map((l) => this.serviceFor(l).handle(job)));
+    const target = layouts.find((l) => l.model === job.model);
+    if (!target) {
+      throw new UnindexableJobError(`codes made by model ${job.model}, the index uses ${layouts.map((l) => l.model).join(' and ') || 'no model yet'}`);
+    }
+    return [await this.serviceFor(target).handle(job)];
+  }
+
+  private serviceFor(layout: IndexLayout): IndexerService {
+    const ns = layout.namespace!;
+    let svc = this.services.get(ns);
+    if (!svc) {
+      const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(this.redis, new ShardKeys(s, ns)));
+      svc = new IndexerService(layout, repos, this.log);
+      this.services.set(ns, svc);
+      this.log.info({ generation: ns, shards: layout.shards, bits: layout.bits, model: layout.model }, 'indexing into generation');
+    }
+    return svc;
+  }
+}

@@ -1,0 +1,165 @@
+import type { Queue } from 'bullmq';
+import {
+  abortGeneration,
+  beginGeneration,
+  deleteGeneration,
+  generationNamespace,
+  liveObjectCount,
+  objectJobId,
+  promoteGeneration,
+  readLiveLayouts,
+  servedGenerations,
+  type HashModel,
+  type IndexLayout,
+  type IngestJob,
+  type Logger,
+  type RedisClient,
+} from '@loupe/shared';
+import type { ConfiguredSource } from '../repositories/create-object-source.ts';
+import { isCandidateKey } from './candidate-key.ts';
+
+export interface RolloutDeps {
+  redis: RedisClient;
+  source: ConfiguredSource;
+  ingestQueue: Queue;
+  /** Queues whose pending jobs may still write to the next generation (ingest, encode, index). */
+  pipelineQueues: Queue[];
+  loadModel: (ref: string) => Promise<HashModel>;
+  logger: Logger;
+}
+
+export interface RolloutProgress {
+  active: { generation: string; model: string; objects: number };
+  next: { generation: string; model: string; objects: number } | null;
+  /** Jobs not yet done on the pipeline queues (a rollout's re-encodes among them). */
+  pending: number;
+}
+
+export interface FinishOptions {
+  pollMs?: number;
+  /** Gives up (throws) after this long without completion. */
+  timeoutMs?: number;
+  /** How long every query service gets to switch before the old generation is deleted. */
+  switchTimeoutMs?: number;
+  onProgress?: (p: RolloutProgress) => void;
+}
+
+const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+const BACKFILL_BATCH = 500;
+/** A query service whose heartbeat is older than this is not waited for. */
+const SERVING_FRESH_MS = 15_000;
+
+export class RolloutError extends Error {}
+
+/**
+ * Rolls a new model out without downtime: creates the next index generation, re-encodes every
+ * object of the bucket into it in the background (ingest jobs for that generation alone, while
+ * encoders also write new objects to both), promotes it once it holds as many objects as the
+ * active one and the pipeline is drained, waits for every query service to switch, then deletes
+ * the old generation.
+ */
+export class RolloutService {
+  constructor(private readonly deps: RolloutDeps) {}
+
+  /** Starts (or resumes) the rollout of `modelRef`; returns the generation and the re-encode jobs queued. */
+  async begin(modelRef: string): Promise<{ generation: string; model: string; queued: number }> {
+    const { redis, logger } = this.deps;
+    const { active, next } = await readLiveLayouts(redis);
+    if (!active) throw new RolloutError('nothing is indexed yet: set LOUPE_MODEL and start the pipeline instead');
+    const model = await this.deps.loadModel(modelRef);
+    if (model.id === active.model) throw new RolloutError(`the index already uses model ${model.id}`);
+    if (next && next.model !== model.id) throw new RolloutError(`a rollout of model ${next.model} is in progress (generation ${next.namespace}); finish or abort it first`);
+    // Ingest computes the views once for every generation, so they must share the view plan.
+    if (JSON.stringify(model.plan) !== JSON.stringify(active.plan)) throw new RolloutError(`model ${model.id} has another view plan than the index; re-index into a fresh Redis instead`);
+    const generation = generationNamespace(model.id);
+    await beginGeneration(redis, { shards: active.shards, bits: model.bits, plan: model.plan, model: model.id, namespace: generation, modelRef });
+    const queued = await this.backfill(generation);
+    logger.info({ event: 'rollout-begin', generation, model: model.id, bits: model.bits, queued }, 'rollout started');
+    return { generation, model: model.id, queued };
+  }
+
+  async progress(): Promise<RolloutProgress> {
+    const { redis, pipelineQueues } = this.deps;
+    const { active, next } = await readLiveLayouts(redis);
+    if (!active) throw new RolloutError('nothing is indexed yet');
+    const counts = await Promise.all(pipelineQueues.map((q) => q.getJobCounts(...PENDING_STATES)));
+    const describe = async (l: IndexLayout) => ({ generation: l.namespace!, model: l.model, objects: await liveObjectCount(redis, l) });
+    return {
+      active: await describe(active),
+      next: next ? await describe(next) : null,
+      pending: counts.reduce((n, c) => n + PENDING_STATES.reduce((m, s) => m + (c[s] ?? 0), 0), 0),
+    };
+  }
+
+  /**
+   * Waits until the next generation is complete, promotes it, waits for the query services to
+   * switch and deletes the old generation. Returns the retired generation.
+   */
+  async finish(o: FinishOptions = {}): Promise<{ retired: string; generation: string; deletedKeys: number }> {
+    const { redis, logger } = this.deps;
+    const until = Date.now() + (o.timeoutMs ?? Infinity);
+    let p = await this.progress();
+    for (;;) {
+      if (!p.next) throw new RolloutError('no rollout in progress');
+      o.onProgress?.(p);
+      if (p.pending === 0 && p.next.objects >= p.active.objects) break;
+      if (Date.now() > until) throw new RolloutError(`rollout not complete: ${p.next.objects} of ${p.active.objects} objects re-encoded, ${p.pending} jobs pending`);
+      await sleep(o.pollMs ?? 1000);
+      p = await this.progress();
+    }
+    const generation = p.next.generation;
+    const retired = await promoteGeneration(redis, generation);
+    logger.info({ event: 'rollout-promoted', generation, retired, objects: p.next.objects }, 'new index generation active');
+    await this.awaitQueryServices(generation, o.switchTimeoutMs ?? 10 * 60_000, o.pollMs ?? 1000);
+    const deletedKeys = await deleteGeneration(redis, retired);
+    logger.info({ event: 'rollout-done', generation, retired, deletedKeys }, 'old index generation deleted');
+    return { retired, generation, deletedKeys };
+  }
+
+  /** Cancels a pending rollout and deletes what it had written. */
+  async abort(): Promise<string | null> {
+    const { redis, logger } = this.deps;
+    const { next } = await readLiveLayouts(redis);
+    if (!next) return null;
+    await abortGeneration(redis, next.namespace!);
+    await deleteGeneration(redis, next.namespace!);
+    logger.info({ event: 'rollout-aborted', generation: next.namespace }, 'rollout aborted');
+    return next.namespace!;
+  }
+
+  /** One ingest job per object of the source, for the new generation only. */
+  private async backfill(generation: string): Promise<number> {
+    const { source, prefix } = this.deps.source;
+    let batch: IngestJob[] = [];
+    let queued = 0;
+    const flush = async () => {
+      await this.deps.ingestQueue.addBulk(
+        batch.map((data) => ({ name: 'upsert', data, opts: { jobId: objectJobId(`ingest@${generation}`, data.key, (data as { etag: string }).etag) } })),
+      );
+      queued += batch.length;
+      batch = [];
+    };
+    for await (const e of source.list(prefix)) {
+      if (!isCandidateKey(e.key)) continue;
+      batch.push({ op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation });
+      if (batch.length >= BACKFILL_BATCH) await flush();
+    }
+    if (batch.length) await flush();
+    return queued;
+  }
+
+  private async awaitQueryServices(generation: string, timeoutMs: number, pollMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const behind = [...(await servedGenerations(this.deps.redis, SERVING_FRESH_MS))].filter(([, g]) => g !== generation);
+      if (!behind.length) return;
+      if (Date.now() > until) {
+        this.deps.logger.warn({ behind: behind.length }, 'query services did not switch in time; deleting the old generation anyway');
+        return;
+      }
+      await sleep(pollMs);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { forgetServing, readGenerations, reportServing, type Logger, type RedisClient } from '@loupe/shared';
+import type { ServingGeneration } from './serving-generation.ts';
+
+export interface GenerationFollowerOptions {
+  /** How often the active generation is read (one HGETALL). */
+  pollMs?: number;
+  /** How long a new generation's searchers may take to load before the switch is retried. */
+  readyTimeoutMs?: number;
+  /** The old generation is closed this long after the switch, so searches in flight finish. */
+  graceMs?: number;
+}
+
+/**
+ * Keeps the query service on the active index generation: when a rollout promotes another one,
+ * opens it beside the current one (model loaded, mirrors loaded), switches new requests to it,
+ * then closes the old one. Requests never wait for a switch.
+ */
+export class GenerationFollower {
+  private timer: NodeJS.Timeout | null = null;
+  private switching: Promise<void> | null = null;
+  private closed = false;
+  private readonly retiring = new Set<ServingGeneration>();
+  /** This instance in the serving registry (a rollout waits for every instance to switch). */
+  private readonly instance = randomUUID();
+
+  constructor(
+    private currentValue: ServingGeneration,
+    private readonly open: (namespace: string) => Promise<ServingGeneration>,
+    private readonly redis: RedisClient,
+    private readonly log: Logger,
+    private readonly opts: GenerationFollowerOptions = {},
+  ) {}
+
+  get current(): ServingGeneration {
+    return this.currentValue;
+  }
+
+  start(): void {
+    const tick = () => {
+      // The heartbeat goes on while a switch loads: it names the generation requests use now.
+      reportServing(this.redis, this.instance, this.currentValue.namespace).catch((e) => this.log.warn({ err: String(e) }, 'serving heartbeat failed'));
+      void this.check();
+    };
+    this.timer = setInterval(tick, this.opts.pollMs ?? 1000);
+    this.timer.unref();
+    tick();
+  }
+
+  /** Follows the active generation once (also called by the poll). */
+  check(): Promise<void> {
+    if (this.switching || this.closed) return this.switching ?? Promise.resolve();
+    this.switching = this.follow()
+      .catch((e) => this.log.error({ err: String(e) }, 'switching index generation failed; will retry'))
+      .finally(() => (this.switching = null));
+    return this.switching;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.switching;
+    await forgetServing(this.redis, this.instance).catch(() => undefined);
+    await Promise.all([this.currentValue, ...this.retiring].map((g) => g.close()));
+  }
+
+  private async follow(): Promise<void> {
+    const { active } = await readGenerations(this.redis);
+    if (active === this.currentValue.namespace) return;
+    const t0 = Date.now();
+    this.log.info({ from: this.currentValue.namespace, to: active }, 'index generation changed, loading it');
+    const next = await this.open(active);
+    if (!(await next.pool.waitReady(this.opts.readyTimeoutMs ?? 10 * 60_000)) || this.closed) {
+      await next.close();
+      if (!this.closed) throw new Error(`searchers of generation ${active} did not load in time`);
+      return;
+    }
+    const old = this.currentValue;
+    this.currentValue = next;
+    await reportServing(this.redis, this.instance, next.namespace);
+    this.log.info({ generation: active, model: next.model.id, bits: next.layout.bits, ms: Date.now() - t0 }, 'now serving index generation');
+    this.retiring.add(old);
+    const retire = () => {
+      if (!this.retiring.delete(old)) return;
+      old.close().catch((e) => this.log.warn({ err: String(e) }, 'closing the old generation failed'));
+    };
+    setTimeout(retire, this.opts.graceMs ?? 5000).unref();
+  }
+}
