@@ -5,7 +5,9 @@ import { printTable } from './search.ts';
 export async function runStats(config: LoupeConfig): Promise<number> {
   const s = await callQuery(config, '/v1/stats');
   process.stdout.write(
-    `model ${s.model} (${s.bits} bits)\nindexed ${s.indexed}  pending ${s.pending}  failed ${s.failed}  deleted ${s.deleted}\n\n`,
+    `model ${s.model} (${s.bits} bits), index generation ${s.generation}\nindexed ${s.indexed}  pending ${s.pending}  failed ${s.failed}  deleted ${s.deleted}\n` +
+      (s.rollout ? `rollout to ${s.rollout.model} (${s.rollout.bits} bits): ${s.rollout.indexed} of ${s.indexed} re-encoded\n` : '') +
+      '\n',
   );
   printTable(
     ['shard', 'live', 'deleted', 'replaced'],
