@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { decodeArtifact, hashModelFromArtifact, loadConfig, REPO_ROOT, createLogger } from '@loupe/shared';
+import { decodeArtifact, hashModelFromArtifact, loadConfig, loadHashModel, REPO_ROOT, createLogger } from '@loupe/shared';
 import { runTrain } from '../packages/cli/src/commands/train.ts';
 import { startS3, type TestS3 } from './support/s3-server.ts';
 
@@ -50,6 +50,10 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
     expect(artifact.header.meta).toMatchObject({ method: 'csq', classes: ['even', 'odd'], views: 'global' });
     const model = await hashModelFromArtifact(artifact, createLogger('test', 'silent'));
     expect(model.bits).toBe(16);
+    // What encoders and query services do with LOUPE_MODEL=s3://...: the same model, read from S3.
+    const fromS3 = await loadHashModel('s3://photos/models/csq.loupe', { logger: createLogger('test', 'silent') });
+    expect(fromS3.id).toBe(summary.id);
+    expect(fromS3.toArtifact().tensors).toEqual(artifact.tensors);
   });
 
   it('rejects a supervised run without labels and an unknown method, with usage', async () => {

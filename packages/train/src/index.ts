@@ -19,4 +19,4 @@ export { projectRows, covariance, columnMedians } from './trainers/tf-projection
 export { encodeRows, hashRows, type CodeMatrix } from './stats/head-codes.ts';
 export { bitBalance, type BitBalance } from './stats/bit-balance.ts';
 export { modelVersionId, trainedArtifact, type DescriptorPipeline } from './artifact/trained-artifact.ts';
-export { publishArtifact, type S3Settings } from './artifact/artifact-publisher.ts';
+export { publishArtifact } from './artifact/artifact-publisher.ts';

@@ -141,6 +141,6 @@ describe('artifact file', () => {
     const want = hex((await model.encode([horse]))[0]);
     expect(hex((await byUrl.encode([horse]))[0])).toEqual(want);
     expect(hex((await byPath.encode([horse]))[0])).toEqual(want);
-    await expect(loadHashModel('s3://bucket/model.loupe', { logger })).rejects.toThrow(/s3:/);
+    await expect(loadHashModel('ftp://host/model.loupe', { logger })).rejects.toThrow(/ftp:/);
   });
 });

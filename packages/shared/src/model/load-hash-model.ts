@@ -14,8 +14,8 @@ export interface LoadHashModelOptions {
 
 /**
  * Loads a hash model by URL (LOUPE_MODEL): `builtin:mobilenetv2-rp64` and friends (see
- * builtin-models.ts), or an artifact at file:///abs/path, /abs/path or ./rel/path (s3:// once a
- * fetcher is registered, see registerArtifactFetcher). Initialises TF.js on first use.
+ * builtin-models.ts), or an artifact at file:///abs/path, /abs/path, ./rel/path or s3://bucket/key
+ * (see artifact-store.ts). Initialises TF.js on first use.
  */
 export async function loadHashModel(url: string, opts: LoadHashModelOptions = {}): Promise<HashModel> {
   const logger = opts.logger ?? createLogger('model');

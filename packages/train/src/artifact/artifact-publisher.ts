@@ -1,7 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { encodeArtifact, normalizeArtifactUrl, writeArtifact, type LoupeConfig, type ModelArtifact } from '@loupe/shared';
-
-export type S3Settings = Pick<LoupeConfig, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>;
+import { encodeArtifact, normalizeArtifactUrl, S3ArtifactStore, writeArtifact, type ModelArtifact, type S3Settings } from '@loupe/shared';
 
 /**
  * Stores a model artifact at a path, a file:// URL or an s3://bucket/key URL (credentials from the
@@ -16,22 +13,7 @@ export async function publishArtifact(target: string, artifact: ModelArtifact, s
     return url;
   }
   if (scheme === 's3:') {
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-    if (!m) throw new Error(`artifact URL ${url} needs a bucket and a key: s3://bucket/path/model.loupe`);
-    const client = new S3Client({ region: s3?.S3_REGION ?? 'us-east-1', endpoint: s3?.S3_ENDPOINT, forcePathStyle: s3?.S3_FORCE_PATH_STYLE ?? false });
-    try {
-      await client.send(
-        new PutObjectCommand({
-          Bucket: m[1],
-          Key: m[2],
-          Body: encodeArtifact(artifact),
-          ContentType: 'application/octet-stream',
-          Metadata: { 'loupe-model-id': artifact.header.id },
-        }),
-      );
-    } finally {
-      client.destroy();
-    }
+    await new S3ArtifactStore(s3 ?? { S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: false }).put(url, encodeArtifact(artifact), artifact.header.id);
     return url;
   }
   throw new Error(`cannot write model artifacts to ${scheme}// URLs (use a path, file:///... or s3://bucket/key)`);

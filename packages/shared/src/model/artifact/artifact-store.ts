@@ -1,17 +1,20 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../config/config.ts';
 import { decodeArtifact, encodeArtifact, type ModelArtifact } from './model-artifact.ts';
+import { S3ArtifactStore } from './s3-artifact-store.ts';
 
 /** Reads the bytes behind a model URL; one per URL scheme. */
 export type ArtifactFetcher = (url: string) => Promise<Uint8Array>;
 
-const fetchers = new Map<string, ArtifactFetcher>([['file:', (url) => readFile(fileURLToPath(url))]]);
+const fetchers = new Map<string, ArtifactFetcher>([
+  ['file:', (url) => readFile(fileURLToPath(url))],
+  // S3 settings as the services read them (S3_ENDPOINT, S3_REGION, S3_FORCE_PATH_STYLE).
+  ['s3:', (url) => new S3ArtifactStore(loadConfig()).get(url)],
+]);
 
-/**
- * Adds a scheme (e.g. 's3:') so loadHashModel can read artifacts from it. The S3 reader lives with
- * the S3 code; keeping it out of here spares model loading a dependency on the AWS SDK.
- */
+/** Adds (or replaces) the reader of a URL scheme, so loadHashModel can read artifacts from it. */
 export function registerArtifactFetcher(scheme: string, fetcher: ArtifactFetcher): void {
   fetchers.set(scheme.endsWith(':') ? scheme : `${scheme}:`, fetcher);
 }
