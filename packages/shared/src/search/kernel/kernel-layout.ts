@@ -31,3 +31,21 @@ export function strideFor(codeBytes: number): Stride {
   }
   return STRIDES.find((s) => s >= codeBytes)!;
 }
+
+/*
+ * Inline MIH postings (InlinePostings, 64-bit codes): a separate instance's memory holding, per
+ * substring, a table: the address of its entries (u32, padded to 8 bytes), the CSR offsets of its
+ * 2^width values (u32), then the entries, each the record (u32) followed by the record's code
+ * (u64), so verifying a bucket reads it sequentially.
+ */
+/** u32 substring values to probe. */
+export const PROBE_VALUES_OFFSET = 1024;
+export const PROBE_VALUES_CAPACITY = 16384;
+/** Emitted (record u32, distance u32) pairs; a call's buckets never hold more entries than this. */
+export const PROBE_OUT_OFFSET = PROBE_VALUES_OFFSET + 4 * PROBE_VALUES_CAPACITY;
+export const PROBE_OUT_CAPACITY = 65536;
+/** First table (page aligned). */
+export const PROBE_TABLES_OFFSET = Math.ceil((PROBE_OUT_OFFSET + 8 * PROBE_OUT_CAPACITY) / 65536) * 65536;
+/** Bytes before a table's offsets (its entries address, padded). */
+export const PROBE_TABLE_HEADER_BYTES = 8;
+export const PROBE_ENTRY_BYTES = 12;

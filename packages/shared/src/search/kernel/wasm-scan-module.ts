@@ -4,14 +4,28 @@
  *
  * Exports: memory; scan4..scan32 (SIMD) and scalar4..scalar32, each (blockStart, blockEnd,
  * threshold, outCap) -> pairs emitted, following the PopcountKernel.scanBlocks contract for one
- * storage stride; verify4..verify32 (n, threshold, 0, 0) -> pairs emitted (PopcountKernel.verify).
+ * storage stride; verify4..verify32 (n, threshold, 0, 0) -> pairs emitted (PopcountKernel.verify);
+ * probe8 (valueStart, valueEnd, threshold, tableAddr) -> pairs emitted (InlinePostings).
  *
  * Per 16-record block: v128 loads XOR the tiled query, i8x16.popcnt, then a reduction tree of
  * pairwise widening adds (extadd_pairwise) and saturating narrows packs the 16 distances into one
  * i8x16 (256 saturates to 255, so emitted records are re-checked with an exact scalar i64.popcnt).
  * One i8x16.le_u + bitmask decides the block; only set bits are visited.
  */
-import { BLOCK_RECORDS, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, STRIDES, type Stride } from './kernel-layout.ts';
+import {
+  BLOCK_RECORDS,
+  CANDIDATES_OFFSET,
+  CODES_OFFSET,
+  OUT_OFFSET,
+  PROBE_ENTRY_BYTES,
+  PROBE_TABLE_HEADER_BYTES,
+  PROBE_OUT_OFFSET,
+  PROBE_VALUES_OFFSET,
+  QUERY_OFFSET,
+  RESUME_OFFSET,
+  STRIDES,
+  type Stride,
+} from './kernel-layout.ts';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -226,18 +240,64 @@ function verifyBody(stride: Stride): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/**
+ * probe8(valueStart, valueEnd, threshold, tableAddr): for each substring value listed (u32) at
+ * PROBE_VALUES_OFFSET [valueStart, valueEnd), walks its bucket of inline entries in the table at
+ * tableAddr and emits (record, distance) at PROBE_OUT_OFFSET for entries within threshold of the
+ * 64-bit query at QUERY_OFFSET. The caller keeps the entries of one call under PROBE_OUT_CAPACITY.
+ */
+function probeBody(): number[] {
+  const Q = 10; // i64 query
+  const ENTRIES = P; // entries base of the table
+  const END = MASK; // end of the current bucket
+  const code: number[] = [
+    ...konst(0), op.i64Load, 3, ...uleb(QUERY_OFFSET), ...set(Q),
+    ...get(CAP), op.i32Load, 2, 0, ...set(ENTRIES),
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+    // rp = tableAddr + 4 * value; bucket = entries[offsets[value] .. offsets[value + 1])
+    ...get(CAP), ...get(B), ...konst(2), op.i32Shl, op.i32Load, 2, ...uleb(PROBE_VALUES_OFFSET), ...konst(2), op.i32Shl, op.i32Add,
+    ...konst(PROBE_TABLE_HEADER_BYTES), op.i32Add, op.localTee, RP,
+    op.i32Load, 2, 0, ...konst(PROBE_ENTRY_BYTES), op.i32Mul, ...get(ENTRIES), op.i32Add, ...set(J),
+    ...get(RP), op.i32Load, 2, 4, ...konst(PROBE_ENTRY_BYTES), op.i32Mul, ...get(ENTRIES), op.i32Add, ...set(END),
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(J), ...get(END), op.i32GeU, op.brIf, 1,
+    ...get(J), op.i64Load, 0, 4, ...get(Q), op.i64Xor, op.i64Popcnt, op.i32WrapI64, op.localTee, D, ...get(T), op.i32LeU,
+    op.if, 0x40,
+    ...get(N), ...konst(3), op.i32Shl, ...get(J), op.i32Load, 0, 0, op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET),
+    ...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET + 4),
+    ...get(N), ...konst(1), op.i32Add, ...set(N),
+    op.end,
+    ...get(J), ...konst(PROBE_ENTRY_BYTES), op.i32Add, ...set(J),
+    op.br, 0,
+    op.end,
+    op.end,
+    ...get(B), ...konst(1), op.i32Add, ...set(B),
+    op.br, 0,
+    op.end,
+    op.end,
+    ...get(N),
+    op.end,
+  ];
+  const body = [...vec([[...uleb(6), I32], [...uleb(1), I64]]), ...code];
+  return [...uleb(body.length), ...body];
+}
+
 /** The module's bytes (deterministic). */
 export function wasmScanModuleBytes(): Uint8Array<ArrayBuffer> {
   const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
-  const funcs = section(3, vec([...STRIDES, ...STRIDES, ...STRIDES].map(() => [0])));
+  const funcs = section(3, vec([...STRIDES, ...STRIDES, ...STRIDES, 'probe8'].map(() => [0])));
   const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));
   const exports = section(7, vec([
     [...str('memory'), 0x02, 0],
     ...STRIDES.map((s, i) => [...str(`scan${s}`), 0x00, i]),
     ...STRIDES.map((s, i) => [...str(`scalar${s}`), 0x00, STRIDES.length + i]),
     ...STRIDES.map((s, i) => [...str(`verify${s}`), 0x00, 2 * STRIDES.length + i]),
+    [...str('probe8'), 0x00, 3 * STRIDES.length],
   ]));
-  const codeSec = section(10, vec([...STRIDES.map(scanBody), ...STRIDES.map(scalarBody), ...STRIDES.map(verifyBody)]));
+  const codeSec = section(10, vec([...STRIDES.map(scanBody), ...STRIDES.map(scalarBody), ...STRIDES.map(verifyBody), probeBody()]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...codeSec]);
 }
 

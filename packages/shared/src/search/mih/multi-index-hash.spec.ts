@@ -146,6 +146,42 @@ describe('MultiIndexHash', () => {
     expect(mih.count).toBe(6000);
   });
 
+  for (const parts of [4, 5]) it(`keeps inline postings (64-bit codes, ${parts} substrings) exact when records change after a build`, () => {
+    const rand = new SeededRandom(91);
+    const { codes, queries } = plantedSet(8000, 8, 4, rand);
+    const scanner = new HammingScanner(8);
+    scanner.append(codes);
+    const mih = MultiIndexHash.fromScanner(scanner, { parts }); // builds the inline postings
+    const compare = () => {
+      for (const query of queries) {
+        for (const opts of [{ k: 10 }, { k: 50, maxDistance: 6 }]) {
+          expect(mih.search(query, { ...opts, strategy: 'mih' })).toEqual(scanner.search(query, opts));
+          expect(mih.lastSearch?.strategy).toBe('mih');
+        }
+      }
+    };
+    compare();
+    // The nearest records of each query move far away: their inline entries now hold stale codes.
+    for (const query of queries) {
+      for (const { record } of scanner.search(query, { k: 3 })) {
+        const far = query.map((b) => b ^ 0xff);
+        scanner.set(record, far);
+        mih.add(record, far);
+      }
+    }
+    // Others move next to a query; new records are appended.
+    for (let i = 0; i < 8; i++) {
+      const code = rand.flipBits(queries[i % 4], 1 + (i % 3));
+      scanner.set(100 + i, code);
+      mih.add(100 + i, code);
+      scanner.append(code);
+      mih.add(scanner.count - 1, code);
+    }
+    compare();
+    mih.rebuild();
+    compare();
+  });
+
   it('applies tombstone bitmaps like the scanner, and falls back to a scan for uncovered records', () => {
     const rand = new SeededRandom(8);
     const { codes, queries } = plantedSet(4000, 8, 3, rand);

@@ -2,6 +2,7 @@ import type { HammingScanner, HammingSearchOptions } from '../hamming-scanner.ts
 import type { ScanHit } from '../reference-scan.ts';
 import { skipPredicate } from '../skip-bitmap.ts';
 import { binomial, valuesAtDistance } from './bit-neighbours.ts';
+import { InlinePostings } from './inline-postings.ts';
 import { mihLayout, mihSubstring, mihSubstrings, type MihLayout } from './mih-layout.ts';
 import { PostingTable } from './posting-table.ts';
 import { RecordSet } from './record-set.ts';
@@ -60,6 +61,10 @@ export class MultiIndexHash {
   private candidates = new Uint32Array(4096);
   private valueBuffer = new Uint32Array(1024);
   private readonly seen = new RecordSet();
+  /** Postings with codes inline (64-bit codes), rebuilt with the tables; null for other layouts. */
+  private readonly inline: InlinePostings | null;
+  /** Records added since the last rebuild: their inline entries may hold an old code (or none). */
+  private dirty = new Uint8Array(1024);
 
   constructor(
     readonly scanner: HammingScanner,
@@ -67,6 +72,7 @@ export class MultiIndexHash {
   ) {
     this.layout = mihLayout(scanner.bits, opts.parts);
     this.tables = this.layout.widths.map((w) => new PostingTable(w));
+    this.inline = InlinePostings.supports(this.layout, scanner.stride) ? new InlinePostings() : null;
     const scanNs = DEFAULT_SCAN_NS[scanner.stride] * (scanner.kernelName === 'js' ? 6 : 1);
     this.cost = { scanNsPerRecord: scanNs, candidateNs: 40, valueNs: 15, ...opts.cost };
   }
@@ -103,6 +109,7 @@ export class MultiIndexHash {
     this.growTo(record + 1);
     const values = mihSubstrings(code, this.layout);
     this.tables.forEach((t, p) => t.add(record, values[p]));
+    this.dirty[record] = 1;
     if (this.removed[record]) this.removedCount--;
     this.removed[record] = 0;
     this.covered = Math.max(this.covered, record + 1);
@@ -121,6 +128,10 @@ export class MultiIndexHash {
     this.growTo(this.covered + 1);
     const removed = this.removed;
     for (const t of this.tables) t.rebuild(this.covered, removed);
+    if (this.inline) {
+      this.inline.build(this.tables, this.scanner.storedCodes());
+      this.dirty.fill(0);
+    }
   }
 
   search(query: Uint8Array, opts: MihSearchOptions): ScanHit[] {
@@ -148,6 +159,20 @@ export class MultiIndexHash {
     let enumeratedValues = 0;
     let within = 0;
     let radius = -1;
+    const dirty = this.dirty;
+    const emit = (r: number, d: number) => {
+      if (!seen.add(r)) return; // a record sits in one bucket per part: count it once
+      if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) return;
+      hitRecords.push(r);
+      hitDistances.push(d);
+      atDistance[d]++;
+    };
+    // A changed record's inline entry holds its old code: it is verified from the delta lists.
+    const emitInline = (r: number, d: number) => {
+      if (dirty[r] !== 1) emit(r, d);
+    };
+    const inline = this.inline?.built ? this.inline : null;
+    inline?.setQuery(query);
 
     for (let R = 0; R <= maxR; R++) {
       const s = Math.floor(R / parts);
@@ -166,18 +191,21 @@ export class MultiIndexHash {
         const valueList = this.valueBuffer;
         const nv = valuesAtDistance(q[part], width, s, valueList);
         let n = 0;
-        for (let j = 0; j < nv; j++) {
-          const v = valueList[j];
-          n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
+        let visited = 0;
+        if (inline) {
+          const collect = (v: number) => (n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n));
+          visited = inline.verify(part, valueList, nv, bound, table, emitInline, collect);
+          if (table.pendingEntries > 0) {
+            for (let j = 0; j < nv; j++) n = table.collectDelta(valueList[j], this.candidateRoom(n, table.bucketSize(valueList[j])), n);
+          }
+        } else {
+          for (let j = 0; j < nv; j++) {
+            const v = valueList[j];
+            n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
+          }
         }
-        this.scanner.verifyRecords(query, this.candidates, n, bound, (r, d) => {
-          if (!seen.add(r)) return; // a record sits in one bucket per part: count it once
-          if ((removed !== null && removed[r] === 1) || (skip !== null && skip(r))) return;
-          hitRecords.push(r);
-          hitDistances.push(d);
-          atDistance[d]++;
-        });
-        candidates += n;
+        this.scanner.verifyRecords(query, this.candidates, n, bound, emit);
+        candidates += n + visited;
         enumeratedValues += nv;
         spent += nv * this.cost.valueNs + n * this.cost.candidateNs;
         bound = Math.min(bound, kthDistance(atDistance, opts.k));
@@ -235,9 +263,14 @@ export class MultiIndexHash {
 
   private growTo(records: number): void {
     if (records <= this.removed.length) return;
-    const next = new Uint8Array(Math.max(records, this.removed.length * 2));
-    next.set(this.removed);
-    this.removed = next;
+    const size = Math.max(records, this.removed.length * 2);
+    const grow = (a: Uint8Array) => {
+      const next = new Uint8Array(size);
+      next.set(a);
+      return next;
+    };
+    this.removed = grow(this.removed);
+    this.dirty = grow(this.dirty);
   }
 }
 

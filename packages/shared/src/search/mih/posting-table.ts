@@ -57,6 +57,23 @@ export class PostingTable {
     this.deltaEntries = 0;
   }
 
+  /** The CSR base as of the last rebuild: ids of value v at ids[offsets[v] .. offsets[v + 1]). */
+  base(): { offsets: Uint32Array; ids: Uint32Array } {
+    return { offsets: this.offsets, ids: this.ids };
+  }
+
+  /** Entries of the CSR base under `value`. */
+  baseSize(value: number): number {
+    return this.offsets[value + 1] - this.offsets[value];
+  }
+
+  /** Appends the records added under `value` since the last rebuild to `out` from `at`; returns the new end. */
+  collectDelta(value: number, out: Uint32Array, at: number): number {
+    const extra = this.delta[value];
+    if (extra) for (let i = 0; i < extra.length; i++) out[at++] = extra[i];
+    return at;
+  }
+
   /** Entries under `value` (stale ones included): what visiting it costs. */
   bucketSize(value: number): number {
     return this.offsets[value + 1] - this.offsets[value] + (this.delta[value]?.length ?? 0);
