@@ -34,9 +34,9 @@ export function strideFor(codeBytes: number): Stride {
 
 /*
  * Inline MIH postings (InlinePostings, 64-bit codes): a separate instance's memory holding, per
- * substring, a table: the address of its entries (u32, padded to 8 bytes), the CSR offsets of its
- * 2^width values (u32), then the entries, each the record (u32) followed by the record's code
- * (u64), so verifying a bucket reads it sequentially.
+ * substring, a table: a header (addresses of its codes and of its records, u32 each), the CSR
+ * offsets of its 2^width values (u32), then the codes of its entries (u64, bucket by bucket) and
+ * the entries' record numbers (u32, same order), so verifying a bucket reads its codes sequentially.
  */
 /** u32 substring values to probe. */
 export const PROBE_VALUES_OFFSET = 1024;
@@ -46,6 +46,5 @@ export const PROBE_OUT_OFFSET = PROBE_VALUES_OFFSET + 4 * PROBE_VALUES_CAPACITY;
 export const PROBE_OUT_CAPACITY = 65536;
 /** First table (page aligned). */
 export const PROBE_TABLES_OFFSET = Math.ceil((PROBE_OUT_OFFSET + 8 * PROBE_OUT_CAPACITY) / 65536) * 65536;
-/** Bytes before a table's offsets (its entries address, padded). */
+/** Bytes before a table's offsets (its codes and records addresses). */
 export const PROBE_TABLE_HEADER_BYTES = 8;
-export const PROBE_ENTRY_BYTES = 12;

@@ -17,7 +17,6 @@ import {
   CANDIDATES_OFFSET,
   CODES_OFFSET,
   OUT_OFFSET,
-  PROBE_ENTRY_BYTES,
   PROBE_TABLE_HEADER_BYTES,
   PROBE_OUT_OFFSET,
   PROBE_VALUES_OFFSET,
@@ -35,9 +34,9 @@ const op = {
   block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, i32Store: 0x36, i32Const: 0x41,
-  i32LtS: 0x48, i32GtU: 0x4b, i32LeU: 0x4d, i32GeU: 0x4f,
+  i32LtS: 0x48, i32LtU: 0x49, i32GtU: 0x4b, i32LeU: 0x4d, i32GeU: 0x4f,
   i32Ctz: 0x68, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72,
-  i32Xor: 0x73, i32Shl: 0x74, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
+  i32Xor: 0x73, i32Shl: 0x74, i32ShrU: 0x76, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i64Store: 0x37, i32WrapI64: 0xa7,
 } as const;
 const simd = {
   load: 0x00, splat8: 0x0f, leU8: 0x2a, xor: 0x51, popcnt8: 0x62, bitmask8: 0x64, narrow16to8: 0x66,
@@ -242,46 +241,70 @@ function verifyBody(stride: Stride): number[] {
 
 /**
  * probe8(valueStart, valueEnd, threshold, tableAddr): for each substring value listed (u32) at
- * PROBE_VALUES_OFFSET [valueStart, valueEnd), walks its bucket of inline entries in the table at
+ * PROBE_VALUES_OFFSET [valueStart, valueEnd), walks its bucket of inline codes in the table at
  * tableAddr and emits (record, distance) at PROBE_OUT_OFFSET for entries within threshold of the
  * 64-bit query at QUERY_OFFSET. The caller keeps the entries of one call under PROBE_OUT_CAPACITY.
  */
 function probeBody(): number[] {
-  const Q = 10; // i64 query
-  const ENTRIES = P; // entries base of the table
-  const END = MASK; // end of the current bucket
+  // params B (valueStart), E (valueEnd), T (threshold), CAP (tableAddr); locals below.
+  const N_ = 4, CODES = 5, END = 6, J_ = 7, D_ = 8, RP_ = 9, IDS = 10, Q = 11, ACC = 12;
+  // The entry at J + off: emit (record, distance) when within T; the record = ids[(j - codes) / 8]
+  // is read only for the rare emitted entry.
+  const entry = (off: number): number[] => [
+    ...get(J_), op.i64Load, 3, ...uleb(off), ...get(Q), op.i64Xor, op.i64Popcnt, op.i32WrapI64, op.localTee, D_, ...get(T), op.i32LeU,
+    op.if, 0x40,
+    ...get(N_), ...konst(3), op.i32Shl,
+    ...get(J_), ...konst(off), op.i32Add, ...get(CODES), op.i32Sub, ...konst(1), op.i32ShrU, ...get(IDS), op.i32Add, op.i32Load, 2, 0,
+    op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET),
+    ...get(N_), ...konst(3), op.i32Shl, ...get(D_), op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET + 4),
+    ...get(N_), ...konst(1), op.i32Add, ...set(N_),
+    op.end,
+  ];
   const code: number[] = [
     ...konst(0), op.i64Load, 3, ...uleb(QUERY_OFFSET), ...set(Q),
-    ...get(CAP), op.i32Load, 2, 0, ...set(ENTRIES),
+    ...get(CAP), op.i32Load, 2, 0, ...set(CODES),
+    ...get(CAP), op.i32Load, 2, 4, ...set(IDS),
+    // Touch pass: one independent load per bucket start (two cache lines), so the buckets' cache
+    // misses overlap instead of being paid one after another in the loop below. The loads feed
+    // ACC, stored at 0 so they are not dropped.
+    ...get(B), ...set(J_),
     op.block, 0x40,
     op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
-    // rp = tableAddr + 4 * value; bucket = entries[offsets[value] .. offsets[value + 1])
-    ...get(CAP), ...get(B), ...konst(2), op.i32Shl, op.i32Load, 2, ...uleb(PROBE_VALUES_OFFSET), ...konst(2), op.i32Shl, op.i32Add,
-    ...konst(PROBE_TABLE_HEADER_BYTES), op.i32Add, op.localTee, RP,
-    op.i32Load, 2, 0, ...konst(PROBE_ENTRY_BYTES), op.i32Mul, ...get(ENTRIES), op.i32Add, ...set(J),
-    ...get(RP), op.i32Load, 2, 4, ...konst(PROBE_ENTRY_BYTES), op.i32Mul, ...get(ENTRIES), op.i32Add, ...set(END),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(J), ...get(END), op.i32GeU, op.brIf, 1,
-    ...get(J), op.i64Load, 0, 4, ...get(Q), op.i64Xor, op.i64Popcnt, op.i32WrapI64, op.localTee, D, ...get(T), op.i32LeU,
-    op.if, 0x40,
-    ...get(N), ...konst(3), op.i32Shl, ...get(J), op.i32Load, 0, 0, op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET),
-    ...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(PROBE_OUT_OFFSET + 4),
-    ...get(N), ...konst(1), op.i32Add, ...set(N),
-    op.end,
-    ...get(J), ...konst(PROBE_ENTRY_BYTES), op.i32Add, ...set(J),
+    ...get(J_), ...get(E), op.i32GeU, op.brIf, 1,
+    ...get(CAP), ...get(J_), ...konst(2), op.i32Shl, op.i32Load, 2, ...uleb(PROBE_VALUES_OFFSET), ...konst(2), op.i32Shl, op.i32Add,
+    op.i32Load, 2, ...uleb(PROBE_TABLE_HEADER_BYTES), ...konst(3), op.i32Shl, ...get(CODES), op.i32Add, op.localTee, RP_,
+    op.i64Load, 3, 0, ...get(RP_), op.i64Load, 3, 64, op.i64Xor, ...get(ACC), op.i64Xor, ...set(ACC),
+    ...get(J_), ...konst(1), op.i32Add, ...set(J_),
     op.br, 0,
     op.end,
     op.end,
+    ...konst(0), ...get(ACC), op.i64Store, 3, 0,
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+    // rp = &offsets[value]; the bucket is codes[offsets[value] .. offsets[value + 1])
+    ...get(CAP), ...get(B), ...konst(2), op.i32Shl, op.i32Load, 2, ...uleb(PROBE_VALUES_OFFSET), ...konst(2), op.i32Shl, op.i32Add,
+    ...konst(PROBE_TABLE_HEADER_BYTES), op.i32Add, op.localTee, RP_,
+    op.i32Load, 2, 0, ...konst(3), op.i32Shl, ...get(CODES), op.i32Add, ...set(J_),
+    ...get(RP_), op.i32Load, 2, 4, ...konst(3), op.i32Shl, ...get(CODES), op.i32Add, ...set(END),
+    // Entries two at a time, then the odd one.
+    op.block, 0x40,
+    op.loop, 0x40,
+    ...get(J_), ...konst(8), op.i32Add, ...get(END), op.i32GeU, op.brIf, 1,
+    ...entry(0), ...entry(8),
+    ...get(J_), ...konst(16), op.i32Add, ...set(J_),
+    op.br, 0,
+    op.end,
+    op.end,
+    ...get(J_), ...get(END), op.i32LtU, op.if, 0x40, ...entry(0), op.end,
     ...get(B), ...konst(1), op.i32Add, ...set(B),
     op.br, 0,
     op.end,
     op.end,
-    ...get(N),
+    ...get(N_),
     op.end,
   ];
-  const body = [...vec([[...uleb(6), I32], [...uleb(1), I64]]), ...code];
+  const body = [...vec([[...uleb(7), I32], [...uleb(2), I64]]), ...code];
   return [...uleb(body.length), ...body];
 }
 

@@ -1,5 +1,4 @@
 import {
-  PROBE_ENTRY_BYTES,
   PROBE_TABLE_HEADER_BYTES,
   PROBE_OUT_CAPACITY,
   PROBE_OUT_OFFSET,
@@ -15,10 +14,10 @@ import type { PostingTable } from './posting-table.ts';
 type ProbeFn = (valueStart: number, valueEnd: number, threshold: number, tableAddr: number) => number;
 
 /**
- * MIH postings with each record's code stored next to it (64-bit codes, 16-bit substrings), in a
- * wasm memory of their own: verifying a bucket is one sequential read in the kernel instead of a
- * random read of the record's code per entry, which dominated exact k-NN on large indexes. Costs
- * 12 bytes per record per substring (48 B for a 64-bit code). Holds the CSR base of the posting
+ * MIH postings with a copy of each entry's code, in bucket order (64-bit codes, substrings of up
+ * to 16 bits), in a wasm memory of their own: verifying a bucket is one sequential read in the
+ * kernel instead of a random read of the record's code per entry, which dominated exact k-NN on
+ * large indexes. Costs 12 bytes per record per substring (e.g. 60 B for a 64-bit code in 5 parts). Holds the CSR base of the posting
  * tables as of the last build; records changed since are the MultiIndexHash's to handle.
  */
 export class InlinePostings {
@@ -49,7 +48,7 @@ export class InlinePostings {
   /** Copies the tables' CSR bases, with each entry's code from `codes` (stride 8), into the memory. */
   build(tables: PostingTable[], codes: Uint8Array): void {
     const offsetsBytes = (t: PostingTable) => Math.ceil((4 * t.base().offsets.length) / 8) * 8;
-    const sizes = tables.map((t) => PROBE_TABLE_HEADER_BYTES + offsetsBytes(t) + PROBE_ENTRY_BYTES * t.base().ids.length);
+    const sizes = tables.map((t) => PROBE_TABLE_HEADER_BYTES + offsetsBytes(t) + 12 * t.base().ids.length);
     const total = PROBE_TABLES_OFFSET + sizes.reduce((a, b) => a + Math.ceil(b / 8) * 8, 0);
     if (total > this.memory.buffer.byteLength) {
       this.memory.grow(Math.ceil((total - this.memory.buffer.byteLength) / 65536));
@@ -58,17 +57,21 @@ export class InlinePostings {
     }
     this.tableAddrs = [];
     let addr = PROBE_TABLES_OFFSET;
-    const view = new DataView(this.memory.buffer);
+    // Codes as u32 pairs (the scanner's code area is page aligned).
+    const code32 = new Uint32Array(codes.buffer, codes.byteOffset, codes.length >> 2);
+    const w = this.words;
     tables.forEach((t, p) => {
       const { offsets, ids } = t.base();
       this.tableAddrs.push(addr);
-      const entries = addr + PROBE_TABLE_HEADER_BYTES + offsetsBytes(t);
-      this.words[addr >> 2] = entries;
-      this.words.set(offsets, (addr + PROBE_TABLE_HEADER_BYTES) >> 2);
-      for (let i = 0; i < ids.length; i++) {
-        const at = entries + PROBE_ENTRY_BYTES * i;
-        view.setUint32(at, ids[i], true);
-        this.bytes.set(codes.subarray(ids[i] * 8, ids[i] * 8 + 8), at + 4);
+      const codesAt = addr + PROBE_TABLE_HEADER_BYTES + offsetsBytes(t);
+      const idsAt = codesAt + 8 * ids.length;
+      w[addr >> 2] = codesAt;
+      w[(addr >> 2) + 1] = idsAt;
+      w.set(offsets, (addr + PROBE_TABLE_HEADER_BYTES) >> 2);
+      w.set(ids, idsAt >> 2);
+      for (let i = 0, at = codesAt >> 2; i < ids.length; i++, at += 2) {
+        w[at] = code32[2 * ids[i]];
+        w[at + 1] = code32[2 * ids[i] + 1];
       }
       addr += Math.ceil(sizes[p] / 8) * 8;
     });

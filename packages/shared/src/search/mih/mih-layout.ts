@@ -21,6 +21,18 @@ export function defaultMihParts(bits: number): number {
   return Math.max(1, Math.ceil(bits / 16));
 }
 
+/**
+ * Parts for an index of `records` codes whose postings carry the codes inline (64-bit codes, see
+ * InlinePostings): there a bucket costs one random read and then ~1 ns per entry, so buckets of
+ * ~100 entries beat many tiny ones; substrings of about log2(records / 128) bits (8..16).
+ * Other code lengths keep defaultMihParts.
+ */
+export function mihPartsFor(bits: number, records: number): number {
+  if (bits !== 64) return defaultMihParts(bits);
+  const width = Math.min(16, Math.max(8, Math.round(Math.log2(Math.max(records, 1) / 128))));
+  return Math.ceil(bits / width);
+}
+
 export function mihLayout(bits: number, parts = defaultMihParts(bits)): MihLayout {
   if (!Number.isInteger(parts) || parts < 1 || parts > bits) throw new RangeError(`cannot split ${bits} bits into ${parts} parts`);
   const base = Math.floor(bits / parts);

@@ -3,7 +3,7 @@ import type { ScanHit } from '../reference-scan.ts';
 import { skipPredicate } from '../skip-bitmap.ts';
 import { binomial, valuesAtDistance } from './bit-neighbours.ts';
 import { InlinePostings } from './inline-postings.ts';
-import { mihLayout, mihSubstring, mihSubstrings, type MihLayout } from './mih-layout.ts';
+import { mihLayout, mihPartsFor, mihSubstring, mihSubstrings, type MihLayout } from './mih-layout.ts';
 import { PostingTable } from './posting-table.ts';
 import { RecordSet } from './record-set.ts';
 
@@ -74,12 +74,14 @@ export class MultiIndexHash {
     this.tables = this.layout.widths.map((w) => new PostingTable(w));
     this.inline = InlinePostings.supports(this.layout, scanner.stride) ? new InlinePostings() : null;
     const scanNs = DEFAULT_SCAN_NS[scanner.stride] * (scanner.kernelName === 'js' ? 6 : 1);
-    this.cost = { scanNsPerRecord: scanNs, candidateNs: 40, valueNs: 15, ...opts.cost };
+    // Inline postings read a bucket's entries sequentially (a few ns each) after one random read.
+    const perBucket = this.inline ? { candidateNs: 3, valueNs: 60 } : { candidateNs: 40, valueNs: 15 };
+    this.cost = { scanNsPerRecord: scanNs, ...perBucket, ...opts.cost };
   }
 
   /** An index over every record the scanner holds now (one counting-sort pass per part). */
   static fromScanner(scanner: HammingScanner, opts: MultiIndexHashOptions = {}): MultiIndexHash {
-    const mih = new MultiIndexHash(scanner, opts);
+    const mih = new MultiIndexHash(scanner, { ...opts, parts: opts.parts ?? mihPartsFor(scanner.bits, scanner.count) });
     const count = scanner.count;
     const codes = scanner.storedCodes();
     mih.growTo(count);
@@ -204,7 +206,7 @@ export class MultiIndexHash {
             n = table.collect(v, this.candidateRoom(n, table.bucketSize(v)), n);
           }
         }
-        this.scanner.verifyRecords(query, this.candidates, n, bound, emit);
+        if (n > 0) this.scanner.verifyRecords(query, this.candidates, n, bound, emit);
         candidates += n + visited;
         enumeratedValues += nv;
         spent += nv * this.cost.valueNs + n * this.cost.candidateNs;
@@ -248,7 +250,7 @@ export class MultiIndexHash {
   private calibrate(candidates: number, values: number, ms: number): void {
     const units = candidates + values * (this.cost.valueNs / this.cost.candidateNs);
     if (units < 1024) return;
-    this.cost.candidateNs = ema(this.cost.candidateNs, clamp((ms * 1e6) / units, 10, 400));
+    this.cost.candidateNs = ema(this.cost.candidateNs, clamp((ms * 1e6) / units, this.inline ? 0.5 : 10, 400));
   }
 
   /** The candidate buffer, grown to hold `used + more` entries (keeping the first `used`). */
