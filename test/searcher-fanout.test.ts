@@ -169,7 +169,7 @@ describe('SearcherPool before any index exists', () => {
       await w.init();
       const o = await w.put('first.jpg', 1);
       expect(await late.waitReady(30_000)).toBe(true);
-      expect(late.layout()).toEqual(testLayout(2));
+      expect(late.layout()).toEqual({ ...testLayout(2), namespace: 'loupe' });
       const res = await late.search([{ level: 0, code: o.levels[0], k: 3 }]);
       expect(res.shards).toEqual({ total: 2, ok: 2, failed: [] });
       expect(res.results[0]).toEqual([{ shard: 1, id: 0, key: 'first.jpg', level: 0, view: 0, distance: 0, width: o.width, height: o.height }]);
