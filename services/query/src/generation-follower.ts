@@ -21,6 +21,8 @@ export class GenerationFollower {
   private switching: Promise<void> | null = null;
   private closed = false;
   private readonly retiring = new Set<ServingGeneration>();
+  /** A generation being loaded by a switch (closed by close(), which ends the wait for it). */
+  private opening: ServingGeneration | null = null;
   /** This instance in the serving registry (a rollout waits for every instance to switch). */
   private readonly instance = randomUUID();
 
@@ -59,6 +61,7 @@ export class GenerationFollower {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.opening?.close();
     await this.switching;
     await forgetServing(this.redis, this.instance).catch(() => undefined);
     await Promise.all([this.currentValue, ...this.retiring].map((g) => g.close()));
@@ -69,8 +72,10 @@ export class GenerationFollower {
     if (active === this.currentValue.namespace) return;
     const t0 = Date.now();
     this.log.info({ from: this.currentValue.namespace, to: active }, 'index generation changed, loading it');
-    const next = await this.open(active);
-    if (!(await next.pool.waitReady(this.opts.readyTimeoutMs ?? 10 * 60_000)) || this.closed) {
+    const next = (this.opening = await this.open(active));
+    const ready = await next.pool.waitReady(this.opts.readyTimeoutMs ?? 10 * 60_000);
+    this.opening = null;
+    if (!ready || this.closed) {
       await next.close();
       if (!this.closed) throw new Error(`searchers of generation ${active} did not load in time`);
       return;
