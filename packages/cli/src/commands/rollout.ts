@@ -5,7 +5,8 @@ import { createObjectSource, RolloutError, RolloutService, type RolloutProgress 
 const USAGE = `usage: loupe rollout <model> [--no-wait]    start re-encoding the index with <model> (a LOUPE_MODEL value),
                                          wait until done, switch queries over, delete the old index
        loupe rollout --status              print the progress of a rollout
-       loupe rollout --finish              wait for a started rollout and switch over
+       loupe rollout --finish [--force]    wait for a started rollout and switch over (--force: even if
+                                         some objects failed to re-encode, once nothing is pending)
        loupe rollout --abort               cancel a rollout and delete what it wrote
 
 The running pipeline does the work: ingest re-reads every object of LOUPE_SOURCE for the new index,
@@ -20,6 +21,7 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
       status: { type: 'boolean', default: false },
       finish: { type: 'boolean', default: false },
       abort: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -63,6 +65,7 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
       if (!v['no-wait']) {
         let last = '';
         const r = await service.finish({
+          force: v.force,
           onProgress: (p) => {
             const line = JSON.stringify(p);
             if (line !== last) print(p);

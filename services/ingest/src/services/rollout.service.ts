@@ -41,6 +41,13 @@ export interface FinishOptions {
   timeoutMs?: number;
   /** How long every query service gets to switch before the old generation is deleted. */
   switchTimeoutMs?: number;
+  /**
+   * With the pipeline drained and the next generation short of objects (encodes that failed for
+   * the new model, see loupe-dead), give up after this long without progress (default 60 s)...
+   */
+  stallMs?: number;
+  /** ...or promote it anyway. */
+  force?: boolean;
   onProgress?: (p: RolloutProgress) => void;
 }
 
@@ -99,11 +106,20 @@ export class RolloutService {
     const { redis, logger } = this.deps;
     const until = Date.now() + (o.timeoutMs ?? Infinity);
     let p = await this.progress();
+    let last = { objects: -1, since: Date.now() };
     for (;;) {
       if (!p.next) throw new RolloutError('no rollout in progress');
       o.onProgress?.(p);
       if (p.pending === 0 && p.next.objects >= p.active.objects) break;
-      if (Date.now() > until) throw new RolloutError(`rollout not complete: ${p.next.objects} of ${p.active.objects} objects re-encoded, ${p.pending} jobs pending`);
+      const short = `${p.next.objects} of ${p.active.objects} objects re-encoded`;
+      if (p.pending === 0) {
+        if (p.next.objects !== last.objects) last = { objects: p.next.objects, since: Date.now() };
+        else if (Date.now() - last.since > (o.stallMs ?? 60_000)) {
+          if (o.force) break;
+          throw new RolloutError(`rollout stalled: ${short} and nothing pending (see loupe-dead); --finish --force promotes it anyway, --abort drops it`);
+        }
+      }
+      if (Date.now() > until) throw new RolloutError(`rollout not complete: ${short}, ${p.pending} jobs pending`);
       await sleep(o.pollMs ?? 1000);
       p = await this.progress();
     }
