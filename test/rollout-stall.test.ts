@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beginGeneration, createLogger, createQueue, DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, QueueNames, readGenerations, ShardKeys } from '@loupe/shared';
+import { createObjectSource, RolloutService } from '@loupe/ingest';
+import { startRedis, type TestRedis } from './support/redis-server.ts';
+
+const layout = (model: string, namespace: string) => ({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model, namespace, modelRef: model });
+
+describe('rollout that cannot complete (real Redis and queues)', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let dir: string;
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-stall-'));
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops with a message when objects failed to re-encode, and promotes with force', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url, LOUPE_SOURCE: `file://${dir}` });
+    // Active index: 3 objects; the next one got 2 of them, nothing is pending any more.
+    await ensureIndexLayout(client, layout('model-a', 'loupe'));
+    await beginGeneration(client, layout('model-b', 'loupe@b'));
+    await client.hset(new ShardKeys(0).counters, 'created', 3);
+    await client.hset(new ShardKeys(1, 'loupe@b').counters, 'created', 2);
+    const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config));
+    const source = createObjectSource(config);
+    const rollout = new RolloutService({
+      redis: client,
+      source,
+      ingestQueue: queues[0],
+      pipelineQueues: queues,
+      loadModel: () => Promise.reject(new Error('not needed')),
+      logger: createLogger('test', 'silent'),
+    });
+    try {
+      expect(await rollout.progress()).toEqual({
+        active: { generation: 'loupe', model: 'model-a', objects: 3 },
+        next: { generation: 'loupe@b', model: 'model-b', objects: 2 },
+        pending: 0,
+      });
+      await expect(rollout.finish({ pollMs: 50, stallMs: 300 })).rejects.toThrow(/stalled: 2 of 3 objects/);
+      expect(await readGenerations(client)).toEqual({ active: 'loupe', next: 'loupe@b' });
+      const done = await rollout.finish({ pollMs: 50, stallMs: 300, force: true, switchTimeoutMs: 0 });
+      expect(done).toMatchObject({ generation: 'loupe@b', retired: 'loupe' });
+      expect(await readGenerations(client)).toEqual({ active: 'loupe@b', next: null });
+      expect(await client.exists(new ShardKeys(0).counters)).toBe(0);
+    } finally {
+      await Promise.all(queues.map((q) => q.close()));
+      await source.source.close();
+    }
+  });
+});
