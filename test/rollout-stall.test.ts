@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginGeneration, createLogger, createQueue, DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, QueueNames, readGenerations, ShardKeys } from '@loupe/shared';
-import { createObjectSource, RolloutService } from '@loupe/ingest';
+import { beginGeneration, createLogger, DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, readGenerations, ShardKeys } from '@loupe/shared';
+import { openRollout } from '@loupe/ingest';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 
 const layout = (model: string, namespace: string) => ({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model, namespace, modelRef: model });
@@ -31,16 +31,8 @@ describe('rollout that cannot complete (real Redis and queues)', () => {
     await beginGeneration(client, layout('model-b', 'loupe@b'));
     await client.hset(new ShardKeys(0).counters, 'created', 3);
     await client.hset(new ShardKeys(1, 'loupe@b').counters, 'created', 2);
-    const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config));
-    const source = createObjectSource(config);
-    const rollout = new RolloutService({
-      redis: client,
-      source,
-      ingestQueue: queues[0],
-      pipelineQueues: queues,
-      loadModel: () => Promise.reject(new Error('not needed')),
-      logger: createLogger('test', 'silent'),
-    });
+    const handle = openRollout(config, { redis: client, loadModel: () => Promise.reject(new Error('not needed')), logger: createLogger('test', 'silent') });
+    const rollout = handle.service;
     try {
       expect(await rollout.progress()).toEqual({
         active: { generation: 'loupe', model: 'model-a', objects: 3 },
@@ -54,8 +46,7 @@ describe('rollout that cannot complete (real Redis and queues)', () => {
       expect(await readGenerations(client)).toEqual({ active: 'loupe@b', next: null });
       expect(await client.exists(new ShardKeys(0).counters)).toBe(0);
     } finally {
-      await Promise.all(queues.map((q) => q.close()));
-      await source.source.close();
+      await handle.close();
     }
   });
 });

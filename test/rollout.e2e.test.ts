@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, createQueue, GENERATIONS_KEY, initTf, loadHashModel, QueueNames, REPO_ROOT } from '@loupe/shared';
-import { createObjectSource, RolloutService } from '@loupe/ingest';
+import { createLogger, GENERATIONS_KEY, loadHashModel, REPO_ROOT } from '@loupe/shared';
+import { openRollout } from '@loupe/ingest';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
 
@@ -63,18 +63,9 @@ describe('model rollout: re-encode the index in the background, switch queries w
       }
     })();
 
-    const { config } = pipeline;
     const logger = createLogger('test', 'warn');
-    const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config));
-    const source = createObjectSource(config);
-    const rollout = new RolloutService({
-      redis: client,
-      source,
-      ingestQueue: queues[0],
-      pipelineQueues: queues,
-      loadModel: async (ref) => (await initTf(logger), loadHashModel(ref, { logger })),
-      logger,
-    });
+    const handle = openRollout(pipeline.config, { redis: client, loadModel: (ref) => loadHashModel(ref, { logger }), logger });
+    const rollout = handle.service;
     try {
       const begun = await rollout.begin('builtin:mobilenetv2-rp128');
       expect(begun.queued).toBe(initial.length);
@@ -90,8 +81,7 @@ describe('model rollout: re-encode the index in the background, switch queries w
     } finally {
       querying = false;
       await load;
-      await Promise.all(queues.map((q) => q.close()));
-      await source.source.close();
+      await handle.close();
     }
 
     // Served from the new generation: every object, the one added during the rollout included.

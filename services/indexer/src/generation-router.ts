@@ -1,4 +1,4 @@
-import { readIndexLayout, readLiveLayouts, ShardKeys, type IndexJob, type IndexLayout, type Logger, type RedisClient } from '@loupe/shared';
+import { LiveGenerations, ShardKeys, type IndexJob, type Logger, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import { IndexerService, UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
 import { ShardRepository } from './repository/shard.repository.ts';
 
@@ -9,20 +9,22 @@ import { ShardRepository } from './repository/shard.repository.ts';
  */
 export class GenerationRouter {
   private readonly services = new Map<string, IndexerService>();
+  private readonly generations: LiveGenerations;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.generations = new LiveGenerations(redis);
+  }
 
   /** The active layout, once the first encoder created it (null while there is none). */
-  async activeLayout(): Promise<IndexLayout | null> {
-    return (await readLiveLayouts(this.redis)).active;
+  async activeLayout(): Promise<StoredIndexLayout | null> {
+    return (await this.generations.list())[0] ?? null;
   }
 
   async handle(job: IndexJob): Promise<IndexOutcome[]> {
-    const live = await readLiveLayouts(this.redis);
-    const layouts = [live.active, live.next].filter((l): l is IndexLayout => l !== null);
+    const layouts = await this.generations.list();
     if (job.op === 'delete') return Promise.all(layouts.map((l) => this.serviceFor(l).handle(job)));
     const target = layouts.find((l) => l.model === job.model);
     if (!target) {
@@ -31,8 +33,8 @@ export class GenerationRouter {
     return [await this.serviceFor(target).handle(job)];
   }
 
-  private serviceFor(layout: IndexLayout): IndexerService {
-    const ns = layout.namespace!;
+  private serviceFor(layout: StoredIndexLayout): IndexerService {
+    const ns = layout.namespace;
     let svc = this.services.get(ns);
     if (!svc) {
       const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(this.redis, new ShardKeys(s, ns)));

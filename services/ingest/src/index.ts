@@ -6,3 +6,4 @@ export { S3ObjectSource } from './repositories/s3-object-source.ts';
 export { FileObjectSource, fileEtag } from './repositories/file-object-source.ts';
 export { isCandidateKey } from './services/candidate-key.ts';
 export { RolloutService, RolloutError, type RolloutProgress, type FinishOptions } from './services/rollout.service.ts';
+export { openRollout, type RolloutHandle } from './start-rollout.ts';

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { prepareImage, readIndexLayout, type HashModel, type IndexLayout, type Logger, type LoupeConfig, type RedisClient } from '@loupe/shared';
+import { prepareImage, readIndexLayout, type HashModel, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import { QueryService, type QueryEncoder } from './query.service.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
@@ -8,7 +8,7 @@ import { StatsService } from './stats.service.ts';
 /** Everything that answers queries from one index generation: its model, searchers and readers. */
 export interface ServingGeneration {
   readonly namespace: string;
-  readonly layout: IndexLayout;
+  readonly layout: StoredIndexLayout;
   readonly model: HashModel;
   readonly pool: SearcherPool;
   readonly query: QueryService;
@@ -26,7 +26,7 @@ export interface ServingDeps {
 }
 
 /** Waits for the layout of generation `namespace` (the first encoder creates the first one). */
-export async function awaitLayout(redis: RedisClient, namespace: string, log: Logger): Promise<IndexLayout> {
+export async function awaitLayout(redis: RedisClient, namespace: string, log: Logger): Promise<StoredIndexLayout> {
   for (let i = 0; ; i++) {
     const layout = await readIndexLayout(redis, namespace);
     if (layout) return layout;
@@ -61,7 +61,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
     model,
     pool,
     query: new QueryService(layout, encoder, pool, reader, config.LOUPE_QUERY_TIMEOUT_MS),
-    stats: new StatsService(layout, reader, queues, redis),
+    stats: new StatsService(layout, queues, redis),
     close: () => pool.close(),
   };
 }

@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
-import { liveObjectCount, QueueNames, readLiveLayouts, type IndexLayout, type RedisClient } from '@loupe/shared';
-import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
+import { liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 
 export interface StatsResponse {
   indexed: number;
@@ -17,21 +16,18 @@ export interface StatsResponse {
   queues: Record<string, Record<string, number>>;
 }
 
-const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
-
 /** Index counters from the shards plus pipeline counters from the queues. */
 export class StatsService {
   constructor(
-    private readonly layout: IndexLayout,
-    private readonly reader: IndexReaderRepository,
+    private readonly layout: StoredIndexLayout,
     private readonly queues: Queue[],
     private readonly redis: RedisClient,
   ) {}
 
   async stats(): Promise<StatsResponse> {
     const [counters, queueCounts, rollout] = await Promise.all([
-      this.reader.shardCounters(),
-      Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_STATES, 'failed', 'completed')] as const)),
+      readShardCounters(this.redis, this.layout),
+      Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_JOB_STATES, 'failed', 'completed')] as const)),
       this.rollout(),
     ]);
     const shards = counters.map((c) => ({
@@ -46,7 +42,7 @@ export class StatsService {
     // Every object that could not be indexed has one entry on the dead-letter queue (nobody
     // consumes it), so that is the failed count; per-queue failures are in `queues`.
     for (const [name, counts] of queueCounts) {
-      const n = PENDING_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+      const n = pendingJobs(counts);
       if (name === QueueNames.dead) failed += n + (counts.completed ?? 0);
       else pending += n;
     }
@@ -57,7 +53,7 @@ export class StatsService {
       deleted: shards.reduce((n, s) => n + s.deleted, 0),
       model: this.layout.model,
       bits: this.layout.bits,
-      generation: this.layout.namespace!,
+      generation: this.layout.namespace,
       rollout,
       shards,
       queues: Object.fromEntries(queueCounts),
@@ -67,6 +63,6 @@ export class StatsService {
   private async rollout(): Promise<StatsResponse['rollout']> {
     const { next } = await readLiveLayouts(this.redis);
     if (!next || next.namespace === this.layout.namespace) return null;
-    return { generation: next.namespace!, model: next.model, bits: next.bits, indexed: await liveObjectCount(this.redis, next) };
+    return { generation: next.namespace, model: next.model, bits: next.bits, indexed: await liveObjectCount(this.redis, next) };
   }
 }

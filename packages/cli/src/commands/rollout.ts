@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createLogger, createQueue, createRedis, initTf, loadHashModel, QueueNames, type LoupeConfig } from '@loupe/shared';
-import { createObjectSource, RolloutError, RolloutService, type RolloutProgress } from '@loupe/ingest';
+import { createLogger, createRedis, loadHashModel, type LoupeConfig } from '@loupe/shared';
+import { openRollout, RolloutError, type RolloutProgress } from '@loupe/ingest';
 
 const USAGE = `usage: loupe rollout <model> [--no-wait]    start re-encoding the index with <model> (a LOUPE_MODEL value),
                                          wait until done, switch queries over, delete the old index
@@ -33,19 +33,8 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
   }
   const logger = createLogger('rollout', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-rollout' });
-  const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config, redis));
-  const source = createObjectSource(config);
-  const service = new RolloutService({
-    redis,
-    source,
-    ingestQueue: queues[0],
-    pipelineQueues: queues,
-    loadModel: async (ref) => {
-      await initTf(logger);
-      return loadHashModel(ref, { logger });
-    },
-    logger,
-  });
+  const rollout = openRollout(config, { redis, loadModel: (ref) => loadHashModel(ref, { logger }), logger });
+  const { service } = rollout;
   const print = (p: RolloutProgress) =>
     process.stdout.write(
       `active ${p.active.generation} (${p.active.model}): ${p.active.objects} objects; ` +
@@ -81,8 +70,7 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
     process.stderr.write(`loupe rollout: ${e.message}\n`);
     return 1;
   } finally {
-    await Promise.all(queues.map((q) => q.close()));
-    await source.source.close();
+    await rollout.close();
     redis.disconnect();
   }
 }

@@ -8,6 +8,14 @@ export const QueueNames = {
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
+/** BullMQ job states of work not done yet. */
+export const PENDING_JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** Jobs not done yet in a getJobCounts() result (asked with at least PENDING_JOB_STATES). */
+export function pendingJobs(counts: Record<string, number>): number {
+  return PENDING_JOB_STATES.reduce((n, state) => n + (counts[state] ?? 0), 0);
+}
+
 /**
  * BullMQ key prefix for a queue. With Redis Cluster every key of one queue must hash to one
  * slot, so the prefix carries a hash tag per queue.

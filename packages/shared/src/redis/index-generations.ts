@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis-connection.ts';
 import { DEFAULT_NAMESPACE, GENERATIONS_KEY, indexMetaKey, SERVING_KEY } from './redis-keys.ts';
-import { ensureIndexLayout, readIndexLayout, type IndexLayout } from './index-layout.ts';
+import { ensureIndexLayout, readIndexLayout, type IndexLayout, type StoredIndexLayout } from './index-layout.ts';
 
 /**
  * Index generations: how a new model is rolled out without downtime. Each generation is a whole
@@ -22,10 +22,45 @@ export async function readGenerations(redis: RedisClient): Promise<IndexGenerati
 }
 
 /** Layouts of the live generations: the active one (null before the first encoder ran) and the next. */
-export async function readLiveLayouts(redis: RedisClient): Promise<{ active: IndexLayout | null; next: IndexLayout | null }> {
+export async function readLiveLayouts(redis: RedisClient): Promise<{ active: StoredIndexLayout | null; next: StoredIndexLayout | null }> {
   const g = await readGenerations(redis);
   const [active, next] = await Promise.all([readIndexLayout(redis, g.active), g.next ? readIndexLayout(redis, g.next) : null]);
   return { active, next };
+}
+
+/**
+ * The live generations for per-job routing (encoders, indexers): reads the pointer on every call,
+ * so a rollout is seen by the next job, and caches the layouts, which never change once created
+ * (a generation deleted and made again for the same model gets the same layout).
+ */
+export class LiveGenerations {
+  private readonly layouts = new Map<string, StoredIndexLayout>();
+
+  constructor(private readonly redis: RedisClient) {}
+
+  /** Live layouts, the active one first; empty before the first encoder created the index. */
+  async list(): Promise<StoredIndexLayout[]> {
+    const g = await readGenerations(this.redis);
+    const out: StoredIndexLayout[] = [];
+    for (const ns of g.next ? [g.active, g.next] : [g.active]) {
+      const layout = await this.layout(ns);
+      if (layout) out.push(layout);
+    }
+    return out;
+  }
+
+  /** The layout of `namespace` if that generation is live, else null (e.g. an aborted rollout). */
+  async live(namespace: string): Promise<StoredIndexLayout | null> {
+    return (await this.list()).find((l) => l.namespace === namespace) ?? null;
+  }
+
+  private async layout(namespace: string): Promise<StoredIndexLayout | null> {
+    const cached = this.layouts.get(namespace);
+    if (cached) return cached;
+    const layout = await readIndexLayout(this.redis, namespace);
+    if (layout) this.layouts.set(namespace, layout);
+    return layout;
+  }
 }
 
 /** The namespace a model's generation lives under: stable per model version, so a rollout resumes. */
@@ -95,8 +130,12 @@ export async function deleteGeneration(redis: RedisClient, namespace: string): P
       // Shard keys only (ShardKeys.tag): the default namespace shares its prefix with other keys.
       const [next, keys] = await node.scan(cursor, 'MATCH', `${namespace}:{s*`, 'COUNT', 1000);
       cursor = next;
-      // One key per UNLINK: keys of different shards sit in different cluster slots.
-      for (const key of keys) deleted += await node.unlink(key);
+      // One key per UNLINK (keys of different shards sit in different cluster slots), pipelined.
+      const replies = (await node.pipeline(keys.map((key) => ['unlink', key])).exec()) ?? [];
+      for (const [err, n] of replies) {
+        if (err) throw err;
+        deleted += n as number;
+      }
     } while (cursor !== '0');
   }
   return deleted;

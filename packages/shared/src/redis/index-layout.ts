@@ -18,6 +18,9 @@ export interface IndexLayout {
   modelRef?: string;
 }
 
+/** A layout as read from Redis: it always knows its namespace. */
+export type StoredIndexLayout = IndexLayout & { namespace: string };
+
 export function codeBytes(layout: Pick<IndexLayout, 'bits'>): number {
   return Math.ceil(layout.bits / 8);
 }
@@ -27,10 +30,10 @@ export function levelSizes(layout: Pick<IndexLayout, 'plan'>): number[] {
   return layout.plan.levels.map(viewsAtLevel);
 }
 
-export async function readIndexLayout(redis: RedisClient, namespace: string = DEFAULT_NAMESPACE): Promise<IndexLayout | null> {
+export async function readIndexLayout(redis: RedisClient, namespace: string = DEFAULT_NAMESPACE): Promise<StoredIndexLayout | null> {
   const h = await redis.hgetall(indexMetaKey(namespace));
   if (!h.shards || !h.bits || !h.plan || !h.model) return null;
-  const layout: IndexLayout = { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model, namespace };
+  const layout: StoredIndexLayout = { shards: Number(h.shards), bits: Number(h.bits), plan: JSON.parse(h.plan), model: h.model, namespace };
   if (h.modelRef) layout.modelRef = h.modelRef;
   return layout;
 }
@@ -41,7 +44,7 @@ export class IndexLayoutMismatchError extends Error {}
  * Creates the index layout if absent, else checks the stored one is compatible with `desired`
  * (same shard count, bits and plan). Returns the stored layout.
  */
-export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout): Promise<IndexLayout> {
+export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout): Promise<StoredIndexLayout> {
   const namespace = desired.namespace ?? DEFAULT_NAMESPACE;
   const key = indexMetaKey(namespace);
   // All fields in one script: a reader never sees a half-created layout.

@@ -1,8 +1,8 @@
-import { readIndexLayout, readLiveLayouts, type HashModel, type IndexLayout, type Logger, type RedisClient } from '@loupe/shared';
+import { LiveGenerations, type HashModel, type Logger, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 
 /** An index generation an encode job goes to, and the model its codes are made with. */
 export interface EncodeTarget {
-  layout: IndexLayout;
+  layout: StoredIndexLayout;
   model: HashModel;
 }
 
@@ -16,13 +16,16 @@ export type ModelLoader = (ref: string) => Promise<HashModel>;
  */
 export class GenerationModels {
   private readonly models = new Map<string, Promise<HashModel>>();
+  private readonly generations: LiveGenerations;
 
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly load: ModelLoader,
     private readonly fallbackRef: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.generations = new LiveGenerations(redis);
+  }
 
   /** Adds a model already loaded under `ref` (the one the encoder started with). */
   preload(ref: string, model: HashModel): void {
@@ -31,18 +34,15 @@ export class GenerationModels {
 
   /** Targets of a job; empty when the generation it names is gone (an aborted or finished rollout). */
   async targets(generation?: string): Promise<EncodeTarget[]> {
-    let layouts: IndexLayout[];
+    let layouts: StoredIndexLayout[];
     if (generation) {
-      const layout = await readIndexLayout(this.redis, generation);
+      const layout = await this.generations.live(generation);
       layouts = layout ? [layout] : [];
-    } else {
-      const live = await readLiveLayouts(this.redis);
-      layouts = [live.active, live.next].filter((l): l is IndexLayout => l !== null);
-    }
+    } else layouts = await this.generations.list();
     return Promise.all(layouts.map(async (layout) => ({ layout, model: await this.modelFor(layout) })));
   }
 
-  private async modelFor(layout: IndexLayout): Promise<HashModel> {
+  private async modelFor(layout: StoredIndexLayout): Promise<HashModel> {
     const ref = layout.modelRef ?? this.fallbackRef;
     let model = this.models.get(ref);
     if (!model) {

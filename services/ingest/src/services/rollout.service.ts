@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import {
   abortGeneration,
@@ -6,15 +7,18 @@ import {
   generationNamespace,
   liveObjectCount,
   objectJobId,
+  PENDING_JOB_STATES,
+  pendingJobs,
   promoteGeneration,
   readLiveLayouts,
   servedGenerations,
   type HashModel,
-  type IndexLayout,
   type IngestJob,
   type Logger,
   type RedisClient,
+  type StoredIndexLayout,
 } from '@loupe/shared';
+import type { ObjectEntry } from '../interfaces/object-source.ts';
 import type { ConfiguredSource } from '../repositories/create-object-source.ts';
 import { isCandidateKey } from './candidate-key.ts';
 
@@ -51,7 +55,6 @@ export interface FinishOptions {
   onProgress?: (p: RolloutProgress) => void;
 }
 
-const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 const BACKFILL_BATCH = 500;
 /** A query service whose heartbeat is older than this is not waited for. */
 const SERVING_FRESH_MS = 15_000;
@@ -89,12 +92,12 @@ export class RolloutService {
     const { redis, pipelineQueues } = this.deps;
     const { active, next } = await readLiveLayouts(redis);
     if (!active) throw new RolloutError('nothing is indexed yet');
-    const counts = await Promise.all(pipelineQueues.map((q) => q.getJobCounts(...PENDING_STATES)));
-    const describe = async (l: IndexLayout) => ({ generation: l.namespace!, model: l.model, objects: await liveObjectCount(redis, l) });
+    const counts = await Promise.all(pipelineQueues.map((q) => q.getJobCounts(...PENDING_JOB_STATES)));
+    const describe = async (l: StoredIndexLayout) => ({ generation: l.namespace, model: l.model, objects: await liveObjectCount(redis, l) });
     return {
       active: await describe(active),
       next: next ? await describe(next) : null,
-      pending: counts.reduce((n, c) => n + PENDING_STATES.reduce((m, s) => m + (c[s] ?? 0), 0), 0),
+      pending: counts.reduce((n, c) => n + pendingJobs(c), 0),
     };
   }
 
@@ -137,27 +140,31 @@ export class RolloutService {
     const { redis, logger } = this.deps;
     const { next } = await readLiveLayouts(redis);
     if (!next) return null;
-    await abortGeneration(redis, next.namespace!);
-    await deleteGeneration(redis, next.namespace!);
+    await abortGeneration(redis, next.namespace);
+    await deleteGeneration(redis, next.namespace);
     logger.info({ event: 'rollout-aborted', generation: next.namespace }, 'rollout aborted');
-    return next.namespace!;
+    return next.namespace;
   }
 
   /** One ingest job per object of the source, for the new generation only. */
   private async backfill(generation: string): Promise<number> {
     const { source, prefix } = this.deps.source;
-    let batch: IngestJob[] = [];
+    let batch: ObjectEntry[] = [];
     let queued = 0;
     const flush = async () => {
       await this.deps.ingestQueue.addBulk(
-        batch.map((data) => ({ name: 'upsert', data, opts: { jobId: objectJobId(`ingest@${generation}`, data.key, (data as { etag: string }).etag) } })),
+        batch.map((e) => ({
+          name: 'upsert',
+          data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation } satisfies IngestJob,
+          opts: { jobId: objectJobId(`ingest@${generation}`, e.key, e.etag) },
+        })),
       );
       queued += batch.length;
       batch = [];
     };
     for await (const e of source.list(prefix)) {
       if (!isCandidateKey(e.key)) continue;
-      batch.push({ op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation });
+      batch.push(e);
       if (batch.length >= BACKFILL_BATCH) await flush();
     }
     if (batch.length) await flush();
@@ -177,5 +184,3 @@ export class RolloutService {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

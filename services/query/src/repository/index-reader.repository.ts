@@ -2,16 +2,14 @@ import {
   codeBytes,
   levelSizes,
   lookupObjectId,
-  readShardCounters,
   pageSlot,
   shardOf,
   ShardKeys,
   type IndexLayout,
-  type ShardCounters,
   type RedisClient,
 } from '@loupe/shared';
 
-/** Reads stored codes of one indexed object (for queries by key) and per-shard counters. */
+/** Reads stored codes of one indexed object (for queries by key). */
 export class IndexReaderRepository {
   constructor(
     private readonly redis: RedisClient,
@@ -31,9 +29,5 @@ export class IndexReaderRepository {
         return new Uint8Array(buf);
       }),
     );
-  }
-
-  shardCounters(): Promise<ShardCounters[]> {
-    return readShardCounters(this.redis, this.layout);
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger, LoupeConfig } from '@loupe/shared';
+import type { Logger, LoupeConfig, ProbeHit } from '@loupe/shared';
 import type { MirrorStats } from './shard-mirror.ts';
 
 export interface SearchQuery {
@@ -10,17 +10,10 @@ export interface SearchQuery {
   maxDistance?: number;
 }
 
-export interface SearchHit {
+/** A probe hit (best view of an object at one level; width/height 0 when unknown) and where it lives. */
+export interface SearchHit extends ProbeHit {
   shard: number;
   id: number;
-  key: string;
-  level: number;
-  /** Index of the matching view within its level. */
-  view: number;
-  distance: number;
-  /** Source size (for the view's box); 0 when unknown. */
-  width: number;
-  height: number;
 }
 
 export interface ShardsOutcome {
