@@ -2,6 +2,7 @@ import {
   codeBytes,
   hammingScore,
   hexToBytes,
+  isWholeImageLevel,
   levelBoxesUnit,
   toPixels,
   ViewFusion,
@@ -51,7 +52,7 @@ export class QueryService {
     private readonly reader: IndexReaderRepository,
     private readonly timeoutMs: number,
   ) {
-    this.fusion = new ViewFusion(layout.bits, layout.plan.levels.length);
+    this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
@@ -82,7 +83,7 @@ export class QueryService {
   private async searchCodes(codes: QueryViewCode[], p: SearchParams): Promise<SearchResponse> {
     const started = performance.now();
     const probes = this.fusion.probes(codes, p.granularity);
-    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k: p.k, maxDistance: p.maxDistance }));
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k: p.k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
     const hits = this.fusion.fuse(probes, results, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
@@ -98,7 +99,7 @@ export class QueryService {
   }
 
   private toHit(h: FusedHit): SearchHit {
-    const granularity: Granularity = h.level === 0 ? 'global' : 'region';
+    const granularity: Granularity = isWholeImageLevel(this.layout.plan, h.level) ? 'global' : 'region';
     const unit = levelBoxesUnit(this.layout.plan.levels[h.level])[h.view];
     return {
       key: h.key,
@@ -109,4 +110,8 @@ export class QueryService {
       region: toPixels(unit, h.width, h.height),
     };
   }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -17,11 +17,13 @@ import {
 
 const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq] [--bits 16|32|64|128|256]
                    [--labels prefix|<manifest>] [--out PATH|file:///...|s3://bucket/key] [--name NAME]
-                   [--views all|global] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
+                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
 
 Samples up to --sample images from --source (default LOUPE_SOURCE), describes their views with the
 descriptor pipeline of LOUPE_MODEL, trains a hash head and writes a model artifact for LOUPE_MODEL.
---labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.`;
+--labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.
+--grid N: layout-keeping descriptors (each view pooled in N x N parts, side by side) for supervised
+heads on kinds that differ in shape; csq then trains one block of its first layer per part.`;
 
 /** `loupe train`: sample -> describe -> fit head -> write artifact, then a short summary. */
 export async function runTrain(config: LoupeConfig, args: string[]): Promise<number> {
@@ -36,6 +38,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       out: { type: 'string' },
       name: { type: 'string' },
       views: { type: 'string', default: 'all' },
+      grid: { type: 'string' },
       epochs: { type: 'string' },
       hidden: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -61,12 +64,17 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   if (v.views !== 'all' && v.views !== 'global') return fail('--views must be all or global');
   const hidden = v.hidden === undefined ? undefined : v.hidden === 'none' || v.hidden === '' ? [] : v.hidden.split(',').map(Number);
   if (hidden?.some((h) => !Number.isInteger(h) || h < 1)) return fail('--hidden must be "none" or comma-separated layer widths');
+  const grid = v.grid === undefined ? undefined : Number(v.grid);
+  if (grid !== undefined && !(Number.isInteger(grid) && grid >= 1 && grid <= 4)) return fail('--grid must be 1, 2, 3 or 4');
+  if (grid && grid > 1 && hidden?.length === 0) return fail('--grid needs a hidden layer (not --hidden none)');
   const cfg = v.source ? loadConfig({ ...process.env, LOUPE_SOURCE: v.source }) : config;
 
   const logger = createLogger('train', process.env.LOUPE_LOG_LEVEL ?? 'warn');
   const say = (line: string) => process.stderr.write(line + '\n');
   const { tf, backend } = await initTf(logger);
   const base = await loadHashModel(config.LOUPE_MODEL, { logger });
+  const descriptor = grid === undefined ? base.descriptor : { ...base.descriptor, grid };
+  const extractor = base.extractor.withConfig(descriptor);
   const { source, prefix } = createObjectSource(cfg);
   const labeler = !v.labels ? undefined : v.labels === 'prefix' ? Labeler.byPrefix(prefix) : await Labeler.load(v.labels, prefix);
 
@@ -74,7 +82,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (pipeline of ${base.id}, ${backend})`);
   let set;
   try {
-    set = await new TrainingSetService(base).collect({
+    set = await new TrainingSetService(base, extractor).collect({
       source,
       prefix,
       sample,
@@ -99,12 +107,13 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     seed: Number(v.seed),
     epochs: v.epochs ? Number(v.epochs) : undefined,
     hidden,
+    inputBlocks: (descriptor.grid ?? 1) ** 2,
     onProgress: (step, loss) => logger.debug({ step, loss }, 'training'),
   });
   const trainS = (performance.now() - t1) / 1000;
   const artifact = trainedArtifact(
     trained,
-    { backbone: base.backbone, plan: base.plan, descriptor: base.descriptor, descriptorDim: base.extractor.dim },
+    { backbone: base.backbone, plan: base.plan, descriptor, descriptorDim: extractor.dim },
     { name: v.name ?? method, meta: { source: cfg.LOUPE_SOURCE, images: set.images, descriptors: set.features.rows, views: v.views, classes: set.classNames } },
   );
   const out = v.out ?? path.join(cfg.LOUPE_DATA_DIR, 'models', `${artifact.header.id}.loupe`);

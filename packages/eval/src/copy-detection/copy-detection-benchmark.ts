@@ -1,4 +1,5 @@
 import {
+  decodeCanonical,
   levelBoxesUnit,
   prepareImage,
   toPixels,
@@ -55,13 +56,18 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const log = input.log ?? (() => undefined);
   const cache = new DescriptorCache(input.cacheDir);
   const photoIds = set.photos.map((p) => `${p.name}:${p.bytes.length}`);
-  const common = { backbone: model.backbone, descriptor: model.descriptor, dim: model.extractor.dim };
+  // Cache keys name the CNN part only: a model that adds a dct level shares its descriptors.
+  const cnnLevels = model.plan.levels.map((_, l) => l).filter((l) => !model.isDctLevel(l));
+  const cnnPlan = { levels: cnnLevels.map((l) => model.plan.levels[l]) };
+  const { levelSides } = model.descriptor;
+  const cnnDescriptor = { ...model.descriptor, levelSides: levelSides.filter((_, l) => !model.isDctLevel(l)) };
+  const common = { backbone: model.backbone, descriptor: cnnDescriptor, dim: model.extractor.dim };
 
   const tDb = performance.now();
-  const viewCount = model.plan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
+  const viewCount = cnnPlan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
   const db = await cache.getOrCompute(
     'db',
-    DescriptorCache.key({ ...common, plan: model.plan, photos: photoIds }),
+    DescriptorCache.key({ ...common, plan: cnnPlan, photos: photoIds }),
     { rows: set.photos.length, perRow: viewCount, dim: model.extractor.dim },
     async (from, to) => {
       const inputs = await Promise.all(
@@ -75,16 +81,18 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     16,
     (done, rows) => log(`  database descriptors ${done}/${rows}`),
   );
+  const dbDct = await Promise.all(set.photos.map(async (p) => model.dctCode(await decodeCanonical((await prepareImage(p.bytes, EVAL_IMAGE_LIMITS)).canonical))));
   const dbMs = performance.now() - tDb;
 
   // One cache file per query view (side, orientation): plans that share views share descriptors.
   const tQ = performance.now();
   let cachedQueries = true;
   const perView: Float32Array[][] = [];
-  for (const view of plan.views) {
-    const spec = { side: view.side, orientation: view.orientation };
+  const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
+  for (const view of cnnViews) {
+    const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}) };
     const got = await cache.getOrCompute(
-      `queries-${view.side}-${view.orientation}`,
+      `queries-${view.side}-${view.orientation}${view.trim ? '-trim' : ''}`,
       DescriptorCache.key({ ...common, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
       { rows: queries.length, perRow: 1, dim: model.extractor.dim },
       async (from, to) => {
@@ -96,30 +104,37 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
         return out;
       },
       64,
-      (done, rows) => log(`  query descriptors (${view.side} px, ${view.orientation}) ${done}/${rows}`),
+      (done, rows) => log(`  query descriptors (${view.name}: ${view.side} px, ${view.orientation}) ${done}/${rows}`),
     );
     cachedQueries &&= got.cached;
     perView.push(got.rows.map((r) => r[0]));
   }
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
+  const hasDct = plan.views.some((v) => v.kind === 'dct');
+  const queryDct = hasDct
+    ? await Promise.all(queries.map(async (q) => model.dctCode(await decodeCanonical((await prepareImage(q.bytes, EVAL_IMAGE_LIMITS)).canonical))))
+    : [];
   const queryMs = performance.now() - tQ;
 
-  // Index layout: level -> views, in the plan's order (describe() returns views level by level).
-  const byLevel = <T>(views: T[]): T[][] => {
-    const out: T[][] = [];
+  // Index layout: level -> views, in the plan's order (describe() returns CNN views level by
+  // level); a dct level holds the photo's perceptual code, or nothing (float indexes).
+  const byLevel = <T>(views: T[], dct: T[]): T[][] => {
     let o = 0;
-    for (const l of model.plan.levels) {
-      out.push(views.slice(o, o + l.grid * l.grid));
+    return model.plan.levels.map((l, li) => {
+      if (model.isDctLevel(li)) return dct;
       o += l.grid * l.grid;
-    }
-    return out;
+      return views.slice(o - l.grid * l.grid, o);
+    });
   };
-  const objects = <T>(vectors: (i: number) => T[]): IndexedObject<T>[] =>
-    set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: byLevel(vectors(i)) }));
+  const objects = <T>(vectors: (i: number) => T[], dct: (i: number) => T[]): IndexedObject<T>[] =>
+    set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: byLevel(vectors(i), dct(i)) }));
 
-  const fusion = new ViewFusion(model.bits, model.plan.levels.length);
-  const codeIndex = new BruteForceIndex(objects((i) => db.rows[i].map((d) => model.head.hash(d))), hamming);
-  const floatIndex = new BruteForceIndex(objects((i) => db.rows[i]), (a, b) => model.bits * angularDistance(a, b));
+  const fusion = ViewFusion.forPlan(model.bits, model.plan);
+  const codeIndex = new BruteForceIndex(
+    objects((i) => db.rows[i].map((d) => model.head.hash(d)), (i) => [dbDct[i]]),
+    hamming,
+  );
+  const floatIndex = new BruteForceIndex(objects((i) => db.rows[i], () => []), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
   const loupe = new RecallTally('Loupe');
@@ -131,7 +146,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   let cropOverlaps = 0;
   queries.forEach((q, qi) => {
     const truth = set.photos[q.source].name;
-    const codes: QueryViewCode[] = plan.views.map((view, j) => ({ view, code: model.head.hash(qd.rows[qi][j]) }));
+    let next = 0;
+    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryDct[qi] : model.head.hash(qd.rows[qi][next++]) }));
     const probes = fusion.probes(codes);
     const hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), 10);
     top.push(hits[0]);
@@ -142,11 +158,11 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       if (overlaps(hits[0], model, q.box)) cropOverlaps++;
     }
 
-    const floats = plan.views.map((view, j) => ({ view, code: qd.rows[qi][j] }));
+    const floats = cnnViews.map((view, j) => ({ view, code: qd.rows[qi][j] }));
     const vector = (p: { queryView: string }) => floats.find((c) => c.view.name === p.queryView)!.code;
     const gProbes = fusion.probes([{ view: globalOnly, code: new Uint8Array(0) }], 'global');
     floatGlobal.add(q.transform, fusion.fuse(gProbes, floatIndex.search(gProbes, () => vector({ queryView: globalOnly.name })), 1)[0]?.key === truth ? 1 : 0);
-    const fProbes = fusion.probes(codes);
+    const fProbes = fusion.probes(codes.filter((c) => c.view.kind !== 'dct'));
     floatFused.add(q.transform, fusion.fuse(fProbes, floatIndex.search(fProbes, vector), 1)[0]?.key === truth ? 1 : 0);
   });
 

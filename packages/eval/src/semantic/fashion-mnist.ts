@@ -2,14 +2,16 @@
  * Fashion-MNIST semantic retrieval benchmark: database = 60k train images, queries = 10k test
  * images, relevant = same class. Descriptors come from the frozen backbone (28x28 grey -> RGB,
  * upsampled to --side), cached under the data-set dir; heads (LSH, PCA+ITQ, CSQ) are trained on
- * the database side. Prints a table; the last line is one JSON object.
+ * the database side. --grid 2 (default) keeps the layout: the map's 2x2 parts pooled and
+ * normalised side by side (DescriptorConfig.grid), CSQ with one first-layer block per part;
+ * --grid 1 is the plain global descriptor. Prints a table; the last line is one JSON object.
  *
- *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--bits 16,32,64]
+ *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--grid 2] [--bits 16,32,64]
  *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 512|none] [--dropout R] [--invert]
  */
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { createLogger, initTf, loadBackbone, NsfwjsMobileNetBackbone } from '@loupe/shared';
+import { concatNormalized, createLogger, initTf, loadBackbone, NsfwjsMobileNetBackbone } from '@loupe/shared';
 import type { TrainMethod } from '@loupe/train';
 import { FeatureCache } from './feature-cache.ts';
 import { loadFashionMnist, type GreyImageSet } from './fashion-mnist-dataset.ts';
@@ -19,6 +21,7 @@ import { runSemanticBenchmark, type SemanticResult } from './semantic-benchmark.
 const { values: v } = parseArgs({
   options: {
     side: { type: 'string', default: '112' },
+    grid: { type: 'string', default: '2' },
     invert: { type: 'boolean', default: false },
     bits: { type: 'string', default: '16,32,64' },
     methods: { type: 'string', default: 'lsh,itq,csq' },
@@ -32,14 +35,17 @@ const { values: v } = parseArgs({
   },
 });
 
+/** Width of the backbone's descriptor (NsfwjsMobileNetBackbone.dim), known before it loads. */
+const BACKBONE_DIM = 1792;
 const side = Number(v.side);
+const grid = Number(v.grid);
 const log = (line: string) => process.stderr.write(line + '\n');
 const logger = createLogger('eval', 'warn');
 
 async function main(): Promise<void> {
   const data = await loadFashionMnist();
   const all = concat(data.train, data.test);
-  const cache = new FeatureCache(data.dir, `features-${side}${v.invert ? '-inv' : ''}`, all.count, 1792);
+  const cache = new FeatureCache(data.dir, `features-${side}${v.invert ? '-inv' : ''}${grid > 1 ? `-g${grid}` : ''}`, all.count, grid * grid * BACKBONE_DIM);
 
   if (v.worker) {
     const [k, n] = v.worker.split('/').map(Number);
@@ -61,7 +67,7 @@ async function main(): Promise<void> {
     cache.join();
   }
   const extractS = (performance.now() - t0) / 1000;
-  const feats = cache.load();
+  const feats = grid > 1 ? normalizeParts(cache.load(), grid * grid) : cache.load();
   const dim = cache.dim;
   const nTrain = data.train.count;
   const nQuery = Math.min(data.test.count, Number(v.queries ?? data.test.count));
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
     seed: Number(v.seed),
     epochs: v.epochs ? Number(v.epochs) : undefined,
     dropout: v.dropout ? Number(v.dropout) : undefined,
+    inputBlocks: grid * grid,
     hidden: v.hidden === undefined ? undefined : v.hidden === 'none' ? [] : v.hidden.split(',').map(Number),
     onResult: (r) => log(`  ${r.method} ${r.bits}b: mAP ${r.map.toFixed(4)}, 11-pt ${r.map11.toFixed(4)}, P@r2 ${r.precisionAtRadius.toFixed(4)} (train ${r.trainS.toFixed(1)} s)`),
     onProgress: (line) => logger.debug(line),
@@ -84,6 +91,7 @@ async function main(): Promise<void> {
   const summary = {
     benchmark: 'fashion-mnist-semantic',
     side,
+    grid,
     invert: v.invert,
     database: nTrain,
     queries: nQuery,
@@ -102,9 +110,19 @@ async function extract(cache: FeatureCache, set: GreyImageSet, worker: number, w
   for (const c of todo) {
     const [from, to] = cache.chunkRange(c);
     const t0 = performance.now();
-    cache.writeChunk(c, await extractor.describe(set, from, to, { side, invert: v.invert }));
+    cache.writeChunk(c, await extractor.describe(set, from, to, { side, invert: v.invert, grid }));
     log(`  [worker ${worker}] chunk ${c + 1}/${cache.chunks}: ${(((performance.now() - t0) / (to - from)) | 0) || '<1'} ms/image`);
   }
+}
+
+/** Rows of `parts` raw part means -> the extractor's grid descriptor (concatNormalized), in place. */
+function normalizeParts(rows: Float32Array, parts: number): Float32Array {
+  const width = parts * BACKBONE_DIM;
+  for (let o = 0; o < rows.length; o += width) {
+    const row = rows.subarray(o, o + width);
+    row.set(concatNormalized(Array.from({ length: parts }, (_, p) => row.subarray(p * BACKBONE_DIM, (p + 1) * BACKBONE_DIM))));
+  }
+  return rows;
 }
 
 function concat(a: GreyImageSet, b: GreyImageSet): GreyImageSet {

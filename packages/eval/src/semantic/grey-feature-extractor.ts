@@ -1,4 +1,4 @@
-import { l2Normalize, type Backbone, type Tf } from '@loupe/shared';
+import { gridCells, l2Normalize, type Backbone, type Tf } from '@loupe/shared';
 import type { GreyImageSet } from './fashion-mnist-dataset.ts';
 
 export interface GreyFeatureOptions {
@@ -12,6 +12,11 @@ export interface GreyFeatureOptions {
   flip?: boolean;
   /** Pooling of the feature-map cells (as DescriptorConfig.pooling); avg by default. */
   pooling?: 'avg' | 'max' | 'gem';
+  /**
+   * Split the feature map into grid x grid cells and return each cell's mean, unnormalised,
+   * row-major [n, grid * grid * dim] (the layout-keeping descriptor; the global one is their mean).
+   */
+  grid?: number;
   /** Images per forward (activation budget). */
   batch?: number;
   /** Called after each batch with the number of images done. */
@@ -33,12 +38,19 @@ export class GreyFeatureExtractor {
     return this.backbone.dim;
   }
 
+  /** Floats per image of `describe` with these options. */
+  width(opts: Pick<GreyFeatureOptions, 'grid'>): number {
+    return (opts.grid ?? 1) ** 2 * this.dim;
+  }
+
   /** Descriptors of images [from, to) of `set`, row-major [n, dim]. */
   async describe(set: GreyImageSet, from: number, to: number, opts: GreyFeatureOptions): Promise<Float32Array> {
     const { tf } = this;
     const s = set.side;
     const px = s * s;
-    const out = new Float32Array((to - from) * this.dim);
+    const width = this.width(opts);
+    const grid = opts.grid ?? 1;
+    const out = new Float32Array((to - from) * width);
     const batch = opts.batch ?? Math.max(1, Math.floor((16 * 224 * 224) / (opts.side * opts.side)));
     for (let i = from; i < to; i += batch) {
       const n = Math.min(batch, to - i);
@@ -54,6 +66,7 @@ export class GreyFeatureExtractor {
         const grey = pad > 0 ? tf.pad(flipped, [[0, 0], [pad, pad], [pad, pad], [0, 0]], opts.invert ? 1 : 0) : flipped;
         const rgb = tf.tile(tf.image.resizeBilinear(grey, [opts.side, opts.side], false, true), [1, 1, 1, 3]);
         const map = this.backbone.forward(rgb as typeof grey, { featureMap: true }).featureMap!;
+        if (grid > 1) return gridMeans(tf, map, grid);
         if (opts.pooling === 'max') return tf.max(map, [1, 2]);
         // GeM, p = 3 as in region-pooling.ts (the map is post-ReLU6, so already >= 0)
         if (opts.pooling === 'gem') return tf.pow(tf.mean(tf.pow(map, 3), [1, 2]), 1 / 3);
@@ -61,9 +74,17 @@ export class GreyFeatureExtractor {
       });
       const data = (await pooled.data()) as Float32Array;
       pooled.dispose();
-      for (let k = 0; k < n; k++) out.set(l2Normalize(data.slice(k * this.dim, (k + 1) * this.dim)), (i - from + k) * this.dim);
+      if (grid > 1) out.set(data, (i - from) * width);
+      else for (let k = 0; k < n; k++) out.set(l2Normalize(data.slice(k * this.dim, (k + 1) * this.dim)), (i - from + k) * this.dim);
       opts.onProgress?.(i - from + n, to - from);
     }
     return out;
   }
+}
+
+/** Means of the grid x grid parts of a [n, h, w, c] map, split as gridCells does, [n, grid^2 * c]. */
+function gridMeans(tf: Tf, map: import('@tensorflow/tfjs').Tensor4D, grid: number) {
+  const [, h, w] = map.shape;
+  const cells = gridCells({ r0: 0, r1: h, c0: 0, c1: w }, grid);
+  return tf.concat(cells.map((c) => tf.mean(tf.slice(map, [0, c.r0, c.c0, 0], [-1, c.r1 - c.r0, c.c1 - c.c0, -1]), [1, 2])), 1);
 }

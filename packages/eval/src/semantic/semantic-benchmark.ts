@@ -10,6 +10,8 @@ export interface SemanticBenchmarkOptions {
   hidden?: number[];
   epochs?: number;
   dropout?: number;
+  /** CSQ: first-layer blocks (the grid parts of layout-keeping descriptors). */
+  inputBlocks?: number;
   onResult?: (r: SemanticResult) => void;
   onProgress?: (line: string) => void;
 }
@@ -45,6 +47,7 @@ export function runSemanticBenchmark(
         hidden: o.hidden,
         epochs: o.epochs,
         dropout: o.dropout,
+        inputBlocks: o.inputBlocks,
         onProgress: (step, loss) => o.onProgress?.(`${method} ${bits}b step ${step} loss ${loss.toFixed(4)}`),
       });
       const trainS = (performance.now() - t0) / 1000;

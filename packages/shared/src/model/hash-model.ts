@@ -6,6 +6,7 @@ import type { HashHead } from './head/hash-head.ts';
 import type { QueryPlan } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
+import { DctHash } from './perceptual/dct-hash.ts';
 
 export interface EncodeInput {
   /** Canonical raster: decoded, or the canonical JPEG as bytes / base64 (as in EncodeJob.image). */
@@ -34,10 +35,14 @@ export class HashModel {
     readonly head: HashHead,
     private readonly provenance: { createdAt?: string; meta?: Record<string, unknown> } = {},
     /** How queries are looked at (see QueryPlan); defaults from the descriptor config. */
-    readonly queryPlan: QueryPlan = defaultQueryPlan(extractor.config, plan.levels.length),
+    readonly queryPlan: QueryPlan = defaultQueryPlan(extractor.config, plan),
   ) {
     if (head.inDim !== extractor.dim) throw new Error(`head expects ${head.inDim}-d descriptors, backbone gives ${extractor.dim}`);
+    this.dctHash = new DctHash(head.bits);
   }
+
+  /** Codes of perceptual (dct) levels and query views; the same length as the head's. */
+  private readonly dctHash: DctHash;
 
   get bits(): number {
     return this.head.bits;
@@ -55,13 +60,35 @@ export class HashModel {
   /** Codes per image, in each input's view order; all images share the backbone forwards. */
   async encode(inputs: EncodeInput[]): Promise<ViewCode[][]> {
     const prepared = await this.prepare(inputs);
-    const descriptors = await this.extractor.describe(prepared);
-    return prepared.map((p, i) => p.views.map((v, vi) => ({ level: v.level, index: v.index, box: v.box, code: this.head.hash(descriptors[i][vi]) })));
+    const descriptors = await this.extractor.describe(prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) })));
+    return prepared.map((p, i) => {
+      let next = 0;
+      return p.views.map((v) => ({
+        level: v.level,
+        index: v.index,
+        box: v.box,
+        code: this.isDctLevel(v.level) ? this.dctCode(p.raster) : this.head.hash(descriptors[i][next++]),
+      }));
+    });
   }
 
-  /** L2-normalised float descriptors per view: what a trainer fits a new head on. */
-  async describe(inputs: EncodeInput[]): Promise<Float32Array[][]> {
-    return this.extractor.describe(await this.prepare(inputs));
+  /**
+   * L2-normalised float descriptors of the CNN views (perceptual views have none and are left out):
+   * what a trainer fits a new head on; `extractor` gives them for another descriptor config of
+   * the same backbone (see ViewDescriptorExtractor.withConfig).
+   */
+  async describe(inputs: EncodeInput[], extractor = this.extractor): Promise<Float32Array[][]> {
+    const prepared = await this.prepare(inputs);
+    return extractor.describe(prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) })));
+  }
+
+  /** The perceptual code of a canonical raster (dct levels and query views). */
+  dctCode(raster: RgbRaster): Uint8Array {
+    return this.dctHash.hash(raster);
+  }
+
+  isDctLevel(level: number): boolean {
+    return this.plan.levels[level]?.kind === 'dct';
   }
 
   /**
@@ -69,14 +96,15 @@ export class HashModel {
    * index. Equals describeQuery() hashed by the head, view by view.
    */
   async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
-    const descriptors = await this.describeQuery(input, plan);
-    return plan.views.map((view, i) => ({ view, code: this.head.hash(descriptors[i]) }));
+    const raster = await toRaster(input.image);
+    const descriptors = await this.describeQuery({ ...input, image: raster }, plan);
+    let next = 0;
+    return plan.views.map((view) => ({ view, code: view.kind === 'dct' ? this.dctCode(raster) : this.head.hash(descriptors[next++]) }));
   }
 
-  /** Float descriptors of a query image's views, in plan order. */
+  /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */
   async describeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<Float32Array[]> {
-    const raster = isRaster(input.image) ? input.image : await decodeCanonical(input.image);
-    const [descriptors] = await this.extractor.describeWhole([raster], plan.views);
+    const [descriptors] = await this.extractor.describeWhole([await toRaster(input.image)], plan.views.filter((v) => v.kind !== 'dct'));
     return descriptors;
   }
 
@@ -97,13 +125,17 @@ export class HashModel {
   private async prepare(inputs: EncodeInput[]): Promise<DescribeInput[]> {
     return Promise.all(
       inputs.map(async (input) => ({
-        raster: isRaster(input.image) ? input.image : await decodeCanonical(input.image),
+        raster: await toRaster(input.image),
         width: input.width,
         height: input.height,
         views: input.views ?? planViews(this.plan, input.width, input.height),
       })),
     );
   }
+}
+
+async function toRaster(image: EncodeInput['image']): Promise<RgbRaster> {
+  return isRaster(image) ? image : decodeCanonical(image);
 }
 
 function isRaster(x: EncodeInput['image']): x is RgbRaster {

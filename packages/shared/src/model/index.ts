@@ -8,7 +8,7 @@ export type { Backbone, BackboneOutputs, BackboneResult } from './backbone/backb
 export { loadBackbone } from './backbone/load-backbone.ts';
 export { NsfwjsMobileNetBackbone, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
 export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE, type DescriptorConfig } from './descriptor/descriptor-config.ts';
-export { boxToCells, unitBox, poolRegion, l2Normalize, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
+export { boxToCells, unitBox, poolRegion, l2Normalize, concatNormalized, gridCells, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
 export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput, type WholeViewSpec } from './descriptor/view-descriptor-extractor.ts';
 export { orientRaster, type RasterOrientation } from './descriptor/orient-raster.ts';
 export { defaultQueryPlan } from './query/default-query-plan.ts';

@@ -33,10 +33,10 @@ export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Log
   const { header, tensors } = artifact;
   const { tf } = await initTf(logger);
   const backbone = await loadBackbone(tf, header.backbone);
-  if (backbone.dim !== header.dims.descriptor) {
-    throw new Error(`model ${header.id} expects ${header.dims.descriptor}-d descriptors, backbone ${backbone.id} gives ${backbone.dim}`);
-  }
   const extractor = new ViewDescriptorExtractor(tf, backbone, header.descriptor);
+  if (extractor.dim !== header.dims.descriptor) {
+    throw new Error(`model ${header.id} expects ${header.dims.descriptor}-d descriptors, backbone ${backbone.id} gives ${extractor.dim}`);
+  }
   const head = createHead(header.head, tensors);
   return new HashModel(header.id, header.plan, extractor, head, { createdAt: header.createdAt, meta: header.meta }, header.query);
 }

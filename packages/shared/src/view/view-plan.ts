@@ -9,6 +9,11 @@ export interface ViewLevel {
   grid: number;
   /** Fraction of a region shared with its neighbour (0 = tiles, 0.5 = half overlap). */
   overlap: number;
+  /**
+   * 'dct': a perceptual level — one whole-image code from the DCT of the grey image (DctHash), no
+   * CNN; absent: codes from the backbone's descriptors and the head.
+   */
+  kind?: 'dct';
 }
 
 export interface ViewPlan {
@@ -36,6 +41,16 @@ export const DEFAULT_VIEW_PLAN: ViewPlan = {
     { name: 'r3', grid: 3, overlap: 0.4 },
   ],
 };
+
+/** Levels whose one view is the whole image (level 0 and perceptual levels): 'global' matches. */
+export function isWholeImageLevel(plan: ViewPlan, level: number): boolean {
+  return level === 0 || plan.levels[level]?.kind === 'dct';
+}
+
+/** The plan with a perceptual (DCT) level after its CNN levels. */
+export function withDctLevel(plan: ViewPlan): ViewPlan {
+  return { levels: [...plan.levels, { name: 'dct', grid: 1, overlap: 0, kind: 'dct' }] };
+}
 
 export function viewsAtLevel(level: ViewLevel): number {
   return level.grid * level.grid;

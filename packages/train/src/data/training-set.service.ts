@@ -1,4 +1,4 @@
-import { ImageRejectedError, prepareImage, SeededRandom, type HashModel, type ImageLimits, type Logger } from '@loupe/shared';
+import { ImageRejectedError, prepareImage, SeededRandom, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import type { Labeler } from './labeler.ts';
 
@@ -42,7 +42,11 @@ export interface TrainingSet {
  * trained head sees the inputs it will hash in production.
  */
 export class TrainingSetService {
-  constructor(private readonly model: HashModel) {}
+  constructor(
+    private readonly model: HashModel,
+    /** Descriptor pipeline to describe with (default: the model's own). */
+    private readonly extractor: ViewDescriptorExtractor = model.extractor,
+  ) {}
 
   async collect(o: CollectOptions): Promise<TrainingSet> {
     const keys = await this.sampleKeys(o);
@@ -65,6 +69,7 @@ export class TrainingSetService {
       }
       const described = await this.model.describe(
         prepared.map((p) => ({ image: p.image, width: p.width, height: p.height, views: o.views === 'global' ? [globalView(p)] : undefined })),
+        this.extractor,
       );
       described.forEach((views, n) => {
         used.push(prepared[n].key);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, hammingDistance, initTf, loadHashModel, prepareImage, REPO_ROOT, SeededRandom, type EncodeInput, type HashModel, type Tf } from '@loupe/shared';
+import { createLogger, hammingDistance, initTf, loadHashModel, prepareImage, REPO_ROOT, SeededRandom, type EncodeInput, type HashHead, type HashModel, type Tf } from '@loupe/shared';
 import { publishArtifact } from '../artifact/artifact-publisher.ts';
 import { trainedArtifact } from '../artifact/trained-artifact.ts';
 import { featureMatrix, type FeatureMatrix } from '../data/feature-matrix.ts';
@@ -50,6 +50,7 @@ let tf: Tf;
 let base: HashModel;
 let train: { x: FeatureMatrix; labels: number[] };
 let held: { x: FeatureMatrix; labels: number[]; inputs: EncodeInput[] };
+let trainInputs: EncodeInput[];
 const tmp = mkdtempSync(path.join(tmpdir(), 'loupe-csq-'));
 
 beforeAll(async () => {
@@ -60,6 +61,7 @@ beforeAll(async () => {
   const isHeld = (i: number) => i % PER_CLASS >= PER_CLASS - 2;
   const idx = descriptors.map((_, i) => i);
   train = { x: featureMatrix(idx.filter((i) => !isHeld(i)).map((i) => descriptors[i])), labels: idx.filter((i) => !isHeld(i)).map((i) => set.labels[i]) };
+  trainInputs = idx.filter((i) => !isHeld(i)).map((i) => set.inputs[i]);
   const h = idx.filter(isHeld);
   held = { x: featureMatrix(h.map((i) => descriptors[i])), labels: h.map((i) => set.labels[i]), inputs: h.map((i) => set.inputs[i]) };
 });
@@ -85,16 +87,27 @@ describe('CSQ on a small labelled set of real photos', () => {
     const t = trainer.train(train.x, train.labels);
     expect(t.history).toHaveLength(40);
     expect(t.history[t.history.length - 1]).toBeLessThan(0.5 * t.history[0]);
-    const centers = trainer.centers(15);
-    const codes = hashRows(t.head, held.x);
-    let correct = 0;
-    held.labels.forEach((label, i) => {
-      const code = codes.data.subarray(i * codes.bytes, (i + 1) * codes.bytes);
-      const dists = Array.from({ length: 15 }, (_, c) => hammingDistance(code, packSigns(centers.values.subarray(c * 32, (c + 1) * 32))));
-      if (dists.indexOf(Math.min(...dists)) === label) correct++;
-    });
     // 15 classes: chance is 1/15
-    expect(correct / held.labels.length).toBeGreaterThanOrEqual(0.6);
+    expect(centreAccuracy(trainer, t.head, held.x, held.labels)).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('grid descriptors train a block head whose exported codes classify held-out images and survive the artifact', async () => {
+    const extractor = base.extractor.withConfig({ ...base.descriptor, grid: 2 });
+    expect(extractor.dim).toBe(4 * base.extractor.dim);
+    const gridRows = async (inputs: EncodeInput[]) => featureMatrix((await base.describe(inputs, extractor)).map((views) => views[0]));
+    const [x, heldX] = [await gridRows(trainInputs), await gridRows(held.inputs)];
+    // 30 hidden units over 4 blocks: uneven blocks (7, 8, 7, 8) exercise the export's offsets
+    const trainer = new CsqTrainer(tf, { bits: 32, hidden: [30], epochs: 40, batchSize: 16, inputBlocks: 4 });
+    const t = trainer.train(x, train.labels);
+    expect(t.history[t.history.length - 1]).toBeLessThan(0.5 * t.history[0]);
+    expect(centreAccuracy(trainer, t.head, heldX, held.labels)).toBeGreaterThanOrEqual(0.6);
+
+    const artifact = trainedArtifact(t, { backbone: base.backbone, plan: base.plan, descriptor: extractor.config, descriptorDim: extractor.dim });
+    const loaded = await loadHashModel(await publishArtifact(`file://${path.join(tmp, 'csq-grid.loupe')}`, artifact), { logger });
+    expect(loaded.descriptor.grid).toBe(2);
+    const served = (await loaded.encode(held.inputs)).map((views) => Buffer.from(views[0].code).toString('hex'));
+    const inMemory = Array.from({ length: heldX.rows }, (_, i) => Buffer.from(t.head.hash(heldX.data.subarray(i * heldX.dim, (i + 1) * heldX.dim))).toString('hex'));
+    expect(served).toEqual(inMemory);
   });
 
   it('an MLP head round-trips through an artifact: loadHashModel gives the in-memory codes', async () => {
@@ -109,6 +122,20 @@ describe('CSQ on a small labelled set of real photos', () => {
     expect(served).toEqual(inMemory);
   });
 });
+
+/** Share of rows whose code is nearest their own class centre. */
+function centreAccuracy(trainer: CsqTrainer, head: HashHead, x: FeatureMatrix, labels: number[]): number {
+  const centers = trainer.centers(15);
+  const bits = head.bits;
+  const codes = hashRows(head, x);
+  let correct = 0;
+  labels.forEach((label, i) => {
+    const code = codes.data.subarray(i * codes.bytes, (i + 1) * codes.bytes);
+    const dists = Array.from({ length: 15 }, (_, c) => hammingDistance(code, packSigns(centers.values.subarray(c * bits, (c + 1) * bits))));
+    if (dists.indexOf(Math.min(...dists)) === label) correct++;
+  });
+  return correct / labels.length;
+}
 
 function packSigns(v: Float32Array): Uint8Array {
   const out = new Uint8Array(v.length / 8);

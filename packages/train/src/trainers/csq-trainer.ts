@@ -16,6 +16,12 @@ export interface CsqOptions {
   lambda?: number;
   /** Dropout rate on hidden activations while training. */
   dropout?: number;
+  /**
+   * Input split into this many equal parts (e.g. the cells of a grid descriptor), each with its own
+   * slice of the first hidden layer (block-diagonal weights): the cost of one part's dense layer,
+   * and each unit sees one part.
+   */
+  inputBlocks?: number;
   /** L2 penalty on the weights. */
   weightDecay?: number;
   seed?: number;
@@ -23,7 +29,8 @@ export interface CsqOptions {
 }
 
 interface Layer {
-  w: Variable;
+  /** One weight matrix [in, units], or one per input block [in / blocks, units / blocks]. */
+  w: Variable[];
   b: Variable;
 }
 
@@ -44,7 +51,7 @@ export class CsqTrainer {
     const { tf } = this;
     // Defaults chosen on Fashion-MNIST descriptors (see docs/benchmarks.md): wider layers, lower rates
     // or a second hidden layer did not help; dropout 0.5 did, a little.
-    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, seed: 1, ...defined(this.opts), bits: this.opts.bits };
+    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, inputBlocks: 1, seed: 1, ...defined(this.opts), bits: this.opts.bits };
     if (labels.length !== x.rows) throw new Error(`${labels.length} labels for ${x.rows} descriptors`);
     let classes = 0;
     for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
@@ -59,10 +66,18 @@ export class CsqTrainer {
 
     const rnd = new SeededRandom(o.seed);
     const widths = [x.dim, ...o.hidden, o.bits];
-    const layers: Layer[] = widths.slice(1).map((units, i) => ({
-      w: tf.variable(tf.tensor2d(glorot(rnd, widths[i], units), [widths[i], units])),
-      b: tf.variable(tf.zeros([units])),
-    }));
+    const blocks = o.inputBlocks;
+    if (blocks > 1 && (o.hidden.length === 0 || x.dim % blocks !== 0 || o.hidden[0] < blocks)) {
+      throw new Error(`inputBlocks ${blocks} needs a hidden layer at least as wide, and must divide the input (${x.dim})`);
+    }
+    const layers: Layer[] = widths.slice(1).map((units, i) => {
+      const parts = i === 0 ? blocks : 1;
+      const inDim = widths[i] / parts;
+      return {
+        w: blockSplit(units, parts).map(([u0, u1]) => tf.variable(tf.tensor2d(glorot(rnd, inDim, u1 - u0), [inDim, u1 - u0]))),
+        b: tf.variable(tf.zeros([units])),
+      };
+    });
     const targets = tf.tensor2d(Float32Array.from(centers.values, (v) => (v + 1) / 2), [classes, o.bits]);
     const optimizer = tf.train.adam(o.learningRate);
     const history: number[] = [];
@@ -113,6 +128,7 @@ export class CsqTrainer {
           lambda: o.lambda,
           dropout: o.dropout,
           weightDecay: o.weightDecay,
+          inputBlocks: blocks,
           seed: o.seed,
           trainRows: x.rows,
           finalLoss: history[history.length - 1],
@@ -120,7 +136,7 @@ export class CsqTrainer {
       };
     } finally {
       for (const l of layers) {
-        l.w.dispose();
+        l.w.forEach((w) => w.dispose());
         l.b.dispose();
       }
       targets.dispose();
@@ -137,7 +153,9 @@ export class CsqTrainer {
     const { tf } = this;
     let h: Tensor2D = xb;
     layers.forEach((l, i) => {
-      h = tf.add(denseMatMul(tf, h, l.w as Tensor2D), l.b) as Tensor2D;
+      const parts = (l.w.length === 1 ? [h] : tf.split(h, l.w.length, 1)) as Tensor2D[];
+      const z = parts.map((p, j) => denseMatMul(tf, p, l.w[j] as Tensor2D));
+      h = tf.add(z.length === 1 ? z[0] : tf.concat(z, 1), l.b) as Tensor2D;
       if (i < layers.length - 1) {
         h = tf.relu(h);
         if (o.dropout > 0) h = tf.dropout(h, o.dropout, undefined, seed + i) as Tensor2D;
@@ -147,7 +165,7 @@ export class CsqTrainer {
     const center = tf.losses.sigmoidCrossEntropy(target01, tf.mul(h, 2));
     const quant = tf.mean(tf.square(tf.sub(tf.abs(tf.tanh(h)), 1)));
     let total = tf.add(center, tf.mul(quant, o.lambda));
-    if (o.weightDecay > 0) for (const l of layers) total = tf.add(total, tf.mul(tf.sum(tf.square(l.w)), o.weightDecay));
+    if (o.weightDecay > 0) for (const w of layers.flatMap((l) => l.w)) total = tf.add(total, tf.mul(tf.sum(tf.square(w)), o.weightDecay));
     return total as Scalar;
   }
 }
@@ -157,19 +175,38 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** [from, to) unit ranges of `parts` near-equal blocks of `units`. */
+function blockSplit(units: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, j) => [Math.floor((j * units) / parts), Math.floor(((j + 1) * units) / parts)]);
+}
+
 /** Glorot-uniform weights [inDim, units] from the trainer's seeded generator. */
 function glorot(rnd: SeededRandom, inDim: number, units: number): Float32Array {
   const limit = Math.sqrt(6 / (inDim + units));
   return Float32Array.from({ length: inDim * units }, () => (rnd.next() * 2 - 1) * limit);
 }
 
-/** TF layout [in, units] -> head layout [units, in]; the first layer absorbs the standardisation. */
+/**
+ * TF layout [in, units] -> head layout [units, in]; block weights become one block-diagonal matrix;
+ * the first layer absorbs the standardisation.
+ */
 function exportHead(dim: number, mean: Float32Array, inv: Float32Array, layers: Layer[], widths: number[]): HashHead {
   const dense = layers.map((l, i) => {
-    const w = l.w.dataSync() as Float32Array;
     const [inDim, units] = [widths[i], widths[i + 1]];
+    const bin = inDim / l.w.length;
+    const splits = blockSplit(units, l.w.length);
     const weight = new Float32Array(units * inDim);
-    for (let u = 0; u < units; u++) for (let k = 0; k < inDim; k++) weight[u * inDim + k] = w[k * units + u] * (i === 0 ? inv[k] : 1);
+    l.w.forEach((wv, j) => {
+      const w = wv.dataSync() as Float32Array;
+      const [u0, u1] = splits[j];
+      const bout = u1 - u0;
+      for (let u = 0; u < bout; u++) {
+        for (let k = 0; k < bin; k++) {
+          const gk = j * bin + k;
+          weight[(u0 + u) * inDim + gk] = w[k * bout + u] * (i === 0 ? inv[gk] : 1);
+        }
+      }
+    });
     return { units, inDim, weight, bias: Float32Array.from(l.b.dataSync()) };
   });
   if (dense.length === 1) return new LinearSignHead(dim, mean, dense[0].weight, dense[0].bias);

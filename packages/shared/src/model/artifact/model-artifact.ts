@@ -19,7 +19,9 @@ export const ARTIFACT_MAGIC = 'LOUPEHM1';
 export const ARTIFACT_VERSION = 1;
 
 const ViewPlanSchema = z.object({
-  levels: z.array(z.object({ name: z.string().min(1), grid: z.number().int().positive(), overlap: z.number().min(0).lt(1) })).min(1),
+  levels: z
+    .array(z.object({ name: z.string().min(1), grid: z.number().int().positive(), overlap: z.number().min(0).lt(1), kind: z.enum(['dct']).optional() }))
+    .min(1),
 });
 
 /** See QueryPlan; null offset = level not searched by that query view. */
@@ -30,7 +32,10 @@ export const QueryPlanSchema = z.object({
         name: z.string().min(1),
         orientation: z.enum(['none', 'flip', 'rot90', 'rot270']),
         side: z.number().int().min(32).max(1024),
+        kind: z.enum(['dct']).optional(),
+        trim: z.boolean().optional(),
         offsets: z.array(z.number().min(0).nullable()),
+        maxDistance: z.number().min(0).max(1).optional(),
       }),
     )
     .min(1),
@@ -62,6 +67,8 @@ export const ModelArtifactHeaderSchema = z
     if (h.descriptor.mode === 'rmac' && h.descriptor.levelSides.length !== h.plan.levels.length) {
       issue('descriptor.levelSides needs one side per plan level');
     }
+    if (h.plan.levels[0].kind === 'dct') issue('plan level 0 must be the CNN global level');
+    if (h.plan.levels.some((l) => l.kind === 'dct' && l.grid !== 1)) issue('a dct level has one whole-image view (grid 1)');
     const identity = h.query?.views[0];
     if (identity && (identity.orientation !== 'none' || identity.offsets[0] !== 0)) {
       issue('query.views[0] must be the identity view (orientation none, offset 0 on level 0)');

@@ -16,6 +16,12 @@ export const DescriptorConfigSchema = z.object({
   levelSides: z.array(z.number().int().min(32).max(1024)).min(1),
   /** Pooling of feature-map cells inside a box (avg matches the backbone's own global pool). */
   pooling: z.enum(['avg', 'max', 'gem']),
+  /**
+   * Layout-keeping descriptors: each view's cells split grid x grid, each part pooled and
+   * normalised, side by side (grid^2 x the backbone's width). For supervised heads on objects whose
+   * kind shows in their shape (sleeves, collars); 1 (absent) = one pooled vector per view.
+   */
+  grid: z.number().int().min(1).max(4).optional(),
 });
 export type DescriptorConfig = z.infer<typeof DescriptorConfigSchema>;
 

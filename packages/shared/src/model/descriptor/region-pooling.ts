@@ -28,6 +28,26 @@ export function boxToCells(unit: Box, f: number): CellRange {
   };
 }
 
+/**
+ * A cell range split into grid x grid sub-ranges, row by row; every sub-range keeps at least one
+ * cell (neighbours share a cell when the range is narrower than the grid).
+ */
+export function gridCells(cells: CellRange, grid: number): CellRange[] {
+  const split = (a: number, b: number, i: number): [number, number] => {
+    const start = a + Math.floor((i * (b - a)) / grid);
+    return [start, Math.max(start + 1, a + Math.floor(((i + 1) * (b - a)) / grid))];
+  };
+  const out: CellRange[] = [];
+  for (let i = 0; i < grid; i++) {
+    const [r0, r1] = split(cells.r0, cells.r1, i);
+    for (let j = 0; j < grid; j++) {
+      const [c0, c1] = split(cells.c0, cells.c1, j);
+      out.push({ c0, c1, r0, r1 });
+    }
+  }
+  return out;
+}
+
 /** A box in source pixels as fractions of the source image. */
 export function unitBox(box: Box, width: number, height: number): Box {
   return { x: box.x / width, y: box.y / height, w: box.w / width, h: box.h / height };
@@ -66,4 +86,19 @@ export function l2Normalize(v: Float32Array): Float32Array {
     for (let i = 0; i < v.length; i++) v[i] *= inv;
   }
   return v;
+}
+
+/**
+ * Parts (e.g. the pooled cells of a grid) each L2-normalised and scaled by 1/sqrt(parts), laid
+ * side by side: a unit vector whose dot products weigh every part alike.
+ */
+export function concatNormalized(parts: Float32Array[]): Float32Array {
+  const width = parts[0]?.length ?? 0;
+  const out = new Float32Array(parts.length * width);
+  const scale = 1 / Math.sqrt(parts.length);
+  parts.forEach((p, i) => {
+    const unit = l2Normalize(Float32Array.from(p));
+    for (let k = 0; k < width; k++) out[i * width + k] = unit[k] * scale;
+  });
+  return out;
 }

@@ -4,13 +4,16 @@ import type { View } from '../../view/view-plan.ts';
 import type { Tf } from '../runtime/tf-runtime.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import type { DescriptorConfig } from './descriptor-config.ts';
-import { boxToCells, l2Normalize, poolRegion, unitBox } from './region-pooling.ts';
+import { boxToCells, concatNormalized, gridCells, l2Normalize, poolRegion, unitBox, type CellRange } from './region-pooling.ts';
 import { orientRaster, type RasterOrientation } from './orient-raster.ts';
+import { trimBorders } from './trim-borders.ts';
 
 /** A whole-image descriptor taken at a forward side and orientation (a query view). */
 export interface WholeViewSpec {
   side: number;
   orientation: RasterOrientation;
+  /** Drop a uniform frame first (trimBorders): a padded copy seen as its content. */
+  trim?: boolean;
 }
 
 export interface DescribeInput {
@@ -45,8 +48,14 @@ export class ViewDescriptorExtractor {
     private readonly maxBatchPixels = DEFAULT_MAX_BATCH_PIXELS,
   ) {}
 
+  /** Floats per descriptor: the backbone's width, times grid^2 for layout-keeping descriptors. */
   get dim(): number {
-    return this.backbone.dim;
+    return (this.config.grid ?? 1) ** 2 * this.backbone.dim;
+  }
+
+  /** The same backbone with another descriptor config (e.g. a grid layout to train a head on). */
+  withConfig(config: DescriptorConfig): ViewDescriptorExtractor {
+    return new ViewDescriptorExtractor(this.tf, this.backbone, config, this.maxBatchPixels);
   }
 
   /** Descriptors per image, in the order of each input's views. */
@@ -68,11 +77,13 @@ export class ViewDescriptorExtractor {
     const groups = new Map<number, number[]>();
     specs.forEach((s, i) => groups.set(s.side, [...(groups.get(s.side) ?? []), i]));
     for (const [side, which] of groups) {
-      const items = rasters.flatMap((raster, r) => which.map((si) => ({ r, si, raster: orientRaster(raster, specs[si].orientation) })));
+      const items = rasters.flatMap((raster, r) =>
+        which.map((si) => ({ r, si, raster: orientRaster(specs[si].trim ? trimBorders(raster) : raster, specs[si].orientation) })),
+      );
       for (const chunk of chunks(items, this.batchSize(side))) {
         const { data, f } = await this.featureMaps(chunk.map((it) => it.raster), side);
         chunk.forEach(({ r, si }, n) => {
-          out[r][si] = l2Normalize(poolRegion(data, n, f, this.dim, { c0: 0, c1: f, r0: 0, r1: f }, this.config.pooling));
+          out[r][si] = this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f });
         });
       }
     }
@@ -101,7 +112,7 @@ export class ViewDescriptorExtractor {
           views.forEach((v, vi) => {
             if (!wanted(v)) return;
             const cells = boxToCells(unitBox(v.box, width, height), f);
-            out[i][vi] = l2Normalize(poolRegion(data, n, f, this.dim, cells, this.config.pooling));
+            out[i][vi] = this.pool(data, n, f, cells);
           });
         });
       }
@@ -125,9 +136,17 @@ export class ViewDescriptorExtractor {
       );
       const { data, f } = await this.forwardMaps(batch);
       chunk.forEach(({ i, vi }, n) => {
-        out[i][vi] = l2Normalize(poolRegion(data, n, f, this.dim, { c0: 0, c1: f, r0: 0, r1: f }, this.config.pooling));
+        out[i][vi] = this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f });
       });
     }
+  }
+
+  /** The descriptor of `cells` of map `n`: pooled and normalised, per grid part when configured. */
+  private pool(data: Float32Array, n: number, f: number, cells: CellRange): Float32Array {
+    const { grid = 1, pooling } = this.config;
+    const c = this.backbone.dim;
+    if (grid === 1) return l2Normalize(poolRegion(data, n, f, c, cells, pooling));
+    return concatNormalized(gridCells(cells, grid).map((part) => poolRegion(data, n, f, c, part, pooling)));
   }
 
   private async featureMaps(rasters: RgbRaster[], side: number): Promise<{ data: Float32Array; f: number }> {

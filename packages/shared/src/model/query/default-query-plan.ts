@@ -1,4 +1,5 @@
 import type { QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
+import type { ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *  - TURNED: mirrored / quarter-turned query views pay 3%: they rescue flips and 90-degree turns
  *    without outranking the upright view's matches on other copies.
  */
-export const QUERY_OFFSETS = { region: 0.01, turned: 0.03 } as const;
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.01, dct: 0, dctMaxDistance: 0.25 } as const;
 
 /**
  * The query plan a model gets when its artifact names none:
@@ -19,16 +20,21 @@ export const QUERY_OFFSETS = { region: 0.01, turned: 0.03 } as const;
  *    at about the scale its region was encoded at (regions are pooled from the levelSides[1]
  *    forward, where a 2x2 / 3x3 region spans ~0.6 / ~0.45 of the side);
  *  - `flip`, `rot90`, `rot270`: the query mirrored / turned, against the global level (`flip` also
- *    against regions: mirrored crops).
+ *    against regions: mirrored crops);
+ *  - `trim`: the query without a uniform frame (a padded or letterboxed copy), against the global
+ *    level; without a frame it codes like `global`;
+ *  - `dct` (plans with a perceptual level): the query's DctHash against that level, hits beyond
+ *    dctMaxDistance dropped — blurred, darkened or captioned copies the CNN codes lose.
  * Query views cost query-time forwards only (about 4x224 + 160 + 128 px here); the index is unchanged.
  */
-export function defaultQueryPlan(descriptor: DescriptorConfig, levels: number): QueryPlan {
+export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
   const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
-  const perLevel = (global: number | null, region: number | null) => Array.from({ length: levels }, (_, l) => (l === 0 ? global : region));
+  const isDct = plan.levels.map((l) => l.kind === 'dct');
+  const perLevel = (global: number | null, region: number | null) => isDct.map((dct, l) => (dct ? null : l === 0 ? global : region));
   const { region, turned } = QUERY_OFFSETS;
   const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(0, region) }];
-  if (levels > 1) {
+  if (isDct.filter((d) => !d).length > 1) {
     for (const fraction of [0.5, 0.4]) {
       const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
       if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(null, region) });
@@ -37,5 +43,10 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, levels: number): 
   views.push({ name: 'flip', orientation: 'flip', side: globalSide, offsets: perLevel(turned, region + turned) });
   views.push({ name: 'rot90', orientation: 'rot90', side: globalSide, offsets: perLevel(turned, null) });
   views.push({ name: 'rot270', orientation: 'rot270', side: globalSide, offsets: perLevel(turned, null) });
+  views.push({ name: 'trim', orientation: 'none', trim: true, side: globalSide, offsets: perLevel(QUERY_OFFSETS.trimmed, null) });
+  if (isDct.some(Boolean)) {
+    const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
+    views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
+  }
   return { views };
 }

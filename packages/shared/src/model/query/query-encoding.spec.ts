@@ -11,6 +11,7 @@ import { DEFAULT_DESCRIPTOR_CONFIG } from '../descriptor/descriptor-config.ts';
 import { orientRaster } from '../descriptor/orient-raster.ts';
 import type { HashModel } from '../hash-model.ts';
 import { hashModelFromArtifact, loadHashModel } from '../load-hash-model.ts';
+import { DEFAULT_VIEW_PLAN } from '../../view/view-plan.ts';
 import { defaultQueryPlan } from './default-query-plan.ts';
 
 const logger = createLogger('query-encoding-test', 'silent');
@@ -45,7 +46,7 @@ describe('orientRaster', () => {
 
 describe('query encoding', () => {
   it('has an identity view first and searches regions with smaller views', () => {
-    const plan = defaultQueryPlan(DEFAULT_DESCRIPTOR_CONFIG, 3);
+    const plan = defaultQueryPlan(DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_VIEW_PLAN);
     expect(plan.views[0]).toMatchObject({ orientation: 'none', side: DEFAULT_DESCRIPTOR_CONFIG.levelSides[0] });
     expect(plan.views[0].offsets[0]).toBe(0);
     const small = plan.views.filter((v) => v.side < plan.views[0].side);
@@ -59,7 +60,8 @@ describe('query encoding', () => {
     const query = await model.encodeQuery(input);
     expect(query.map((q) => q.view.name)).toEqual(model.queryPlan.views.map((v) => v.name));
     expect(bytesToHex(query[0].code)).toBe(bytesToHex(indexed[0].code));
-    for (const q of query.slice(1)) expect(hammingDistance(q.code, query[0].code)).toBeGreaterThan(0);
+    // (trim: the photo has no frame, so it codes like the global view; see below)
+    for (const q of query.slice(1).filter((x) => !x.view.trim)) expect(hammingDistance(q.code, query[0].code)).toBeGreaterThan(0);
   });
 
   it("codes a mirrored image's flip view like the image's own global view", async () => {
@@ -78,5 +80,65 @@ describe('query encoding', () => {
     expect(back.queryPlan).toEqual(custom);
     const bad = { ...artifact, header: { ...artifact.header, query: { views: [{ ...custom.views[0], orientation: 'flip' as const }] } } };
     expect(() => decodeArtifact(encodeArtifact(bad))).toThrow(/identity view/);
+  });
+});
+
+describe('a model with a perceptual (dct) level', () => {
+  let dctModel: HashModel;
+  beforeAll(async () => {
+    dctModel = await loadHashModel('builtin:mobilenetv2-rp256-dct', { logger });
+  });
+
+  it('plans a dct query view that searches the dct level alone, and CNN views that skip it', () => {
+    const dctLevel = dctModel.plan.levels.findIndex((l) => l.kind === 'dct');
+    expect(dctLevel).toBe(3);
+    const views = dctModel.queryPlan.views;
+    const dct = views.filter((v) => v.kind === 'dct');
+    expect(dct).toHaveLength(1);
+    expect(dct[0].offsets.map((o, l) => (o === null ? null : l))).toEqual([null, null, null, 3]);
+    expect(dct[0].maxDistance).toBeGreaterThan(0);
+    for (const v of views.filter((x) => x.kind !== 'dct')) expect(v.offsets[3]).toBeNull();
+  });
+
+  it("stores the image's perceptual code at the dct level, the CNN codes unchanged, and queries with the same code", async () => {
+    const [indexed] = await dctModel.encode([input]);
+    const [plain] = await model.encode([input]);
+    expect(indexed.map((v) => v.level)).toEqual([...plain.map((v) => v.level), 3]);
+    expect(indexed.slice(0, plain.length).map((v) => bytesToHex(v.code))).toEqual(plain.map((v) => bytesToHex(v.code)));
+    const query = await dctModel.encodeQuery(input);
+    const dctQuery = query.find((q) => q.view.kind === 'dct')!;
+    expect(bytesToHex(dctQuery.code)).toBe(bytesToHex(indexed[indexed.length - 1].code));
+    expect(dctQuery.code).toHaveLength(32);
+    // CNN descriptors leave the dct view out
+    expect(await dctModel.describeQuery(input)).toHaveLength(query.length - 1);
+    expect((await dctModel.describe([input]))[0]).toHaveLength(plain.length);
+  });
+
+  it('codes a blurred, brightened copy near the original and another photo far from it', async () => {
+    const bytes = readFileSync(PHOTO);
+    const code = async (img: sharp.Sharp) => dctModel.dctCode(await decodeCanonical(await toCanonical(img)));
+    const original = await code(sharp(bytes).rotate());
+    const changed = await code(sharp(bytes).rotate().blur(4).modulate({ brightness: 1.3 }));
+    const other = await code(sharp(readFileSync(path.join(REPO_ROOT, 'test/fixtures/photos', 'smarties.jpg'))).rotate());
+    expect(hammingDistance(original, changed)).toBeLessThan(40);
+    expect(hammingDistance(original, other)).toBeGreaterThan(90);
+  });
+});
+
+describe('the trim query view', () => {
+  it('codes a padded copy like the original, and an unframed image like its global view', async () => {
+    const raster = await decodeCanonical(input.image);
+    const padded = await toCanonical(
+      sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: 3 } }).extend({ top: 60, bottom: 60, left: 20, right: 90, background: '#3a7f20' }),
+    );
+    const trimView = model.queryPlan.views.findIndex((v) => v.trim);
+    expect(trimView).toBeGreaterThan(0);
+    const original = await model.encodeQuery(input);
+    const copy = await model.encodeQuery({ ...input, image: padded });
+    expect(bytesToHex(original[trimView].code)).toBe(bytesToHex(original[0].code));
+    // the padded copy's own global code is far; trimmed it is near the original's
+    const near = hammingDistance(copy[trimView].code, original[0].code);
+    expect(near).toBeLessThan(hammingDistance(copy[0].code, original[0].code));
+    expect(near).toBeLessThan(30);
   });
 });

@@ -14,14 +14,20 @@ export interface QueryView {
   /** Stable name, reported with a hit (e.g. "global", "flip", "s160"). */
   name: string;
   orientation: QueryOrientation;
-  /** Forward side in pixels; the whole feature map is pooled into one descriptor. */
+  /** Forward side in pixels; the whole feature map is pooled into one descriptor (unused by 'dct'). */
   side: number;
+  /** The query without a uniform frame (padding, letterbox bars) before the forward. */
+  trim?: boolean;
+  /** 'dct': the query's perceptual code (DctHash) instead of a CNN descriptor, for dct levels. */
+  kind?: 'dct';
   /**
    * Rank offset per index level, as a fraction of the code length; a level whose entry is null
    * (or missing) is not searched with this query view. Offsets order matches of different kinds:
    * the plain global-to-global match has offset 0, so an exact copy (distance 0) ranks first.
    */
   offsets: (number | null)[];
+  /** Hits farther than this fraction of the code length are dropped (a far perceptual match is noise). */
+  maxDistance?: number;
 }
 
 /** views[0] is the identity view: the one a stored global code stands for (search by key). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_VIEW_PLAN, withDctLevel } from '../../view/view-plan.ts';
 import type { QueryView } from './query-plan.ts';
 import { ViewFusion, type ProbeHit } from './view-fusion.ts';
 
@@ -23,6 +24,24 @@ describe('ViewFusion', () => {
     ]);
     expect(fusion.probes([{ view: view('global', [0, 0, 0]), code }], 'global').map((p) => p.level)).toEqual([0]);
     expect(fusion.probes([{ view: view('global', [0, 0, 0]), code }], 'region').map((p) => p.level)).toEqual([1, 2]);
+  });
+
+  it('for a plan with a dct level: counts it as global granularity and drops its hits past maxDistance', () => {
+    const plan = withDctLevel(DEFAULT_VIEW_PLAN);
+    const withDct = ViewFusion.forPlan(64, plan);
+    const dct: QueryView = { ...view('dct', [null, null, null, 0]), kind: 'dct', maxDistance: 0.25 };
+    const codes = [
+      { view: view('global', [0, 0.05, 0.05, null]), code },
+      { view: dct, code },
+    ];
+    expect(withDct.probes(codes, 'global').map((p) => [p.queryView, p.level])).toEqual([
+      ['global', 0],
+      ['dct', 3],
+    ]);
+    expect(withDct.probes(codes, 'region').map((p) => p.level)).toEqual([1, 2]);
+    const probes = withDct.probes([{ view: dct, code }]);
+    expect(probes[0].maxDistance).toBe(16);
+    expect(withDct.fuse(probes, [[hit('near', 3, 16), hit('far', 3, 17)]], 10).map((h) => h.key)).toEqual(['near']);
   });
 
   it('keeps the best probe per object and orders by distance + offset', () => {

@@ -1,3 +1,4 @@
+import { isWholeImageLevel, type ViewPlan } from '../../view/view-plan.ts';
 import type { QueryView } from './query-plan.ts';
 
 /** The code of one query view (what HashModel.encodeQuery returns). */
@@ -14,6 +15,8 @@ export interface FusionProbe {
   code: Uint8Array;
   /** Added to the Hamming distance of its hits when ranking (bits). */
   offset: number;
+  /** Hits farther than this (bits) are dropped. */
+  maxDistance?: number;
 }
 
 /** A hit of one probe: the best view of an object at the probe's level (as the shard searchers return). */
@@ -50,7 +53,15 @@ export class ViewFusion {
     readonly bits: number,
     /** Levels in the index's view plan. */
     readonly levels: number,
+    /** Levels whose view is the whole image ('global' granularity): level 0 and perceptual levels. */
+    private readonly wholeLevels: readonly number[] = [0],
   ) {}
+
+  /** The fusion of an index with this plan. */
+  static forPlan(bits: number, plan: ViewPlan): ViewFusion {
+    const levels = plan.levels.map((_, l) => l);
+    return new ViewFusion(bits, levels.length, levels.filter((l) => isWholeImageLevel(plan, l)));
+  }
 
   /** The probes of a query: each view code against each level its view searches. */
   probes(codes: QueryViewCode[], granularity: GranularityFilter = 'auto'): FusionProbe[] {
@@ -58,9 +69,10 @@ export class ViewFusion {
     for (const { view, code } of codes) {
       view.offsets.forEach((fraction, level) => {
         if (fraction === null || fraction === undefined || level >= this.levels) return;
-        if (granularity === 'global' && level !== 0) return;
-        if (granularity === 'region' && level === 0) return;
-        out.push({ queryView: view.name, level, code, offset: fraction * this.bits });
+        const whole = this.wholeLevels.includes(level);
+        if ((granularity === 'global' && !whole) || (granularity === 'region' && whole)) return;
+        const maxDistance = view.maxDistance === undefined ? undefined : view.maxDistance * this.bits;
+        out.push({ queryView: view.name, level, code, offset: fraction * this.bits, ...(maxDistance === undefined ? {} : { maxDistance }) });
       });
     }
     return out;
@@ -73,6 +85,7 @@ export class ViewFusion {
     results.forEach((hits, i) => {
       const probe = probes[i];
       for (const h of hits) {
+        if (probe.maxDistance !== undefined && h.distance > probe.maxDistance) continue;
         const hit: FusedHit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView };
         const prev = best.get(h.key);
         if (!prev || compareFused(hit, prev) < 0) best.set(h.key, hit);

@@ -1,0 +1,42 @@
+import type { RgbRaster } from '../../image/canonical-image.ts';
+
+/** A channel may differ this much from the border colour (JPEG ringing, gradients of a scan). */
+const TOLERANCE = 24;
+/** Share of a row or column that must match the border colour for it to count as border. */
+const MATCH = 0.98;
+/** Never trim to less than this share of either side (a flat sky is not a frame). */
+const MIN_KEEP = 0.4;
+
+/**
+ * The raster without a uniform frame (padding, letterbox bars): rows and columns from each edge
+ * inward are dropped while nearly all their pixels match the colour of the top-left corner. A
+ * raster without a frame comes back as the same object.
+ */
+export function trimBorders(src: RgbRaster): RgbRaster {
+  const { width: w, height: h, data } = src;
+  const ref = [data[0], data[1], data[2]];
+  const near = (i: number) => Math.abs(data[i] - ref[0]) <= TOLERANCE && Math.abs(data[i + 1] - ref[1]) <= TOLERANCE && Math.abs(data[i + 2] - ref[2]) <= TOLERANCE;
+  const rowIsBorder = (y: number, x0: number, x1: number) => {
+    let n = 0;
+    for (let x = x0; x < x1; x++) if (near((y * w + x) * 3)) n++;
+    return n >= MATCH * (x1 - x0);
+  };
+  const colIsBorder = (x: number, y0: number, y1: number) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) if (near((y * w + x) * 3)) n++;
+    return n >= MATCH * (y1 - y0);
+  };
+  const maxTrimY = Math.floor(h * (1 - MIN_KEEP));
+  const maxTrimX = Math.floor(w * (1 - MIN_KEEP));
+  let [top, bottom, left, right] = [0, h, 0, w];
+  while (top + (h - bottom) < maxTrimY && rowIsBorder(top, 0, w)) top++;
+  while (top + (h - bottom) < maxTrimY && rowIsBorder(bottom - 1, 0, w)) bottom--;
+  while (left + (w - right) < maxTrimX && colIsBorder(left, top, bottom)) left++;
+  while (left + (w - right) < maxTrimX && colIsBorder(right - 1, top, bottom)) right--;
+  if (top === 0 && bottom === h && left === 0 && right === w) return src;
+  const ow = right - left;
+  const oh = bottom - top;
+  const out = new Uint8Array(ow * oh * 3);
+  for (let y = 0; y < oh; y++) out.set(data.subarray(((top + y) * w + left) * 3, ((top + y) * w + right) * 3), y * ow * 3);
+  return { data: out, width: ow, height: oh };
+}
