@@ -56,6 +56,26 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
     expect(fromS3.toArtifact().tensors).toEqual(artifact.tensors);
   });
 
+  it('--grid 2 --mirror: layout-keeping descriptors of every image and its mirror image, loadable with the grid', async () => {
+    const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let printed: string;
+    try {
+      const args = ['--method', 'csq', '--labels', 'prefix', '--bits', '16', '--views', 'global', '--grid', '2', '--mirror', '--hidden', '8', '--epochs', '20'];
+      expect(await runTrain(config, [...args, '--out', 's3://photos/models/grid.loupe', '--json'])).toBe(0);
+      printed = String(out.mock.calls.at(-1)?.[0]);
+    } finally {
+      out.mockRestore();
+    }
+    const summary = JSON.parse(printed);
+    expect(summary).toMatchObject({ images: 6, descriptors: 12, classes: 2 });
+    expect(summary.lossLast).toBeLessThan(summary.lossFirst);
+    const model = await loadHashModel('s3://photos/models/grid.loupe', { logger: createLogger('test', 'silent') });
+    expect(model.descriptor.grid).toBe(2);
+    expect(model.extractor.dim).toBe(4 * 1792);
+    expect(model.head.inDim).toBe(4 * 1792);
+  });
+
   it('rejects a supervised run without labels and an unknown method, with usage', async () => {
     const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -64,10 +84,11 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
       expect(await runTrain(config, ['--method', 'csq'])).toBe(2);
       expect(await runTrain(config, ['--method', 'pca'])).toBe(2);
       expect(await runTrain(config, ['--bits', '48'])).toBe(2);
+      expect(await runTrain(config, ['--grid', '5'])).toBe(2);
       printed = err.mock.calls.map((c) => String(c[0])).join('');
     } finally {
       err.mockRestore();
     }
-    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of/);
+    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of[\s\S]*--grid must be/);
   });
 });
