@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import {
-  DEFAULT_DESCRIPTOR_CONFIG,
+  DEFAULT_REGION_SIDE,
   loadConfig,
   hashModelFromArtifact,
   initTf,
@@ -173,13 +173,17 @@ const m0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const rmac = await loadHashModel(defaultModel, { logger });
 const loadMs = performance.now() - t0;
-const crop = await loadHashModel(`${defaultModel}-crop`, { logger });
+// Variants of a builtin default: the descriptor option goes right after the bit count.
+const builtinVariant = (option: string) => defaultModel.replace(/^(builtin:mobilenetv2-rp\d+)/, `$1${option}`);
+const crop = await loadHashModel(builtinVariant('-crop'), { logger });
+const regionSides = (side: number) => rmac.descriptor.levelSides.map((s, l) => (l === 0 || rmac.isDctLevel(l) ? s : side));
+const cnnSides = regionSides(DEFAULT_REGION_SIDE).filter((_, l) => !rmac.isDctLevel(l));
 const modes: Mode[] = [
   { name: '(a) global only, 224', model: rmac, globalOnly: true },
-  { name: `(b) R-MAC ${DEFAULT_DESCRIPTOR_CONFIG.levelSides.join('/')} (default)`, model: rmac },
+  { name: `(b) R-MAC ${cnnSides.join('/')}${cnnSides.length < rmac.plan.levels.length ? ' + dct' : ''} (default)`, model: rmac },
   { name: '(c) per-crop, 224 each', model: crop },
-  { name: '(b2) R-MAC 224/448/448 (-r448)', model: await loadHashModel(`${defaultModel}-r448`, { logger }) },
-  { name: '(b3) R-MAC 224/336/336', model: await variant(rmac, { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, 336, 336] }) },
+  { name: '(b2) R-MAC 448 regions (-r448)', model: await loadHashModel(builtinVariant('-r448'), { logger }) },
+  { name: '(b3) R-MAC 336 regions', model: await variant(rmac, { ...rmac.descriptor, levelSides: regionSides(336) }) },
 ];
 const meanMp = (await Promise.all(photos.map(async (p) => { const m = await sharp(p.bytes).metadata(); return (m.width! * m.height!) / 1e6; }))).reduce((a, b) => a + b, 0) / photos.length;
 console.log(`backend ${backend}, model ${defaultModel}, ${photos.length} photos from ${dir} at ${meanMp.toFixed(2)} MP (JPEG), batch ${batch}, best of ${rounds} rounds, model load ${loadMs.toFixed(0)} ms, 1 process`);

@@ -61,13 +61,15 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const cnnPlan = { levels: cnnLevels.map((l) => model.plan.levels[l]) };
   const { levelSides } = model.descriptor;
   const cnnDescriptor = { ...model.descriptor, levelSides: levelSides.filter((_, l) => !model.isDctLevel(l)) };
-  const common = { backbone: model.backbone, descriptor: cnnDescriptor, dim: model.extractor.dim };
+  const dbKey = { backbone: model.backbone, descriptor: cnnDescriptor, dim: model.extractor.dim, plan: cnnPlan };
+  // A whole-query descriptor depends on the backbone, pooling and grid only (not on the levels).
+  const queryKey = { backbone: model.backbone, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim };
 
   const tDb = performance.now();
   const viewCount = cnnPlan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
   const db = await cache.getOrCompute(
     'db',
-    DescriptorCache.key({ ...common, plan: cnnPlan, photos: photoIds }),
+    DescriptorCache.key({ ...dbKey, photos: photoIds }),
     { rows: set.photos.length, perRow: viewCount, dim: model.extractor.dim },
     async (from, to) => {
       const inputs = await Promise.all(
@@ -93,7 +95,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}) };
     const got = await cache.getOrCompute(
       `queries-${view.side}-${view.orientation}${view.trim ? '-trim' : ''}`,
-      DescriptorCache.key({ ...common, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
+      DescriptorCache.key({ ...queryKey, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
       { rows: queries.length, perRow: 1, dim: model.extractor.dim },
       async (from, to) => {
         const out: Float32Array[][] = [];

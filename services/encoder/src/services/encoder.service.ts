@@ -7,6 +7,7 @@ import {
   JobValidationError,
   indexJobId,
   parseJob,
+  planViews,
   QueueNames,
   type EncodeJob,
   type HashModel,
@@ -18,7 +19,7 @@ import {
 import { MicroBatcher } from '../batching/micro-batcher.ts';
 import type { EncodeTarget, GenerationModels } from './generation-models.ts';
 
-/** A job that can never succeed (malformed payload, undecodable raster, views the model lacks). */
+/** A job that can never succeed (malformed payload, undecodable raster). */
 export class UnencodableJobError extends Error {
   constructor(message: string) {
     super(message);
@@ -96,9 +97,6 @@ export class EncoderService {
   }
 
   private encodeFor({ model }: EncodeTarget, job: EncodeJob, raster: RgbRaster): Promise<ViewCode[]> {
-    const levels = model.plan.levels.length;
-    const bad = job.views.find((v) => v.level >= levels);
-    if (bad) throw new UnencodableJobError(`view level ${bad.level} is not in model ${model.id} (${levels} levels)`);
     let batcher = this.batchers.get(model);
     if (!batcher) {
       batcher = new MicroBatcher((items) => this.encodeBatch(model, items), this.batch.maxSize, this.batch.maxWaitMs);
@@ -109,7 +107,9 @@ export class EncoderService {
 
   private async encodeBatch(model: HashModel, items: Prepared[]): Promise<ViewCode[][]> {
     const t0 = performance.now();
-    const codes = await model.encode(items.map(({ job, raster }) => ({ image: raster, width: job.width, height: job.height, views: job.views })));
+    // The model's own plan, not the job's views: ingest cuts views by the default plan, while a
+    // model may add levels (a perceptual level, a finer pyramid); the boxes follow from the size.
+    const codes = await model.encode(items.map(({ job, raster }) => ({ image: raster, width: job.width, height: job.height, views: planViews(model.plan, job.width, job.height) })));
     this.log.debug({ model: model.id, images: items.length, ms: Math.round(performance.now() - t0) }, 'encoded batch');
     return codes;
   }

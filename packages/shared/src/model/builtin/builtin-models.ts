@@ -8,18 +8,19 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
 /**
  * Untrained models that need no artifact file:
  *
- *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp64 (default)
+ *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-dct
  *
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
- * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN; `-dct` adds
+ * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN (`-l4`: regional
+ * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward); `-dct` adds
  * a perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view. Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
  * (row-major [bits, 1792]; seed 1 unless -s is given), sign. Random hyperplanes keep cosine
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
  * Changing any of this changes codes: define a new id instead.
  */
-const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+))?(-dct)?(?:-s(\d+))?$/;
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+))?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
 export const DEFAULT_BUILTIN_SEED = 1;
 
 export function isBuiltinModel(url: string): boolean {
@@ -28,20 +29,24 @@ export function isBuiltinModel(url: string): boolean {
 
 export function builtinArtifact(id: string): ModelArtifact {
   const m = BUILTIN_ID.exec(id);
-  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-dct][-s<seed>])`);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-l<grid>][-dct][-s<seed>])`);
   const bits = Number(m[1]);
   if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
-  const seed = m[5] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[5]);
-  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[5]}`);
+  const seed = m[6] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[6]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[6]}`);
+  const maxGrid = m[4] === undefined ? 3 : Number(m[4]);
+  if (maxGrid < 2 || maxGrid > 6) throw new Error(`builtin model pyramid must end at a 2x2..6x6 grid, got ${maxGrid}`);
   const regionSide = m[3] === undefined ? undefined : Number(m[3]);
   if (regionSide !== undefined && (regionSide < 64 || regionSide > 1024)) throw new Error(`builtin model region side must be in 64..1024, got ${regionSide}`);
-  const cnn: DescriptorConfig = m[2]
-    ? { ...DEFAULT_DESCRIPTOR_CONFIG, mode: 'crop' }
-    : regionSide
-      ? { ...DEFAULT_DESCRIPTOR_CONFIG, levelSides: [224, regionSide, regionSide] }
-      : DEFAULT_DESCRIPTOR_CONFIG;
-  const dct = m[4] !== undefined;
-  const plan = dct ? withDctLevel(DEFAULT_VIEW_PLAN) : DEFAULT_VIEW_PLAN;
+  const regionLevels = DEFAULT_VIEW_PLAN.levels.slice(1);
+  for (let g = regionLevels.length + 2; g <= maxGrid; g++) regionLevels.push({ ...regionLevels[regionLevels.length - 1], name: `r${g}`, grid: g });
+  const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels.filter((l) => l.grid <= maxGrid)] };
+  const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
+  // (crop mode ignores levelSides and runs every view at the native side)
+  const levelSides = cnnPlan.levels.map((_, l) => (l === 0 ? globalSide : side));
+  const cnn: DescriptorConfig = { ...DEFAULT_DESCRIPTOR_CONFIG, mode: m[2] ? 'crop' : 'rmac', levelSides };
+  const dct = m[5] !== undefined;
+  const plan = dct ? withDctLevel(cnnPlan) : cnnPlan;
   // levelSides has one entry per level; a dct level runs no forward and ignores its own.
   const descriptor: DescriptorConfig = dct ? { ...cnn, levelSides: [...cnn.levelSides, cnn.levelSides[0]] } : cnn;
   const dim = 1792;

@@ -10,7 +10,7 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *  - TURNED: mirrored / quarter-turned query views pay 3%: they rescue flips and 90-degree turns
  *    without outranking the upright view's matches on other copies.
  */
-export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.01, dct: 0, dctMaxDistance: 0.25 } as const;
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0, dctMaxDistance: 0.25 } as const;
 
 /**
  * The query plan a model gets when its artifact names none:
