@@ -56,19 +56,19 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
     expect(fromS3.toArtifact().tensors).toEqual(artifact.tensors);
   });
 
-  it('--grid 2 --mirror: layout-keeping descriptors of every image and its mirror image, loadable with the grid', async () => {
+  it('--grid 2: layout-keeping descriptors train a block head, loadable with the grid', async () => {
     const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     let printed: string;
     try {
-      const args = ['--method', 'csq', '--labels', 'prefix', '--bits', '16', '--views', 'global', '--grid', '2', '--mirror', '--hidden', '8', '--epochs', '20'];
+      const args = ['--method', 'csq', '--labels', 'prefix', '--bits', '16', '--views', 'global', '--grid', '2', '--hidden', '8', '--epochs', '20'];
       expect(await runTrain(config, [...args, '--out', 's3://photos/models/grid.loupe', '--json'])).toBe(0);
       printed = String(out.mock.calls.at(-1)?.[0]);
     } finally {
       out.mockRestore();
     }
     const summary = JSON.parse(printed);
-    expect(summary).toMatchObject({ images: 6, descriptors: 12, classes: 2 });
+    expect(summary).toMatchObject({ images: 6, descriptors: 6, classes: 2 });
     expect(summary.lossLast).toBeLessThan(summary.lossFirst);
     const model = await loadHashModel('s3://photos/models/grid.loupe', { logger: createLogger('test', 'silent') });
     expect(model.descriptor.grid).toBe(2);

@@ -17,14 +17,13 @@ import {
 
 const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq] [--bits 16|32|64|128|256]
                    [--labels prefix|<manifest>] [--out PATH|file:///...|s3://bucket/key] [--name NAME]
-                   [--views all|global] [--grid 1|2|3|4] [--mirror] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
+                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
 
 Samples up to --sample images from --source (default LOUPE_SOURCE), describes their views with the
 descriptor pipeline of LOUPE_MODEL, trains a hash head and writes a model artifact for LOUPE_MODEL.
 --labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.
 --grid N: layout-keeping descriptors (each view pooled in N x N parts, side by side) for supervised
-heads on kinds that differ in shape; csq then trains one block of its first layer per part.
---mirror: each sampled image is also described mirrored (same label), doubling the training rows.`;
+heads on kinds that differ in shape; csq then trains one block of its first layer per part.`;
 
 /** `loupe train`: sample -> describe -> fit head -> write artifact, then a short summary. */
 export async function runTrain(config: LoupeConfig, args: string[]): Promise<number> {
@@ -40,7 +39,6 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       name: { type: 'string' },
       views: { type: 'string', default: 'all' },
       grid: { type: 'string' },
-      mirror: { type: 'boolean', default: false },
       epochs: { type: 'string' },
       hidden: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -92,7 +90,6 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       accept: isCandidateKey,
       labeler: method === 'csq' ? labeler : undefined,
       views: v.views,
-      mirror: v.mirror,
       limits: { maxBytes: cfg.LOUPE_MAX_BYTES, maxPixels: cfg.LOUPE_MAX_PIXELS },
       logger,
     });

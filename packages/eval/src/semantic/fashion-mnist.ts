@@ -4,10 +4,9 @@
  * upsampled to --side), cached under the data-set dir; heads (LSH, PCA+ITQ, CSQ) are trained on
  * the database side. --grid 2 (default) keeps the layout: the map's 2x2 parts pooled and
  * normalised side by side (DescriptorConfig.grid), CSQ with one first-layer block per part;
- * --grid 1 is the plain global descriptor. --augment flip (default) adds the mirrored training images
- * to CSQ's training rows (the database and queries are not mirrored); --augment none does not. Prints a table; the last line is one JSON object.
+ * --grid 1 is the plain global descriptor. Prints a table; the last line is one JSON object.
  *
- *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--grid 2] [--augment flip|none] [--bits 16,32,64]
+ *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--grid 2] [--bits 16,32,64]
  *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 512|none] [--dropout R] [--invert]
  */
 import { fork } from 'node:child_process';
@@ -23,7 +22,6 @@ const { values: v } = parseArgs({
   options: {
     side: { type: 'string', default: '112' },
     grid: { type: 'string', default: '2' },
-    augment: { type: 'string', default: 'flip' },
     invert: { type: 'boolean', default: false },
     bits: { type: 'string', default: '16,32,64' },
     methods: { type: 'string', default: 'lsh,itq,csq' },
@@ -41,52 +39,45 @@ const { values: v } = parseArgs({
 const BACKBONE_DIM = 1792;
 const side = Number(v.side);
 const grid = Number(v.grid);
-const augment = v.augment === 'flip';
 const log = (line: string) => process.stderr.write(line + '\n');
 const logger = createLogger('eval', 'warn');
 
 async function main(): Promise<void> {
   const data = await loadFashionMnist();
+  const all = concat(data.train, data.test);
   const name = `features-${side}${v.invert ? '-inv' : ''}${grid > 1 ? `-g${grid}` : ''}`;
-  // The mirrored training images: extra CSQ training rows (--augment flip); queries stay as they are.
-  const sets = [
-    { cache: new FeatureCache(data.dir, name, data.train.count + data.test.count, grid * grid * BACKBONE_DIM), images: concat(data.train, data.test), flip: false },
-    ...(augment ? [{ cache: new FeatureCache(data.dir, `${name}-flip-train`, data.train.count, grid * grid * BACKBONE_DIM), images: data.train, flip: true }] : []),
-  ];
+  const cache = new FeatureCache(data.dir, name, all.count, grid * grid * BACKBONE_DIM);
 
   if (v.worker) {
     const [k, n] = v.worker.split('/').map(Number);
-    for (const s of sets) await extract(s.cache, s.images, s.flip, k, n);
+    await extract(cache, all, k, n);
     return;
   }
   const t0 = performance.now();
-  if (sets.some((s) => !s.cache.complete())) {
+  if (!cache.complete()) {
     const workers = Math.max(1, Number(v.workers));
-    log(`extracting descriptors at ${side}px with ${workers} process(es) -> ${sets.map((s) => s.cache.file).join(', ')}`);
+    log(`extracting ${all.count} descriptors at ${side}px with ${workers} process(es) -> ${cache.file}`);
     const children = Array.from({ length: workers - 1 }, (_, i) =>
       new Promise<void>((resolve, reject) => {
         const child = fork(process.argv[1], [...process.argv.slice(2), '--worker', `${i + 1}/${workers}`], { execArgv: process.execArgv });
         child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`feature worker ${i + 1} exited with ${code}`))));
       }),
     );
-    for (const s of sets) await extract(s.cache, s.images, s.flip, 0, workers);
+    await extract(cache, all, 0, workers);
     await Promise.all(children);
-    for (const s of sets) if (!s.cache.complete()) s.cache.join();
+    cache.join();
   }
   const extractS = (performance.now() - t0) / 1000;
-  const load = (cache: FeatureCache) => (grid > 1 ? normalizeParts(cache.load(), grid * grid) : cache.load());
-  const feats = load(sets[0].cache);
-  const dim = sets[0].cache.dim;
+  const feats = grid > 1 ? normalizeParts(cache.load(), grid * grid) : cache.load();
+  const dim = cache.dim;
   const nTrain = data.train.count;
   const nQuery = Math.min(data.test.count, Number(v.queries ?? data.test.count));
   const db = { x: { rows: nTrain, dim, data: feats.subarray(0, nTrain * dim) }, labels: data.train.labels };
   const queries = { x: { rows: nQuery, dim, data: feats.subarray(nTrain * dim, (nTrain + nQuery) * dim) }, labels: data.test.labels.subarray(0, nQuery) };
-  const extra = augment ? { x: { rows: nTrain, dim, data: load(sets[1].cache) }, labels: data.train.labels } : undefined;
 
   const { tf, backend } = await initTf(logger);
   log(`database ${nTrain}, queries ${nQuery}, descriptors ${dim}-d at ${side}px (${extractS.toFixed(0)} s to extract/load), backend ${backend}`);
   const results = runSemanticBenchmark(tf, db, queries, {
-    extraTraining: extra,
     bits: v.bits.split(',').map(Number),
     methods: v.methods.split(',') as TrainMethod[],
     seed: Number(v.seed),
@@ -102,7 +93,6 @@ async function main(): Promise<void> {
     benchmark: 'fashion-mnist-semantic',
     side,
     grid,
-    augment: augment ? 'flip' : 'none',
     invert: v.invert,
     database: nTrain,
     queries: nQuery,
@@ -113,7 +103,7 @@ async function main(): Promise<void> {
 }
 
 /** This process's share of the missing chunks. */
-async function extract(cache: FeatureCache, set: GreyImageSet, flip: boolean, worker: number, workers: number): Promise<void> {
+async function extract(cache: FeatureCache, set: GreyImageSet, worker: number, workers: number): Promise<void> {
   const todo = cache.complete() ? [] : cache.missingChunks(worker, workers);
   if (todo.length === 0) return;
   const { tf } = await initTf(logger);
@@ -121,7 +111,7 @@ async function extract(cache: FeatureCache, set: GreyImageSet, flip: boolean, wo
   for (const c of todo) {
     const [from, to] = cache.chunkRange(c);
     const t0 = performance.now();
-    cache.writeChunk(c, await extractor.describe(set, from, to, { side, invert: v.invert, grid, flip }));
+    cache.writeChunk(c, await extractor.describe(set, from, to, { side, invert: v.invert, grid }));
     log(`  [worker ${worker}] chunk ${c + 1}/${cache.chunks}: ${(((performance.now() - t0) / (to - from)) | 0) || '<1'} ms/image`);
   }
 }

@@ -12,8 +12,6 @@ export interface SemanticBenchmarkOptions {
   dropout?: number;
   /** CSQ: first-layer blocks (the grid parts of layout-keeping descriptors). */
   inputBlocks?: number;
-  /** More labelled rows for the supervised head only (e.g. mirrored database images). */
-  extraTraining?: { x: FeatureMatrix; labels: Uint8Array | Int32Array };
   onResult?: (r: SemanticResult) => void;
   onProgress?: (line: string) => void;
 }
@@ -41,11 +39,10 @@ export function runSemanticBenchmark(
   for (const bits of o.bits) {
     for (const method of o.methods) {
       const t0 = performance.now();
-      const train = method === 'csq' && o.extraTraining ? stack(db, o.extraTraining) : db;
-      const trained = trainHead(tf, train.x, {
+      const trained = trainHead(tf, db.x, {
         method,
         bits,
-        labels: method === 'csq' ? train.labels : undefined,
+        labels: method === 'csq' ? db.labels : undefined,
         seed: o.seed ?? 1,
         hidden: o.hidden,
         epochs: o.epochs,
@@ -65,10 +62,3 @@ export function runSemanticBenchmark(
   return results;
 }
 
-/** Two labelled row sets one after the other. */
-function stack(a: { x: FeatureMatrix; labels: ArrayLike<number> }, b: { x: FeatureMatrix; labels: ArrayLike<number> }) {
-  const data = new Float32Array(a.x.data.length + b.x.data.length);
-  data.set(a.x.data);
-  data.set(b.x.data, a.x.data.length);
-  return { x: { rows: a.x.rows + b.x.rows, dim: a.x.dim, data }, labels: Int32Array.from([...Array.from(a.labels), ...Array.from(b.labels)]) };
-}

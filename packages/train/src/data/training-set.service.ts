@@ -1,15 +1,4 @@
-import {
-  decodeCanonical,
-  ImageRejectedError,
-  orientRaster,
-  prepareImage,
-  SeededRandom,
-  type HashModel,
-  type ImageLimits,
-  type Logger,
-  type RgbRaster,
-  type ViewDescriptorExtractor,
-} from '@loupe/shared';
+import { ImageRejectedError, prepareImage, SeededRandom, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import type { Labeler } from './labeler.ts';
 
@@ -31,8 +20,6 @@ export interface CollectOptions {
   labeler?: Labeler;
   /** 'all': every view of the model's plan (what the head will hash); 'global': one per image. */
   views?: 'all' | 'global';
-  /** Also describe each image mirrored (same label): twice the rows, for heads that should not care. */
-  mirror?: boolean;
   limits: ImageLimits;
   /** Images per describe() call. */
   batch?: number;
@@ -80,23 +67,15 @@ export class TrainingSetService {
           skipped.push({ key, reason: e.message });
         }
       }
-      const inputs = await Promise.all(
-        prepared.flatMap((p) => {
-          const views = o.views === 'global' ? [globalView(p)] : undefined;
-          const upright = Promise.resolve({ image: p.image as Buffer | RgbRaster, width: p.width, height: p.height, views });
-          if (!o.mirror) return [upright];
-          // The plan's boxes are symmetric, so the mirrored image's views are the same boxes mirrored.
-          return [upright, decodeCanonical(p.image).then((r) => ({ image: orientRaster(r, 'flip'), width: p.width, height: p.height, views }))];
-        }),
+      const described = await this.model.describe(
+        prepared.map((p) => ({ image: p.image, width: p.width, height: p.height, views: o.views === 'global' ? [globalView(p)] : undefined })),
+        this.extractor,
       );
-      const described = await this.model.describe(inputs, this.extractor);
-      const copies = o.mirror ? 2 : 1;
-      prepared.forEach((p) => used.push(p.key));
       described.forEach((views, n) => {
-        const key = prepared[Math.floor(n / copies)].key;
+        used.push(prepared[n].key);
         for (const v of views) {
           vectors.push(v);
-          if (o.labeler) rowLabels.push(o.labeler.label(key)!);
+          if (o.labeler) rowLabels.push(o.labeler.label(prepared[n].key)!);
         }
       });
       o.logger?.info({ done: Math.min(keys.length, i + batch), of: keys.length, descriptors: vectors.length }, 'describing training images');
