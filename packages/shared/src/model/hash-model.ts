@@ -60,7 +60,7 @@ export class HashModel {
   /** Codes per image, in each input's view order; all images share the backbone forwards. */
   async encode(inputs: EncodeInput[]): Promise<ViewCode[][]> {
     const prepared = await this.prepare(inputs);
-    const descriptors = await this.extractor.describe(prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) })));
+    const descriptors = await this.extractor.describe(this.cnnViews(prepared));
     return prepared.map((p, i) => {
       let next = 0;
       return p.views.map((v) => ({
@@ -78,8 +78,7 @@ export class HashModel {
    * the same backbone (see ViewDescriptorExtractor.withConfig).
    */
   async describe(inputs: EncodeInput[], extractor = this.extractor): Promise<Float32Array[][]> {
-    const prepared = await this.prepare(inputs);
-    return extractor.describe(prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) })));
+    return extractor.describe(this.cnnViews(await this.prepare(inputs)));
   }
 
   /** The perceptual code of a canonical raster (dct levels and query views). */
@@ -120,6 +119,11 @@ export class HashModel {
       queryPlan: this.queryPlan,
       ...this.provenance,
     });
+  }
+
+  /** The inputs with their perceptual views left out (those take no descriptor). */
+  private cnnViews(prepared: DescribeInput[]): DescribeInput[] {
+    return prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) }));
   }
 
   private async prepare(inputs: EncodeInput[]): Promise<DescribeInput[]> {
