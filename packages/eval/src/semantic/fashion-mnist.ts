@@ -7,7 +7,7 @@
  * --grid 1 is the plain global descriptor. Prints a table; the last line is one JSON object.
  *
  *   npx tsx packages/eval/src/semantic/fashion-mnist.ts [--side 112] [--grid 2] [--bits 16,32,64]
- *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 512|none] [--dropout R] [--invert]
+ *       [--methods lsh,itq,csq] [--workers 2] [--queries N] [--epochs N] [--hidden 1024|none] [--dropout R] [--invert]
  */
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';

@@ -13,8 +13,9 @@ export interface GreyFeatureOptions {
   /** Pooling of the feature-map cells (as DescriptorConfig.pooling); avg by default. */
   pooling?: 'avg' | 'max' | 'gem';
   /**
-   * Split the feature map into grid x grid cells and return each cell's mean, unnormalised,
-   * row-major [n, grid * grid * dim] (the layout-keeping descriptor; the global one is their mean).
+   * Split the feature map into grid x grid parts (as gridCells) and return each part's mean (avg
+   * pooling only), unnormalised, row-major [n, grid * grid * dim]: the layout-keeping descriptor
+   * before concatNormalized; the global one is their mean.
    */
   grid?: number;
   /** Images per forward (activation budget). */
