@@ -119,6 +119,16 @@ describe('model artifact', () => {
     expect(builtinArtifact('builtin:mobilenetv2-rp64-crop').header.descriptor.mode).toBe('crop');
     expect(builtinArtifact('builtin:mobilenetv2-rp64-r448-s3').header.descriptor.levelSides).toEqual([224, 448, 448]);
     expect(builtinArtifact('builtin:mobilenetv2-rp64').header.descriptor).toEqual(DEFAULT_DESCRIPTOR_CONFIG);
+    const l4 = builtinArtifact('builtin:mobilenetv2-rp256-r448-l4-dct').header;
+    expect(l4.plan.levels.map((l) => [l.name, l.grid, l.kind ?? 'cnn'])).toEqual([
+      ['global', 1, 'cnn'],
+      ['r2', 2, 'cnn'],
+      ['r3', 3, 'cnn'],
+      ['r4', 4, 'cnn'],
+      ['dct', 1, 'dct'],
+    ]);
+    expect(l4.descriptor.levelSides).toEqual([224, 448, 448, 448, 224]);
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp64-l9')).toThrow(/2x2..6x6/);
     const s1 = builtinArtifact('builtin:mobilenetv2-rp64').tensors.get('weight')!;
     expect(sameFloats(builtinArtifact('builtin:mobilenetv2-rp64-s1').tensors.get('weight')!, s1)).toBe(true);
     expect(sameFloats(builtinArtifact('builtin:mobilenetv2-rp64-s2').tensors.get('weight')!, s1)).toBe(false);

@@ -13,8 +13,9 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
  * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN (`-l4`: regional
- * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward); `-dct` adds
- * a perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view. Head (linear-sign): subtract the mean descriptor of the photos data set
+ * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward); `-dct` adds a
+ * perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view.
+ * Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
  * (row-major [bits, 1792]; seed 1 unless -s is given), sign. Random hyperplanes keep cosine
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
