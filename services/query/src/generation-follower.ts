@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { forgetServing, readGenerations, reportServing, type Logger, type RedisClient } from '@loupe/shared';
+import { forgetServing, GENERATION_DRAIN_MS, readGenerations, reportServing, type Logger, type RedisClient } from '@loupe/shared';
 import type { ServingGeneration } from './serving-generation.ts';
 
 export interface GenerationFollowerOptions {
@@ -89,6 +89,6 @@ export class GenerationFollower {
       if (!this.retiring.delete(old)) return;
       old.close().catch((e) => this.log.warn({ err: String(e) }, 'closing the old generation failed'));
     };
-    setTimeout(retire, this.opts.graceMs ?? 5000).unref();
+    setTimeout(retire, this.opts.graceMs ?? GENERATION_DRAIN_MS).unref();
   }
 }

@@ -68,6 +68,12 @@ export function generationNamespace(modelId: string): string {
   return `${DEFAULT_NAMESPACE}@${createHash('sha256').update(modelId).digest('hex').slice(0, 12)}`;
 }
 
+/**
+ * How long a query service keeps a generation it switched away from, so searches already running
+ * on it finish; a rollout waits a little longer than this before deleting that generation's keys.
+ */
+export const GENERATION_DRAIN_MS = 5000;
+
 const BEGIN_LUA = `
 local next = redis.call('HGET', KEYS[1], 'next')
 if next and next ~= ARGV[1] then return {err = 'ROLLOUT_BUSY ' .. next} end

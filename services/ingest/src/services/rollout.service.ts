@@ -4,6 +4,7 @@ import {
   abortGeneration,
   beginGeneration,
   deleteGeneration,
+  GENERATION_DRAIN_MS,
   generationNamespace,
   liveObjectCount,
   objectJobId,
@@ -130,6 +131,8 @@ export class RolloutService {
     const retired = await promoteGeneration(redis, generation);
     logger.info({ event: 'rollout-promoted', generation, retired, objects: p.next.objects }, 'new index generation active');
     await this.awaitQueryServices(generation, o.switchTimeoutMs ?? 10 * 60_000, o.pollMs ?? 1000);
+    // Searches that started on the old generation just before a switch still read its shards.
+    await sleep(GENERATION_DRAIN_MS + 1000);
     const deletedKeys = await deleteGeneration(redis, retired);
     logger.info({ event: 'rollout-done', generation, retired, deletedKeys }, 'old index generation deleted');
     return { retired, generation, deletedKeys };
