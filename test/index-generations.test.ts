@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   abortGeneration,
   beginGeneration,
-  DEFAULT_VIEW_PLAN,
   deleteGeneration,
   ensureIndexLayout,
   GenerationConflictError,
@@ -16,8 +15,8 @@ import {
   ShardKeys,
 } from '@loupe/shared';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
+import { generationLayout as layout } from './support/generation-layout.ts';
 
-const layout = (model: string, namespace: string) => ({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model, namespace, modelRef: model });
 
 describe('index generations (real Redis)', () => {
   let redis: TestRedis;

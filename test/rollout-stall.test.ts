@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginGeneration, createLogger, DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, readGenerations, ShardKeys } from '@loupe/shared';
+import { beginGeneration, createLogger, ensureIndexLayout, loadConfig, readGenerations, ShardKeys } from '@loupe/shared';
 import { openRollout } from '@loupe/ingest';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
+import { generationLayout as layout } from './support/generation-layout.ts';
 
-const layout = (model: string, namespace: string) => ({ shards: 2, bits: 64, plan: DEFAULT_VIEW_PLAN, model, namespace, modelRef: model });
 
 describe('rollout that cannot complete (real Redis and queues)', () => {
   let redis: TestRedis;

@@ -16,21 +16,19 @@ export function trimBorders(src: RgbRaster): RgbRaster {
   const { width: w, height: h, data } = src;
   const ref = [data[0], data[1], data[2]];
   const near = (i: number) => Math.abs(data[i] - ref[0]) <= TOLERANCE && Math.abs(data[i + 1] - ref[1]) <= TOLERANCE && Math.abs(data[i + 2] - ref[2]) <= TOLERANCE;
-  const rowIsBorder = (y: number, x0: number, x1: number) => {
+  // `count` pixels from pixel index `start`, `step` apart: a row (step 1) or a column (step w).
+  const isBorder = (start: number, step: number, count: number) => {
     let n = 0;
-    for (let x = x0; x < x1; x++) if (near((y * w + x) * 3)) n++;
-    return n >= MATCH * (x1 - x0);
+    for (let k = 0; k < count; k++) if (near((start + k * step) * 3)) n++;
+    return n >= MATCH * count;
   };
-  const colIsBorder = (x: number, y0: number, y1: number) => {
-    let n = 0;
-    for (let y = y0; y < y1; y++) if (near((y * w + x) * 3)) n++;
-    return n >= MATCH * (y1 - y0);
-  };
+  const rowIsBorder = (y: number) => isBorder(y * w, 1, w);
+  const colIsBorder = (x: number, y0: number, y1: number) => isBorder(y0 * w + x, w, y1 - y0);
   const maxTrimY = Math.floor(h * (1 - MIN_KEEP));
   const maxTrimX = Math.floor(w * (1 - MIN_KEEP));
   let [top, bottom, left, right] = [0, h, 0, w];
-  while (top + (h - bottom) < maxTrimY && rowIsBorder(top, 0, w)) top++;
-  while (top + (h - bottom) < maxTrimY && rowIsBorder(bottom - 1, 0, w)) bottom--;
+  while (top + (h - bottom) < maxTrimY && rowIsBorder(top)) top++;
+  while (top + (h - bottom) < maxTrimY && rowIsBorder(bottom - 1)) bottom--;
   while (left + (w - right) < maxTrimX && colIsBorder(left, top, bottom)) left++;
   while (left + (w - right) < maxTrimX && colIsBorder(right - 1, top, bottom)) right--;
   if (top === 0 && bottom === h && left === 0 && right === w) return src;

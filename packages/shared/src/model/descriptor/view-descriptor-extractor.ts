@@ -80,12 +80,14 @@ export class ViewDescriptorExtractor {
       const items = rasters.flatMap((raster, r) =>
         which.map((si) => ({ r, si, raster: orientRaster(specs[si].trim ? trimBorders(raster) : raster, specs[si].orientation) })),
       );
-      for (const chunk of chunks(items, this.batchSize(side))) {
-        const { data, f } = await this.featureMaps(chunk.map((it) => it.raster), side);
-        chunk.forEach(({ r, si }, n) => {
-          out[r][si] = this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f });
-        });
+      // A spec that leaves the raster as it is (a trim of an unframed image) shares its forward.
+      const unique = [...new Set(items.map((it) => it.raster))];
+      const described = new Map<RgbRaster, Float32Array>();
+      for (const chunk of chunks(unique, this.batchSize(side))) {
+        const { data, f } = await this.featureMaps(chunk, side);
+        chunk.forEach((raster, n) => described.set(raster, this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f })));
       }
+      for (const { r, si, raster } of items) out[r][si] = described.get(raster)!;
     }
     return out;
   }
