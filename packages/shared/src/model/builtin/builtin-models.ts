@@ -1,4 +1,4 @@
-import { DEFAULT_VIEW_PLAN, withDctLevel } from '../../view/view-plan.ts';
+import { DEFAULT_VIEW_PLAN, withDctLevel, type ViewLevel } from '../../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from '../artifact/model-artifact.ts';
 import { NsfwjsMobileNetBackbone } from '../backbone/nsfwjs-mobilenet-backbone.ts';
 import { DEFAULT_DESCRIPTOR_CONFIG, type DescriptorConfig } from '../descriptor/descriptor-config.ts';
@@ -8,12 +8,13 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
 /**
  * Untrained models that need no artifact file:
  *
- *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-dct
+ *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p640-dct
  *
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
  * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN (`-l4`: regional
- * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward); `-dct` adds a
+ * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward; `-p<side>`: scale-paired
+ * regions, see pairedRegionLevels); `-dct` adds a
  * perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view.
  * Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
@@ -21,7 +22,7 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
  * Changing any of this changes codes: define a new id instead.
  */
-const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+))?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+))?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
 export const DEFAULT_BUILTIN_SEED = 1;
 
 export function isBuiltinModel(url: string): boolean {
@@ -30,23 +31,26 @@ export function isBuiltinModel(url: string): boolean {
 
 export function builtinArtifact(id: string): ModelArtifact {
   const m = BUILTIN_ID.exec(id);
-  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>][-l<grid>][-dct][-s<seed>])`);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>][-l<grid>][-dct][-s<seed>])`);
   const bits = Number(m[1]);
   if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
-  const seed = m[6] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[6]);
-  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[6]}`);
-  const maxGrid = m[4] === undefined ? 3 : Number(m[4]);
+  const seed = m[7] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[7]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[7]}`);
+  const pairedSide = m[4] === undefined ? undefined : Number(m[4]);
+  if (pairedSide !== undefined && m[5] !== undefined) throw new Error('builtin model: -p<side> sets its own regional levels; drop -l');
+  const maxGrid = m[5] === undefined ? 3 : Number(m[5]);
   if (maxGrid < 2 || maxGrid > 6) throw new Error(`builtin model pyramid must end at a 2x2..6x6 grid, got ${maxGrid}`);
-  const regionSide = m[3] === undefined ? undefined : Number(m[3]);
+  const regionSide = m[3] === undefined ? pairedSide : Number(m[3]);
   if (regionSide !== undefined && (regionSide < 64 || regionSide > 1024)) throw new Error(`builtin model region side must be in 64..1024, got ${regionSide}`);
-  const regionLevels = DEFAULT_VIEW_PLAN.levels.slice(1);
+  let regionLevels = DEFAULT_VIEW_PLAN.levels.slice(1);
   for (let g = regionLevels.length + 2; g <= maxGrid; g++) regionLevels.push({ ...regionLevels[regionLevels.length - 1], name: `r${g}`, grid: g });
-  const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels.filter((l) => l.grid <= maxGrid)] };
+  regionLevels = pairedSide === undefined ? regionLevels.filter((l) => l.grid <= maxGrid) : pairedRegionLevels(pairedSide);
+  const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels] };
   const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
   // (crop mode ignores levelSides and runs every view at the native side)
   const levelSides = cnnPlan.levels.map((_, l) => (l === 0 ? globalSide : side));
   const cnn: DescriptorConfig = { ...DEFAULT_DESCRIPTOR_CONFIG, mode: m[2] ? 'crop' : 'rmac', levelSides };
-  const dct = m[5] !== undefined;
+  const dct = m[6] !== undefined;
   const plan = dct ? withDctLevel(cnnPlan) : cnnPlan;
   // levelSides has one entry per level; a dct level runs no forward and ignores its own.
   const descriptor: DescriptorConfig = dct ? { ...cnn, levelSides: [...cnn.levelSides, cnn.levelSides[0]] } : cnn;
@@ -67,6 +71,31 @@ export function builtinArtifact(id: string): ModelArtifact {
       ],
     },
     meta: { head: 'random projection (SimHash) of mean-centred descriptors', seed },
+  });
+}
+
+/** Region sides (in cells of the regional forward's map) of scale-paired levels, smallest first. */
+export const PAIRED_REGION_CELLS = [7, 10, 14] as const;
+/** Region step of scale-paired levels, in cells: neighbours share 5/7 .. 6/7 of a side. */
+const PAIRED_STEP_CELLS = 2;
+
+/**
+ * Scale-paired regional levels (`-p<side>`): one forward at `side` (a 20x20 map at 640); level k holds
+ * every region of PAIRED_REGION_CELLS[k] x PAIRED_REGION_CELLS[k] cells on a 2-cell step. A region of
+ * c cells spans c x 32 pixels of that forward, so a crop seen by the query at c x 32 px (224, 320,
+ * 448) is compared with regions encoded at its own pixel scale — the 224-px query view meets the
+ * 7-cell regions (35% of a 640 side: a 10% crop), the 320 and 448 views the 10- and 14-cell ones
+ * (25% and 50% crops). defaultQueryPlan pairs them by that rule. Pyramid levels of a small forward
+ * (2x2 / 3x3 at 320) instead see a crop downsized; measured on the copy-detection benchmark (float
+ * descriptors, docs/benchmarks.md): 10% crops 0.43 -> 0.66.
+ */
+export function pairedRegionLevels(side: number): ViewLevel[] {
+  const f = side / 32;
+  return PAIRED_REGION_CELLS.filter((c) => c < f).map((c) => {
+    const grid = Math.floor((f - c) / PAIRED_STEP_CELLS) + 1;
+    // levelBoxesUnit: size = 1 / (grid - (grid - 1) * overlap)
+    const overlap = (grid - f / c) / (grid - 1);
+    return { name: `p${c * 32}`, grid, overlap: Math.round(overlap * 1e4) / 1e4 };
   });
 }
 

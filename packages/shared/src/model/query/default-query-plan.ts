@@ -1,5 +1,5 @@
 import type { QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
-import type { ViewPlan } from '../../view/view-plan.ts';
+import { levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
@@ -14,16 +14,33 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *    gave the same overall recall).
  *  - DCT: the perceptual code ranks at its plain distance but only within 25% of the bits; a
  *    random pair differs in ~50%, so the cut keeps it from answering crops and other scenes.
+ *  - PAIRED_SCALE: a query view larger than the global side, paired with large regions, pays this
+ *    per doubling of its side: a large view of a small crop finds loose matches in many photos'
+ *    large regions, so the smaller scales (10% crops) keep priority.
  */
-export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0, dctMaxDistance: 0.25 } as const;
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.03 } as const;
+
+/**
+ * The query side a regional level is paired with: its regions' side in pixels of their forward,
+ * when that is at least the global side (scale-paired levels, pairedRegionLevels); null for
+ * pyramid levels whose regions are smaller than a query's global view (served by downsized views).
+ */
+export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, level: number, globalSide: number): number | null {
+  const l = plan.levels[level];
+  if (level === 0 || l.kind === 'dct' || descriptor.mode !== 'rmac') return null;
+  const px = levelBoxesUnit(l)[0].w * descriptor.levelSides[level];
+  return px >= globalSide - 16 ? Math.round(px / 32) * 32 : null;
+}
 
 /**
  * The query plan a model gets when its artifact names none:
  *  - `global`: the query as the index's level 0 sees it, against every level (the identity view:
  *    an exact copy matches its own global code at distance 0);
- *  - `s<side>`: the query at smaller forward sides, against the regional levels only — a crop seen
- *    at about the scale its region was encoded at (regions are pooled from the levelSides[1]
- *    forward, where a 2x2 / 3x3 region spans ~0.6 / ~0.45 of the side);
+ *  - `s<side>`: the query at other forward sides, against regional levels only — a crop seen at
+ *    about the scale its region was encoded at. Pyramid levels (regions smaller than the global
+ *    side in pixels of their forward: a 2x2 / 3x3 region spans ~0.6 / ~0.45 of a 320 side) get the
+ *    query downsized (s160, s128); scale-paired levels (pairedQuerySide) get the view at their
+ *    regions' own pixel side (global 224 for 7-cell regions, s320, s448), at a PAIRED_SCALE offset;
  *  - `flip`, `rot90`, `rot270`: the query mirrored / turned, against the global level (`flip` also
  *    against regions: mirrored crops);
  *  - `trim`: the query without a uniform frame (a padded or letterboxed copy), against the global
@@ -36,19 +53,31 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
   const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
   const isDct = plan.levels.map((l) => l.kind === 'dct');
-  const perLevel = (global: number | null, region: number | null) => isDct.map((dct, l) => (dct ? null : l === 0 ? global : region));
+  const paired = plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, globalSide));
+  // A view at `side` searches the global level (when given an offset), the levels paired with its
+  // side, and — at the global side or below — the pyramid levels (unpaired regions).
+  const perLevel = (side: number, global: number | null, region: number | null) =>
+    isDct.map((dct, l) => {
+      if (dct) return null;
+      if (l === 0) return global;
+      return paired[l] === null ? (side <= globalSide ? region : null) : paired[l] === side ? region : null;
+    });
   const { region, turned } = QUERY_OFFSETS;
-  const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(0, region) }];
-  if (isDct.filter((d) => !d).length > 1) {
+  const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(globalSide, 0, region) }];
+  if (paired.some((p, l) => l > 0 && !isDct[l] && p === null)) {
     for (const fraction of [0.5, 0.4]) {
       const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
-      if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(null, region) });
+      if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, region) });
     }
   }
-  views.push({ name: 'flip', orientation: 'flip', side: globalSide, offsets: perLevel(turned, region + turned) });
-  views.push({ name: 'rot90', orientation: 'rot90', side: globalSide, offsets: perLevel(turned, null) });
-  views.push({ name: 'rot270', orientation: 'rot270', side: globalSide, offsets: perLevel(turned, null) });
-  views.push({ name: 'trim', orientation: 'none', trim: true, side: globalSide, offsets: perLevel(QUERY_OFFSETS.trimmed, null) });
+  for (const side of [...new Set(paired.filter((p): p is number => p !== null && p > globalSide))].sort((a, b) => a - b)) {
+    const offset = Math.round((region + QUERY_OFFSETS.pairedScale * Math.log2(side / globalSide)) * 1e4) / 1e4;
+    views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, offset) });
+  }
+  views.push({ name: 'flip', orientation: 'flip', side: globalSide, offsets: perLevel(globalSide, turned, region + turned) });
+  views.push({ name: 'rot90', orientation: 'rot90', side: globalSide, offsets: perLevel(globalSide, turned, null) });
+  views.push({ name: 'rot270', orientation: 'rot270', side: globalSide, offsets: perLevel(globalSide, turned, null) });
+  views.push({ name: 'trim', orientation: 'none', trim: true, side: globalSide, offsets: perLevel(globalSide, QUERY_OFFSETS.trimmed, null) });
   if (isDct.some(Boolean)) {
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });

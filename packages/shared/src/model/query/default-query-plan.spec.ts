@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { levelBoxesUnit } from '../../view/view-plan.ts';
+import { builtinArtifact } from '../builtin/builtin-models.ts';
+import { defaultQueryPlan, pairedQuerySide, QUERY_OFFSETS } from './default-query-plan.ts';
+
+const searched = (offsets: (number | null)[]) => offsets.flatMap((o, l) => (o === null ? [] : [l]));
+
+describe('defaultQueryPlan', () => {
+  it('serves pyramid regions (2x2 / 3x3 of a 320 forward) with downsized views', () => {
+    const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-dct').header;
+    const views = defaultQueryPlan(descriptor, plan).views;
+    expect(views.map((v) => `${v.name}:${v.side}:${searched(v.offsets)}`)).toEqual([
+      'global:224:0,1,2',
+      's160:160:1,2',
+      's128:128:1,2',
+      'flip:224:0,1,2',
+      'rot90:224:0',
+      'rot270:224:0',
+      'trim:224:0',
+      'dct:224:3',
+    ]);
+  });
+
+  it('pairs each scale-paired level with the view at its regions\' pixel side, larger views at a higher offset', () => {
+    const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-p640-dct').header;
+    // 7, 10 and 14 cells of a 20x20 map (640 / 32), stepped by 2 cells.
+    expect(plan.levels.map((l) => [l.name, l.grid, Math.round(levelBoxesUnit(l)[0].w * 20 * 100) / 100])).toEqual([
+      ['global', 1, 20],
+      ['p224', 7, 7],
+      ['p320', 6, 10],
+      ['p448', 4, 14],
+      ['dct', 1, 20],
+    ]);
+    expect(plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, 224))).toEqual([null, 224, 320, 448, null]);
+    const views = defaultQueryPlan(descriptor, plan).views;
+    expect(views.map((v) => `${v.name}:${v.side}:${searched(v.offsets)}`)).toEqual([
+      'global:224:0,1',
+      's320:320:2',
+      's448:448:3',
+      'flip:224:0,1',
+      'rot90:224:0',
+      'rot270:224:0',
+      'trim:224:0',
+      'dct:224:4',
+    ]);
+    const offset = (name: string, level: number) => views.find((v) => v.name === name)!.offsets[level]!;
+    expect(offset('global', 1)).toBe(QUERY_OFFSETS.region);
+    expect(offset('s320', 2)).toBeGreaterThan(offset('global', 1));
+    expect(offset('s448', 3)).toBeCloseTo(QUERY_OFFSETS.region + QUERY_OFFSETS.pairedScale, 6);
+  });
+
+  it('refuses to mix scale-paired regions with a pyramid depth', () => {
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p640-l4')).toThrow(/drop -l/);
+    // A forward too small for the largest region keeps the levels that fit (14 cells need > 448).
+    expect(builtinArtifact('builtin:mobilenetv2-rp64-p448').header.plan.levels.map((l) => l.name)).toEqual(['global', 'p224', 'p320']);
+  });
+});
