@@ -4,6 +4,7 @@ import type { View } from '../../view/view-plan.ts';
 import type { Tf } from '../runtime/tf-runtime.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import type { DescriptorConfig } from './descriptor-config.ts';
+import { CellSums } from './cell-sums.ts';
 import { boxToCells, concatNormalized, gridCells, l2Normalize, poolRegion, unitBox, type CellRange } from './region-pooling.ts';
 import { orientRaster, type RasterOrientation } from './orient-raster.ts';
 import { trimBorders } from './trim-borders.ts';
@@ -85,7 +86,7 @@ export class ViewDescriptorExtractor {
       const described = new Map<RgbRaster, Float32Array>();
       for (const chunk of chunks(unique, this.batchSize(side))) {
         const { data, f } = await this.featureMaps(chunk, side);
-        chunk.forEach((raster, n) => described.set(raster, this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f })));
+        chunk.forEach((raster, n) => described.set(raster, this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f })));
       }
       for (const { r, si, raster } of items) out[r][si] = described.get(raster)!;
     }
@@ -111,10 +112,11 @@ export class ViewDescriptorExtractor {
         const { data, f } = await this.featureMaps(chunk.map((i) => inputs[i].raster), side);
         chunk.forEach((i, n) => {
           const { views, width, height } = inputs[i];
+          const map = this.cellsOf(data, n, f);
           views.forEach((v, vi) => {
             if (!wanted(v)) return;
             const cells = boxToCells(unitBox(v.box, width, height), f);
-            out[i][vi] = this.pool(data, n, f, cells);
+            out[i][vi] = this.pool(map, cells);
           });
         });
       }
@@ -138,17 +140,27 @@ export class ViewDescriptorExtractor {
       );
       const { data, f } = await this.forwardMaps(batch);
       chunk.forEach(({ i, vi }, n) => {
-        out[i][vi] = this.pool(data, n, f, { c0: 0, c1: f, r0: 0, r1: f });
+        out[i][vi] = this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f });
       });
     }
   }
 
-  /** The descriptor of `cells` of map `n`: pooled and normalised, per grid part when configured. */
-  private pool(data: Float32Array, n: number, f: number, cells: CellRange): Float32Array {
-    const { grid = 1, pooling } = this.config;
+  /** Map `n` of a batch, ready to pool regions from (average pooling reads a summed-area table). */
+  private cellsOf(data: Float32Array, n: number, f: number): PoolSource {
     const c = this.backbone.dim;
-    if (grid === 1) return l2Normalize(poolRegion(data, n, f, c, cells, pooling));
-    return concatNormalized(gridCells(cells, grid).map((part) => poolRegion(data, n, f, c, part, pooling)));
+    const { pooling } = this.config;
+    if (pooling === 'avg') {
+      const sums = new CellSums(data, n, f, c);
+      return (cells) => sums.average(cells);
+    }
+    return (cells) => poolRegion(data, n, f, c, cells, pooling);
+  }
+
+  /** The descriptor of `cells` of a map: pooled and normalised, per grid part when configured. */
+  private pool(map: PoolSource, cells: CellRange): Float32Array {
+    const { grid = 1 } = this.config;
+    if (grid === 1) return l2Normalize(map(cells));
+    return concatNormalized(gridCells(cells, grid).map(map));
   }
 
   private async featureMaps(rasters: RgbRaster[], side: number): Promise<{ data: Float32Array; f: number }> {
@@ -185,6 +197,9 @@ export class ViewDescriptorExtractor {
     return Math.max(1, Math.floor(this.maxBatchPixels / (side * side)));
   }
 }
+
+/** Pools one cell range of one feature map. */
+type PoolSource = (cells: CellRange) => Float32Array;
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
