@@ -91,6 +91,12 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   let cachedQueries = true;
   const perView: Float32Array[][] = [];
   const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
+  // Each query is decoded and squashed once for all the views that still need computing.
+  const prepared = new Map<number, Awaited<ReturnType<typeof prepareImage>>>();
+  const prepareQuery = async (qi: number) => {
+    if (!prepared.has(qi)) prepared.set(qi, await prepareImage(queries[qi].bytes, EVAL_IMAGE_LIMITS, model.plan));
+    return prepared.get(qi)!;
+  };
   for (const view of cnnViews) {
     const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}) };
     const got = await cache.getOrCompute(
@@ -99,8 +105,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       { rows: queries.length, perRow: 1, dim: model.extractor.dim },
       async (from, to) => {
         const out: Float32Array[][] = [];
-        for (const q of queries.slice(from, to)) {
-          const img = await prepareImage(q.bytes, EVAL_IMAGE_LIMITS, model.plan);
+        for (let qi = from; qi < to; qi++) {
+          const img = await prepareQuery(qi);
           out.push(await model.describeQuery({ image: img.canonical, width: img.width, height: img.height }, { views: [{ ...view, ...spec }] }));
         }
         return out;
@@ -114,7 +120,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
   const hasDct = plan.views.some((v) => v.kind === 'dct');
   const queryDct = hasDct
-    ? await Promise.all(queries.map(async (q) => model.dctCode(await decodeCanonical((await prepareImage(q.bytes, EVAL_IMAGE_LIMITS)).canonical))))
+    ? await Promise.all(queries.map(async (_, qi) => model.dctCode(await decodeCanonical((await prepareQuery(qi)).canonical))))
     : [];
   const queryMs = performance.now() - tQ;
 
