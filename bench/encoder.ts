@@ -21,7 +21,6 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import {
-  DEFAULT_REGION_SIDE,
   loadConfig,
   hashModelFromArtifact,
   initTf,
@@ -144,7 +143,9 @@ async function run(mode: Mode, photos: Photo[]): Promise<Row> {
 }
 
 /** Mean cosine between a model's regional descriptors and per-crop descriptors of the same boxes. */
-async function regionAgreement(model: HashModel, crop: HashModel, photos: Photo[]): Promise<number> {
+/** Mean cosine between each regional view's pooled descriptor and the same box cropped and forwarded alone. */
+async function regionAgreement(model: HashModel, photos: Photo[]): Promise<number> {
+  const crop = await variant(model, { ...model.descriptor, mode: 'crop' });
   const inputs = await prepare({ name: '', model })(photos);
   const [a, b] = [await model.describe(inputs), await crop.describe(inputs)];
   let sum = 0;
@@ -173,18 +174,25 @@ const m0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const rmac = await loadHashModel(defaultModel, { logger });
 const loadMs = performance.now() - t0;
-// Variants of a builtin default: the descriptor option goes right after the bit count.
-const builtinVariant = (option: string) => defaultModel.replace(/^(builtin:mobilenetv2-rp\d+)/, `$1${option}`);
+// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>) swapped for another.
+const builtinVariant = (option: string) => defaultModel.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
-const regionSides = (side: number) => rmac.descriptor.levelSides.map((s, l) => (l === 0 || rmac.isDctLevel(l) ? s : side));
-const cnnSides = regionSides(DEFAULT_REGION_SIDE).filter((_, l) => !rmac.isDctLevel(l));
+const VARIANTS: [string, string][] = [
+  ['', 'pyramid 2x2+3x3 of a 320 forward'],
+  ['-r448', 'pyramid of a 448 forward'],
+  ['-p512', 'scale-paired, 512 forward'],
+  ['-p576', 'scale-paired, 576 forward'],
+  ['-p640', 'scale-paired, 640 forward'],
+];
 const modes: Mode[] = [
   { name: '(a) global only, 224', model: rmac, globalOnly: true },
-  { name: `(b) R-MAC ${cnnSides.join('/')}${cnnSides.length < rmac.plan.levels.length ? ' + dct' : ''} (default)`, model: rmac },
+  { name: `(b) default`, model: rmac },
   { name: '(c) per-crop, 224 each', model: crop },
-  { name: '(b2) R-MAC 448 regions (-r448)', model: await loadHashModel(builtinVariant('-r448'), { logger }) },
-  { name: '(b3) R-MAC 336 regions', model: await variant(rmac, { ...rmac.descriptor, levelSides: regionSides(336) }) },
 ];
+for (const [option, what] of VARIANTS) {
+  const id = builtinVariant(option);
+  if (id !== defaultModel) modes.push({ name: `(d) ${what} (${id.replace('builtin:mobilenetv2-', '')})`, model: await loadHashModel(id, { logger }) });
+}
 const meanMp = (await Promise.all(photos.map(async (p) => { const m = await sharp(p.bytes).metadata(); return (m.width! * m.height!) / 1e6; }))).reduce((a, b) => a + b, 0) / photos.length;
 console.log(`backend ${backend}, model ${defaultModel}, ${photos.length} photos from ${dir} at ${meanMp.toFixed(2)} MP (JPEG), batch ${batch}, best of ${rounds} rounds, model load ${loadMs.toFixed(0)} ms, 1 process`);
 for (const mode of modes) await mode.model.encode(await prepare(mode)(photos.slice(0, 2))); // warm-up: first forwards allocate
@@ -196,17 +204,17 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 for (const [i, mode] of modes.entries()) {
-  if (mode.model !== crop && !mode.globalOnly) rows[i].regionCosVsCrop = await regionAgreement(mode.model, crop, photos.slice(0, 8));
+  if (mode.model !== crop && !mode.globalOnly) rows[i].regionCosVsCrop = await regionAgreement(mode.model, photos.slice(0, 4));
 }
 for (const r of rows) r.ratioVsGlobal = r.msPerImage / rows[0].msPerImage;
 const rssMb = process.memoryUsage().rss / 1e6;
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log('encoder = canonical JPEG to codes (the encoder service); ingest = original to canonical JPEG (the ingest service)');
-console.log(`${'mode'.padEnd(30)} ${pad('views', 5)} ${pad('enc ms', 7)} ${pad('cpu ms', 7)} ${pad('enc/s', 6)} ${pad('x (a)', 6)} ${pad('ingest', 7)} ${pad('both/s', 6)} ${pad('cos~crop', 8)}`);
+console.log(`${'mode'.padEnd(58)} ${pad('views', 5)} ${pad('enc ms', 7)} ${pad('cpu ms', 7)} ${pad('enc/s', 6)} ${pad('x (a)', 6)} ${pad('ingest', 7)} ${pad('both/s', 6)} ${pad('cos~crop', 8)}`);
 for (const r of rows) {
   console.log(
-    `${r.mode.padEnd(30)} ${pad(r.views, 5)} ${pad(r.encodeMsPerImage.toFixed(1), 7)} ${pad(r.cpuMsPerImage.toFixed(1), 7)} ${pad(r.imagesPerSecond.toFixed(2), 6)} ` +
+    `${r.mode.padEnd(58)} ${pad(r.views, 5)} ${pad(r.encodeMsPerImage.toFixed(1), 7)} ${pad(r.cpuMsPerImage.toFixed(1), 7)} ${pad(r.imagesPerSecond.toFixed(2), 6)} ` +
       `${pad(r.ratioVsGlobal!.toFixed(2), 6)} ${pad(r.prepMsPerImage.toFixed(1), 7)} ${pad(r.endToEndPerSecond.toFixed(2), 6)} ${pad(r.regionCosVsCrop === undefined ? '-' : r.regionCosVsCrop.toFixed(3), 8)}`,
   );
 }
