@@ -60,7 +60,9 @@ export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout
   const problems: string[] = [];
   if (stored.shards !== desired.shards) problems.push(`shards ${stored.shards} (LOUPE_SHARDS=${desired.shards})`);
   if (stored.bits !== desired.bits) problems.push(`bits ${stored.bits} (model has ${desired.bits})`);
-  if (JSON.stringify(stored.plan) !== JSON.stringify(desired.plan)) problems.push('view plan differs from the model');
+  if (JSON.stringify(stored.plan) !== JSON.stringify(desired.plan)) {
+    problems.push(`a view plan other than the model's (index model ${stored.model}, LOUPE_MODEL ${desired.model})`);
+  }
   if (problems.length) {
     throw new IndexLayoutMismatchError(
       `the index in Redis was created with ${problems.join(', ')}; use the same settings or a fresh Redis database`,

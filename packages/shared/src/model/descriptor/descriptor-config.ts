@@ -26,12 +26,13 @@ export const DescriptorConfigSchema = z.object({
 export type DescriptorConfig = z.infer<typeof DescriptorConfigSchema>;
 
 /**
- * Global view from a 224 forward (the backbone's native size: most robust to resizing and
- * recompression); both regional levels pooled from one 320 forward (10x10 map: 6x6 cells per 2x2
+ * The pyramid config (builtin ids without -p): global view from a 224 forward (the backbone's
+ * native size: most robust to resizing and recompression); both regional levels pooled from one 320 forward (10x10 map: 6x6 cells per 2x2
  * region, 4-5 per 3x3 region). Measured on one wasm core (bench/encoder.ts): 224 ~55 ms, 320
  * ~110-120 ms, 448 ~230-260 ms per image, so a 448 fine pass (better regional codes: a crop
  * of a 2x2/3x3 region finds its image first 93% vs 81% of the time, 140 crops of 35 photos) cannot
- * meet the 4 images/s per core target; `builtin:mobilenetv2-rp64-r448` has it.
+ * meet the 4 images/s per core target; `builtin:mobilenetv2-rp64-r448` has it. The default model
+ * since session 4 (`-p512`, builtin-models.ts) pools scale-paired regions from a 512 forward instead.
  */
 export const DEFAULT_REGION_SIDE = 320;
 
