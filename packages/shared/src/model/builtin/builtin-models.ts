@@ -91,7 +91,8 @@ const PAIRED_STEP_CELLS = 2;
  */
 export function pairedRegionLevels(side: number): ViewLevel[] {
   const f = side / 32;
-  return PAIRED_REGION_CELLS.filter((c) => c < f).map((c) => {
+  // A size needs room for two positions (a single region this large is nearly the global view).
+  return PAIRED_REGION_CELLS.filter((c) => f - c >= PAIRED_STEP_CELLS).map((c) => {
     const grid = Math.floor((f - c) / PAIRED_STEP_CELLS) + 1;
     // levelBoxesUnit: size = 1 / (grid - (grid - 1) * overlap)
     const overlap = (grid - f / c) / (grid - 1);

@@ -51,7 +51,8 @@ describe('defaultQueryPlan', () => {
 
   it('refuses to mix scale-paired regions with a pyramid depth', () => {
     expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p640-l4')).toThrow(/drop -l/);
-    // A forward too small for the largest region keeps the levels that fit (14 cells need > 448).
+    // A forward too small for the largest region keeps the levels that fit twice (14 cells need >= 512).
     expect(builtinArtifact('builtin:mobilenetv2-rp64-p448').header.plan.levels.map((l) => l.name)).toEqual(['global', 'p224', 'p320']);
+    expect(builtinArtifact('builtin:mobilenetv2-rp64-p480').header.plan.levels.map((l) => l.name)).toEqual(['global', 'p224', 'p320']);
   });
 });
