@@ -32,7 +32,7 @@ export type DescriptorConfig = z.infer<typeof DescriptorConfigSchema>;
  * ~110-120 ms, 448 ~230-260 ms per image, so a 448 fine pass (better regional codes: a crop
  * of a 2x2/3x3 region finds its image first 93% vs 81% of the time, 140 crops of 35 photos) cannot
  * meet the 4 images/s per core target; `builtin:mobilenetv2-rp64-r448` has it. The default model
- * since session 4 (`-p512`, builtin-models.ts) pools scale-paired regions from a 512 forward instead.
+ * since session 4 (`-p448`, builtin-models.ts) pools scale-paired regions from a 448 forward instead.
  */
 export const DEFAULT_REGION_SIDE = 320;
 
