@@ -48,7 +48,8 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  *    level; without a frame it codes like `global`;
  *  - `dct` (plans with a perceptual level): the query's DctHash against that level, hits beyond
  *    dctMaxDistance dropped — blurred, darkened or captioned copies the CNN codes lose.
- * Query views cost query-time forwards only (about 4x224 + 160 + 128 px here); the index is unchanged.
+ * Query views cost query-time forwards only (5 x 224 + 160 + 128 px for the pyramid, 5 x 224 + 320 for
+ * the default -p448); the index is unchanged.
  */
 export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
