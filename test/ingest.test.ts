@@ -128,7 +128,9 @@ describe('ingest from S3 (fauxqs) into real Redis', () => {
     expect(dead.map((d) => d.key).sort()).toEqual([`${prefix}bad/text.jpg`, `${prefix}bad/truncated-body.jpg`]);
     const reasons = Object.fromEntries(dead.map((d) => [path.basename(d.key), d.reason]));
     expect(reasons['text.jpg']).toMatch(/^not-an-image: /);
-    expect(reasons['truncated-body.jpg']).toMatch(/^corrupt: .*premature end/i);
+    // libvips usually says "premature end of JPEG image"; under load its per-thread error text is
+    // sometimes lost ("Unknown error", seen once in CI), so only the category is asserted.
+    expect(reasons['truncated-body.jpg']).toMatch(/^corrupt: \S/);
     expect(dead.every((d) => d.stage === 'ingest' && d.etag === etags.get(d.key))).toBe(true);
 
     expect(logs.events('discovery').at(-1)).toMatchObject({ new: 12, skipped: 1 });
