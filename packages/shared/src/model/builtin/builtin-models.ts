@@ -42,9 +42,7 @@ export function builtinArtifact(id: string): ModelArtifact {
   if (maxGrid < 2 || maxGrid > 6) throw new Error(`builtin model pyramid must end at a 2x2..6x6 grid, got ${maxGrid}`);
   const regionSide = m[3] === undefined ? pairedSide : Number(m[3]);
   if (regionSide !== undefined && (regionSide < 64 || regionSide > 1024)) throw new Error(`builtin model region side must be in 64..1024, got ${regionSide}`);
-  let regionLevels = DEFAULT_VIEW_PLAN.levels.slice(1);
-  for (let g = regionLevels.length + 2; g <= maxGrid; g++) regionLevels.push({ ...regionLevels[regionLevels.length - 1], name: `r${g}`, grid: g });
-  regionLevels = pairedSide === undefined ? regionLevels.filter((l) => l.grid <= maxGrid) : pairedRegionLevels(pairedSide);
+  const regionLevels = pairedSide === undefined ? pyramidLevels(maxGrid) : pairedRegionLevels(pairedSide);
   const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels] };
   const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
   // (crop mode ignores levelSides and runs every view at the native side)
@@ -72,6 +70,13 @@ export function builtinArtifact(id: string): ModelArtifact {
     },
     meta: { head: 'random projection (SimHash) of mean-centred descriptors', seed },
   });
+}
+
+/** DEFAULT_VIEW_PLAN's regional levels (2x2, 3x3), extended or cut to end at maxGrid x maxGrid. */
+function pyramidLevels(maxGrid: number): ViewLevel[] {
+  const levels = DEFAULT_VIEW_PLAN.levels.slice(1);
+  for (let g = levels.length + 2; g <= maxGrid; g++) levels.push({ ...levels[levels.length - 1], name: `r${g}`, grid: g });
+  return levels.filter((l) => l.grid <= maxGrid);
 }
 
 /** Region sides (in cells of the regional forward's map) of scale-paired levels, smallest first. */

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import type { QueryView } from '../../search/fusion/query-plan.ts';
 import { levelBoxesUnit } from '../../view/view-plan.ts';
 import { builtinArtifact } from '../builtin/builtin-models.ts';
 import { defaultQueryPlan, pairedQuerySide, QUERY_OFFSETS } from './default-query-plan.ts';
 
 const searched = (offsets: (number | null)[]) => offsets.flatMap((o, l) => (o === null ? [] : [l]));
+/** Each view as name:side:levels it searches. */
+const summary = (views: QueryView[]) => views.map((v) => `${v.name}:${v.side}:${searched(v.offsets)}`);
 
 describe('defaultQueryPlan', () => {
   it('serves pyramid regions (2x2 / 3x3 of a 320 forward) with downsized views', () => {
     const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-dct').header;
-    const views = defaultQueryPlan(descriptor, plan).views;
-    expect(views.map((v) => `${v.name}:${v.side}:${searched(v.offsets)}`)).toEqual([
+    expect(summary(defaultQueryPlan(descriptor, plan).views)).toEqual([
       'global:224:0,1,2',
       's160:160:1,2',
       's128:128:1,2',
@@ -33,7 +35,7 @@ describe('defaultQueryPlan', () => {
     ]);
     expect(plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, 224))).toEqual([null, 224, 320, 448, null]);
     const views = defaultQueryPlan(descriptor, plan).views;
-    expect(views.map((v) => `${v.name}:${v.side}:${searched(v.offsets)}`)).toEqual([
+    expect(summary(views)).toEqual([
       'global:224:0,1',
       's320:320:2',
       's448:448:3',
