@@ -4,7 +4,9 @@ import { createLogger, loadConfig, loadHashModel, initTf, type LoupeConfig } fro
 import { createObjectSource, isCandidateKey } from '@loupe/ingest';
 import {
   bitBalance,
+  CopyPairSetService,
   encodeRows,
+  PairTrainer,
   Labeler,
   publishArtifact,
   trainedArtifact,
@@ -12,18 +14,23 @@ import {
   TrainingSetService,
   TRAIN_BITS,
   TRAIN_METHODS,
+  type FeatureMatrix,
+  type TrainedHead,
   type TrainMethod,
 } from '@loupe/train';
 
-const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq] [--bits 16|32|64|128|256]
+const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq|pairs] [--bits 16|32|64|128|256]
                    [--labels prefix|<manifest>] [--out PATH|file:///...|s3://bucket/key] [--name NAME]
-                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--seed N] [--json]
+                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--whiten 0..1] [--seed N] [--json]
 
 Samples up to --sample images from --source (default LOUPE_SOURCE), describes their views with the
 descriptor pipeline of LOUPE_MODEL, trains a hash head and writes a model artifact for LOUPE_MODEL.
+--method pairs: a head trained on augmented copies of the sampled images (crops, recolouring, JPEG,
+text, ...) so that a copy's query views land near the views that hold it (copy detection).
 --labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.
 --grid N: layout-keeping descriptors (each view pooled in N x N parts, side by side) for supervised
-heads on kinds that differ in shape; csq then trains one block of its first layer per part.`;
+heads on kinds that differ in shape; csq then trains one block of its first layer per part.
+--whiten W (itq): scale each principal direction by eigenvalue^(-W/2) before the rotation.`;
 
 /** `loupe train`: sample -> describe -> fit head -> write artifact, then a short summary. */
 export async function runTrain(config: LoupeConfig, args: string[]): Promise<number> {
@@ -41,6 +48,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       grid: { type: 'string' },
       epochs: { type: 'string' },
       hidden: { type: 'string' },
+      whiten: { type: 'string' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -67,6 +75,10 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   const grid = v.grid === undefined ? undefined : Number(v.grid);
   if (grid !== undefined && !(Number.isInteger(grid) && grid >= 1 && grid <= 4)) return fail('--grid must be 1, 2, 3 or 4');
   if (grid && grid > 1 && hidden?.length === 0) return fail('--grid needs a hidden layer (not --hidden none)');
+  if (method === 'pairs' && grid !== undefined) return fail('--grid does not apply to --method pairs (it trains on the model\'s own views)');
+  const whiten = v.whiten === undefined ? undefined : Number(v.whiten);
+  if (whiten !== undefined && !(whiten >= 0 && whiten <= 1)) return fail('--whiten must be a number in 0..1');
+  if (whiten !== undefined && method !== 'itq') return fail('--whiten applies to --method itq');
   const cfg = v.source ? loadConfig({ ...process.env, LOUPE_SOURCE: v.source }) : config;
 
   const logger = createLogger('train', process.env.LOUPE_LOG_LEVEL ?? 'warn');
@@ -80,41 +92,48 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
 
   const t0 = performance.now();
   say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (pipeline of ${base.id}, ${backend})`);
-  let set;
+  const sampling = { source, prefix, sample, seed: Number(v.seed), accept: isCandidateKey, limits: { maxBytes: cfg.LOUPE_MAX_BYTES, maxPixels: cfg.LOUPE_MAX_PIXELS }, logger };
+  const onProgress = (step: number, loss: number) => logger.debug({ step, loss }, 'training');
+  let set: { features: FeatureMatrix; images: number; keys: string[]; skipped: unknown[]; classNames?: string[]; rows: number };
+  let train: () => TrainedHead;
   try {
-    set = await new TrainingSetService(base, extractor).collect({
-      source,
-      prefix,
-      sample,
-      seed: Number(v.seed),
-      accept: isCandidateKey,
-      labeler: method === 'csq' ? labeler : undefined,
-      views: v.views,
-      limits: { maxBytes: cfg.LOUPE_MAX_BYTES, maxPixels: cfg.LOUPE_MAX_PIXELS },
-      logger,
-    });
+    if (method === 'pairs') {
+      const pairs = await new CopyPairSetService(base).collect(sampling);
+      set = { ...pairs, features: pairs.database, rows: pairs.database.rows + pairs.queries.rows };
+      train = () => new PairTrainer(tf, { bits, seed: sampling.seed, epochs: v.epochs ? Number(v.epochs) : undefined, onEpoch: onProgress }).train(pairs);
+    } else {
+      const views = await new TrainingSetService(base, extractor).collect({ ...sampling, labeler: method === 'csq' ? labeler : undefined, views: v.views });
+      set = { ...views, rows: views.features.rows };
+      train = () =>
+        trainHead(tf, views.features, {
+          method,
+          bits,
+          labels: views.labels,
+          seed: sampling.seed,
+          epochs: v.epochs ? Number(v.epochs) : undefined,
+          hidden,
+          whiten,
+          inputBlocks: (descriptor.grid ?? 1) ** 2,
+          onProgress,
+        });
+    }
   } finally {
     await source.close();
   }
   const describeS = (performance.now() - t0) / 1000;
-  say(`${set.images} images -> ${set.features.rows} descriptors in ${describeS.toFixed(1)} s${set.skipped.length ? `, ${set.skipped.length} skipped` : ''}`);
+  say(`${set.images} images -> ${set.rows} descriptors in ${describeS.toFixed(1)} s${set.skipped.length ? `, ${set.skipped.length} skipped` : ''}`);
 
   const t1 = performance.now();
-  const trained = trainHead(tf, set.features, {
-    method,
-    bits,
-    labels: set.labels,
-    seed: Number(v.seed),
-    epochs: v.epochs ? Number(v.epochs) : undefined,
-    hidden,
-    inputBlocks: (descriptor.grid ?? 1) ** 2,
-    onProgress: (step, loss) => logger.debug({ step, loss }, 'training'),
-  });
+  const trained = train();
   const trainS = (performance.now() - t1) / 1000;
   const artifact = trainedArtifact(
     trained,
     { backbone: base.backbone, plan: base.plan, descriptor, descriptorDim: extractor.dim },
-    { name: v.name ?? method, meta: { source: cfg.LOUPE_SOURCE, images: set.images, descriptors: set.features.rows, views: v.views, classes: set.classNames } },
+    {
+      name: v.name ?? method,
+      // The keys trained on let a benchmark tell seen images from unseen ones (capped: a header, not a manifest).
+      meta: { source: cfg.LOUPE_SOURCE, images: set.images, descriptors: set.rows, views: v.views, classes: set.classNames, ...(set.keys.length <= MAX_KEYS_IN_META ? { trainKeys: set.keys } : {}) },
+    },
   );
   const out = v.out ?? path.join(cfg.LOUPE_DATA_DIR, 'models', `${artifact.header.id}.loupe`);
   const url = await publishArtifact(out, artifact, cfg);
@@ -127,7 +146,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     method,
     bits,
     images: set.images,
-    descriptors: set.features.rows,
+    descriptors: set.rows,
     classes: set.classNames?.length,
     lossFirst: h[0],
     lossLast: h[h.length - 1],
@@ -136,6 +155,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     distinctCodes: balance.distinct,
     describeS: round(describeS),
     trainS: round(trainS),
+    ...(method === 'pairs' ? { valRecallStart: trained.meta.valRecallStart, valRecallEnd: trained.meta.valRecallEnd } : {}),
     ...(method === 'itq' ? { pcaSignLoss: trained.meta.pcaSignLoss, pcaExplainedVariance: trained.meta.pcaExplainedVariance } : {}),
   };
   if (v.json) {
@@ -145,8 +165,9 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   const lines = [
     `model    ${summary.id}`,
     `written  ${url}`,
-    `data     ${set.images} images, ${set.features.rows} descriptors (${v.views} views)${set.classNames ? `, ${set.classNames.length} classes` : ''}`,
-    h.length ? `loss     ${fmt(h[0])} -> ${fmt(h[h.length - 1])} over ${h.length} ${method === 'csq' ? 'epochs' : 'iterations'}` : 'loss     (none: random hyperplanes)',
+    `data     ${set.images} images, ${set.rows} descriptors (${method === 'pairs' ? `${set.features.rows} views + augmented copies` : `${v.views} views`})${set.classNames ? `, ${set.classNames.length} classes` : ''}`,
+    h.length ? `loss     ${fmt(h[0])} -> ${fmt(h[h.length - 1])} over ${h.length} ${method === 'itq' ? 'iterations' : 'epochs'}` : 'loss     (none: random hyperplanes)',
+    ...(method === 'pairs' ? [`pairs    recall@1 of held-out copies ${pct(trained.meta.valRecallStart as number)} (random projection) -> ${pct(trained.meta.valRecallEnd as number)}`] : []),
     ...(method === 'itq' ? [`itq      quantisation loss ${fmt(trained.meta.pcaSignLoss as number)} (PCA sign) -> ${fmt(h[h.length - 1])}, PCA keeps ${pct(trained.meta.pcaExplainedVariance as number)} of variance`] : []),
     `bits     ones per bit ${pct(balance.min)}..${pct(balance.max)} (mean |p-0.5| ${balance.meanSkew.toFixed(3)}), ${balance.distinct} distinct codes`,
     `time     describe ${describeS.toFixed(1)} s, train ${trainS.toFixed(1)} s`,
@@ -156,6 +177,8 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   return 0;
 }
 
+/** Sampled keys recorded in the artifact's meta up to this many. */
+const MAX_KEYS_IN_META = 10_000;
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const fmt = (x: number) => (Math.abs(x) >= 0.01 ? x.toFixed(4) : x.toExponential(3));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

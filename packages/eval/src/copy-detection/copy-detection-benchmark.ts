@@ -25,6 +25,8 @@ export interface CopyDetectionInput {
   /** Query plan to evaluate (default: the model's). */
   queryPlan?: QueryPlan;
   cacheDir: string;
+  /** Photo names a trained head saw (artifact meta trainKeys): recall is also tallied without them. */
+  trainedOn?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -32,6 +34,8 @@ export interface CopyDetectionResult {
   loupe: RecallTally;
   /** Loupe's top hit in the source's scene group (see scene-groups.ts). */
   loupeSameScene: RecallTally;
+  /** Loupe on the queries of photos not in `trainedOn` (when given). */
+  loupeUnseen?: RecallTally;
   phash: RecallTally;
   floatGlobal: RecallTally;
   floatFused: RecallTally;
@@ -147,6 +151,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   const loupe = new RecallTally('Loupe');
   const loupeSameScene = new RecallTally('Loupe, same scene');
+  const trainedOn = input.trainedOn && new Set(input.trainedOn);
+  const loupeUnseen = trainedOn && new RecallTally('Loupe, photos not trained on');
   const floatGlobal = new RecallTally('float, global only');
   const floatFused = new RecallTally('float, fused views');
   const top: (FusedHit | undefined)[] = [];
@@ -161,6 +167,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);
+    if (trainedOn && !trainedOn.has(truth)) loupeUnseen!.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     if (q.box && hits[0]?.key === truth) {
       cropHits++;
       if (overlaps(hits[0], model, q.box)) cropOverlaps++;
@@ -188,6 +195,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   return {
     loupe,
     loupeSameScene,
+    loupeUnseen,
     phash,
     floatGlobal,
     floatFused,

@@ -1,18 +1,21 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, loadHashModel, type QueryPlan } from '@loupe/shared';
-import { COPY_TRANSFORMS } from './copy-transforms.ts';
+import { createLogger, loadHashModel, type HashModel, type QueryPlan } from '@loupe/shared';
+import { COPY_TRANSFORMS } from '@loupe/train';
 import { runCopyDetection, type CopyDetectionResult } from './copy-detection-benchmark.ts';
 import { datasetsDir, loadPhotoSet } from './photo-set.ts';
 import { buildQuerySet } from './query-set.ts';
 import { round, type RecallTally } from './recall-tally.ts';
 
 export const COPY_DETECTION_USAGE = `usage: loupe eval [--model URL] [--photos DIR] [--cache DIR] [--transforms a,b] [--query-plan FILE.json]
+                  [--held-out-of URL]
 
 Copy detection on the photos data set: every decodable photo is indexed, transformed copies are the
 queries; prints recall@1 per transform for Loupe (LOUPE_MODEL or --model), a 64-bit pHash and the
-float descriptors, then one JSON line. Descriptors are cached under <datasets>/cache/copy-detection.`;
+float descriptors, then one JSON line. Descriptors are cached under <datasets>/cache/copy-detection.
+A trained model that records its training keys (loupe train) also gets recall on the queries of the
+photos it did not see; --held-out-of URL takes those keys from another model (to compare on the same photos).`;
 
 /** `loupe eval` (copy detection): prints a table and, last, one JSON object. Returns the exit code. */
 export async function runCopyDetectionCli(args: string[], defaults: { model: string }): Promise<number> {
@@ -24,6 +27,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
       cache: { type: 'string', default: path.join(datasetsDir(), 'cache', 'copy-detection') },
       transforms: { type: 'string' },
       'query-plan': { type: 'string' },
+      'held-out-of': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -40,7 +44,11 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
   const queries = await buildQuerySet(set, transforms);
   const queryPlan = v['query-plan'] ? (JSON.parse(await (await import('node:fs/promises')).readFile(v['query-plan'], 'utf8')) as QueryPlan) : undefined;
   log(`copy detection: ${set.photos.length} photos indexed (${set.skipped.length} refused), ${queries.length} queries, model ${model.id} (${model.bits} bits)`);
-  const r = await runCopyDetection({ set, queries, model, queryPlan, cacheDir: v.cache!, log });
+  // Photos a trained head saw: its own (artifact meta), or another model's (to compare on the same photos).
+  const keysOf = (m: HashModel) => (Array.isArray(m.meta.trainKeys) ? (m.meta.trainKeys as string[]) : undefined);
+  const trainedOn = v['held-out-of'] ? keysOf(await loadHashModel(v['held-out-of'], { logger: createLogger('eval', 'warn') })) : keysOf(model);
+  if (v['held-out-of'] && !trainedOn) throw new Error(`--held-out-of ${v['held-out-of']}: that model records no training keys`);
+  const r = await runCopyDetection({ set, queries, model, queryPlan, cacheDir: v.cache!, trainedOn, log });
   printTable(r, model.bits);
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(
@@ -58,6 +66,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
       queries: queries.length,
       loupe: r.loupe.toJson(),
       loupe_same_scene: r.loupeSameScene.toJson(),
+      ...(r.loupeUnseen ? { loupe_not_trained_on: r.loupeUnseen.toJson(), trained_on_photos: trainedOn!.length } : {}),
       phash: r.phash.toJson(),
       float_global: r.floatGlobal.toJson(),
       float_fused: r.floatFused.toJson(),
@@ -75,16 +84,18 @@ function printTable(r: CopyDetectionResult, bits: number): void {
     ['float, global only', r.floatGlobal],
     ['float, fused views', r.floatFused],
     ['Loupe, same scene', r.loupeSameScene],
+    ...(r.loupeUnseen ? [['Loupe, not trained on', r.loupeUnseen] as [string, RecallTally]] : []),
   ];
   const transforms = r.loupe.transforms();
   const w = 26;
-  const header = ['transform'.padEnd(12), 'n'.padStart(4), ...methods.map(([n]) => n.padStart(w))].join(' ');
+  const header = ['transform'.padEnd(12), 'n'.padStart(7), ...methods.map(([n]) => n.padStart(w))].join(' ');
   const lines = [header, '-'.repeat(header.length)];
   for (const t of transforms) {
-    lines.push([t.padEnd(12), String(r.loupe.count(t)).padStart(4), ...methods.map(([, m]) => m.recall(t).toFixed(3).padStart(w))].join(' '));
+    const n = `${r.loupe.count(t)}${r.loupeUnseen ? `/${r.loupeUnseen.count(t)}` : ''}`;
+    lines.push([t.padEnd(12), n.padStart(7), ...methods.map(([, m]) => m.recall(t).toFixed(3).padStart(w))].join(' '));
   }
   lines.push('-'.repeat(header.length));
-  lines.push(['overall', ''.padStart(4), ...methods.map(([, m]) => m.overall().toFixed(3).padStart(w))].join(' '));
-  lines.push(['all queries', ''.padStart(4), ...methods.map(([, m]) => m.allQueries().toFixed(3).padStart(w))].join(' '));
+  lines.push(['overall', ''.padStart(7), ...methods.map(([, m]) => m.overall().toFixed(3).padStart(w))].join(' '));
+  lines.push(['all queries', ''.padStart(7), ...methods.map(([, m]) => m.allQueries().toFixed(3).padStart(w))].join(' '));
   process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled; same scene = a hit on another photo of the source's scene counts)\n${lines.join('\n')}\n`);
 }

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@loupe/shared';
 import { hamming } from './brute-force-index.ts';
-import { COPY_TRANSFORMS } from './copy-transforms.ts';
+import { COPY_TRANSFORMS } from '@loupe/train';
 import { perceptualHash, perceptualHashOfGray } from './perceptual-hash.ts';
 import type { PhotoSet } from './photo-set.ts';
 import { buildQuerySet } from './query-set.ts';

@@ -1,5 +1,5 @@
 import { SeededRandom, type Box } from '@loupe/shared';
-import { COPY_TRANSFORMS, decodeSource, type CopyTransform } from './copy-transforms.ts';
+import { COPY_TRANSFORMS, decodeSource, type CopyTransform } from '@loupe/train';
 import type { PhotoSet } from './photo-set.ts';
 
 export interface CopyQuery {

@@ -53,6 +53,11 @@ export class HashModel {
     return this.extractor.backbone.id;
   }
 
+  /** Provenance recorded by the trainer (artifact meta: data source, sampled keys, losses). */
+  get meta(): Readonly<Record<string, unknown>> {
+    return this.provenance.meta ?? {};
+  }
+
   get descriptor() {
     return this.extractor.config;
   }

@@ -1,6 +1,7 @@
-import { ImageRejectedError, prepareImage, SeededRandom, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
+import { ImageRejectedError, prepareImage, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import type { Labeler } from './labeler.ts';
+import { sampleKeys } from './sample-keys.ts';
 
 /** The part of an ingest ObjectSource that sampling needs. */
 export interface ImageSource {
@@ -49,7 +50,9 @@ export class TrainingSetService {
   ) {}
 
   async collect(o: CollectOptions): Promise<TrainingSet> {
-    const keys = await this.sampleKeys(o);
+    const labelled = (key: string) => (!o.accept || o.accept(key)) && (!o.labeler || o.labeler.label(key) !== undefined);
+    const keys = await sampleKeys({ list: (p) => o.source.list(p), prefix: o.prefix, sample: o.sample, seed: o.seed, accept: labelled });
+    if (keys.length === 0) throw new Error(`no ${o.labeler ? 'labelled ' : ''}images found to train on`);
     const vectors: Float32Array[] = [];
     const rowLabels: string[] = [];
     const used: string[] = [];
@@ -85,24 +88,6 @@ export class TrainingSetService {
     const classNames = [...new Set(rowLabels)].sort();
     const index = new Map(classNames.map((c, i) => [c, i]));
     return { features, labels: Int32Array.from(rowLabels, (l) => index.get(l)!), classNames, images: used.length, keys: used, skipped };
-  }
-
-  private async sampleKeys(o: CollectOptions): Promise<string[]> {
-    const rnd = new SeededRandom(o.seed ?? 1);
-    const reservoir: string[] = [];
-    let seen = 0;
-    for await (const { key } of o.source.list(o.prefix)) {
-      if (o.accept && !o.accept(key)) continue;
-      if (o.labeler && o.labeler.label(key) === undefined) continue;
-      seen++;
-      if (reservoir.length < o.sample) reservoir.push(key);
-      else {
-        const j = rnd.below(seen);
-        if (j < o.sample) reservoir[j] = key;
-      }
-    }
-    if (reservoir.length === 0) throw new Error(`no ${o.labeler ? 'labelled ' : ''}images found to train on`);
-    return reservoir.sort();
   }
 }
 

@@ -4,6 +4,7 @@ import { columnMean, columnStd, type FeatureMatrix } from '../data/feature-matri
 import { hashCenters, type HashCenters } from './hash-centers.ts';
 import { denseMatMul } from './tf-matmul.ts';
 import type { TrainedHead } from './trained-head.ts';
+import { definedOptions } from '../util/defined-options.ts';
 
 export interface CsqOptions {
   bits: number;
@@ -51,7 +52,7 @@ export class CsqTrainer {
     const { tf } = this;
     // Defaults chosen on Fashion-MNIST descriptors (see docs/benchmarks.md): wider layers, lower rates
     // or a second hidden layer did not help; dropout 0.5 did, a little.
-    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, inputBlocks: 1, seed: 1, ...defined(this.opts), bits: this.opts.bits };
+    const o = { hidden: [512], epochs: 30, batchSize: 256, learningRate: 1e-3, lambda: 1e-4, dropout: 0.5, weightDecay: 1e-5, inputBlocks: 1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
     if (labels.length !== x.rows) throw new Error(`${labels.length} labels for ${x.rows} descriptors`);
     let classes = 0;
     for (let i = 0; i < labels.length; i++) classes = Math.max(classes, labels[i] + 1);
@@ -168,11 +169,6 @@ export class CsqTrainer {
     if (o.weightDecay > 0) for (const w of layers.flatMap((l) => l.w)) total = tf.add(total, tf.mul(tf.sum(tf.square(w)), o.weightDecay));
     return total as Scalar;
   }
-}
-
-/** The options that are set: an explicit `undefined` must not override a default. */
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** [from, to) unit ranges of `parts` near-equal blocks of `units`. */

@@ -14,6 +14,11 @@ export interface ItqOptions {
   seed?: number;
   /** Threshold each bit at its median over the training set (exactly balanced bits) instead of 0. */
   balance?: boolean;
+  /**
+   * Whitening power w in [0, 1]: principal direction j is scaled by eigenvalue_j^(-w/2) before the
+   * rotation (0: plain PCA as in the paper; 1: full PCA-whitening, every direction equal variance).
+   */
+  whiten?: number;
   onIteration?: (iteration: number, loss: number) => void;
 }
 
@@ -36,6 +41,8 @@ export class ItqTrainer {
     if (bits >= x.rows) throw new Error(`ITQ with ${bits} bits needs more than ${bits} training descriptors, got ${x.rows}`);
     const mean = columnMean(x);
     const pca = this.principalDirections(x, mean, bits, seed);
+    const whiten = this.opts.whiten ?? 0;
+    if (whiten > 0) scaleRows(pca.vectors, x.dim, pca.values, whiten);
     // V scaled to unit mean square: R and B do not depend on the scale, and the loss then reads as
     // a fraction of ||B||^2 = bits per row rather than being swamped by the tiny descriptor values.
     const projected = projectRows(tf, x, mean, Float32Array.from(pca.vectors), bits);
@@ -87,6 +94,7 @@ export class ItqTrainer {
         iterations,
         seed,
         balance,
+        whiten,
         trainRows: x.rows,
         pcaExplainedVariance: round(explained),
         pcaSignLoss: round(pcaSignLoss),
@@ -146,6 +154,14 @@ function quantisationLoss(tf: Tf, v: Tensor2D, r: Float64Array): number {
   const loss = t.dataSync()[0];
   t.dispose();
   return loss;
+}
+
+/** Row j *= values[j]^(-power/2): directions of small variance are stretched towards unit variance. */
+function scaleRows(rows: Float64Array, dim: number, values: Float64Array, power: number): void {
+  values.forEach((value, j) => {
+    const s = Math.max(value, values[0] * 1e-6) ** (-power / 2);
+    for (let k = 0; k < dim; k++) rows[j * dim + k] *= s;
+  });
 }
 
 function randomRotation(n: number, seed: number): Float64Array {

@@ -5,7 +5,7 @@ import { ItqTrainer } from './itq-trainer.ts';
 import { LshTrainer } from './lsh-trainer.ts';
 import type { TrainedHead, TrainMethod } from './trained-head.ts';
 
-export const TRAIN_METHODS: readonly TrainMethod[] = ['itq', 'lsh', 'csq'];
+export const TRAIN_METHODS: readonly TrainMethod[] = ['itq', 'lsh', 'csq', 'pairs'];
 /** Bit lengths `loupe train` offers (codes are whole bytes; 16..256 is what the index is tuned for). */
 export const TRAIN_BITS = [16, 32, 64, 128, 256] as const;
 
@@ -15,6 +15,8 @@ export interface TrainHeadOptions extends Omit<CsqOptions, 'onEpoch'> {
   labels?: ArrayLike<number>;
   /** ITQ iterations. */
   iterations?: number;
+  /** ITQ whitening power (ItqOptions.whiten). */
+  whiten?: number;
   onProgress?: (step: number, loss: number) => void;
 }
 
@@ -24,11 +26,13 @@ export function trainHead(tf: Tf, x: FeatureMatrix, o: TrainHeadOptions): Traine
     case 'lsh':
       return new LshTrainer(tf, { bits: o.bits, seed: o.seed }).train(x);
     case 'itq':
-      return new ItqTrainer(tf, { bits: o.bits, seed: o.seed, iterations: o.iterations, onIteration: o.onProgress }).train(x);
+      return new ItqTrainer(tf, { bits: o.bits, seed: o.seed, iterations: o.iterations, whiten: o.whiten, onIteration: o.onProgress }).train(x);
     case 'csq': {
       if (!o.labels) throw new Error('csq is supervised: give labels (--labels prefix or --labels <manifest>)');
-      const { method: _m, labels, iterations: _i, onProgress, ...csq } = o;
+      const { method: _m, labels, iterations: _i, whiten: _w, onProgress, ...csq } = o;
       return new CsqTrainer(tf, { ...csq, onEpoch: onProgress }).train(x, labels);
     }
+    case 'pairs':
+      throw new Error('pairs trains on augmented copies, not on a descriptor matrix: collect a CopyPairSet and use PairTrainer');
   }
 }

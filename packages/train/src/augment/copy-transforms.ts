@@ -146,6 +146,16 @@ export const COPY_TRANSFORMS: CopyTransform[] = [
   },
 ];
 
+/**
+ * What a copy-detection head trains on (`loupe train --method pairs`): crops of 5-60% of the area
+ * (log-uniform) at random positions, and the whole-image edits of COPY_TRANSFORMS. Mirrors and
+ * quarter turns are left out: the query plan turns a query back before it searches.
+ */
+export const TRAINING_TRANSFORMS: CopyTransform[] = [
+  { name: 'crop', variants: 6, apply: (src, rng) => crop(Math.exp(rng.uniform(Math.log(0.05), Math.log(0.6))))(src, rng) },
+  ...COPY_TRANSFORMS.filter((t) => !t.name.startsWith('crop-') && t.name !== 'flip' && t.name !== 'rotate-90'),
+];
+
 /** Decodes a source the way prepareImage does (EXIF orientation, alpha on white, sRGB). */
 export async function decodeSource(bytes: Buffer): Promise<SourceRaster> {
   const { data, info } = await sharp(bytes, { failOn: 'error', pages: 1 })
