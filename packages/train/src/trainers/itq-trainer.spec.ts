@@ -18,6 +18,7 @@ import { featureMatrix, type FeatureMatrix } from '../data/feature-matrix.ts';
 import { bitBalance } from '../stats/bit-balance.ts';
 import { hashRows } from '../stats/head-codes.ts';
 import { ItqTrainer } from './itq-trainer.ts';
+import { projectRows } from './tf-projection.ts';
 import { LshTrainer } from './lsh-trainer.ts';
 
 const logger = createLogger('train-test', 'silent');
@@ -72,6 +73,17 @@ describe('ITQ on real backbone descriptors', () => {
     expect(raw.meanSkew).toBeGreaterThan(lsh.meanSkew);
   });
 
+  it('whitening (--whiten 1) decorrelates what the bits threshold; plain PCA leaves the rotated projections correlated', () => {
+    const correlation = (whiten: number) => {
+      const head = new ItqTrainer(tf, { bits: 16, iterations: 10, whiten }).train(x).head;
+      const t = (name: string) => new Float32Array(head.toSpec().tensors.find((v) => v.name === name)!.data);
+      return meanOffDiagonalCorrelation(projectRows(tf, x, t('mean'), t('weight'), 16), x.rows, 16);
+    };
+    const whitened = correlation(1);
+    expect(whitened).toBeLessThan(0.02);
+    expect(correlation(0)).toBeGreaterThan(3 * whitened);
+  });
+
   it('round-trips through an artifact file: loadHashModel gives the in-memory head\'s codes', async () => {
     const trained = new ItqTrainer(tf, { bits: 64, iterations: 10 }).train(x);
     const pipeline = { backbone: base.backbone, plan: base.plan, descriptor: base.descriptor, descriptorDim: base.extractor.dim };
@@ -87,3 +99,23 @@ describe('ITQ on real backbone descriptors', () => {
     expect(new Set(inMemory.flat()).size).toBeGreaterThan(30);
   });
 });
+
+/** Mean |Pearson correlation| over pairs of columns of a [rows, cols] matrix. */
+function meanOffDiagonalCorrelation(m: Float32Array, rows: number, cols: number): number {
+  const col = (c: number) => Float64Array.from({ length: rows }, (_, r) => m[r * cols + c]);
+  const centred = Array.from({ length: cols }, (_, c) => {
+    const v = col(c);
+    const mu = v.reduce((a, b) => a + b, 0) / rows;
+    const d = v.map((x) => x - mu);
+    const norm = Math.sqrt(d.reduce((a, b) => a + b * b, 0));
+    return d.map((x) => x / norm);
+  });
+  let sum = 0;
+  let pairs = 0;
+  for (let a = 0; a < cols; a++)
+    for (let b = a + 1; b < cols; b++) {
+      sum += Math.abs(centred[a].reduce((acc, v, r) => acc + v * centred[b][r], 0));
+      pairs++;
+    }
+  return sum / pairs;
+}
