@@ -195,7 +195,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   return {
     loupe,
     loupeSameScene,
-    loupeUnseen,
+    // (no column when every queried photo was trained on)
+    loupeUnseen: loupeUnseen?.transforms().length ? loupeUnseen : undefined,
     phash,
     floatGlobal,
     floatFused,

@@ -18,12 +18,6 @@ export interface PairOptions {
   temperature?: number;
   /** Weight of the quantisation loss mean((|u| - 1)^2). */
   lambda?: number;
-  /**
-   * 'full': every weight of W is trained; 'diagonal': W = diag(a) W0, one learned gain per
-   * descriptor dimension in front of the fixed random projection (dim parameters instead of
-   * dim x bits: little to overfit on a few hundred images).
-   */
-  form?: 'full' | 'diagonal';
   /** Weight of ||W - W0||^2 / ||W0||^2: keeps the head near the random projection it starts from. */
   decay?: number;
   /** Share of the images whose copies are held out to measure recall (0: none). */
@@ -52,7 +46,7 @@ export class PairTrainer {
 
   train(set: PairTrainingSet): TrainedHead {
     const { tf } = this;
-    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, decay: 0, form: 'full' as const, validation: 0.1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
+    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, decay: 0, validation: 0.1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
     const { database, queries } = set;
     if (queries.rows !== set.positives.length || queries.rows !== set.queryImage.length) throw new Error('pair set: one image and positive list per query row');
     if (database.rows !== set.databaseImage.length) throw new Error('pair set: one image per database row');
@@ -72,14 +66,11 @@ export class PairTrainer {
     const xd = centred(database);
     const g = seededGaussian(o.seed, o.bits * dim);
     const w0 = tf.tidy(() => tf.div(tf.transpose(tf.tensor2d(g, [o.bits, dim])), Math.sqrt(dim))) as Tensor2D;
+    const w = tf.variable(w0.clone());
     const w0Norm = tf.tidy(() => tf.sum(tf.square(w0))).dataSync()[0];
-    const gain = o.form === 'diagonal' ? tf.variable(tf.ones([dim, 1])) : undefined;
-    const full = gain ? undefined : tf.variable(w0.clone());
-    /** The projection being learned, [dim, bits]. */
-    const weights = () => (gain ? (tf.mul(gain, w0) as Tensor2D) : full!);
     const optimizer = tf.train.adam(o.learningRate);
     const history: number[] = [];
-    const recall = (rows: number[]) => (rows.length ? this.recallAt1(selectRows(queries, rows), rows.map((r) => set.queryImage[r]), xd, weights, mean, scale, set.databaseImage) : NaN);
+    const recall = (rows: number[]) => (rows.length ? this.recallAt1(selectRows(queries, rows), rows.map((r) => set.queryImage[r]), xd, w, mean, scale, set.databaseImage) : NaN);
     const valRecallStart = recall(valRows);
     try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -94,7 +85,6 @@ export class PairTrainer {
           const loss = optimizer.minimize(
             () =>
               tf.tidy(() => {
-                const w = weights();
                 const uq = tf.tanh(denseMatMul(tf, xq, w));
                 const ud = tf.tanh(denseMatMul(tf, xd, w));
                 const logits = tf.div(denseMatMul(tf, uq, tf.transpose(ud) as Tensor2D), o.bits * o.temperature);
@@ -105,7 +95,7 @@ export class PairTrainer {
                 return tf.add(tf.add(tf.mean(tf.sub(all, pos)), tf.mul(quant, o.lambda / 2)), drift);
               }),
             true,
-            [gain ?? full!],
+            [w],
           );
           sum += loss!.dataSync()[0];
           batches++;
@@ -118,7 +108,7 @@ export class PairTrainer {
         o.onEpoch?.(epoch, sum / batches);
       }
       const valRecallEnd = recall(valRows);
-      const weight = tf.tidy(() => tf.mul(tf.transpose(weights()), scale)).dataSync() as Float32Array;
+      const weight = tf.tidy(() => tf.mul(tf.transpose(w), scale)).dataSync() as Float32Array;
       const medians = columnMedians(projectRows(tf, database, mean, weight, o.bits), database.rows, o.bits);
       const bias = Float32Array.from(medians, (m) => -m);
       return {
@@ -138,8 +128,7 @@ export class PairTrainer {
       };
     } finally {
       xd.dispose();
-      gain?.dispose();
-      full?.dispose();
+      w.dispose();
       w0.dispose();
       optimizer.dispose();
     }
@@ -162,11 +151,10 @@ export class PairTrainer {
   }
 
   /** Share of queries whose nearest database code (Hamming) belongs to their own image. */
-  private recallAt1(q: FeatureMatrix, truth: number[], xd: Tensor2D, weights: () => Tensor2D, mean: Float32Array, scale: number, dbImage: Int32Array): number {
+  private recallAt1(q: FeatureMatrix, truth: number[], xd: Tensor2D, w: Tensor2D, mean: Float32Array, scale: number, dbImage: Int32Array): number {
     const { tf } = this;
     const best = tf.tidy(() => {
       const xq = tf.mul(tf.sub(tf.tensor2d(q.data, [q.rows, q.dim]), tf.tensor1d(mean)), scale) as Tensor2D;
-      const w = weights();
       const bq = tf.sign(tf.matMul(xq, w)) as Tensor2D;
       const bd = tf.sign(tf.matMul(xd, w)) as Tensor2D;
       return tf.argMax(tf.matMul(bq, tf.transpose(bd)), 1);
