@@ -76,6 +76,32 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
     expect(model.head.inDim).toBe(4 * 1792);
   });
 
+  it('--method pairs: trains on augmented copies of the sampled images and records the keys it saw', async () => {
+    const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/', LOUPE_MODEL: 'builtin:mobilenetv2-rp64' });
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let printed: string;
+    try {
+      expect(await runTrain(config, ['--method', 'pairs', '--bits', '32', '--epochs', '8', '--out', 's3://photos/models/pairs.loupe', '--json'])).toBe(0);
+      printed = String(out.mock.calls.at(-1)?.[0]);
+    } finally {
+      out.mockRestore();
+    }
+    const summary = JSON.parse(printed);
+    // 7 images x 14 views, plus at least one query row per augmented copy (15 per image)
+    expect(summary).toMatchObject({ method: 'pairs', bits: 32, images: 7 });
+    expect(summary.descriptors).toBeGreaterThanOrEqual(7 * 14 + 7 * 15);
+    expect(summary.lossLast).toBeLessThan(summary.lossFirst);
+    expect(summary.bitOnesMin).toBeGreaterThan(0.4);
+    const model = await loadHashModel('s3://photos/models/pairs.loupe', { logger: createLogger('test', 'silent') });
+    expect(model.id).toBe(summary.id);
+    expect(model.plan).toEqual((await loadHashModel('builtin:mobilenetv2-rp64', { logger: createLogger('test', 'silent') })).plan);
+    // every image object by its key (as the index names it), not the README
+    const keys = model.meta.trainKeys as string[];
+    expect(keys).toHaveLength(7);
+    expect(keys).toContain('set/loose.jpg');
+    expect(keys.filter((k) => /^set\/(even|odd)\/.+\.jpg$/.test(k))).toHaveLength(6);
+  });
+
   it('rejects a supervised run without labels and an unknown method, with usage', async () => {
     const config = loadConfig({ ...process.env, LOUPE_SOURCE: 's3://photos/set/' });
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -85,10 +111,11 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
       expect(await runTrain(config, ['--method', 'pca'])).toBe(2);
       expect(await runTrain(config, ['--bits', '48'])).toBe(2);
       expect(await runTrain(config, ['--grid', '5'])).toBe(2);
+      expect(await runTrain(config, ['--method', 'pairs', '--whiten', '0.5'])).toBe(2);
       printed = err.mock.calls.map((c) => String(c[0])).join('');
     } finally {
       err.mockRestore();
     }
-    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of[\s\S]*--grid must be/);
+    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of[\s\S]*--grid must be[\s\S]*--whiten applies to --method itq/);
   });
 });
