@@ -18,8 +18,6 @@ export interface PairOptions {
   temperature?: number;
   /** Weight of the quantisation loss mean((|u| - 1)^2). */
   lambda?: number;
-  /** Weight of ||W - W0||^2 / ||W0||^2: keeps the head near the random projection it starts from. */
-  decay?: number;
   /** Share of the images whose copies are held out to measure recall (0: none). */
   validation?: number;
   seed?: number;
@@ -46,7 +44,7 @@ export class PairTrainer {
 
   train(set: PairTrainingSet): TrainedHead {
     const { tf } = this;
-    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, decay: 0, validation: 0.1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
+    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, validation: 0.1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
     const { database, queries } = set;
     if (queries.rows !== set.positives.length || queries.rows !== set.queryImage.length) throw new Error('pair set: one image and positive list per query row');
     if (database.rows !== set.databaseImage.length) throw new Error('pair set: one image per database row');
@@ -65,9 +63,7 @@ export class PairTrainer {
     const centred = (x: FeatureMatrix) => tf.tidy(() => tf.mul(tf.sub(tf.tensor2d(x.data, [x.rows, dim]), tf.tensor1d(mean)), scale) as Tensor2D);
     const xd = centred(database);
     const g = seededGaussian(o.seed, o.bits * dim);
-    const w0 = tf.tidy(() => tf.div(tf.transpose(tf.tensor2d(g, [o.bits, dim])), Math.sqrt(dim))) as Tensor2D;
-    const w = tf.variable(w0.clone());
-    const w0Norm = tf.tidy(() => tf.sum(tf.square(w0))).dataSync()[0];
+    const w = tf.variable(tf.tidy(() => tf.div(tf.transpose(tf.tensor2d(g, [o.bits, dim])), Math.sqrt(dim))) as Tensor2D);
     const optimizer = tf.train.adam(o.learningRate);
     const history: number[] = [];
     const recall = (rows: number[]) => (rows.length ? this.recallAt1(selectRows(queries, rows), rows.map((r) => set.queryImage[r]), xd, w, mean, scale, set.databaseImage) : NaN);
@@ -91,8 +87,7 @@ export class PairTrainer {
                 const all = tf.logSumExp(tf.add(logits, allowed), 1);
                 const pos = tf.logSumExp(tf.add(logits, positive), 1);
                 const quant = tf.add(tf.mean(tf.square(tf.sub(tf.abs(uq), 1))), tf.mean(tf.square(tf.sub(tf.abs(ud), 1))));
-                const drift = o.decay > 0 ? tf.mul(tf.sum(tf.square(tf.sub(w, w0))), o.decay / w0Norm) : tf.scalar(0);
-                return tf.add(tf.add(tf.mean(tf.sub(all, pos)), tf.mul(quant, o.lambda / 2)), drift);
+                return tf.add(tf.mean(tf.sub(all, pos)), tf.mul(quant, o.lambda / 2));
               }),
             true,
             [w],
@@ -129,7 +124,6 @@ export class PairTrainer {
     } finally {
       xd.dispose();
       w.dispose();
-      w0.dispose();
       optimizer.dispose();
     }
   }
