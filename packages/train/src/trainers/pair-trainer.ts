@@ -54,7 +54,7 @@ export class PairTrainer {
     // which is what the starting random projection preserves.
     const scale = 1 / Math.sqrt(meanSquare(database, mean) || 1);
     const rnd = new SeededRandom(o.seed);
-    const images = Math.max(...set.databaseImage) + 1;
+    const images = set.databaseImage.reduce((n, i) => Math.max(n, i + 1), 0);
     const heldOut = new Set(Array.from({ length: images }, (_, i) => i).filter(() => rnd.next() < o.validation));
     const trainRows = range(queries.rows).filter((r) => !heldOut.has(set.queryImage[r]));
     const valRows = range(queries.rows).filter((r) => heldOut.has(set.queryImage[r]));
