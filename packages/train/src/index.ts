@@ -19,7 +19,7 @@ export { ItqTrainer, type ItqOptions } from './trainers/itq-trainer.ts';
 export { CsqTrainer, type CsqOptions } from './trainers/csq-trainer.ts';
 export { PairTrainer, type PairOptions, type PairTrainingSet } from './trainers/pair-trainer.ts';
 export { hashCenters, type HashCenters } from './trainers/hash-centers.ts';
-export { trainHead, TRAIN_METHODS, TRAIN_BITS, type TrainHeadOptions } from './trainers/train-head.ts';
+export { trainHead, TRAIN_METHODS, TRAIN_BITS, type TrainHeadOptions, type DescriptorTrainMethod } from './trainers/train-head.ts';
 export { projectRows, covariance, columnMedians } from './trainers/tf-projection.ts';
 export { encodeRows, hashRows, type CodeMatrix } from './stats/head-codes.ts';
 export { bitBalance, type BitBalance } from './stats/bit-balance.ts';

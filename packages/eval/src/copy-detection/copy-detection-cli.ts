@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, loadHashModel, type HashModel, type QueryPlan } from '@loupe/shared';
+import { createLogger, isBuiltinModel, loadHashModel, readArtifact, type QueryPlan } from '@loupe/shared';
 import { COPY_TRANSFORMS } from '@loupe/train';
 import { runCopyDetection, type CopyDetectionResult } from './copy-detection-benchmark.ts';
 import { datasetsDir, loadPhotoSet } from './photo-set.ts';
@@ -45,9 +45,11 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
   const queryPlan = v['query-plan'] ? (JSON.parse(await (await import('node:fs/promises')).readFile(v['query-plan'], 'utf8')) as QueryPlan) : undefined;
   log(`copy detection: ${set.photos.length} photos indexed (${set.skipped.length} refused), ${queries.length} queries, model ${model.id} (${model.bits} bits)`);
   // Photos a trained head saw: its own (artifact meta), or another model's (to compare on the same photos).
-  const keysOf = (m: HashModel) => (Array.isArray(m.meta.trainKeys) ? (m.meta.trainKeys as string[]) : undefined);
-  const trainedOn = v['held-out-of'] ? keysOf(await loadHashModel(v['held-out-of'], { logger: createLogger('eval', 'warn') })) : keysOf(model);
-  if (v['held-out-of'] && !trainedOn) throw new Error(`--held-out-of ${v['held-out-of']}: that model records no training keys`);
+  // (the other model's header is enough: no need to load its backbone)
+  const keysOf = (meta: Record<string, unknown> | undefined) => (Array.isArray(meta?.trainKeys) ? (meta.trainKeys as string[]) : undefined);
+  const other = v['held-out-of'];
+  const trainedOn = other ? (isBuiltinModel(other) ? undefined : keysOf((await readArtifact(other)).header.meta)) : keysOf(model.meta);
+  if (other && !trainedOn) throw new Error(`--held-out-of ${other}: that model records no training keys`);
   const r = await runCopyDetection({ set, queries, model, queryPlan, cacheDir: v.cache!, trainedOn, log });
   printTable(r, model.bits);
   const seconds = (performance.now() - t0) / 1000;

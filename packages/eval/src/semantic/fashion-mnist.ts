@@ -13,7 +13,7 @@
 import { fork } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { concatNormalized, createLogger, initTf, loadBackbone, NsfwjsMobileNetBackbone } from '@loupe/shared';
-import type { TrainMethod } from '@loupe/train';
+import type { DescriptorTrainMethod } from '@loupe/train';
 import { FeatureCache } from './feature-cache.ts';
 import { loadFashionMnist, type GreyImageSet } from './fashion-mnist-dataset.ts';
 import { GreyFeatureExtractor } from './grey-feature-extractor.ts';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   log(`database ${nTrain}, queries ${nQuery}, descriptors ${dim}-d at ${side}px (${extractS.toFixed(0)} s to extract/load), backend ${backend}`);
   const results = runSemanticBenchmark(tf, db, queries, {
     bits: v.bits.split(',').map(Number),
-    methods: v.methods.split(',') as TrainMethod[],
+    methods: v.methods.split(',') as DescriptorTrainMethod[],
     seed: Number(v.seed),
     epochs: v.epochs ? Number(v.epochs) : undefined,
     dropout: v.dropout ? Number(v.dropout) : undefined,

@@ -1,10 +1,10 @@
 import type { Tf } from '@loupe/shared';
-import { encodeRows, trainHead, type FeatureMatrix, type TrainMethod } from '@loupe/train';
+import { encodeRows, trainHead, type FeatureMatrix, type DescriptorTrainMethod } from '@loupe/train';
 import { hammingRankingMetrics, type RetrievalMetrics } from './retrieval-metrics.ts';
 
 export interface SemanticBenchmarkOptions {
   bits: number[];
-  methods: TrainMethod[];
+  methods: DescriptorTrainMethod[];
   seed?: number;
   /** CSQ head: hidden widths ([] = linear) and epochs. */
   hidden?: number[];
@@ -17,7 +17,7 @@ export interface SemanticBenchmarkOptions {
 }
 
 export interface SemanticResult extends RetrievalMetrics {
-  method: TrainMethod;
+  method: DescriptorTrainMethod;
   bits: number;
   trainS: number;
   /** Last training loss (ITQ quantisation loss, CSQ epoch loss). */

@@ -1,6 +1,7 @@
-import { ImageRejectedError, prepareImage, SeededRandom, type Box, type HashModel, type ImageLimits, type Logger, type QueryView, type View } from '@loupe/shared';
+import { prepareImage, SeededRandom, type Box, type HashModel, type ImageLimits, type Logger, type QueryView, type View } from '@loupe/shared';
 import { decodeSource, TRAINING_TRANSFORMS, type CopyTransform } from '../augment/copy-transforms.ts';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
+import { fetchPrepared } from './fetch-prepared.ts';
 import { sampleKeys } from './sample-keys.ts';
 import type { ImageSource } from './training-set.service.ts';
 
@@ -64,19 +65,14 @@ export class CopyPairSetService {
     const used: string[] = [];
     const skipped: CopyPairSet['skipped'] = [];
     for (const key of keys) {
-      let bytes: Buffer;
-      let views: View[];
-      let descriptors: Float32Array[];
-      try {
-        bytes = await o.source.get(key, { maxBytes: o.limits.maxBytes });
-        const p = await prepareImage(bytes, o.limits, this.model.plan);
-        views = p.views.filter((v) => !this.model.isDctLevel(v.level));
-        [descriptors] = await this.model.describe([{ image: p.canonical, width: p.width, height: p.height, views }]);
-      } catch (e) {
-        if (!(e instanceof ImageRejectedError) && !(e instanceof Error && e.name === 'ObjectGoneError')) throw e;
-        skipped.push({ key, reason: e.message });
+      const got = await fetchPrepared(o.source, key, o.limits, this.model.plan);
+      if ('skipped' in got) {
+        skipped.push({ key, reason: got.skipped });
         continue;
       }
+      const { bytes, prepared: p } = got;
+      const views = p.views.filter((v) => !this.model.isDctLevel(v.level));
+      const [descriptors] = await this.model.describe([{ image: p.canonical, width: p.width, height: p.height, views }]);
       const image = used.length;
       const firstRow = db.length;
       used.push(key);

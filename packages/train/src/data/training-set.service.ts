@@ -1,5 +1,6 @@
-import { ImageRejectedError, prepareImage, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
+import { type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
+import { fetchPrepared } from './fetch-prepared.ts';
 import type { Labeler } from './labeler.ts';
 import { sampleKeys } from './sample-keys.ts';
 
@@ -61,14 +62,9 @@ export class TrainingSetService {
     for (let i = 0; i < keys.length; i += batch) {
       const prepared: { key: string; image: Buffer; width: number; height: number }[] = [];
       for (const key of keys.slice(i, i + batch)) {
-        try {
-          const bytes = await o.source.get(key, { maxBytes: o.limits.maxBytes });
-          const p = await prepareImage(bytes, o.limits, this.model.plan);
-          prepared.push({ key, image: p.canonical, width: p.width, height: p.height });
-        } catch (e) {
-          if (!(e instanceof ImageRejectedError) && !(e instanceof Error && e.name === 'ObjectGoneError')) throw e;
-          skipped.push({ key, reason: e.message });
-        }
+        const got = await fetchPrepared(o.source, key, o.limits, this.model.plan);
+        if ('skipped' in got) skipped.push({ key, reason: got.skipped });
+        else prepared.push({ key, image: got.prepared.canonical, width: got.prepared.width, height: got.prepared.height });
       }
       const described = await this.model.describe(
         prepared.map((p) => ({ image: p.image, width: p.width, height: p.height, views: o.views === 'global' ? [globalView(p)] : undefined })),

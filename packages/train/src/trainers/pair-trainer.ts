@@ -1,7 +1,7 @@
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { LinearSignHead, seededGaussian, SeededRandom, type Tf } from '@loupe/shared';
 import type { CopyPairSet } from '../data/copy-pair-set.service.ts';
-import { columnMean, selectRows, type FeatureMatrix } from '../data/feature-matrix.ts';
+import { columnMean, columnStd, selectRows, type FeatureMatrix } from '../data/feature-matrix.ts';
 import { columnMedians, projectRows } from './tf-projection.ts';
 import { denseMatMul } from './tf-matmul.ts';
 import type { TrainedHead } from './trained-head.ts';
@@ -52,7 +52,8 @@ export class PairTrainer {
     const mean = columnMean(database);
     // One scale for all dims (not per-dim standardisation): it keeps the descriptor's geometry,
     // which is what the starting random projection preserves.
-    const scale = 1 / Math.sqrt(meanSquare(database, mean) || 1);
+    const variance = columnStd(database, mean).reduce((a, sd) => a + sd * sd, 0) / dim;
+    const scale = 1 / Math.sqrt(variance || 1);
     const rnd = new SeededRandom(o.seed);
     const images = set.databaseImage.reduce((n, i) => Math.max(n, i + 1), 0);
     const heldOut = new Set(Array.from({ length: images }, (_, i) => i).filter(() => rnd.next() < o.validation));
@@ -66,7 +67,7 @@ export class PairTrainer {
     const w = tf.variable(tf.tidy(() => tf.div(tf.transpose(tf.tensor2d(g, [o.bits, dim])), Math.sqrt(dim))) as Tensor2D);
     const optimizer = tf.train.adam(o.learningRate);
     const history: number[] = [];
-    const recall = (rows: number[]) => (rows.length ? this.recallAt1(selectRows(queries, rows), rows.map((r) => set.queryImage[r]), xd, w, mean, scale, set.databaseImage) : NaN);
+    const recall = (rows: number[]) => (rows.length ? this.recallAt1(centred(selectRows(queries, rows)), rows.map((r) => set.queryImage[r]), xd, w, set.databaseImage) : NaN);
     const valRecallStart = recall(valRows);
     try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -144,27 +145,21 @@ export class PairTrainer {
     return { positive: this.tf.tensor2d(positive, [rows.length, m]), allowed: this.tf.tensor2d(allowed, [rows.length, m]) };
   }
 
-  /** Share of queries whose nearest database code (Hamming) belongs to their own image. */
-  private recallAt1(q: FeatureMatrix, truth: number[], xd: Tensor2D, w: Tensor2D, mean: Float32Array, scale: number, dbImage: Int32Array): number {
+  /** Share of queries (`xq`: centred rows, disposed here) whose nearest database code (Hamming) is of their own image. */
+  private recallAt1(xq: Tensor2D, truth: number[], xd: Tensor2D, w: Tensor2D, dbImage: Int32Array): number {
     const { tf } = this;
     const best = tf.tidy(() => {
-      const xq = tf.mul(tf.sub(tf.tensor2d(q.data, [q.rows, q.dim]), tf.tensor1d(mean)), scale) as Tensor2D;
       const bq = tf.sign(tf.matMul(xq, w)) as Tensor2D;
       const bd = tf.sign(tf.matMul(xd, w)) as Tensor2D;
       return tf.argMax(tf.matMul(bq, tf.transpose(bd)), 1);
     });
     const idx = best.dataSync();
     best.dispose();
+    xq.dispose();
     let hits = 0;
     truth.forEach((t, i) => (hits += dbImage[idx[i]] === t ? 1 : 0));
     return hits / truth.length;
   }
-}
-
-function meanSquare(x: FeatureMatrix, mean: Float32Array): number {
-  let acc = 0;
-  for (let r = 0; r < x.rows; r++) for (let k = 0; k < x.dim; k++) acc += (x.data[r * x.dim + k] - mean[k]) ** 2;
-  return acc / (x.rows * x.dim);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -9,8 +9,11 @@ export const TRAIN_METHODS: readonly TrainMethod[] = ['itq', 'lsh', 'csq', 'pair
 /** Bit lengths `loupe train` offers (codes are whole bytes; 16..256 is what the index is tuned for). */
 export const TRAIN_BITS = [16, 32, 64, 128, 256] as const;
 
+/** Methods that fit a descriptor matrix ('pairs' trains on copies: CopyPairSetService + PairTrainer). */
+export type DescriptorTrainMethod = Exclude<TrainMethod, 'pairs'>;
+
 export interface TrainHeadOptions extends Omit<CsqOptions, 'onEpoch'> {
-  method: TrainMethod;
+  method: DescriptorTrainMethod;
   /** Class per row; required by 'csq'. */
   labels?: ArrayLike<number>;
   /** ITQ iterations. */
@@ -32,7 +35,5 @@ export function trainHead(tf: Tf, x: FeatureMatrix, o: TrainHeadOptions): Traine
       const { method: _m, labels, iterations: _i, whiten: _w, onProgress, ...csq } = o;
       return new CsqTrainer(tf, { ...csq, onEpoch: onProgress }).train(x, labels);
     }
-    case 'pairs':
-      throw new Error('pairs trains on augmented copies, not on a descriptor matrix: collect a CopyPairSet and use PairTrainer');
   }
 }
