@@ -100,7 +100,8 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     if (method === 'pairs') {
       const pairs = await new CopyPairSetService(base).collect(sampling);
       set = { ...pairs, features: pairs.database, rows: pairs.database.rows + pairs.queries.rows };
-      train = () => new PairTrainer(tf, { bits, seed: sampling.seed, epochs: v.epochs ? Number(v.epochs) : undefined, onEpoch: onProgress }).train(pairs);
+      const onEpoch = (epoch: number, loss: number, valRecall: number) => say(`epoch ${epoch + 1}: loss ${fmt(loss)}, held-out recall@1 ${pct(valRecall)}`);
+      train = () => new PairTrainer(tf, { bits, seed: sampling.seed, epochs: v.epochs ? Number(v.epochs) : undefined, onEpoch }).train(pairs);
     } else {
       const views = await new TrainingSetService(base, extractor).collect({ ...sampling, labeler: method === 'csq' ? labeler : undefined, views: v.views });
       set = { ...views, rows: views.features.rows };
@@ -155,7 +156,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     distinctCodes: balance.distinct,
     describeS: round(describeS),
     trainS: round(trainS),
-    ...(method === 'pairs' ? { valRecallStart: trained.meta.valRecallStart, valRecallEnd: trained.meta.valRecallEnd } : {}),
+    ...(method === 'pairs' ? { valRecallStart: trained.meta.valRecallStart, valRecallEnd: trained.meta.valRecallEnd, keptEpoch: trained.meta.keptEpoch } : {}),
     ...(method === 'itq' ? { pcaSignLoss: trained.meta.pcaSignLoss, pcaExplainedVariance: trained.meta.pcaExplainedVariance } : {}),
   };
   if (v.json) {
@@ -167,7 +168,9 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
     `written  ${url}`,
     `data     ${set.images} images, ${set.rows} descriptors (${method === 'pairs' ? `${set.features.rows} views + augmented copies` : `${v.views} views`})${set.classNames ? `, ${set.classNames.length} classes` : ''}`,
     h.length ? `loss     ${fmt(h[0])} -> ${fmt(h[h.length - 1])} over ${h.length} ${method === 'itq' ? 'iterations' : 'epochs'}` : 'loss     (none: random hyperplanes)',
-    ...(method === 'pairs' ? [`pairs    recall@1 of held-out copies ${pct(trained.meta.valRecallStart as number)} (random projection) -> ${pct(trained.meta.valRecallEnd as number)}`] : []),
+    ...(method === 'pairs'
+      ? [`pairs    recall@1 of held-out copies ${pct(trained.meta.valRecallStart as number)} (random projection) -> ${pct(trained.meta.valRecallEnd as number)} (weights of epoch ${trained.meta.keptEpoch})`]
+      : []),
     ...(method === 'itq' ? [`itq      quantisation loss ${fmt(trained.meta.pcaSignLoss as number)} (PCA sign) -> ${fmt(h[h.length - 1])}, PCA keeps ${pct(trained.meta.pcaExplainedVariance as number)} of variance`] : []),
     `bits     ones per bit ${pct(balance.min)}..${pct(balance.max)} (mean |p-0.5| ${balance.meanSkew.toFixed(3)}), ${balance.distinct} distinct codes`,
     `time     describe ${describeS.toFixed(1)} s, train ${trainS.toFixed(1)} s`,

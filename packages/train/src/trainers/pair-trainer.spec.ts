@@ -80,6 +80,21 @@ describe('PairTrainer', () => {
     expect(copyRecall(t.head)).toBeGreaterThan(0.5);
   });
 
+  it('keeps the weights of the epoch with the best held-out recall', () => {
+    const opts = { bits: 32, epochs: 8, batchSize: 32, learningRate: 3e-3, validation: 0.25 };
+    const recalls: number[] = [];
+    const best = new PairTrainer(tf, { ...opts, onEpoch: (_e, _l, r) => recalls.push(r) }).train(set);
+    const last = new PairTrainer(tf, { ...opts, keepBest: false }).train(set);
+    expect(recalls).toHaveLength(8);
+    expect(best.meta.valRecallEnd).toBeCloseTo(Math.max(best.meta.valRecallStart as number, ...recalls), 4);
+    expect(last.meta.keptEpoch).toBe(8);
+    expect(last.meta.valRecallEnd).toBeCloseTo(recalls[7], 4);
+    // The same run stopped at the kept epoch gives the same head (training is seeded).
+    const kept = best.meta.keptEpoch as number;
+    const stopped = new PairTrainer(tf, { ...opts, epochs: kept, keepBest: false }).train(set);
+    expect(weights(best.head)).toEqual(weights(stopped.head));
+  });
+
   it('round-trips through an artifact: the served model hashes views as the trained head does', async () => {
     const t = new PairTrainer(tf, { bits: 32, epochs: 2, validation: 0 }).train(set);
     const artifact = trainedArtifact(t, { backbone: model.backbone, plan: model.plan, descriptor: model.descriptor, descriptorDim: model.extractor.dim });
@@ -109,3 +124,5 @@ function copyRecall(head: HashHead): number {
   }
   return hits / q.rows;
 }
+
+const weights = (head: HashHead) => Array.from(head.toSpec().tensors.find((x) => x.name === 'weight')!.data);

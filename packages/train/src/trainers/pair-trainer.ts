@@ -20,8 +20,10 @@ export interface PairOptions {
   lambda?: number;
   /** Share of the images whose copies are held out to measure recall (0: none). */
   validation?: number;
+  /** Return the weights of the epoch with the best held-out recall (early stopping; needs validation > 0). */
+  keepBest?: boolean;
   seed?: number;
-  onEpoch?: (epoch: number, loss: number) => void;
+  onEpoch?: (epoch: number, loss: number, valRecall: number) => void;
 }
 
 /** Logit added where a database row must not count (another view of the query's own image). */
@@ -44,7 +46,7 @@ export class PairTrainer {
 
   train(set: PairTrainingSet): TrainedHead {
     const { tf } = this;
-    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, validation: 0.1, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
+    const o = { epochs: 30, batchSize: 128, learningRate: 3e-4, temperature: 0.05, lambda: 0.1, validation: 0.1, keepBest: true, seed: 1, ...definedOptions(this.opts), bits: this.opts.bits };
     const { database, queries } = set;
     if (queries.rows !== set.positives.length || queries.rows !== set.queryImage.length) throw new Error('pair set: one image and positive list per query row');
     if (database.rows !== set.databaseImage.length) throw new Error('pair set: one image per database row');
@@ -69,6 +71,9 @@ export class PairTrainer {
     const history: number[] = [];
     const recall = (rows: number[]) => (rows.length ? this.recallAt1(centred(selectRows(queries, rows)), rows.map((r) => set.queryImage[r]), xd, w, set.databaseImage) : NaN);
     const valRecallStart = recall(valRows);
+    // The head memorises a small bucket: past some epoch, recall on unseen images falls while the loss still does.
+    let best = { recall: valRecallStart, epoch: 0, w: tf.clone(w) };
+    let valRecallLast = valRecallStart;
     try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
         const order = [...trainRows];
@@ -101,9 +106,15 @@ export class PairTrainer {
           allowed.dispose();
         }
         history.push(sum / batches);
-        o.onEpoch?.(epoch, sum / batches);
+        valRecallLast = recall(valRows);
+        if (valRecallLast > best.recall) {
+          best.w.dispose();
+          best = { recall: valRecallLast, epoch: epoch + 1, w: tf.clone(w) };
+        }
+        o.onEpoch?.(epoch, sum / batches, valRecallLast);
       }
-      const valRecallEnd = recall(valRows);
+      const keep = o.keepBest && valRows.length > 0;
+      if (keep) w.assign(best.w);
       const weight = tf.tidy(() => tf.mul(tf.transpose(w), scale)).dataSync() as Float32Array;
       const medians = columnMedians(projectRows(tf, database, mean, weight, o.bits), database.rows, o.bits);
       const bias = Float32Array.from(medians, (m) => -m);
@@ -119,12 +130,16 @@ export class PairTrainer {
           validationQueries: valRows.length,
           databaseViews: database.rows,
           valRecallStart: round(valRecallStart),
-          valRecallEnd: round(valRecallEnd),
+          valRecallLast: round(valRecallLast),
+          // Epochs trained into the returned weights (0: the starting projection).
+          keptEpoch: keep ? best.epoch : o.epochs,
+          valRecallEnd: round(keep ? best.recall : valRecallLast),
         },
       };
     } finally {
       xd.dispose();
       w.dispose();
+      best.w.dispose();
       optimizer.dispose();
     }
   }
