@@ -112,10 +112,11 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
       expect(await runTrain(config, ['--bits', '48'])).toBe(2);
       expect(await runTrain(config, ['--grid', '5'])).toBe(2);
       expect(await runTrain(config, ['--method', 'pairs', '--whiten', '0.5'])).toBe(2);
+      expect(await runTrain(config, ['--method', 'itq', '--keep-best'])).toBe(2);
       printed = err.mock.calls.map((c) => String(c[0])).join('');
     } finally {
       err.mockRestore();
     }
-    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of[\s\S]*--grid must be[\s\S]*--whiten applies to --method itq/);
+    expect(printed).toMatch(/needs --labels[\s\S]*--method must be one of[\s\S]*--bits must be one of[\s\S]*--grid must be[\s\S]*--whiten applies to --method itq[\s\S]*--keep-best applies to --method pairs/);
   });
 });

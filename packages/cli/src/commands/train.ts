@@ -21,12 +21,15 @@ import {
 
 const USAGE = `usage: loupe train [--source URL] [--sample N] [--method itq|lsh|csq|pairs] [--bits 16|32|64|128|256]
                    [--labels prefix|<manifest>] [--out PATH|file:///...|s3://bucket/key] [--name NAME]
-                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--whiten 0..1] [--seed N] [--json]
+                   [--views all|global] [--grid 1|2|3|4] [--epochs N] [--hidden 1024|none] [--whiten 0..1] [--keep-best] [--seed N] [--json]
 
 Samples up to --sample images from --source (default LOUPE_SOURCE), describes their views with the
 descriptor pipeline of LOUPE_MODEL, trains a hash head and writes a model artifact for LOUPE_MODEL.
 --method pairs: a head trained on augmented copies of the sampled images (crops, recolouring, JPEG,
-text, ...) so that a copy's query views land near the views that hold it (copy detection).
+text, ...) so that a copy's query views land near the views that hold it (copy detection); each
+epoch prints recall of the copies of held-out images (10%) among every sampled view.
+--keep-best (pairs): keep the epoch with the best held-out recall, for a bucket that grows after
+training (the head then favours images it has not seen over the ones it trained on).
 --labels prefix: label = first folder of the key; --labels FILE: JSON {"key":"label"} or "key,label" lines.
 --grid N: layout-keeping descriptors (each view pooled in N x N parts, side by side) for supervised
 heads on kinds that differ in shape; csq then trains one block of its first layer per part.
@@ -49,6 +52,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       epochs: { type: 'string' },
       hidden: { type: 'string' },
       whiten: { type: 'string' },
+      'keep-best': { type: 'boolean', default: false },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -79,6 +83,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   const whiten = v.whiten === undefined ? undefined : Number(v.whiten);
   if (whiten !== undefined && !(whiten >= 0 && whiten <= 1)) return fail('--whiten must be a number in 0..1');
   if (whiten !== undefined && method !== 'itq') return fail('--whiten applies to --method itq');
+  if (v['keep-best'] && method !== 'pairs') return fail('--keep-best applies to --method pairs');
   const cfg = v.source ? loadConfig({ ...process.env, LOUPE_SOURCE: v.source }) : config;
 
   const logger = createLogger('train', process.env.LOUPE_LOG_LEVEL ?? 'warn');
@@ -101,7 +106,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
       const pairs = await new CopyPairSetService(base).collect(sampling);
       set = { ...pairs, features: pairs.database, rows: pairs.database.rows + pairs.queries.rows };
       const onEpoch = (epoch: number, loss: number, valRecall: number) => say(`epoch ${epoch + 1}: loss ${fmt(loss)}, held-out recall@1 ${pct(valRecall)}`);
-      train = () => new PairTrainer(tf, { bits, seed: sampling.seed, epochs: v.epochs ? Number(v.epochs) : undefined, onEpoch }).train(pairs);
+      train = () => new PairTrainer(tf, { bits, seed: sampling.seed, epochs: v.epochs ? Number(v.epochs) : undefined, keepBest: v['keep-best'], onEpoch }).train(pairs);
     } else {
       const views = await new TrainingSetService(base, extractor).collect({ ...sampling, labeler: method === 'csq' ? labeler : undefined, views: v.views });
       set = { ...views, rows: views.features.rows };

@@ -3,6 +3,7 @@ import { readArtifact } from './artifact/artifact-store.ts';
 import type { ModelArtifact } from './artifact/model-artifact.ts';
 import { loadBackbone } from './backbone/load-backbone.ts';
 import { builtinArtifact, isBuiltinModel } from './builtin/builtin-models.ts';
+import { isShippedModel, shippedArtifact } from './builtin/shipped-models.ts';
 import { ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import { createHead } from './head/create-head.ts';
 import { HashModel } from './hash-model.ts';
@@ -14,13 +15,13 @@ export interface LoadHashModelOptions {
 
 /**
  * Loads a hash model by URL (LOUPE_MODEL): `builtin:mobilenetv2-rp64` and friends (see
- * builtin-models.ts), or an artifact at file:///abs/path, /abs/path, ./rel/path or s3://bucket/key
+ * builtin-models.ts), a trained model shipped with Loupe (shipped-models.ts), or an artifact at file:///abs/path, /abs/path, ./rel/path or s3://bucket/key
  * (see artifact-store.ts). Initialises TF.js on first use.
  */
 export async function loadHashModel(url: string, opts: LoadHashModelOptions = {}): Promise<HashModel> {
   const logger = opts.logger ?? createLogger('model');
   const t0 = performance.now();
-  const artifact = isBuiltinModel(url) ? builtinArtifact(url) : await readArtifact(url);
+  const artifact = isShippedModel(url) ? await shippedArtifact(url) : isBuiltinModel(url) ? builtinArtifact(url) : await readArtifact(url);
   const model = await hashModelFromArtifact(artifact, logger);
   logger.info(
     { model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, head: model.head.type, loadMs: Math.round(performance.now() - t0) },

@@ -83,7 +83,7 @@ describe('PairTrainer', () => {
   it('keeps the weights of the epoch with the best held-out recall', () => {
     const opts = { bits: 32, epochs: 8, batchSize: 32, learningRate: 3e-3, validation: 0.25 };
     const recalls: number[] = [];
-    const best = new PairTrainer(tf, { ...opts, onEpoch: (_e, _l, r) => recalls.push(r) }).train(set);
+    const best = new PairTrainer(tf, { ...opts, keepBest: true, onEpoch: (_e, _l, r) => recalls.push(r) }).train(set);
     const last = new PairTrainer(tf, { ...opts, keepBest: false }).train(set);
     expect(recalls).toHaveLength(8);
     expect(best.meta.valRecallEnd).toBeCloseTo(Math.max(best.meta.valRecallStart as number, ...recalls), 4);

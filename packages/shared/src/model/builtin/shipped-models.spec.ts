@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { builtinArtifact } from './builtin-models.ts';
+import { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS } from './shipped-models.ts';
+import { loadConfig } from '../../config/config.ts';
+
+describe('shipped models', () => {
+  it('the default model is a shipped trained head over the p448-dct views and descriptors', async () => {
+    const id = loadConfig({}).LOUPE_MODEL;
+    expect(isShippedModel(id)).toBe(true);
+    const shipped = await shippedArtifact(id);
+    const untrained = builtinArtifact('builtin:mobilenetv2-rp256-p448-dct');
+    expect(shipped.header.id).toBe(id);
+    expect(shipped.header.plan).toEqual(untrained.header.plan);
+    expect(shipped.header.descriptor).toEqual(untrained.header.descriptor);
+    expect(shipped.header.head).toEqual(untrained.header.head);
+    expect(shipped.header.meta?.method).toBe('pairs');
+    // trained: neither the random projection nor its mean
+    const w = shipped.tensors.get('weight')!;
+    expect(w.length).toBe(256 * 1792);
+    expect(w.some((v, i) => v !== untrained.tensors.get('weight')![i])).toBe(true);
+  });
+
+  it('every listed id loads; an unknown one is refused by name', async () => {
+    for (const id of SHIPPED_MODEL_IDS) expect((await shippedArtifact(id)).header.id).toBe(id);
+    expect(isShippedModel('builtin:mobilenetv2-rp256-p448-dct')).toBe(false);
+    await expect(shippedArtifact('builtin:mobilenetv2-copy64')).rejects.toThrow(/no shipped model "builtin:mobilenetv2-copy64"/);
+  });
+});

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.ts';
+
+/**
+ * Trained models shipped with Loupe (packages/shared/models), loaded by a builtin id. Each file's
+ * digest is pinned: codes carry the id, so a retrained file must come with a new id.
+ *
+ *   builtin:mobilenetv2-copy256-p448-dct — the default: builtin:mobilenetv2-rp256-p448-dct's views
+ *   and descriptors, with a linear head trained by `loupe train --method pairs` on augmented copies of
+ *   285 images from Debian packages (bench/datasets/copy-training-images.ts), none of them a
+ *   benchmark photo. Measured in docs/benchmarks.md ("A head trained on other images").
+ */
+const SHIPPED: Record<string, { file: string; sha256: string }> = {
+  'builtin:mobilenetv2-copy256-p448-dct': {
+    file: 'mobilenetv2-copy256-p448-dct.loupe',
+    sha256: 'cb675ab6f14f4cc17e0bc7e21935deb6a54862d76764a9250a108020f19a1947',
+  },
+};
+
+export const SHIPPED_MODEL_IDS = Object.keys(SHIPPED);
+
+export function isShippedModel(id: string): boolean {
+  return id in SHIPPED;
+}
+
+export async function shippedArtifact(id: string): Promise<ModelArtifact> {
+  const entry = SHIPPED[id];
+  if (!entry) throw new Error(`no shipped model "${id}" (shipped: ${SHIPPED_MODEL_IDS.join(', ')})`);
+  const bytes = await readFile(new URL(`../../../models/${entry.file}`, import.meta.url));
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== entry.sha256) throw new Error(`shipped model ${id}: ${entry.file} has sha256 ${digest}, expected ${entry.sha256} (a changed head needs a new id)`);
+  const artifact = decodeArtifact(bytes);
+  if (artifact.header.id !== id) throw new Error(`shipped model ${id}: ${entry.file} says it is ${artifact.header.id}`);
+  return artifact;
+}
