@@ -9,7 +9,9 @@ import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.t
  *   builtin:mobilenetv2-copy256-p448-dct — the default: builtin:mobilenetv2-rp256-p448-dct's views
  *   and descriptors, with a linear head trained by `loupe train --method pairs` on augmented copies of
  *   285 images from Debian packages (bench/datasets/copy-training-images.ts), none of them a
- *   benchmark photo. Measured in docs/benchmarks.md ("A head trained on other images").
+ *   benchmark photo. Measured in docs/benchmarks.md ("A head trained on other images"). The file is
+ *   what `loupe train` wrote, with the header's id set to this id (its meta keeps the trained id,
+ *   command and sampled keys).
  */
 const SHIPPED: Record<string, { file: string; sha256: string }> = {
   'builtin:mobilenetv2-copy256-p448-dct': {
