@@ -174,8 +174,10 @@ const m0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const rmac = await loadHashModel(defaultModel, { logger });
 const loadMs = performance.now() - t0;
-// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>) swapped for another.
-const builtinVariant = (option: string) => defaultModel.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+)?/, `$1${option}`);
+// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>) swapped for another,
+// on the untrained twin of a shipped head (same views and descriptors, random projection: same cost).
+const untrained = defaultModel.replace(/^builtin:mobilenetv2-copy/, 'builtin:mobilenetv2-rp');
+const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
 const VARIANTS: [string, string][] = [
   ['', 'pyramid 2x2+3x3 of a 320 forward'],
@@ -191,7 +193,7 @@ const modes: Mode[] = [
 ];
 for (const [option, what] of VARIANTS) {
   const id = builtinVariant(option);
-  if (id !== defaultModel) modes.push({ name: `(d) ${what} (${id.replace('builtin:mobilenetv2-', '')})`, model: await loadHashModel(id, { logger }) });
+  if (id !== untrained) modes.push({ name: `(d) ${what} (${id.replace('builtin:mobilenetv2-', '')})`, model: await loadHashModel(id, { logger }) });
 }
 const meanMp = (await Promise.all(photos.map(async (p) => { const m = await sharp(p.bytes).metadata(); return (m.width! * m.height!) / 1e6; }))).reduce((a, b) => a + b, 0) / photos.length;
 console.log(`backend ${backend}, model ${defaultModel}, ${photos.length} photos from ${dir} at ${meanMp.toFixed(2)} MP (JPEG), batch ${batch}, best of ${rounds} rounds, model load ${loadMs.toFixed(0)} ms, 1 process`);
