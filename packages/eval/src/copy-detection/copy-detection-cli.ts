@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, isBuiltinModel, loadHashModel, readArtifact, type QueryPlan } from '@loupe/shared';
+import { createLogger, loadHashModel, readModelArtifact, type QueryPlan } from '@loupe/shared';
 import { COPY_TRANSFORMS } from '@loupe/train';
 import { runCopyDetection, type CopyDetectionResult } from './copy-detection-benchmark.ts';
 import { datasetsDir, loadPhotoSet } from './photo-set.ts';
@@ -48,7 +48,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
   // (the other model's header is enough: no need to load its backbone)
   const keysOf = (meta: Record<string, unknown> | undefined) => (Array.isArray(meta?.trainKeys) ? (meta.trainKeys as string[]) : undefined);
   const other = v['held-out-of'];
-  const trainedOn = other ? (isBuiltinModel(other) ? undefined : keysOf((await readArtifact(other)).header.meta)) : keysOf(model.meta);
+  const trainedOn = keysOf(other ? (await readModelArtifact(other)).header.meta : model.meta);
   if (other && !trainedOn) throw new Error(`--held-out-of ${other}: that model records no training keys`);
   const r = await runCopyDetection({ set, queries, model, queryPlan, cacheDir: v.cache!, trainedOn, log });
   printTable(r, model.bits);

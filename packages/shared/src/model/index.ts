@@ -34,4 +34,4 @@ export { S3ArtifactStore, s3ArtifactLocation, type S3Settings } from './artifact
 export { builtinArtifact, isBuiltinModel, DEFAULT_BUILTIN_SEED } from './builtin/builtin-models.ts';
 export { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS } from './builtin/shipped-models.ts';
 export { HashModel, type EncodeInput, type ViewCode } from './hash-model.ts';
-export { loadHashModel, hashModelFromArtifact, type LoadHashModelOptions } from './load-hash-model.ts';
+export { loadHashModel, hashModelFromArtifact, readModelArtifact, type LoadHashModelOptions } from './load-hash-model.ts';

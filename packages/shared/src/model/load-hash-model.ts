@@ -21,13 +21,17 @@ export interface LoadHashModelOptions {
 export async function loadHashModel(url: string, opts: LoadHashModelOptions = {}): Promise<HashModel> {
   const logger = opts.logger ?? createLogger('model');
   const t0 = performance.now();
-  const artifact = isShippedModel(url) ? await shippedArtifact(url) : isBuiltinModel(url) ? builtinArtifact(url) : await readArtifact(url);
-  const model = await hashModelFromArtifact(artifact, logger);
+  const model = await hashModelFromArtifact(await readModelArtifact(url), logger);
   logger.info(
     { model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, head: model.head.type, loadMs: Math.round(performance.now() - t0) },
     'hash model loaded',
   );
   return model;
+}
+
+/** The artifact behind a LOUPE_MODEL value (shipped, builtin or a file/S3 URL), without loading its backbone. */
+export async function readModelArtifact(url: string): Promise<ModelArtifact> {
+  return isShippedModel(url) ? shippedArtifact(url) : isBuiltinModel(url) ? builtinArtifact(url) : readArtifact(url);
 }
 
 export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Logger = createLogger('model')): Promise<HashModel> {
