@@ -25,6 +25,7 @@ import {
   hashModelFromArtifact,
   initTf,
   loadHashModel,
+  untrainedModel,
   toCanonical,
   createLogger,
   type DescriptorConfig,
@@ -174,9 +175,9 @@ const m0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const rmac = await loadHashModel(defaultModel, { logger });
 const loadMs = performance.now() - t0;
-// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>) swapped for another,
-// on the untrained twin of a shipped head (same views and descriptors, random projection: same cost).
-const untrained = defaultModel.replace(/^builtin:mobilenetv2-copy/, 'builtin:mobilenetv2-rp');
+// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>) swapped for another
+// (on the untrained builtin a shipped head was trained from: the same forwards).
+const untrained = untrainedModel(defaultModel);
 const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
 const VARIANTS: [string, string][] = [

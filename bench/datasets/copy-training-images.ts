@@ -61,7 +61,12 @@ for (const w of readdirSync(plasma)) {
   const best = files(path.join(plasma, w, 'contents')).filter((f) => !f.includes('screenshot')).sort((a, b) => statSync(b).size - statSync(a).size)[0];
   if (best) picks.set(`plasma-${w}${path.extname(best).toLowerCase()}`, best);
 }
-for (const p of WALLPAPERS) for (const f of files(path.join(unpacked, p))) if (!picks.has(`${p}-${safe(path.basename(f))}`)) picks.set(`${p}-${safe(path.basename(f))}`, f);
+for (const p of WALLPAPERS) {
+  for (const f of files(path.join(unpacked, p))) {
+    const name = `${p}-${safe(path.basename(f))}`;
+    if (!picks.has(name)) picks.set(name, f); // the first of equal names (same picture, another folder)
+  }
+}
 for (const f of files(path.join(unpacked, 'tuxpaint-data/usr/share/tuxpaint/templates'))) picks.set(`tuxtemplate-${path.basename(f)}`, f);
 for (const f of files(path.join(unpacked, 'palapeli-data/usr/share/palapeli/collection'))) picks.set(`palapeli-${path.basename(f)}`, f);
 for (const f of files(path.join(unpacked, 'tuxpaint-stamps-default'))) {

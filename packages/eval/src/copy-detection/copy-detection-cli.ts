@@ -44,8 +44,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
   const queries = await buildQuerySet(set, transforms);
   const queryPlan = v['query-plan'] ? (JSON.parse(await (await import('node:fs/promises')).readFile(v['query-plan'], 'utf8')) as QueryPlan) : undefined;
   log(`copy detection: ${set.photos.length} photos indexed (${set.skipped.length} refused), ${queries.length} queries, model ${model.id} (${model.bits} bits)`);
-  // Photos a trained head saw: its own (artifact meta), or another model's (to compare on the same photos).
-  // (the other model's header is enough: no need to load its backbone)
+  // Photos a trained head saw: its own (artifact meta), or another model's, read from its header (to compare on the same photos).
   const keysOf = (meta: Record<string, unknown> | undefined) => (Array.isArray(meta?.trainKeys) ? (meta.trainKeys as string[]) : undefined);
   const other = v['held-out-of'];
   const trainedOn = keysOf(other ? (await readModelArtifact(other)).header.meta : model.meta);

@@ -32,6 +32,6 @@ export {
 export { readArtifact, writeArtifact, registerArtifactFetcher, normalizeArtifactUrl, type ArtifactFetcher } from './artifact/artifact-store.ts';
 export { S3ArtifactStore, s3ArtifactLocation, type S3Settings } from './artifact/s3-artifact-store.ts';
 export { builtinArtifact, isBuiltinModel, DEFAULT_BUILTIN_SEED } from './builtin/builtin-models.ts';
-export { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS } from './builtin/shipped-models.ts';
+export { isShippedModel, shippedArtifact, untrainedModel, SHIPPED_MODEL_IDS } from './builtin/shipped-models.ts';
 export { HashModel, type EncodeInput, type ViewCode } from './hash-model.ts';
 export { loadHashModel, hashModelFromArtifact, readModelArtifact, type LoadHashModelOptions } from './load-hash-model.ts';

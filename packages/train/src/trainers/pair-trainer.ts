@@ -74,9 +74,13 @@ export class PairTrainer {
     const w = tf.variable(tf.tidy(() => tf.div(tf.transpose(tf.tensor2d(g, [o.bits, dim])), Math.sqrt(dim))) as Tensor2D);
     const optimizer = tf.train.adam(o.learningRate);
     const history: number[] = [];
-    const recall = (rows: number[]) => (rows.length ? this.recallAt1(centred(selectRows(queries, rows)), rows.map((r) => set.queryImage[r]), xd, w, set.databaseImage) : NaN);
-    const valRecallStart = recall(valRows);
-    let best = { recall: valRecallStart, epoch: 0, w: tf.clone(w) };
+    // Held-out rows are centred once; their recall is measured after every epoch.
+    const xv = valRows.length ? centred(selectRows(queries, valRows)) : undefined;
+    const valImages = valRows.map((r) => set.queryImage[r]);
+    const recall = () => (xv ? this.recallAt1(xv, valImages, xd, w, set.databaseImage) : NaN);
+    const valRecallStart = recall();
+    const keep = o.keepBest && xv !== undefined;
+    let best = keep ? { recall: valRecallStart, epoch: 0, w: tf.clone(w) } : undefined;
     let valRecallLast = valRecallStart;
     try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -110,15 +114,14 @@ export class PairTrainer {
           allowed.dispose();
         }
         history.push(sum / batches);
-        valRecallLast = recall(valRows);
-        if (valRecallLast > best.recall) {
+        valRecallLast = recall();
+        if (best && valRecallLast > best.recall) {
           best.w.dispose();
           best = { recall: valRecallLast, epoch: epoch + 1, w: tf.clone(w) };
         }
         o.onEpoch?.(epoch, sum / batches, valRecallLast);
       }
-      const keep = o.keepBest && valRows.length > 0;
-      if (keep) w.assign(best.w);
+      if (best) w.assign(best.w);
       const weight = tf.tidy(() => tf.mul(tf.transpose(w), scale)).dataSync() as Float32Array;
       const medians = columnMedians(projectRows(tf, database, mean, weight, o.bits), database.rows, o.bits);
       const bias = Float32Array.from(medians, (m) => -m);
@@ -136,14 +139,15 @@ export class PairTrainer {
           valRecallStart: round(valRecallStart),
           valRecallLast: round(valRecallLast),
           // Epochs trained into the returned weights (0: the starting projection).
-          keptEpoch: keep ? best.epoch : o.epochs,
-          valRecallEnd: round(keep ? best.recall : valRecallLast),
+          keptEpoch: best ? best.epoch : o.epochs,
+          valRecallEnd: round(best ? best.recall : valRecallLast),
         },
       };
     } finally {
       xd.dispose();
+      xv?.dispose();
       w.dispose();
-      best.w.dispose();
+      best?.w.dispose();
       optimizer.dispose();
     }
   }
@@ -164,7 +168,7 @@ export class PairTrainer {
     return { positive: this.tf.tensor2d(positive, [rows.length, m]), allowed: this.tf.tensor2d(allowed, [rows.length, m]) };
   }
 
-  /** Share of queries (`xq`: centred rows, disposed here) whose nearest database code (Hamming) is of their own image. */
+  /** Share of queries (`xq`: centred rows) whose nearest database code (Hamming) is of their own image. */
   private recallAt1(xq: Tensor2D, truth: number[], xd: Tensor2D, w: Tensor2D, dbImage: Int32Array): number {
     const { tf } = this;
     const best = tf.tidy(() => {
@@ -174,7 +178,6 @@ export class PairTrainer {
     });
     const idx = best.dataSync();
     best.dispose();
-    xq.dispose();
     let hits = 0;
     truth.forEach((t, i) => (hits += dbImage[idx[i]] === t ? 1 : 0));
     return hits / truth.length;

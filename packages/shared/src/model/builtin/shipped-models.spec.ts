@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtinArtifact } from './builtin-models.ts';
-import { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS } from './shipped-models.ts';
+import { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS, untrainedModel } from './shipped-models.ts';
 import { loadConfig } from '../../config/config.ts';
 
 describe('shipped models', () => {
@@ -8,7 +8,8 @@ describe('shipped models', () => {
     const id = loadConfig({}).LOUPE_MODEL;
     expect(isShippedModel(id)).toBe(true);
     const shipped = await shippedArtifact(id);
-    const untrained = builtinArtifact('builtin:mobilenetv2-rp256-p448-dct');
+    expect(untrainedModel(id)).toBe('builtin:mobilenetv2-rp256-p448-dct');
+    const untrained = builtinArtifact(untrainedModel(id));
     expect(shipped.header.id).toBe(id);
     expect(shipped.header.plan).toEqual(untrained.header.plan);
     expect(shipped.header.descriptor).toEqual(untrained.header.descriptor);
@@ -20,9 +21,14 @@ describe('shipped models', () => {
     expect(w.some((v, i) => v !== untrained.tensors.get('weight')![i])).toBe(true);
   });
 
-  it('every listed id loads; an unknown one is refused by name', async () => {
-    for (const id of SHIPPED_MODEL_IDS) expect((await shippedArtifact(id)).header.id).toBe(id);
+  it('every listed id loads with the views of the builtin it was trained from; an unknown one is refused by name', async () => {
+    for (const id of SHIPPED_MODEL_IDS) {
+      const { header } = await shippedArtifact(id);
+      expect(header.id).toBe(id);
+      expect(header.plan).toEqual(builtinArtifact(untrainedModel(id)).header.plan);
+    }
     expect(isShippedModel('builtin:mobilenetv2-rp256-p448-dct')).toBe(false);
+    expect(untrainedModel('builtin:mobilenetv2-rp64')).toBe('builtin:mobilenetv2-rp64');
     await expect(shippedArtifact('builtin:mobilenetv2-copy64')).rejects.toThrow(/no shipped model "builtin:mobilenetv2-copy64"/);
   });
 });

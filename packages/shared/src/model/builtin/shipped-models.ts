@@ -13,9 +13,11 @@ import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.t
  *   what `loupe train` wrote, with the header's id set to this id (its meta keeps the trained id,
  *   command and sampled keys).
  */
-const SHIPPED: Record<string, { file: string; sha256: string }> = {
+const SHIPPED: Record<string, { file: string; sha256: string; untrained: string }> = {
   'builtin:mobilenetv2-copy256-p448-dct': {
     file: 'mobilenetv2-copy256-p448-dct.loupe',
+    // The builtin it was trained from: same views, descriptors and head shape, random projection.
+    untrained: 'builtin:mobilenetv2-rp256-p448-dct',
     sha256: 'cb675ab6f14f4cc17e0bc7e21935deb6a54862d76764a9250a108020f19a1947',
   },
 };
@@ -24,6 +26,11 @@ export const SHIPPED_MODEL_IDS = Object.keys(SHIPPED);
 
 export function isShippedModel(id: string): boolean {
   return id in SHIPPED;
+}
+
+/** The untrained builtin a shipped model was trained from (same forwards, same cost); other ids as they are. */
+export function untrainedModel(id: string): string {
+  return SHIPPED[id]?.untrained ?? id;
 }
 
 export async function shippedArtifact(id: string): Promise<ModelArtifact> {
