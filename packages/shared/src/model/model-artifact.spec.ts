@@ -87,6 +87,10 @@ describe('model artifact', () => {
     expect(b.header).toEqual(a.header);
     expect(b.header.descriptor).toEqual(DEFAULT_DESCRIPTOR_CONFIG);
     for (const [name, data] of a.tensors) expect(sameFloats(b.tensors.get(name)!, data)).toBe(true);
+    // A level's querySide (finer scale-paired regions) is part of the plan and survives the file.
+    const c5 = builtinArtifact('builtin:mobilenetv2-rp64-p448c5');
+    expect(c5.header.plan.levels[1].querySide).toBe(160);
+    expect(decodeArtifact(encodeArtifact(c5)).header.plan).toEqual(c5.header.plan);
   });
 
   it('round-trips an mlp head and rebuilds the same head from it', () => {

@@ -14,6 +14,12 @@ export interface ViewLevel {
    * CNN; absent: codes from the backbone's descriptors and the head.
    */
   kind?: 'dct';
+  /**
+   * Scale-paired levels whose regions span less than a query's global view: the query forward
+   * side that sees a crop of this region's size at the pixel scale the region was encoded at
+   * (pairedRegionLevels, pairedQuerySide). Larger paired levels are recognised by their size.
+   */
+  querySide?: number;
 }
 
 export interface ViewPlan {

@@ -20,7 +20,15 @@ export const ARTIFACT_VERSION = 1;
 
 const ViewPlanSchema = z.object({
   levels: z
-    .array(z.object({ name: z.string().min(1), grid: z.number().int().positive(), overlap: z.number().min(0).lt(1), kind: z.enum(['dct']).optional() }))
+    .array(
+      z.object({
+        name: z.string().min(1),
+        grid: z.number().int().positive(),
+        overlap: z.number().min(0).lt(1),
+        kind: z.enum(['dct']).optional(),
+        querySide: z.number().int().min(32).max(1024).optional(),
+      }),
+    )
     .min(1),
 });
 

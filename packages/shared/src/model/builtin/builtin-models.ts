@@ -8,13 +8,13 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
 /**
  * Untrained models that need no artifact file:
  *
- *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p640-dct
+ *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p448c5-dct
  *
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
  * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN (`-l4`: regional
  * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward; `-p<side>`: scale-paired
- * regions, see pairedRegionLevels); `-dct` adds a
+ * regions, see pairedRegionLevels; `-p<side>c<cells>` adds a finer paired level of regions `cells` wide); `-dct` adds a
  * perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view.
  * Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
@@ -22,7 +22,7 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
  * Changing any of this changes codes: define a new id instead.
  */
-const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+))?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+)(?:c(\d+))?)?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
 export const DEFAULT_BUILTIN_SEED = 1;
 
 export function isBuiltinModel(url: string): boolean {
@@ -31,24 +31,28 @@ export function isBuiltinModel(url: string): boolean {
 
 export function builtinArtifact(id: string): ModelArtifact {
   const m = BUILTIN_ID.exec(id);
-  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>][-l<grid>][-dct][-s<seed>])`);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-dct][-s<seed>])`);
   const bits = Number(m[1]);
   if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
-  const seed = m[7] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[7]);
-  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[7]}`);
+  const seed = m[8] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[8]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[8]}`);
   const pairedSide = m[4] === undefined ? undefined : Number(m[4]);
-  if (pairedSide !== undefined && m[5] !== undefined) throw new Error('builtin model: -p<side> sets its own regional levels; drop -l');
-  const maxGrid = m[5] === undefined ? 3 : Number(m[5]);
+  if (pairedSide !== undefined && m[6] !== undefined) throw new Error('builtin model: -p<side> sets its own regional levels; drop -l');
+  const finestCells = m[5] === undefined ? undefined : Number(m[5]);
+  if (finestCells !== undefined && (finestCells < MIN_PAIRED_CELLS || finestCells >= PAIRED_REGION_CELLS[0])) {
+    throw new Error(`builtin model: finer paired regions are ${MIN_PAIRED_CELLS}..${PAIRED_REGION_CELLS[0] - 1} cells wide, got c${finestCells}`);
+  }
+  const maxGrid = m[6] === undefined ? 3 : Number(m[6]);
   if (maxGrid < 2 || maxGrid > 6) throw new Error(`builtin model pyramid must end at a 2x2..6x6 grid, got ${maxGrid}`);
   const regionSide = m[3] === undefined ? pairedSide : Number(m[3]);
   if (regionSide !== undefined && (regionSide < 64 || regionSide > 1024)) throw new Error(`builtin model region side must be in 64..1024, got ${regionSide}`);
-  const regionLevels = pairedSide === undefined ? pyramidLevels(maxGrid) : pairedRegionLevels(pairedSide);
+  const regionLevels = pairedSide === undefined ? pyramidLevels(maxGrid) : pairedRegionLevels(pairedSide, finestCells);
   const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels] };
   const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
   // (crop mode ignores levelSides and runs every view at the native side)
   const levelSides = cnnPlan.levels.map((_, l) => (l === 0 ? globalSide : side));
   const cnn: DescriptorConfig = { ...DEFAULT_DESCRIPTOR_CONFIG, mode: m[2] ? 'crop' : 'rmac', levelSides };
-  const dct = m[6] !== undefined;
+  const dct = m[7] !== undefined;
   const plan = dct ? withDctLevel(cnnPlan) : cnnPlan;
   // levelSides has one entry per level; a dct level runs no forward and ignores its own.
   const descriptor: DescriptorConfig = dct ? { ...cnn, levelSides: [...cnn.levelSides, cnn.levelSides[0]] } : cnn;
@@ -81,8 +85,12 @@ function pyramidLevels(maxGrid: number): ViewLevel[] {
 
 /** Region sides (in cells of the regional forward's map) of scale-paired levels, smallest first. */
 export const PAIRED_REGION_CELLS = [7, 10, 14] as const;
+/** The finest paired regions `-p<side>c<cells>` may add: 4 cells is a 4x4 map at query time (128 px). */
+const MIN_PAIRED_CELLS = 4;
 /** Region step of scale-paired levels, in cells: neighbours share 5/7 .. 6/7 of a side. */
 const PAIRED_STEP_CELLS = 2;
+/** The network's stride: a map cell is this many pixels of its forward. */
+const CELL_PX = 32;
 
 /**
  * Scale-paired regional levels (`-p<side>`): one forward at `side` (a 20x20 map at 640); level k holds
@@ -93,16 +101,24 @@ const PAIRED_STEP_CELLS = 2;
  * (25% and 50% crops). defaultQueryPlan pairs them by that rule. Pyramid levels of a small forward
  * (2x2 / 3x3 at 320) instead see a crop downsized; measured on the copy-detection benchmark (float
  * descriptors, docs/benchmarks.md): 10% crops 0.43 -> 0.66.
+ * `finestCells` (`-p<side>c<cells>`) adds a level of smaller regions first (5 cells: 36% of a 448
+ * side, a 10% crop's size), paired with a query view of cells x 32 px; its levels carry that side
+ * as `querySide`, since below the global side a paired level cannot be told from a pyramid level by
+ * its size.
  */
-export function pairedRegionLevels(side: number): ViewLevel[] {
-  const f = side / 32;
+export function pairedRegionLevels(side: number, finestCells?: number): ViewLevel[] {
+  const f = side / CELL_PX;
+  const cells = finestCells === undefined ? PAIRED_REGION_CELLS : [finestCells, ...PAIRED_REGION_CELLS];
   // A size needs room for two positions (a single region this large is nearly the global view).
-  return PAIRED_REGION_CELLS.filter((c) => f - c >= PAIRED_STEP_CELLS).map((c) => {
-    const grid = Math.floor((f - c) / PAIRED_STEP_CELLS) + 1;
-    // levelBoxesUnit: size = 1 / (grid - (grid - 1) * overlap)
-    const overlap = (grid - f / c) / (grid - 1);
-    return { name: `p${c * 32}`, grid, overlap: Math.round(overlap * 1e4) / 1e4 };
-  });
+  return cells
+    .filter((c) => f - c >= PAIRED_STEP_CELLS)
+    .map((c) => {
+      const grid = Math.floor((f - c) / PAIRED_STEP_CELLS) + 1;
+      // levelBoxesUnit: size = 1 / (grid - (grid - 1) * overlap)
+      const overlap = (grid - f / c) / (grid - 1);
+      const level: ViewLevel = { name: `p${c * CELL_PX}`, grid, overlap: Math.round(overlap * 1e4) / 1e4 };
+      return c < PAIRED_REGION_CELLS[0] ? { ...level, querySide: c * CELL_PX } : level;
+    });
 }
 
 let mean: Float32Array | undefined;

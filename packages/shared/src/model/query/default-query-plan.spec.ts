@@ -51,6 +51,34 @@ describe('defaultQueryPlan', () => {
     expect(offset('s448', 3)).toBeCloseTo(QUERY_OFFSETS.region + QUERY_OFFSETS.pairedScale, 6);
   });
 
+  it('pairs a finer level (-p448c5) with a view below the global side, at the region offset', () => {
+    const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-p448c5-dct').header;
+    // 5-cell regions of a 14x14 map: 5 positions a side; the 7- and 10-cell levels as in -p448.
+    expect(plan.levels.map((l) => [l.name, l.grid, Math.round(levelBoxesUnit(l)[0].w * 14 * 100) / 100, l.querySide])).toEqual([
+      ['global', 1, 14, undefined],
+      ['p160', 5, 5, 160],
+      ['p224', 4, 7, undefined],
+      ['p320', 3, 10, undefined],
+      ['dct', 1, 14, undefined],
+    ]);
+    // The coarser levels are those of -p448, so both plans pair them alike.
+    expect(plan.levels.slice(2)).toEqual(builtinArtifact('builtin:mobilenetv2-rp256-p448-dct').header.plan.levels.slice(1));
+    const views = defaultQueryPlan(descriptor, plan).views;
+    expect(summary(views)).toEqual([
+      'global:224:0,2',
+      's160:160:1',
+      's320:320:3',
+      'flip:224:0,2',
+      'rot90:224:0',
+      'rot270:224:0',
+      'trim:224:0',
+      'dct:224:4',
+    ]);
+    expect(views.find((v) => v.name === 's160')!.offsets[1]).toBe(QUERY_OFFSETS.region);
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p448c7-dct')).toThrow(/4\.\.6 cells/);
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p448c3-dct')).toThrow(/4\.\.6 cells/);
+  });
+
   it('refuses to mix scale-paired regions with a pyramid depth', () => {
     expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p640-l4')).toThrow(/drop -l/);
     // A forward too small for the largest region keeps the levels that fit twice (14 cells need >= 512).

@@ -23,12 +23,14 @@ export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0
 
 /**
  * The query side a regional level is paired with: its regions' side in pixels of their forward,
- * when that is at least the global side (scale-paired levels, pairedRegionLevels); null for
- * pyramid levels whose regions are smaller than a query's global view (served by downsized views).
+ * when that is at least the global side, or the side it names (`querySide`: scale-paired levels,
+ * pairedRegionLevels); null for pyramid levels whose regions are smaller than a query's global view
+ * (served by downsized views).
  */
 export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, level: number, globalSide: number): number | null {
   const l = plan.levels[level];
   if (level === 0 || l.kind === 'dct' || descriptor.mode !== 'rmac') return null;
+  if (l.querySide !== undefined) return l.querySide;
   const px = levelBoxesUnit(l)[0].w * descriptor.levelSides[level];
   return px >= globalSide - 16 ? Math.round(px / 32) * 32 : null;
 }
@@ -41,7 +43,8 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  *    about the scale its region was encoded at. Pyramid levels (regions smaller than the global
  *    side in pixels of their forward: a 2x2 / 3x3 region spans ~0.6 / ~0.45 of a 320 side) get the
  *    query downsized (s160, s128); scale-paired levels (pairedQuerySide) get the view at their
- *    regions' own pixel side (global 224 for 7-cell regions, s320, s448), at a PAIRED_SCALE offset;
+ *    regions' own pixel side (s160 for 5-cell regions, global 224 for 7-cell ones, s320, s448), at
+ *    the REGION offset plus PAIRED_SCALE per doubling above the global side;
  *  - `flip`, `rot90`, `rot270`: the query mirrored / turned, against the global level (`flip` also
  *    against regions: mirrored crops);
  *  - `trim`: the query without a uniform frame (a padded or letterboxed copy), against the global
@@ -72,8 +75,8 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
       if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, region) });
     }
   }
-  for (const side of [...new Set(paired.filter((p): p is number => p !== null && p > globalSide))].sort((a, b) => a - b)) {
-    const offset = Math.round((region + QUERY_OFFSETS.pairedScale * Math.log2(side / globalSide)) * 1e4) / 1e4;
+  for (const side of [...new Set(paired.filter((p): p is number => p !== null && p !== globalSide))].sort((a, b) => a - b)) {
+    const offset = Math.round((region + QUERY_OFFSETS.pairedScale * Math.max(0, Math.log2(side / globalSide))) * 1e4) / 1e4;
     views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, offset) });
   }
   views.push({ name: 'flip', orientation: 'flip', side: globalSide, offsets: perLevel(globalSide, turned, region + turned) });
