@@ -72,7 +72,7 @@ describe('crop queries through the whole pipeline (folder source, default model 
 
   it('indexes the perceptual level of the default model and finds blurred and padded copies as global matches', async () => {
     const layout = await (await fetch(`${pipeline.base}/v1/stats`)).json();
-    expect(layout.model).toBe('builtin:mobilenetv2-copy256-p448-dct');
+    expect(layout.model).toBe('builtin:mobilenetv2-copy256-p448c5-dct');
     const blurred = await sharp(path.join(SAMPLES, 'rocket.jpg')).blur(3).modulate({ brightness: 0.7 }).jpeg({ quality: 80 }).toBuffer();
     expect((await searchBytes(pipeline.base, blurred)).hits[0]).toMatchObject({ key: 'rocket.jpg', granularity: 'global' });
     const padded = await sharp(path.join(SAMPLES, 'building.jpg')).extend({ top: 80, bottom: 80, left: 40, right: 120, background: '#c83232' }).jpeg().toBuffer();

@@ -1,5 +1,5 @@
 /**
- * Assembles the training images of the shipped copy-detection head (builtin:mobilenetv2-copy256-p448-dct)
+ * Assembles the training images of the shipped copy-detection heads (builtin:mobilenetv2-copy256-p448c5-dct, -p448-dct)
  * from Debian packages, none of which holds a benchmark photo:
  *   wallpapers (GNOME, KDE Plasma: the largest file of each, MATE, Lomiri, sway, UKUI), Tux Paint's
  *   photo templates and its stamps of things (animals, food, plants, buildings, ...; at least

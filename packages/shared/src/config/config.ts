@@ -38,7 +38,7 @@ export const ConfigSchema = z.object({
   LOUPE_QUERY_PORT: int(0, 65535).default(7700),
   LOUPE_QUERY_HOST: z.string().default('127.0.0.1'),
   LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
-  LOUPE_MODEL: z.string().default('builtin:mobilenetv2-copy256-p448-dct'),
+  LOUPE_MODEL: z.string().default('builtin:mobilenetv2-copy256-p448c5-dct'),
   LOUPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOUPE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.loupe')),
   /** Largest object ingest will fetch, in bytes. */

@@ -4,11 +4,11 @@ import { isShippedModel, shippedArtifact, SHIPPED_MODEL_IDS, untrainedModel } fr
 import { loadConfig } from '../../config/config.ts';
 
 describe('shipped models', () => {
-  it('the default model is a shipped trained head over the p448-dct views and descriptors', async () => {
+  it('the default model is a shipped trained head over the p448c5-dct views and descriptors', async () => {
     const id = loadConfig({}).LOUPE_MODEL;
     expect(isShippedModel(id)).toBe(true);
     const shipped = await shippedArtifact(id);
-    expect(untrainedModel(id)).toBe('builtin:mobilenetv2-rp256-p448-dct');
+    expect(untrainedModel(id)).toBe('builtin:mobilenetv2-rp256-p448c5-dct');
     const untrained = builtinArtifact(untrainedModel(id));
     expect(shipped.header.id).toBe(id);
     expect(shipped.header.plan).toEqual(untrained.header.plan);

@@ -6,14 +6,22 @@ import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.t
  * Trained models shipped with Loupe (packages/shared/models), loaded by a builtin id. Each file's
  * digest is pinned: codes carry the id, so a retrained file must come with a new id.
  *
- *   builtin:mobilenetv2-copy256-p448-dct — the default: builtin:mobilenetv2-rp256-p448-dct's views
- *   and descriptors, with a linear head trained by `loupe train --method pairs` on augmented copies of
- *   285 images from Debian packages (bench/datasets/copy-training-images.ts), none of them a
- *   benchmark photo. Measured in docs/benchmarks.md ("A head trained on other images"). The file is
- *   what `loupe train` wrote, with the header's id set to this id (its meta keeps the trained id,
- *   command and sampled keys).
+ *   builtin:mobilenetv2-copy256-p448c5-dct — the default: builtin:mobilenetv2-rp256-p448c5-dct's views
+ *   and descriptors (with the 5-cell regions a 10% crop is found in), with a linear head trained by
+ *   `loupe train --method pairs` on augmented copies of 285 images from Debian packages
+ *   (bench/datasets/copy-training-images.ts), none of them a benchmark photo.
+ *   builtin:mobilenetv2-copy256-p448-dct — the default before (session 6): the same training set on
+ *   builtin:mobilenetv2-rp256-p448-dct's views (no 5-cell regions), kept for the indexes made with it.
+ * Measured in docs/benchmarks.md ("A head trained on other images"). Each file is what `loupe train`
+ * wrote, with the header's id set to the shipped id (its meta keeps the trained id, command and
+ * sampled keys).
  */
 const SHIPPED: Record<string, { file: string; sha256: string; untrained: string }> = {
+  'builtin:mobilenetv2-copy256-p448c5-dct': {
+    file: 'mobilenetv2-copy256-p448c5-dct.loupe',
+    untrained: 'builtin:mobilenetv2-rp256-p448c5-dct',
+    sha256: 'd4f8afef1a31406a41a827b85bac253559bbf09371d525d8ee86c04ade5e80d6',
+  },
   'builtin:mobilenetv2-copy256-p448-dct': {
     file: 'mobilenetv2-copy256-p448-dct.loupe',
     // The builtin it was trained from: same views, descriptors and head shape, random projection.
