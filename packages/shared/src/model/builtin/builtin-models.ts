@@ -102,9 +102,9 @@ const CELL_PX = 32;
  * (2x2 / 3x3 at 320) instead see a crop downsized; measured on the copy-detection benchmark (float
  * descriptors, docs/benchmarks.md): 10% crops 0.43 -> 0.66.
  * `finestCells` (`-p<side>c<cells>`) adds a level of smaller regions first (5 cells: 36% of a 448
- * side, a 10% crop's size), paired with a query view of cells x 32 px; its levels carry that side
+ * side, a 10% crop's size), paired with a query view of cells x 32 px; that level carries the side
  * as `querySide`, since below the global side a paired level cannot be told from a pyramid level by
- * its size.
+ * its size (measured: docs/benchmarks.md, "Finer paired regions").
  */
 export function pairedRegionLevels(side: number, finestCells?: number): ViewLevel[] {
   const f = side / CELL_PX;

@@ -12,7 +12,7 @@ import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.t
  *   (bench/datasets/copy-training-images.ts), none of them a benchmark photo.
  *   builtin:mobilenetv2-copy256-p448-dct — the default before (session 6): the same training set on
  *   builtin:mobilenetv2-rp256-p448-dct's views (no 5-cell regions), kept for the indexes made with it.
- * Measured in docs/benchmarks.md ("A head trained on other images"). Each file is what `loupe train`
+ * Measured in docs/benchmarks.md ("A head trained on other images", "Finer paired regions"). Each file is what `loupe train`
  * wrote, with the header's id set to the shipped id (its meta keeps the trained id, command and
  * sampled keys).
  */
