@@ -52,7 +52,7 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  *  - `dct` (plans with a perceptual level): the query's DctHash against that level, hits beyond
  *    dctMaxDistance dropped — blurred, darkened or captioned copies the CNN codes lose.
  * Query views cost query-time forwards only (5 x 224 + 160 + 128 px for the pyramid, 5 x 224 + 320 for
- * the default -p448); the index is unchanged.
+ * -p448, and + 160 for the default -p448c5); the index is unchanged.
  */
 export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
