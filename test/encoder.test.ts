@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQueue,
   createRedis,
+  DEFAULT_MODEL,
   DeadJobSchema,
   IndexJobSchema,
   loadConfig,
@@ -111,5 +112,21 @@ describe('encoder service (real Redis, real CNN)', () => {
     const failed = await encodeQueue.getJob(objectJobId('encode', 'photos/garbage.jpg', 'e1'));
     expect(await failed?.getState()).toBe('failed');
     expect(failed?.attemptsMade).toBe(1);
+  });
+
+  it('keeps the index\'s model when started with the default model of another view plan; refuses a chosen one', async () => {
+    // No LOUPE_MODEL: the default (scale-paired regions), while the index was made with rp64's pyramid.
+    const defaulted = loadConfig({ REDIS_URL: redis.url, LOUPE_LOG_LEVEL: 'silent', LOUPE_SHARDS: '2' });
+    expect(defaulted.LOUPE_MODEL).toBe(DEFAULT_MODEL);
+    const second = await startEncoder(defaulted);
+    await second.close();
+    const probe = createRedis(config);
+    try {
+      expect(await readIndexLayout(probe)).toMatchObject({ plan: DEFAULT_VIEW_PLAN, model: 'builtin:mobilenetv2-rp64', modelRef: 'builtin:mobilenetv2-rp64' });
+    } finally {
+      probe.disconnect();
+    }
+    const chosen = loadConfig({ REDIS_URL: redis.url, LOUPE_LOG_LEVEL: 'silent', LOUPE_SHARDS: '2', LOUPE_MODEL: 'builtin:mobilenetv2-rp64-p448' });
+    await expect(startEncoder(chosen)).rejects.toThrow(/view plan other than the model's \(index model builtin:mobilenetv2-rp64, LOUPE_MODEL builtin:mobilenetv2-rp64-p448\)/);
   });
 });

@@ -4,12 +4,18 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  DEFAULT_MODEL,
   ensureIndexLayout,
   initTf,
   loadHashModel,
   QueueNames,
   readGenerations,
+  readIndexLayout,
+  type HashModel,
+  type Logger,
   type LoupeConfig,
+  type RedisClient,
+  type StoredIndexLayout,
 } from '@loupe/shared';
 import { EncoderService, identify, type EncodeOutcome } from './services/encoder.service.ts';
 import { GenerationModels } from './services/generation-models.ts';
@@ -28,12 +34,13 @@ const BATCH_WAIT_MS = 20;
 export async function startEncoder(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
   const log = createLogger('encoder', config.LOUPE_LOG_LEVEL);
   const { backend } = await initTf(log);
-  const model = await loadHashModel(config.LOUPE_MODEL, { logger: log });
-
   const redis = createRedis(config, { name: 'loupe-encoder' });
+  let model: HashModel;
+  let modelRef: string;
   try {
     const { active } = await readGenerations(redis);
-    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef: config.LOUPE_MODEL });
+    ({ model, modelRef } = await startingModel(redis, active, config.LOUPE_MODEL, log));
+    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
     if (layout.model !== model.id) log.info({ index: layout.model, model: model.id }, 'the index uses another model: encoding with the index generations\' models');
   } catch (e) {
     redis.disconnect();
@@ -42,8 +49,8 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
   const indexQueue = createQueue(QueueNames.index, config, redis);
   const deadQueue = createQueue(QueueNames.dead, config, redis);
   const batch = config.LOUPE_ENCODE_BATCH;
-  const models = new GenerationModels(redis, (ref) => loadHashModel(ref, { logger: log }), config.LOUPE_MODEL, log);
-  models.preload(config.LOUPE_MODEL, model);
+  const models = new GenerationModels(redis, (ref) => loadHashModel(ref, { logger: log }), modelRef, log);
+  models.preload(modelRef, model);
   const service = new EncoderService(models, indexQueue, deadQueue, log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
 
   const worker = createWorker<unknown, EncodeOutcome>(
@@ -79,4 +86,20 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
       log.info('encoder stopped');
     },
   };
+}
+
+/**
+ * LOUPE_MODEL, or — when it is the default model and an existing index was made with a model of
+ * another view plan or code length (an earlier default) — the index's own model, so upgrading Loupe
+ * does not stop an encoder that was never given a model. Any other model must fit the index
+ * (ensureIndexLayout).
+ */
+async function startingModel(redis: RedisClient, namespace: string, ref: string, log: Logger): Promise<{ model: HashModel; modelRef: string }> {
+  const model = await loadHashModel(ref, { logger: log });
+  if (ref !== DEFAULT_MODEL) return { model, modelRef: ref };
+  const stored = await readIndexLayout(redis, namespace);
+  const fits = (s: StoredIndexLayout) => s.bits === model.bits && JSON.stringify(s.plan) === JSON.stringify(model.plan);
+  if (!stored?.modelRef || fits(stored)) return { model, modelRef: ref };
+  log.warn({ index: stored.modelRef, default: ref }, 'the index has another view plan or code length than the default model: encoding with the index\'s model (set LOUPE_MODEL to it to silence this)');
+  return { model: await loadHashModel(stored.modelRef, { logger: log }), modelRef: stored.modelRef };
 }

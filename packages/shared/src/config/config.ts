@@ -17,6 +17,12 @@ const source = z.string().refine(
 );
 
 /**
+ * The model a new index gets when LOUPE_MODEL is not set. An index made with an earlier default
+ * (another view plan) keeps its own model: the encoder follows it (startEncoder).
+ */
+export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-dct';
+
+/**
  * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).
  * Defaults make `npm start` work with nothing set.
  */
@@ -38,7 +44,7 @@ export const ConfigSchema = z.object({
   LOUPE_QUERY_PORT: int(0, 65535).default(7700),
   LOUPE_QUERY_HOST: z.string().default('127.0.0.1'),
   LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
-  LOUPE_MODEL: z.string().default('builtin:mobilenetv2-copy256-p448c5-dct'),
+  LOUPE_MODEL: z.string().default(DEFAULT_MODEL),
   LOUPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOUPE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.loupe')),
   /** Largest object ingest will fetch, in bytes. */
