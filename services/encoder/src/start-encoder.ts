@@ -8,14 +8,15 @@ import {
   ensureIndexLayout,
   initTf,
   loadHashModel,
+  modelFitsLayout,
   QueueNames,
   readGenerations,
   readIndexLayout,
+  readModelArtifact,
   type HashModel,
   type Logger,
   type LoupeConfig,
   type RedisClient,
-  type StoredIndexLayout,
 } from '@loupe/shared';
 import { EncoderService, identify, type EncodeOutcome } from './services/encoder.service.ts';
 import { GenerationModels } from './services/generation-models.ts';
@@ -95,11 +96,11 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
  * (ensureIndexLayout).
  */
 async function startingModel(redis: RedisClient, namespace: string, ref: string, log: Logger): Promise<{ model: HashModel; modelRef: string }> {
-  const model = await loadHashModel(ref, { logger: log });
-  if (ref !== DEFAULT_MODEL) return { model, modelRef: ref };
+  const load = (r: string) => loadHashModel(r, { logger: log });
+  if (ref !== DEFAULT_MODEL) return { model: await load(ref), modelRef: ref };
   const stored = await readIndexLayout(redis, namespace);
-  const fits = (s: StoredIndexLayout) => s.bits === model.bits && JSON.stringify(s.plan) === JSON.stringify(model.plan);
-  if (!stored?.modelRef || fits(stored)) return { model, modelRef: ref };
+  // The default's header is enough to compare (no backbone load for a model that is not used).
+  if (!stored?.modelRef || modelFitsLayout(stored, (await readModelArtifact(ref)).header)) return { model: await load(ref), modelRef: ref };
   log.warn({ index: stored.modelRef, default: ref }, 'the index has another view plan or code length than the default model: encoding with the index\'s model (set LOUPE_MODEL to it to silence this)');
-  return { model: await loadHashModel(stored.modelRef, { logger: log }), modelRef: stored.modelRef };
+  return { model: await load(stored.modelRef), modelRef: stored.modelRef };
 }

@@ -40,6 +40,13 @@ export async function readIndexLayout(redis: RedisClient, namespace: string = DE
 
 export class IndexLayoutMismatchError extends Error {}
 
+/** Whether a model's codes fit a stored layout: same code length and view plan. */
+export function modelFitsLayout(stored: Pick<IndexLayout, 'bits' | 'plan'>, model: Pick<IndexLayout, 'bits' | 'plan'>): boolean {
+  return stored.bits === model.bits && samePlan(stored.plan, model.plan);
+}
+
+const samePlan = (a: IndexLayout['plan'], b: IndexLayout['plan']) => JSON.stringify(a) === JSON.stringify(b);
+
 /**
  * Creates the index layout if absent, else checks the stored one is compatible with `desired`
  * (same shard count, bits and plan). Returns the stored layout.
@@ -60,7 +67,7 @@ export async function ensureIndexLayout(redis: RedisClient, desired: IndexLayout
   const problems: string[] = [];
   if (stored.shards !== desired.shards) problems.push(`shards ${stored.shards} (LOUPE_SHARDS=${desired.shards})`);
   if (stored.bits !== desired.bits) problems.push(`bits ${stored.bits} (model has ${desired.bits})`);
-  if (JSON.stringify(stored.plan) !== JSON.stringify(desired.plan)) {
+  if (!samePlan(stored.plan, desired.plan)) {
     problems.push(`a view plan other than the model's (index model ${stored.model}, LOUPE_MODEL ${desired.model})`);
   }
   if (problems.length) {
