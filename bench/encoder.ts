@@ -174,16 +174,17 @@ const m0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const rmac = await loadHashModel(defaultModel, { logger });
 const loadMs = performance.now() - t0;
-// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>[c<cells>]) swapped for another
+// Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>[c<cells>][-cells]) swapped for another
 // (on the untrained builtin a shipped head was trained from: the same forwards).
 const untrained = untrainedModel(defaultModel);
-const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?/, `$1${option}`);
+const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?(?:-cells)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
 const VARIANTS: [string, string][] = [
   ['', 'pyramid 2x2+3x3 of a 320 forward'],
   ['-r448', 'pyramid of a 448 forward'],
   ['-p448', 'scale-paired, 448 forward'],
   ['-p448c5', 'scale-paired, 448 forward, + 5-cell regions'],
+  ['-p448c5-cells', 'scale-paired, 448 forward, + 5-cell regions, + cell level'],
   ['-p512', 'scale-paired, 512 forward'],
   ['-p576', 'scale-paired, 576 forward'],
   ['-p640', 'scale-paired, 640 forward'],

@@ -1,5 +1,5 @@
 import {
-  codeBytes,
+  levelCodeBytes,
   hexToBytes,
   levelSizes,
   shardOf,
@@ -17,7 +17,8 @@ export type IndexOutcome = { op: 'upsert'; shard: number; id: number; outcome: U
 /** Routes each object to its shard and turns the job's per-view codes into packed level strings. */
 export class IndexerService {
   private readonly sizes: number[];
-  private readonly bytes: number;
+  /** Bytes of each code per level. */
+  private readonly bytes: number[];
 
   constructor(
     private readonly layout: IndexLayout,
@@ -26,7 +27,7 @@ export class IndexerService {
   ) {
     if (shards.length !== layout.shards) throw new Error(`expected ${layout.shards} shard repositories, got ${shards.length}`);
     this.sizes = levelSizes(layout);
-    this.bytes = codeBytes(layout);
+    this.bytes = this.sizes.map((_, l) => levelCodeBytes(layout, l));
   }
 
   async handle(job: IndexJob): Promise<IndexOutcome> {
@@ -48,15 +49,16 @@ export class IndexerService {
       throw new UnindexableJobError(`codes made by model ${job.model}, index uses ${this.layout.model}`);
     }
     if (job.bits !== this.layout.bits) throw new UnindexableJobError(`codes have ${job.bits} bits, index uses ${this.layout.bits}`);
-    const levels = this.sizes.map((n) => new Uint8Array(n * this.bytes));
+    const levels = this.sizes.map((n, l) => new Uint8Array(n * this.bytes[l]));
     const seen = this.sizes.map((n) => new Uint8Array(n));
     for (const v of job.views) {
       if (v.level >= this.sizes.length || v.index >= this.sizes[v.level]) {
         throw new UnindexableJobError(`view ${v.level}/${v.index} is not in the index's view plan`);
       }
       const code = hexToBytes(v.code);
-      if (code.length !== this.bytes) throw new UnindexableJobError(`code of ${code.length} bytes, index uses ${this.bytes}`);
-      levels[v.level].set(code, v.index * this.bytes);
+      const bytes = this.bytes[v.level];
+      if (code.length !== bytes) throw new UnindexableJobError(`code of ${code.length} bytes at level ${v.level}, index uses ${bytes}`);
+      levels[v.level].set(code, v.index * bytes);
       seen[v.level][v.index] = 1;
     }
     if (seen.some((s) => s.includes(0))) throw new UnindexableJobError('job lacks some views of the view plan');

@@ -1,4 +1,6 @@
 import {
+  CellGridVerifier,
+  cellLevelOf,
   codeBytes,
   hammingScore,
   hexToBytes,
@@ -9,6 +11,7 @@ import {
   type FusedHit,
   type IndexLayout,
   type QueryView,
+  type CellVerification,
   type QueryViewCode,
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
@@ -27,6 +30,8 @@ export interface ShardFanout {
 export interface QueryEncoder {
   encode(bytes: Buffer): Promise<QueryViewCode[]>;
   readonly codeView: QueryView;
+  /** The model's cell verification (QueryPlan.verify), for an index with a cell level. */
+  readonly verify?: CellVerification;
 }
 
 /** A client's mistake: mapped to a 4xx by the HTTP layer. */
@@ -40,10 +45,12 @@ export class QueryInputError extends Error {
  * Query logic: each of the query's view codes (the whole query at a few scales and orientations)
  * is matched against the index levels its view names — global codes for whole-image copies,
  * regional codes for a query that is a piece of an indexed image — and ViewFusion keeps the best
- * pair per object (distance + a per-kind offset; a global match first at equal rank).
+ * pair per object (distance + a per-kind offset; a global match first at equal rank). With a cell
+ * level, an image query's top candidates are then checked cell by cell (CellGridVerifier).
  */
 export class QueryService {
   private readonly fusion: ViewFusion;
+  private readonly verifier: CellGridVerifier | undefined;
 
   constructor(
     private readonly layout: IndexLayout,
@@ -53,6 +60,7 @@ export class QueryService {
     private readonly timeoutMs: number,
   ) {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
+    this.verifier = CellGridVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
@@ -83,9 +91,15 @@ export class QueryService {
   private async searchCodes(codes: QueryViewCode[], p: SearchParams): Promise<SearchResponse> {
     const started = performance.now();
     const probes = this.fusion.probes(codes, p.granularity);
-    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k: p.k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
+    // Only whole-image answers wanted, or a query by code (no grids): nothing to check cell by cell.
+    const grids = codes.flatMap((c) => (c.cells ? [c.cells] : []));
+    const verifier = p.granularity !== 'global' && grids.length ? this.verifier : undefined;
+    const k = Math.max(p.k, verifier?.settings.candidates ?? 0);
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
-    const hits = this.fusion.fuse(probes, results, p.k).map((h) => this.toHit(h));
+    let fused = this.fusion.fuse(probes, results, k);
+    if (verifier?.needsCheck(fused)) fused = verifier.rerank(fused, grids, await this.reader.levelCodesOf(fused, cellLevelOf(this.layout.plan)));
+    const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
@@ -104,7 +118,7 @@ export class QueryService {
     return {
       key: h.key,
       // From the rank, so scores fall as hits go down the list.
-      score: Math.max(0, hammingScore(h.rank, this.layout.bits)),
+      score: Math.min(1, Math.max(0, hammingScore(h.rank, this.layout.bits))),
       distance: h.distance,
       granularity,
       region: toPixels(unit, h.width, h.height),

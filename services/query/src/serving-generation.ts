@@ -49,6 +49,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   const limits = { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
   const encoder: QueryEncoder = {
     codeView: model.queryPlan.views[0],
+    verify: model.queryPlan.verify,
     async encode(bytes) {
       const img = await prepareImage(bytes, limits, model.plan);
       return model.encodeQuery({ image: img.canonical, width: img.width, height: img.height });

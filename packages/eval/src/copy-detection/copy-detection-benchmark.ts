@@ -5,11 +5,15 @@ import {
   toPixels,
   type Box,
   ViewFusion,
+  CellGridVerifier,
+  cellLevelOf,
   type FusedHit,
+  type QueryCellGrid,
   type HashModel,
   type QueryPlan,
   type QueryViewCode,
 } from '@loupe/shared';
+import { createHash } from 'node:crypto';
 import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { perceptualHash } from './perceptual-hash.ts';
@@ -122,6 +126,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     perView.push(got.rows.map((r) => r[0]));
   }
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
+  const verifier = CellGridVerifier.forPlan(model.bits, model.plan, plan.verify);
+  const grids = verifier ? await queryCellGrids(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log) : [];
   const hasDct = plan.views.some((v) => v.kind === 'dct');
   const queryDct = hasDct
     ? await Promise.all(queries.map(async (_, qi) => model.dctCode(await decodeCanonical((await prepareQuery(qi)).canonical))))
@@ -142,6 +148,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: byLevel(vectors(i), dct(i)) }));
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
+  const cellLevel = cellLevelOf(model.plan);
+  const cellCodes = new Map(set.photos.map((p, i) => [p.name, cellLevel < 0 ? new Uint8Array(0) : concatCodes(db.rows[i], model, cellLevel)]));
   const codeIndex = new BruteForceIndex(
     objects((i) => db.rows[i].map((d) => model.head.hash(d)), (i) => [dbDct[i]]),
     hamming,
@@ -163,7 +171,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     let next = 0;
     const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryDct[qi] : model.head.hash(qd.rows[qi][next++]) }));
     const probes = fusion.probes(codes);
-    const hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), 10);
+    let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
+    if (verifier?.needsCheck(hits)) hits = verifier.rerank(hits, grids[qi], hits.map((h) => cellCodes.get(h.key)));
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);
@@ -210,4 +219,61 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 function overlaps(hit: FusedHit, model: HashModel, box: Box): boolean {
   const r = toPixels(levelBoxesUnit(model.plan.levels[hit.level])[hit.view], hit.width, hit.height);
   return r.x < box.x + box.w && box.x < r.x + r.w && r.y < box.y + box.h && box.y < r.y + r.h;
+}
+
+/** The stored codes of one photo's cell level, concatenated in view order (what the index holds). */
+function concatCodes(descriptors: Float32Array[], model: HashModel, level: number): Uint8Array {
+  let first = 0;
+  for (let l = 0; l < level; l++) if (!model.isDctLevel(l)) first += model.plan.levels[l].grid ** 2;
+  const n = model.plan.levels[level].grid ** 2;
+  const bytes = model.bits / 8;
+  const out = new Uint8Array(n * bytes);
+  model.hashCells(descriptors.slice(first, first + n)).forEach((c, v) => out.set(c, v * bytes));
+  return out;
+}
+
+/**
+ * Each query's cell grids (the plan's views with `cells`), as HashModel.encodeQuery gives them.
+ * Cached as codes (one float per byte, exact) under the head's digest: cell descriptors of 2,380
+ * queries would take gigabytes.
+ */
+async function queryCellGrids(
+  cache: DescriptorCache,
+  model: HashModel,
+  plan: QueryPlan,
+  queries: CopyQuery[],
+  key: Record<string, unknown>,
+  prepareQuery: (qi: number) => Promise<Awaited<ReturnType<typeof prepareImage>>>,
+  log: (line: string) => void,
+): Promise<QueryCellGrid[][]> {
+  const views = plan.views.filter((v) => v.cells);
+  const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
+  const bytes = model.bits / 8;
+  const dim = sides.reduce((n, m) => n + m * m * bytes, 0);
+  const head = createHash('sha256');
+  for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  const got = await cache.getOrCompute(
+    'query-cells',
+    DescriptorCache.key({ ...key, head: head.digest('hex'), views, version: QUERY_SET_VERSION, n: queries.length }),
+    { rows: queries.length, perRow: 1, dim },
+    async (from, to) => {
+      const out: Float32Array[][] = [];
+      for (let qi = from; qi < to; qi++) {
+        const img = await prepareQuery(qi);
+        const codes = await model.encodeQuery({ image: img.canonical, width: img.width, height: img.height }, { views });
+        out.push([Float32Array.from(codes.flatMap((c) => [...c.cells!.codes]))]);
+      }
+      return out;
+    },
+    64,
+    (done, rows) => log(`  query cell grids ${done}/${rows}`),
+  );
+  return got.rows.map(([row]) => {
+    let o = 0;
+    return sides.map((side) => {
+      const n = side * side * bytes;
+      o += n;
+      return { side, codes: Uint8Array.from(row.subarray(o - n, o)) };
+    });
+  });
 }

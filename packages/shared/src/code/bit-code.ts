@@ -22,7 +22,8 @@ export function hexToBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-const POPCOUNT8 = new Uint8Array(256);
+/** Set bits of each byte value. */
+export const POPCOUNT8 = new Uint8Array(256);
 for (let i = 1; i < 256; i++) POPCOUNT8[i] = (i & 1) + POPCOUNT8[i >> 1];
 
 /** Reference Hamming distance between two equal-length codes (slow, obviously correct). */

@@ -1,10 +1,11 @@
 import { decodeCanonical, type RgbRaster } from '../image/canonical-image.ts';
-import { planViews, type View, type ViewPlan } from '../view/view-plan.ts';
+import { cellLevelOf, levelBits, planViews, type View, type ViewPlan } from '../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
 import type { DescribeInput, ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import type { HashHead } from './head/hash-head.ts';
 import type { QueryPlan } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
+import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
 import { DctHash } from './perceptual/dct-hash.ts';
 
@@ -67,14 +68,28 @@ export class HashModel {
     const prepared = await this.prepare(inputs);
     const descriptors = await this.extractor.describe(this.cnnViews(prepared));
     return prepared.map((p, i) => {
+      const cnn = p.views.filter((v) => !this.isDctLevel(v.level));
+      const isCell = (v: View) => this.plan.levels[v.level].kind === 'cells';
+      const cells = this.hashCells(descriptors[i].filter((_, j) => isCell(cnn[j])));
       let next = 0;
-      return p.views.map((v) => ({
-        level: v.level,
-        index: v.index,
-        box: v.box,
-        code: this.isDctLevel(v.level) ? this.dctCode(p.raster) : this.head.hash(descriptors[i][next++]),
-      }));
+      let nextCell = 0;
+      return p.views.map((v) => {
+        if (this.isDctLevel(v.level)) return { level: v.level, index: v.index, box: v.box, code: this.dctCode(p.raster) };
+        const d = descriptors[i][next++];
+        return { level: v.level, index: v.index, box: v.box, code: isCell(v) ? cells[nextCell++] : this.head.hash(d) };
+      });
     });
+  }
+
+  /**
+   * Codes of cell descriptors (a cell level, a query's cell grid), as long as the cell level keeps
+   * them (ViewLevel.bits): all in one product when the head can.
+   */
+  hashCells(descriptors: Float32Array[]): Uint8Array[] {
+    if (descriptors.length === 0) return [];
+    const bytes = levelBits(this.plan, cellLevelOf(this.plan), this.bits) / 8;
+    const codes = this.head.hashMany?.(this.extractor.tf, descriptors) ?? descriptors.map((d) => this.head.hash(d));
+    return bytes === this.bits / 8 ? codes : codes.map((c) => c.slice(0, bytes));
   }
 
   /**
@@ -101,9 +116,22 @@ export class HashModel {
    */
   async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
     const raster = await toRaster(input.image);
-    const descriptors = await this.describeQuery({ ...input, image: raster }, plan);
+    const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
+    const [described] = await this.extractor.describeWholeViews([raster], cnnViews);
     let next = 0;
-    return plan.views.map((view) => ({ view, code: view.kind === 'dct' ? this.dctCode(raster) : this.head.hash(descriptors[next++]) }));
+    return plan.views.map((view) => {
+      if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
+      const d = described[next++];
+      return { view, code: this.head.hash(d.descriptor), ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}) };
+    });
+  }
+
+  /** A map's cell descriptors as the query grid cell verification slides over the index's cells. */
+  cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
+    const hashed = this.hashCells(cells);
+    const codes = new Uint8Array(hashed.reduce((n, c) => n + c.length, 0));
+    hashed.forEach((c, i) => codes.set(c, i * c.length));
+    return { side, codes };
   }
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */

@@ -1,6 +1,6 @@
 import type { RedisClient } from './redis-connection.ts';
 import { DEFAULT_NAMESPACE, indexMetaKey } from './redis-keys.ts';
-import { viewsAtLevel, type ViewPlan } from '../view/view-plan.ts';
+import { levelBits, viewsAtLevel, type ViewPlan } from '../view/view-plan.ts';
 
 /**
  * What every writer and reader of the index must agree on. Fixed when the index is created
@@ -23,6 +23,11 @@ export type StoredIndexLayout = IndexLayout & { namespace: string };
 
 export function codeBytes(layout: Pick<IndexLayout, 'bits'>): number {
   return Math.ceil(layout.bits / 8);
+}
+
+/** Bytes of each code stored at `level` (a cell level may keep fewer bits than the searched levels). */
+export function levelCodeBytes(layout: Pick<IndexLayout, 'bits' | 'plan'>, level: number): number {
+  return Math.ceil(levelBits(layout.plan, level, layout.bits) / 8);
 }
 
 /** Views per object at each level, in plan order. */

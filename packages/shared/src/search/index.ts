@@ -13,3 +13,4 @@ export * from './mih/posting-table.ts';
 export * from './mih/multi-index-hash.ts';
 export * from './fusion/query-plan.ts';
 export * from './fusion/view-fusion.ts';
+export * from './fusion/cell-grid-verifier.ts';

@@ -11,15 +11,22 @@ export interface ViewLevel {
   overlap: number;
   /**
    * 'dct': a perceptual level — one whole-image code from the DCT of the grey image (DctHash), no
-   * CNN; absent: codes from the backbone's descriptors and the head.
+   * CNN; 'cells': one code per cell of its forward's feature map (grid = the map's side, no
+   * overlap), never searched: the query service checks its top candidates against it
+   * (CellGridVerifier); absent: searched codes from the backbone's descriptors and the head.
    */
-  kind?: 'dct';
+  kind?: 'dct' | 'cells';
   /**
    * Scale-paired levels whose regions span less than a query's global view: the query forward
    * side that sees a crop of this region's size at the pixel scale the region was encoded at
    * (pairedRegionLevels, pairedQuerySide). Larger paired levels are recognised by their size.
    */
   querySide?: number;
+  /**
+   * A cell level's code length when shorter than the index's: each cell keeps the first `bits` of
+   * its code (a cell is checked, not searched, and there are ~200 a image).
+   */
+  bits?: number;
 }
 
 export interface ViewPlan {
@@ -51,6 +58,21 @@ export const DEFAULT_VIEW_PLAN: ViewPlan = {
 /** Levels whose one view is the whole image (level 0 and perceptual levels): 'global' matches. */
 export function isWholeImageLevel(plan: ViewPlan, level: number): boolean {
   return level === 0 || plan.levels[level]?.kind === 'dct';
+}
+
+/** Levels the index's searchers scan: every level but the cell level (read per candidate instead). */
+export function isSearchedLevel(plan: ViewPlan, level: number): boolean {
+  return plan.levels[level]?.kind !== 'cells';
+}
+
+/** Bits of each code stored at `level` of an index of `bits`-bit codes. */
+export function levelBits(plan: ViewPlan, level: number, bits: number): number {
+  return plan.levels[level]?.bits ?? bits;
+}
+
+/** The plan's cell level (kind 'cells'), or -1. */
+export function cellLevelOf(plan: ViewPlan): number {
+  return plan.levels.findIndex((l) => l.kind === 'cells');
 }
 
 /** The plan with a perceptual (DCT) level after its CNN levels. */

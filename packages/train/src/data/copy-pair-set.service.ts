@@ -1,4 +1,4 @@
-import { prepareImage, SeededRandom, type Box, type HashModel, type ImageLimits, type Logger, type QueryView, type View } from '@loupe/shared';
+import { isSearchedLevel, prepareImage, SeededRandom, type Box, type HashModel, type ImageLimits, type Logger, type QueryView, type View } from '@loupe/shared';
 import { decodeSource, TRAINING_TRANSFORMS, type CopyTransform } from '../augment/copy-transforms.ts';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import { fetchPrepared } from './fetch-prepared.ts';
@@ -71,7 +71,8 @@ export class CopyPairSetService {
         continue;
       }
       const { bytes, prepared: p } = got;
-      const views = p.views.filter((v) => !this.model.isDctLevel(v.level));
+      // Cells are checked, not searched: a head is trained on the views a search returns.
+      const views = p.views.filter((v) => !this.model.isDctLevel(v.level) && isSearchedLevel(this.model.plan, v.level));
       const [descriptors] = await this.model.describe([{ image: p.canonical, width: p.width, height: p.height, views }]);
       const image = used.length;
       const firstRow = db.length;

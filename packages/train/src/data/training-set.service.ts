@@ -1,4 +1,4 @@
-import { type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor } from '@loupe/shared';
+import { isSearchedLevel, planViews, type HashModel, type ImageLimits, type Logger, type ViewDescriptorExtractor, type ViewPlan } from '@loupe/shared';
 import { featureMatrix, type FeatureMatrix } from './feature-matrix.ts';
 import { fetchPrepared } from './fetch-prepared.ts';
 import type { Labeler } from './labeler.ts';
@@ -67,7 +67,7 @@ export class TrainingSetService {
         else prepared.push({ key, image: got.prepared.canonical, width: got.prepared.width, height: got.prepared.height });
       }
       const described = await this.model.describe(
-        prepared.map((p) => ({ image: p.image, width: p.width, height: p.height, views: o.views === 'global' ? [globalView(p)] : undefined })),
+        prepared.map((p) => ({ image: p.image, width: p.width, height: p.height, views: o.views === 'global' ? [globalView(p)] : searchedViews(this.model.plan, p) })),
         this.extractor,
       );
       described.forEach((views, n) => {
@@ -85,6 +85,11 @@ export class TrainingSetService {
     const index = new Map(classNames.map((c, i) => [c, i]));
     return { features, labels: Int32Array.from(rowLabels, (l) => index.get(l)!), classNames, images: used.length, keys: used, skipped };
   }
+}
+
+/** The plan's views a search returns (a cell level is checked per candidate, not searched). */
+function searchedViews(plan: ViewPlan, p: { width: number; height: number }) {
+  return planViews(plan, p.width, p.height).filter((v) => isSearchedLevel(plan, v.level));
 }
 
 function globalView(p: { width: number; height: number }) {

@@ -1,5 +1,6 @@
 import {
   ShardKeys,
+  isSearchedLevel,
   codeBytes,
   createLogger,
   levelSizes,
@@ -119,7 +120,8 @@ export class ShardMirror {
     const layout = this.layoutValue ?? (await readIndexLayout(this.redis));
     if (!layout) throw new Error('no index layout in Redis yet (nothing indexed)');
     this.layoutValue = layout;
-    this.sizes = levelSizes(layout);
+    // A cell level is read per candidate (IndexReaderRepository), never scanned: not mirrored.
+    this.sizes = levelSizes(layout).map((n, l) => (isSearchedLevel(layout.plan, l) ? n : 0));
     this.bytesPerCode = codeBytes(layout);
     await this.load();
     // Catch up to where the stream stood once the load was done (not to its moving end, which a
@@ -147,6 +149,7 @@ export class ShardMirror {
     }
     if (!Number.isInteger(opts.k) || opts.k < 1) throw new SearchInputError(`k must be a positive integer`);
     const views = this.sizes[level];
+    if (views === 0) throw new SearchInputError(`level ${level} is a cell level: it is not searched`);
     // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
     const records = codes.levels[level].nearest(query, {
       k: opts.k * views,
@@ -209,6 +212,7 @@ export class ShardMirror {
     for (let level = 0; level < this.sizes.length; level++) {
       const into = codes.levels[level];
       const views = this.sizes[level];
+      if (views === 0) continue;
       await this.repo.readLevel(level, codes.objectBytes(level), objects, this.chunkBytes, (first, buf) => into.write(first * views, buf));
     }
     await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));

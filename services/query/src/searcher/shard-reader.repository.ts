@@ -93,13 +93,14 @@ export class ShardReaderRepository {
   /**
    * The codes of several objects at every level, read in one MULTI so each object's levels come
    * from the same version (all keys of a shard share a hash tag, so this also works on a cluster).
-   * Result[i][level] is object ids[i]'s records at that level.
+   * Result[i][level] is object ids[i]'s records at that level (empty for a level of 0 bytes: not read).
    */
   async readObjects(ids: number[], recordBytes: number[]): Promise<Buffer[][]> {
     if (!ids.length) return [];
     const tx = this.redis.multi();
     for (const id of ids) {
       recordBytes.forEach((rb, level) => {
+        if (rb === 0) return;
         const { page, offset } = pageSlot(rb, id);
         tx.getrangeBuffer(this.keys.codes(level, page), offset, offset + rb - 1);
       });
@@ -109,13 +110,14 @@ export class ShardReaderRepository {
     const out: Buffer[][] = [];
     let i = 0;
     for (let o = 0; o < ids.length; o++) {
-      const levels: Buffer[] = [];
-      for (let l = 0; l < recordBytes.length; l++, i++) {
-        const [err, buf] = replies[i];
-        if (err) throw err;
-        levels.push(buf as Buffer);
-      }
-      out.push(levels);
+      out.push(
+        recordBytes.map((rb) => {
+          if (rb === 0) return Buffer.alloc(0);
+          const [err, buf] = replies[i++];
+          if (err) throw err;
+          return buf as Buffer;
+        }),
+      );
     }
     return out;
   }

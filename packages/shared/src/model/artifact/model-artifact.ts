@@ -25,8 +25,9 @@ const ViewPlanSchema = z.object({
         name: z.string().min(1),
         grid: z.number().int().positive(),
         overlap: z.number().min(0).lt(1),
-        kind: z.enum(['dct']).optional(),
+        kind: z.enum(['dct', 'cells']).optional(),
         querySide: z.number().int().min(32).max(1024).optional(),
+        bits: z.number().int().positive().multipleOf(8).optional(),
       }),
     )
     .min(1),
@@ -44,9 +45,17 @@ export const QueryPlanSchema = z.object({
         trim: z.boolean().optional(),
         offsets: z.array(z.number().min(0).nullable()),
         maxDistance: z.number().min(0).max(1).optional(),
+        cells: z.boolean().optional(),
       }),
     )
     .min(1),
+  verify: z
+    .object({
+      candidates: z.number().int().min(1).max(1000),
+      weight: z.number().min(0),
+      keepWholeWithin: z.number().min(0).max(1),
+    })
+    .optional(),
 });
 
 export const ModelArtifactHeaderSchema = z
@@ -77,6 +86,11 @@ export const ModelArtifactHeaderSchema = z
     }
     if (h.plan.levels[0].kind === 'dct') issue('plan level 0 must be the CNN global level');
     if (h.plan.levels.some((l) => l.kind === 'dct' && l.grid !== 1)) issue('a dct level has one whole-image view (grid 1)');
+    const cellLevels = h.plan.levels.filter((l) => l.kind === 'cells');
+    if (cellLevels.length > 1) issue('a plan has at most one cell level');
+    if (cellLevels.some((l) => l.overlap !== 0)) issue('a cell level tiles its map (overlap 0)');
+    if (cellLevels.length && h.descriptor.mode !== 'rmac') issue('a cell level needs rmac descriptors (cells of a feature map)');
+    if (h.plan.levels.some((l) => l.bits !== undefined && (l.kind !== 'cells' || l.bits > h.bits))) issue('only a cell level keeps fewer bits (at most the head\'s)');
     const identity = h.query?.views[0];
     if (identity && (identity.orientation !== 'none' || identity.offsets[0] !== 0)) {
       issue('query.views[0] must be the identity view (orientation none, offset 0 on level 0)');

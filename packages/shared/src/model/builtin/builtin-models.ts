@@ -8,13 +8,15 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
 /**
  * Untrained models that need no artifact file:
  *
- *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p448c5-dct
+ *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p448c5-cells-dct
  *
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
  * `-crop`: one forward per view, ~10x the cost of a global pass), DEFAULT_VIEW_PLAN (`-l4`: regional
  * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward; `-p<side>`: scale-paired
- * regions, see pairedRegionLevels; `-p<side>c<cells>` adds a finer paired level of regions `cells` wide); `-dct` adds a
+ * regions, see pairedRegionLevels; `-p<side>c<cells>` adds a finer paired level of regions `cells` wide; `-cells`
+ * adds a cell level: every cell of the regional forward's map coded, for CellGridVerifier; `-cells64`
+ * keeps the first 64 bits of each cell's code); `-dct` adds a
  * perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view.
  * Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
@@ -22,7 +24,7 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
  * Changing any of this changes codes: define a new id instead.
  */
-const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+)(?:c(\d+))?)?(?:-l(\d))?(-dct)?(?:-s(\d+))?$/;
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+)(?:c(\d+))?)?(?:-l(\d))?(-cells(\d+)?)?(-dct)?(?:-s(\d+))?$/;
 export const DEFAULT_BUILTIN_SEED = 1;
 
 export function isBuiltinModel(url: string): boolean {
@@ -31,11 +33,11 @@ export function isBuiltinModel(url: string): boolean {
 
 export function builtinArtifact(id: string): ModelArtifact {
   const m = BUILTIN_ID.exec(id);
-  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-dct][-s<seed>])`);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-dct][-s<seed>])`);
   const bits = Number(m[1]);
   if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
-  const seed = m[8] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[8]);
-  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[8]}`);
+  const seed = m[10] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[10]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[10]}`);
   const pairedSide = m[4] === undefined ? undefined : Number(m[4]);
   if (pairedSide !== undefined && m[6] !== undefined) throw new Error('builtin model: -p<side> sets its own regional levels; drop -l');
   const finestCells = m[5] === undefined ? undefined : Number(m[5]);
@@ -47,12 +49,13 @@ export function builtinArtifact(id: string): ModelArtifact {
   const regionSide = m[3] === undefined ? pairedSide : Number(m[3]);
   if (regionSide !== undefined && (regionSide < 64 || regionSide > 1024)) throw new Error(`builtin model region side must be in 64..1024, got ${regionSide}`);
   const regionLevels = pairedSide === undefined ? pyramidLevels(maxGrid) : pairedRegionLevels(pairedSide, finestCells);
-  const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels] };
+  const cellLevels = m[7] === undefined ? [] : [cellLevel(pairedSide, m[8] === undefined ? undefined : Number(m[8]), bits)];
+  const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels, ...cellLevels] };
   const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
   // (crop mode ignores levelSides and runs every view at the native side)
   const levelSides = cnnPlan.levels.map((_, l) => (l === 0 ? globalSide : side));
   const cnn: DescriptorConfig = { ...DEFAULT_DESCRIPTOR_CONFIG, mode: m[2] ? 'crop' : 'rmac', levelSides };
-  const dct = m[7] !== undefined;
+  const dct = m[9] !== undefined;
   const plan = dct ? withDctLevel(cnnPlan) : cnnPlan;
   // levelSides has one entry per level; a dct level runs no forward and ignores its own.
   const descriptor: DescriptorConfig = dct ? { ...cnn, levelSides: [...cnn.levelSides, cnn.levelSides[0]] } : cnn;
@@ -119,6 +122,15 @@ export function pairedRegionLevels(side: number, finestCells?: number): ViewLeve
       const level: ViewLevel = { name: `p${c * CELL_PX}`, grid, overlap: Math.round(overlap * 1e4) / 1e4 };
       return c < PAIRED_REGION_CELLS[0] ? { ...level, querySide: c * CELL_PX } : level;
     });
+}
+
+/** `-cells[<bits>]`: one view per cell of the regional forward's map, never searched (CellGridVerifier). */
+function cellLevel(side: number | undefined, cellBits: number | undefined, bits: number): ViewLevel {
+  if (side === undefined) throw new Error('builtin model: -cells needs a regional forward of its own (-p<side>)');
+  if (side % CELL_PX !== 0) throw new Error(`builtin model: -cells needs a regional side that is a multiple of ${CELL_PX}, got ${side}`);
+  if (cellBits !== undefined && (cellBits % 8 !== 0 || cellBits < 8 || cellBits > bits)) throw new Error(`builtin model: cell codes keep a multiple of 8 bits up to ${bits}, got -cells${cellBits}`);
+  const level: ViewLevel = { name: 'cells', grid: side / CELL_PX, overlap: 0, kind: 'cells' };
+  return cellBits === undefined || cellBits === bits ? level : { ...level, bits: cellBits };
 }
 
 let mean: Float32Array | undefined;

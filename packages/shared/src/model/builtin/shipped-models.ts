@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.ts';
+import { decodeArtifact, ModelArtifactHeaderSchema, type ModelArtifact } from '../artifact/model-artifact.ts';
+import { builtinArtifact } from './builtin-models.ts';
 
 /**
  * Trained models shipped with Loupe (packages/shared/models), loaded by a builtin id. Each file's
  * digest is pinned: codes carry the id, so a retrained file must come with a new id.
  *
- *   builtin:mobilenetv2-copy256-p448c5-dct — the default: builtin:mobilenetv2-rp256-p448c5-dct's views
+ *   builtin:mobilenetv2-copy256-p448c5-cells-dct — the default: the head below on
+ *   builtin:mobilenetv2-rp256-p448c5-cells-dct's views (the same views plus a cell level, and a query
+ *   plan that verifies its top candidates cell by cell; no file of its own).
+ *   builtin:mobilenetv2-copy256-p448c5-dct — the default before: builtin:mobilenetv2-rp256-p448c5-dct's views
  *   and descriptors (with the 5-cell regions a 10% crop is found in), with a linear head trained by
  *   `loupe train --method pairs` on augmented copies of 285 images from Debian packages
  *   (bench/datasets/copy-training-images.ts), none of them a benchmark photo.
@@ -16,7 +20,12 @@ import { decodeArtifact, type ModelArtifact } from '../artifact/model-artifact.t
  * wrote, with the header's id set to the shipped id (its meta keeps the trained id, command and
  * sampled keys).
  */
-const SHIPPED: Record<string, { file: string; sha256: string; untrained: string }> = {
+const SHIPPED: Record<string, { file: string; sha256: string; untrained: string } | { headOf: string; untrained: string }> = {
+  'builtin:mobilenetv2-copy256-p448c5-cells-dct': {
+    // The trained head codes cells as it codes regions: each cell is a normalised 1792-d descriptor.
+    headOf: 'builtin:mobilenetv2-copy256-p448c5-dct',
+    untrained: 'builtin:mobilenetv2-rp256-p448c5-cells-dct',
+  },
   'builtin:mobilenetv2-copy256-p448c5-dct': {
     file: 'mobilenetv2-copy256-p448c5-dct.loupe',
     untrained: 'builtin:mobilenetv2-rp256-p448c5-dct',
@@ -44,10 +53,28 @@ export function untrainedModel(id: string): string {
 export async function shippedArtifact(id: string): Promise<ModelArtifact> {
   const entry = SHIPPED[id];
   if (!entry) throw new Error(`no shipped model "${id}" (shipped: ${SHIPPED_MODEL_IDS.join(', ')})`);
+  if ('headOf' in entry) return withHeadOf(id, await shippedArtifact(entry.headOf), builtinArtifact(entry.untrained));
   const bytes = await readFile(new URL(`../../../models/${entry.file}`, import.meta.url));
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== entry.sha256) throw new Error(`shipped model ${id}: ${entry.file} has sha256 ${digest}, expected ${entry.sha256} (a changed head needs a new id)`);
   const artifact = decodeArtifact(bytes);
   if (artifact.header.id !== id) throw new Error(`shipped model ${id}: ${entry.file} says it is ${artifact.header.id}`);
   return artifact;
+}
+
+/** The trained head of `trained` on the views, descriptors and default query plan of the untrained builtin `views`. */
+function withHeadOf(id: string, trained: ModelArtifact, views: ModelArtifact): ModelArtifact {
+  const { plan, descriptor } = views.header;
+  if (views.header.head.inDim !== trained.header.head.inDim || views.header.backbone !== trained.header.backbone) {
+    throw new Error(`shipped model ${id}: the head of ${trained.header.id} does not fit ${views.header.id}`);
+  }
+  const header = ModelArtifactHeaderSchema.parse({
+    ...trained.header,
+    id,
+    plan,
+    descriptor,
+    query: undefined,
+    meta: { ...trained.header.meta, headOf: trained.header.id, viewsOf: views.header.id },
+  });
+  return { header, tensors: trained.tensors };
 }

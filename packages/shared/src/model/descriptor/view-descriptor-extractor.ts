@@ -15,6 +15,16 @@ export interface WholeViewSpec {
   orientation: RasterOrientation;
   /** Drop a uniform frame first (trimBorders): a padded copy seen as its content. */
   trim?: boolean;
+  /** Also describe each cell of the map (describeWholeViews). */
+  cells?: boolean;
+}
+
+/** A whole-image view's descriptor, and with `cells` its map's cells (side x side, row-major). */
+export interface WholeViewDescriptor {
+  descriptor: Float32Array;
+  /** Cells per side of the view's map. */
+  side: number;
+  cells?: Float32Array[];
 }
 
 export interface DescribeInput {
@@ -43,7 +53,8 @@ const DEFAULT_MAX_BATCH_PIXELS = 16 * 224 * 224;
  */
 export class ViewDescriptorExtractor {
   constructor(
-    private readonly tf: Tf,
+    /** The TF.js runtime its forwards run on (heads use it to code many descriptors at once). */
+    readonly tf: Tf,
     readonly backbone: Backbone,
     readonly config: DescriptorConfig,
     private readonly maxBatchPixels = DEFAULT_MAX_BATCH_PIXELS,
@@ -74,7 +85,15 @@ export class ViewDescriptorExtractor {
    * (rmac) this is exactly the level-0 descriptor describe() gives for a full-image view.
    */
   async describeWhole(rasters: RgbRaster[], specs: WholeViewSpec[]): Promise<Float32Array[][]> {
-    const out = rasters.map(() => new Array<Float32Array>(specs.length));
+    return (await this.describeWholeViews(rasters, specs)).map((r) => r.map((v) => v.descriptor));
+  }
+
+  /**
+   * describeWhole, and for specs that ask (`cells`) each cell of the map as its own normalised
+   * descriptor (row-major), from the same forward: what a cell level holds for an indexed image.
+   */
+  async describeWholeViews(rasters: RgbRaster[], specs: WholeViewSpec[]): Promise<WholeViewDescriptor[][]> {
+    const out = rasters.map(() => new Array<WholeViewDescriptor>(specs.length));
     const groups = new Map<number, number[]>();
     specs.forEach((s, i) => groups.set(s.side, [...(groups.get(s.side) ?? []), i]));
     for (const [side, which] of groups) {
@@ -83,10 +102,16 @@ export class ViewDescriptorExtractor {
       );
       // A spec that leaves the raster as it is (a trim of an unframed image) shares its forward.
       const unique = [...new Set(items.map((it) => it.raster))];
-      const described = new Map<RgbRaster, Float32Array>();
+      const wantsCells = new Set(items.filter((it) => specs[it.si].cells).map((it) => it.raster));
+      const described = new Map<RgbRaster, WholeViewDescriptor>();
       for (const chunk of chunks(unique, this.batchSize(side))) {
         const { data, f } = await this.featureMaps(chunk, side);
-        chunk.forEach((raster, n) => described.set(raster, this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f })));
+        chunk.forEach((raster, n) => {
+          const map = this.cellsOf(data, n, f);
+          const whole: WholeViewDescriptor = { descriptor: this.pool(map, { c0: 0, c1: f, r0: 0, r1: f }), side: f };
+          if (wantsCells.has(raster)) whole.cells = gridCells({ c0: 0, c1: f, r0: 0, r1: f }, f).map((cell) => this.pool(map, cell));
+          described.set(raster, whole);
+        });
       }
       for (const { r, si, raster } of items) out[r][si] = described.get(raster)!;
     }

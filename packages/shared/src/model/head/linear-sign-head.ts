@@ -1,4 +1,6 @@
 import { packBits } from '../../code/bit-code.ts';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { Tf } from '../runtime/tf-runtime.ts';
 import type { HashHead, HeadSpec, NamedTensor } from './hash-head.ts';
 
 /** bits = sign(W (x - mean) + bias). See HeadSpecSchema. */
@@ -8,6 +10,8 @@ export class LinearSignHead implements HashHead {
   // Float64 copies: mixed f32 x f64 loops run ~2x slower in V8.
   private readonly mean64: Float64Array;
   private readonly weight64: Float64Array;
+  /** hashMany's weights on the TF backend: W^T and bias - W mean (so x - mean is never formed). */
+  private onBackend?: { weightT: Tensor2D; offset: Tensor };
 
   constructor(
     readonly inDim: number,
@@ -55,6 +59,25 @@ export class LinearSignHead implements HashHead {
       signs[b] = s0 + s1 + (s2 + s3) + this.bias[b] > 0 ? 1 : 0;
     }
     return packBits(signs);
+  }
+
+  hashMany(tf: Tf, descriptors: Float32Array[]): Uint8Array[] {
+    const n = descriptors.length;
+    const x = new Float32Array(n * this.inDim);
+    descriptors.forEach((d, i) => {
+      if (d.length !== this.inDim) throw new Error(`descriptor has ${d.length} dims, head expects ${this.inDim}`);
+      x.set(d, i * this.inDim);
+    });
+    // Kept on the backend: uploading and transposing 1792 x 256 weights costs as much as the product.
+    this.onBackend ??= tf.tidy(() => ({
+      weightT: tf.keep(tf.tensor2d(this.weight, [this.bits, this.inDim]).transpose()),
+      offset: tf.keep(tf.sub(tf.tensor1d(this.bias), tf.matMul(tf.tensor2d(this.mean, [1, this.inDim]), tf.tensor2d(this.weight, [this.bits, this.inDim]), false, true).reshape([this.bits]))),
+    }));
+    const { weightT, offset } = this.onBackend;
+    const y = tf.tidy(() => tf.tensor2d(x, [n, this.inDim]).matMul(weightT).add(offset));
+    const v = y.dataSync();
+    y.dispose();
+    return descriptors.map((_, i) => packBits(Array.from(v.subarray(i * this.bits, (i + 1) * this.bits), (s) => (s > 0 ? 1 : 0))));
   }
 
   toSpec(): { spec: HeadSpec; tensors: NamedTensor[] } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueryView } from '../../search/fusion/query-plan.ts';
 import { levelBoxesUnit } from '../../view/view-plan.ts';
 import { builtinArtifact } from '../builtin/builtin-models.ts';
-import { defaultQueryPlan, pairedQuerySide, QUERY_OFFSETS } from './default-query-plan.ts';
+import { CELL_VERIFICATION, defaultQueryPlan, pairedQuerySide, QUERY_OFFSETS } from './default-query-plan.ts';
 
 const searched = (offsets: (number | null)[]) => offsets.flatMap((o, l) => (o === null ? [] : [l]));
 /** Each view as name:side:levels it searches. */
@@ -84,5 +84,24 @@ describe('defaultQueryPlan', () => {
     // A forward too small for the largest region keeps the levels that fit twice (14 cells need >= 512).
     expect(builtinArtifact('builtin:mobilenetv2-rp64-p448').header.plan.levels.map((l) => l.name)).toEqual(['global', 'p224', 'p320']);
     expect(builtinArtifact('builtin:mobilenetv2-rp64-p480').header.plan.levels.map((l) => l.name)).toEqual(['global', 'p224', 'p320']);
+  });
+
+  it('with a cell level (-cells): never searches it, codes the upright views\' cells and verifies', () => {
+    const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-p448c5-cells-dct').header;
+    const plain = builtinArtifact('builtin:mobilenetv2-rp256-p448c5-dct').header;
+    // The -p448c5 levels, then one code per cell of the 14x14 map of the 448 forward, then dct.
+    expect(plan.levels.slice(0, 4)).toEqual(plain.plan.levels.slice(0, 4));
+    expect(plan.levels.slice(4)).toEqual([
+      { name: 'cells', grid: 14, overlap: 0, kind: 'cells' },
+      { name: 'dct', grid: 1, overlap: 0, kind: 'dct' },
+    ]);
+    expect(descriptor.levelSides).toEqual([224, 448, 448, 448, 448, 224]);
+    expect(pairedQuerySide(plan, descriptor, 4, 224)).toBeNull();
+    const query = defaultQueryPlan(descriptor, plan);
+    expect(summary(query.views)).toEqual(['global:224:0,2', 's160:160:1', 's320:320:3', 'flip:224:0,2', 'rot90:224:0', 'rot270:224:0', 'trim:224:0', 'dct:224:5']);
+    expect(query.views.filter((v) => v.cells).map((v) => v.name)).toEqual(['global', 's160', 's320']);
+    expect(query.verify).toEqual(CELL_VERIFICATION);
+    expect(defaultQueryPlan(plain.descriptor, plain.plan).verify).toBeUndefined();
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp256-cells-dct')).toThrow(/-cells needs a regional forward of its own/);
   });
 });

@@ -1,4 +1,4 @@
-import type { QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
+import type { CellVerification, QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
 import { levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
@@ -22,6 +22,14 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06 } as const;
 
 /**
+ * Cell verification of plans with a cell level, measured on the copy-detection benchmark
+ * (docs/benchmarks.md, "Cell verification"): the top 10 fused candidates, half a code length of rank per
+ * unit of cell agreement, a whole-image top hit within 5% of the bits kept first (weights 0.4 /
+ * 0.5 / 0.7 gave 0.941 / 0.943 / 0.940 overall; 5 candidates 0.942).
+ */
+export const CELL_VERIFICATION: CellVerification = { candidates: 10, weight: 0.5, keepWholeWithin: 0.05 };
+
+/**
  * The query side a regional level is paired with: its regions' side in pixels of their forward,
  * when that is at least the global side, or the side it names (`querySide`: scale-paired levels,
  * pairedRegionLevels); null for pyramid levels whose regions are smaller than a query's global view
@@ -29,7 +37,7 @@ export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0
  */
 export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, level: number, globalSide: number): number | null {
   const l = plan.levels[level];
-  if (level === 0 || l.kind === 'dct' || descriptor.mode !== 'rmac') return null;
+  if (level === 0 || l.kind !== undefined || descriptor.mode !== 'rmac') return null;
   if (l.querySide !== undefined) return l.querySide;
   const px = levelBoxesUnit(l)[0].w * descriptor.levelSides[level];
   return px >= globalSide - 16 ? Math.round(px / 32) * 32 : null;
@@ -52,24 +60,27 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  *  - `dct` (plans with a perceptual level): the query's DctHash against that level, hits beyond
  *    dctMaxDistance dropped — blurred, darkened or captioned copies the CNN codes lose.
  * Query views cost query-time forwards only (5 x 224 + 160 + 128 px for the pyramid, 5 x 224 + 320 for
- * -p448, and + 160 for the default -p448c5); the index is unchanged.
+ * -p448, and + 160 for the default -p448c5); the index is unchanged. With a cell level (`-cells`), the
+ * upright views (global, s<side>) also code their maps' cells, and the plan verifies the top
+ * candidates against the index's cells (CELL_VERIFICATION).
  */
 export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
   const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
   const isDct = plan.levels.map((l) => l.kind === 'dct');
+  const isCells = plan.levels.map((l) => l.kind === 'cells');
   const paired = plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, globalSide));
   // A view at `side` searches the global level (when given an offset), the levels paired with its
   // side, and — at the global side or below — the pyramid levels (unpaired regions).
   const perLevel = (side: number, global: number | null, region: number | null) =>
     isDct.map((dct, l) => {
-      if (dct) return null;
+      if (dct || isCells[l]) return null;
       if (l === 0) return global;
       return paired[l] === null ? (side <= globalSide ? region : null) : paired[l] === side ? region : null;
     });
   const { region, turned } = QUERY_OFFSETS;
   const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(globalSide, 0, region) }];
-  if (paired.some((p, l) => l > 0 && !isDct[l] && p === null)) {
+  if (paired.some((p, l) => l > 0 && !isDct[l] && !isCells[l] && p === null)) {
     for (const fraction of [0.5, 0.4]) {
       const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
       if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, region) });
@@ -87,5 +98,8 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
-  return { views };
+  if (!isCells.some(Boolean)) return { views };
+  // The unturned, untrimmed views see the query as the index's regions do, at each paired scale.
+  const grids = views.map((v) => (v.orientation === 'none' && !v.trim && v.kind !== 'dct' ? { ...v, cells: true } : v));
+  return { views: grids, verify: CELL_VERIFICATION };
 }

@@ -28,11 +28,31 @@ export interface QueryView {
   offsets: (number | null)[];
   /** Hits farther than this fraction of the code length are dropped (a far perceptual match is noise). */
   maxDistance?: number;
+  /** Also code each cell of this view's feature map: the query's grid for verification (QueryPlan.verify). */
+  cells?: boolean;
+}
+
+/**
+ * Re-ranking of the fused top candidates against the index's cell level (CellGridVerifier): each
+ * candidate's rank (bits) drops by weight x bits x its cell agreement.
+ */
+export interface CellVerification {
+  /** How many fused candidates are checked (at least the k asked for). */
+  candidates: number;
+  /** Bits of rank per unit of mean cell agreement. */
+  weight: number;
+  /**
+   * A whole-image top hit (global or perceptual level) within this fraction of the bits is an
+   * exact enough copy: the order is kept (a whole copy's cells are not at the scales queried).
+   */
+  keepWholeWithin: number;
 }
 
 /** views[0] is the identity view: the one a stored global code stands for (search by key). */
 export interface QueryPlan {
   views: QueryView[];
+  /** Set when the index has a cell level. */
+  verify?: CellVerification;
 }
 
 /** The query view that reproduces the index's level-0 (global) code of the same image. */

@@ -1,10 +1,13 @@
 import { isWholeImageLevel, type ViewPlan } from '../../view/view-plan.ts';
 import type { QueryView } from './query-plan.ts';
+import type { QueryCellGrid } from './cell-grid-verifier.ts';
 
 /** The code of one query view (what HashModel.encodeQuery returns). */
 export interface QueryViewCode {
   view: QueryView;
   code: Uint8Array;
+  /** The view's map cell by cell (views with `cells`): the query's grid for CellGridVerifier. */
+  cells?: QueryCellGrid;
 }
 
 /** One index search a query needs: a query view's code against one index level. */
@@ -78,15 +81,15 @@ export class ViewFusion {
     return out;
   }
 
-  /** Best probe hit per object, ordered; `results[i]` are the hits of `probes[i]`. */
-  fuse(probes: FusionProbe[], results: ProbeHit[][], k: number): FusedHit[] {
+  /** Best probe hit per object, ordered; `results[i]` are the hits of `probes[i]` (extra fields of a hit are kept). */
+  fuse<H extends ProbeHit>(probes: FusionProbe[], results: H[][], k: number): (H & FusedHit)[] {
     if (results.length !== probes.length) throw new Error(`fusion: ${results.length} hit lists for ${probes.length} probes`);
-    const best = new Map<string, FusedHit>();
+    const best = new Map<string, H & FusedHit>();
     results.forEach((hits, i) => {
       const probe = probes[i];
       for (const h of hits) {
         if (probe.maxDistance !== undefined && h.distance > probe.maxDistance) continue;
-        const hit: FusedHit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView };
+        const hit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView };
         const prev = best.get(h.key);
         if (!prev || compareFused(hit, prev) < 0) best.set(h.key, hit);
       }
