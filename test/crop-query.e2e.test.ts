@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, type Box } from '@loupe/shared';
+import { DEFAULT_MODEL, REPO_ROOT, type Box } from '@loupe/shared';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
 
@@ -60,6 +60,9 @@ describe('crop queries through the whole pipeline (folder source, default model 
       // The matched region's box (source pixels) overlaps the true crop.
       expect(overlap(r.hits[0].region, box), name).toBeGreaterThan(0);
       expect(new Set(r.hits.map((h: { key: string }) => h.key)).size).toBe(r.hits.length);
+      // Checked cell by cell against the index's cell level: the agreement lowered its rank, so
+      // its score passes what its Hamming distance alone gives (fused hits score 1 - (distance + offset) / bits).
+      expect(r.hits[0].score, name).toBeGreaterThan(1 - r.hits[0].distance / 256);
     }
   });
 
@@ -72,7 +75,7 @@ describe('crop queries through the whole pipeline (folder source, default model 
 
   it('indexes the perceptual level of the default model and finds blurred and padded copies as global matches', async () => {
     const layout = await (await fetch(`${pipeline.base}/v1/stats`)).json();
-    expect(layout.model).toBe('builtin:mobilenetv2-copy256-p448c5-dct');
+    expect(layout.model).toBe(DEFAULT_MODEL);
     const blurred = await sharp(path.join(SAMPLES, 'rocket.jpg')).blur(3).modulate({ brightness: 0.7 }).jpeg({ quality: 80 }).toBuffer();
     expect((await searchBytes(pipeline.base, blurred)).hits[0]).toMatchObject({ key: 'rocket.jpg', granularity: 'global' });
     const padded = await sharp(path.join(SAMPLES, 'building.jpg')).extend({ top: 80, bottom: 80, left: 40, right: 120, background: '#c83232' }).jpeg().toBuffer();

@@ -7,6 +7,7 @@ import {
   ViewFusion,
   CellGridVerifier,
   cellLevelOf,
+  levelBits,
   type FusedHit,
   type QueryCellGrid,
   type HashModel,
@@ -226,9 +227,9 @@ function concatCodes(descriptors: Float32Array[], model: HashModel, level: numbe
   let first = 0;
   for (let l = 0; l < level; l++) if (!model.isDctLevel(l)) first += model.plan.levels[l].grid ** 2;
   const n = model.plan.levels[level].grid ** 2;
-  const bytes = model.bits / 8;
-  const out = new Uint8Array(n * bytes);
-  model.hashCells(descriptors.slice(first, first + n)).forEach((c, v) => out.set(c, v * bytes));
+  const codes = model.hashCells(descriptors.slice(first, first + n));
+  const out = new Uint8Array(n * codes[0].length);
+  codes.forEach((c, v) => out.set(c, v * c.length));
   return out;
 }
 
@@ -248,13 +249,13 @@ async function queryCellGrids(
 ): Promise<QueryCellGrid[][]> {
   const views = plan.views.filter((v) => v.cells);
   const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
-  const bytes = model.bits / 8;
+  const bytes = levelBits(model.plan, cellLevelOf(model.plan), model.bits) / 8;
   const dim = sides.reduce((n, m) => n + m * m * bytes, 0);
   const head = createHash('sha256');
   for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-cells',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), views, version: QUERY_SET_VERSION, n: queries.length }),
+    DescriptorCache.key({ ...key, head: head.digest('hex'), bytes, views, version: QUERY_SET_VERSION, n: queries.length }),
     { rows: queries.length, perRow: 1, dim },
     async (from, to) => {
       const out: Float32Array[][] = [];

@@ -14,6 +14,7 @@ import { NsfwjsMobileNetBackbone } from './backbone/nsfwjs-mobilenet-backbone.ts
 import { loadBackbone } from './backbone/load-backbone.ts';
 import type { EncodeInput, HashModel } from './hash-model.ts';
 import { loadHashModel } from './load-hash-model.ts';
+import { CellGridVerifier } from '../search/fusion/cell-grid-verifier.ts';
 import { initTf, type Tf } from './runtime/tf-runtime.ts';
 
 const PHOTOS = path.join(REPO_ROOT, 'test/fixtures/photos');
@@ -125,6 +126,33 @@ describe('hash model', () => {
     const [r] = await model.encode([horse]);
     expect(c).toHaveLength(14);
     expect(hammingDistance(c[0].code, r[0].code)).toBe(0); // full-image view: same 224 forward, same pooling
+  });
+});
+
+describe('cell level (-cells64)', () => {
+  it('codes every cell of the 448 map in 64 bits, and a crop\'s own cells agree with its source\'s where it was cut', async () => {
+    const cells = await loadHashModel('builtin:mobilenetv2-rp256-p448-cells64', { logger });
+    const level = cells.plan.levels.findIndex((l) => l.kind === 'cells');
+    const codes = (await cells.encode([horse]))[0].filter((v) => v.level === level);
+    expect(codes.length).toBe(14 * 14);
+    expect(codes.every((c) => c.code.length === 8)).toBe(true);
+    // One cell per view, row-major: view 15 is row 1, column 1 of the 14x14 grid.
+    expect(codes[15].box).toMatchObject({ x: Math.round(horse.width / 14), y: Math.round(horse.height / 14) });
+    // The query side: the upright views code their maps' cells; the crop's grid finds where it was cut.
+    const meta = await sharp(photo('horse.jpg')).metadata();
+    const left = Math.round(meta.width! * 0.25);
+    const top = Math.round(meta.height! * 0.25);
+    const crop = await canonical(await sharp(photo('horse.jpg')).extract({ left, top, width: Math.round(meta.width! / 2), height: Math.round(meta.height! / 2) }).toBuffer());
+    const query = await cells.encodeQuery(crop);
+    const grids = query.flatMap((q) => (q.cells ? [q.cells] : []));
+    expect(grids.map((g) => g.side)).toEqual([7, 10]); // global 224 and s320
+    const verifier = CellGridVerifier.forPlan(cells.bits, cells.plan, cells.queryPlan.verify)!;
+    const stored = Uint8Array.from(codes.flatMap((c) => [...c.code]));
+    const m = verifier.match(grids, stored)!;
+    // The crop spans cells 3.5..10.5 of the source's map.
+    expect(m.cells.c0).toBeGreaterThanOrEqual(3);
+    expect(m.cells.c1).toBeLessThanOrEqual(12);
+    expect(m.score).toBeGreaterThan(verifier.match(grids, Uint8Array.from((await cells.encode([messi]))[0].filter((v) => v.level === level).flatMap((c) => [...c.code])))!.score + 0.1);
   });
 });
 

@@ -113,7 +113,10 @@ export class ViewDescriptorExtractor {
           described.set(raster, whole);
         });
       }
-      for (const { r, si, raster } of items) out[r][si] = described.get(raster)!;
+      for (const { r, si, raster } of items) {
+        const { descriptor, side: f, cells } = described.get(raster)!;
+        out[r][si] = specs[si].cells ? { descriptor, side: f, cells } : { descriptor, side: f };
+      }
     }
     return out;
   }
