@@ -21,6 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import {
+  isSearchedLevel,
+  planViews,
   loadConfig,
   hashModelFromArtifact,
   initTf,
@@ -146,7 +148,8 @@ async function run(mode: Mode, photos: Photo[]): Promise<Row> {
 /** Mean cosine between each regional view's pooled descriptor and the same box cropped and forwarded alone. */
 async function regionAgreement(model: HashModel, photos: Photo[]): Promise<number> {
   const crop = await variant(model, { ...model.descriptor, mode: 'crop' });
-  const inputs = await prepare({ name: '', model })(photos);
+  // Regions only: a cell level's single cells are checked, not searched (and not crops of 224 px).
+  const inputs = (await prepare({ name: '', model })(photos)).map((i) => ({ ...i, views: planViews(model.plan, i.width, i.height).filter((v) => isSearchedLevel(model.plan, v.level)) }));
   const [a, b] = [await model.describe(inputs), await crop.describe(inputs)];
   let sum = 0;
   let n = 0;
@@ -177,14 +180,14 @@ const loadMs = performance.now() - t0;
 // Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>[c<cells>][-cells]) swapped for another
 // (on the untrained builtin a shipped head was trained from: the same forwards).
 const untrained = untrainedModel(defaultModel);
-const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?(?:-cells)?/, `$1${option}`);
+const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?(?:-cells\d*)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
 const VARIANTS: [string, string][] = [
   ['', 'pyramid 2x2+3x3 of a 320 forward'],
   ['-r448', 'pyramid of a 448 forward'],
   ['-p448', 'scale-paired, 448 forward'],
   ['-p448c5', 'scale-paired, 448 forward, + 5-cell regions'],
-  ['-p448c5-cells', 'scale-paired, 448 forward, + 5-cell regions, + cell level'],
+  ['-p448c5-cells64', 'scale-paired, 448 forward, + 5-cell regions, + 64-bit cell level'],
   ['-p512', 'scale-paired, 512 forward'],
   ['-p576', 'scale-paired, 576 forward'],
   ['-p640', 'scale-paired, 640 forward'],
