@@ -5,7 +5,9 @@ export type GranularityMode = 'auto' | Granularity;
 
 export interface SearchHit {
   key: string;
+  /** 1 - rank / bits in [0, 1], falling down the list (rank: distance + the match kind's offset, less a checked candidate's cell agreement). */
   score: number;
+  /** Hamming distance of the matched view's code. */
   distance: number;
   granularity: Granularity;
   /** Box of the matched view in the indexed image's pixels (the whole image for global). */

@@ -7,16 +7,15 @@ import {
   ViewFusion,
   CellGridVerifier,
   cellLevelOf,
-  levelBits,
+  concatCodes,
   type FusedHit,
-  type QueryCellGrid,
   type HashModel,
   type QueryPlan,
   type QueryViewCode,
 } from '@loupe/shared';
-import { createHash } from 'node:crypto';
 import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
 import { DescriptorCache } from './descriptor-cache.ts';
+import { queryCellGrids } from './query-cell-grids.ts';
 import { perceptualHash } from './perceptual-hash.ts';
 import { EVAL_IMAGE_LIMITS, type PhotoSet } from './photo-set.ts';
 import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
@@ -150,7 +149,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
   const cellLevel = cellLevelOf(model.plan);
-  const cellCodes = new Map(set.photos.map((p, i) => [p.name, cellLevel < 0 ? new Uint8Array(0) : concatCodes(db.rows[i], model, cellLevel)]));
+  const cellCodes = new Map(set.photos.map((p, i) => [p.name, cellLevel < 0 ? new Uint8Array(0) : cellLevelCodes(db.rows[i], model, cellLevel)]));
   const codeIndex = new BruteForceIndex(
     objects((i) => db.rows[i].map((d) => model.head.hash(d)), (i) => [dbDct[i]]),
     hamming,
@@ -222,59 +221,10 @@ function overlaps(hit: FusedHit, model: HashModel, box: Box): boolean {
   return r.x < box.x + box.w && box.x < r.x + r.w && r.y < box.y + box.h && box.y < r.y + r.h;
 }
 
-/** The stored codes of one photo's cell level, concatenated in view order (what the index holds). */
-function concatCodes(descriptors: Float32Array[], model: HashModel, level: number): Uint8Array {
+/** The stored codes of one photo's cell level, in view order (what the index holds). */
+function cellLevelCodes(descriptors: Float32Array[], model: HashModel, level: number): Uint8Array {
   let first = 0;
   for (let l = 0; l < level; l++) if (!model.isDctLevel(l)) first += model.plan.levels[l].grid ** 2;
   const n = model.plan.levels[level].grid ** 2;
-  const codes = model.hashCells(descriptors.slice(first, first + n));
-  const out = new Uint8Array(n * codes[0].length);
-  codes.forEach((c, v) => out.set(c, v * c.length));
-  return out;
-}
-
-/**
- * Each query's cell grids (the plan's views with `cells`), as HashModel.encodeQuery gives them.
- * Cached as codes (one float per byte, exact) under the head's digest: cell descriptors of 2,380
- * queries would take gigabytes.
- */
-async function queryCellGrids(
-  cache: DescriptorCache,
-  model: HashModel,
-  plan: QueryPlan,
-  queries: CopyQuery[],
-  key: Record<string, unknown>,
-  prepareQuery: (qi: number) => Promise<Awaited<ReturnType<typeof prepareImage>>>,
-  log: (line: string) => void,
-): Promise<QueryCellGrid[][]> {
-  const views = plan.views.filter((v) => v.cells);
-  const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
-  const bytes = levelBits(model.plan, cellLevelOf(model.plan), model.bits) / 8;
-  const dim = sides.reduce((n, m) => n + m * m * bytes, 0);
-  const head = createHash('sha256');
-  for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  const got = await cache.getOrCompute(
-    'query-cells',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), bytes, views, version: QUERY_SET_VERSION, n: queries.length }),
-    { rows: queries.length, perRow: 1, dim },
-    async (from, to) => {
-      const out: Float32Array[][] = [];
-      for (let qi = from; qi < to; qi++) {
-        const img = await prepareQuery(qi);
-        const codes = await model.encodeQuery({ image: img.canonical, width: img.width, height: img.height }, { views });
-        out.push([Float32Array.from(codes.flatMap((c) => [...c.cells!.codes]))]);
-      }
-      return out;
-    },
-    64,
-    (done, rows) => log(`  query cell grids ${done}/${rows}`),
-  );
-  return got.rows.map(([row]) => {
-    let o = 0;
-    return sides.map((side) => {
-      const n = side * side * bytes;
-      o += n;
-      return { side, codes: Uint8Array.from(row.subarray(o - n, o)) };
-    });
-  });
+  return concatCodes(model.hashCells(descriptors.slice(first, first + n)));
 }

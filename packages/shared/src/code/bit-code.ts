@@ -26,6 +26,17 @@ export function hexToBytes(hex: string): Uint8Array {
 export const POPCOUNT8 = new Uint8Array(256);
 for (let i = 1; i < 256; i++) POPCOUNT8[i] = (i & 1) + POPCOUNT8[i >> 1];
 
+/** Codes of equal length side by side (a level's views as the index stores them). */
+export function concatCodes(codes: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(codes.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of codes) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
 /** Reference Hamming distance between two equal-length codes (slow, obviously correct). */
 export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) throw new Error(`code lengths differ: ${a.length} vs ${b.length}`);

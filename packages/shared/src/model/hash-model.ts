@@ -1,3 +1,4 @@
+import { concatCodes } from '../code/bit-code.ts';
 import { decodeCanonical, type RgbRaster } from '../image/canonical-image.ts';
 import { cellLevelOf, levelBits, planViews, type View, type ViewPlan } from '../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
@@ -127,11 +128,8 @@ export class HashModel {
   }
 
   /** A map's cell descriptors as the query grid cell verification slides over the index's cells. */
-  cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
-    const hashed = this.hashCells(cells);
-    const codes = new Uint8Array(hashed.reduce((n, c) => n + c.length, 0));
-    hashed.forEach((c, i) => codes.set(c, i * c.length));
-    return { side, codes };
+  private cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
+    return { side, codes: concatCodes(this.hashCells(cells)) };
   }
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */
