@@ -50,6 +50,8 @@ describe('loupe train (S3 source, prefix labels, S3 artifact, real CNN)', () => 
     expect(artifact.header.meta).toMatchObject({ method: 'csq', classes: ['even', 'odd'], views: 'global' });
     const model = await hashModelFromArtifact(artifact, createLogger('test', 'silent'));
     expect(model.bits).toBe(16);
+    // The default's 64-bit cell level, under a 16-bit head, keeps whole 16-bit codes.
+    expect(artifact.header.plan.levels.find((l) => l.kind === 'cells')).toEqual({ name: 'cells', grid: 14, overlap: 0, kind: 'cells' });
     // What encoders and query services do with LOUPE_MODEL=s3://...: the same model, read from S3.
     const fromS3 = await loadHashModel('s3://photos/models/csq.loupe', { logger: createLogger('test', 'silent') });
     expect(fromS3.id).toBe(summary.id);

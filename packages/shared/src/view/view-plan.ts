@@ -70,6 +70,11 @@ export function levelBits(plan: ViewPlan, level: number, bits: number): number {
   return plan.levels[level]?.bits ?? bits;
 }
 
+/** The plan for codes of `bits` (a head of another length): a cell level keeps its shorter length only while it is shorter. */
+export function planForBits(plan: ViewPlan, bits: number): ViewPlan {
+  return { levels: plan.levels.map(({ bits: b, ...l }) => (b !== undefined && b < bits ? { ...l, bits: b } : l)) };
+}
+
 /** The plan's cell level (kind 'cells'), or -1. */
 export function cellLevelOf(plan: ViewPlan): number {
   return plan.levels.findIndex((l) => l.kind === 'cells');

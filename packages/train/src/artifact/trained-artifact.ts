@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { buildArtifact, type DescriptorConfig, type HashHead, type ModelArtifact, type ViewPlan } from '@loupe/shared';
+import { buildArtifact, planForBits, type DescriptorConfig, type HashHead, type ModelArtifact, type ViewPlan } from '@loupe/shared';
 import type { TrainedHead } from '../trainers/trained-head.ts';
 
 /** What a trained head is put on top of: the descriptor pipeline of an existing model. */
@@ -31,12 +31,14 @@ export function trainedArtifact(trained: TrainedHead, pipeline: DescriptorPipeli
   if (trained.head.inDim !== pipeline.descriptorDim) {
     throw new Error(`head takes ${trained.head.inDim}-d descriptors, the pipeline gives ${pipeline.descriptorDim}`);
   }
-  const id = modelVersionId(opts.name ?? trained.method, trained.head, pipeline);
+  // A 64-bit cell level under a 32-bit head keeps 32.
+  const onPipeline = { ...pipeline, plan: planForBits(pipeline.plan, trained.head.bits) };
+  const id = modelVersionId(opts.name ?? trained.method, trained.head, onPipeline);
   const h = trained.history;
   return buildArtifact({
     id,
     backbone: pipeline.backbone,
-    plan: pipeline.plan,
+    plan: onPipeline.plan,
     descriptor: pipeline.descriptor,
     descriptorDim: pipeline.descriptorDim,
     head: trained.head.toSpec(),
