@@ -25,7 +25,8 @@ export async function queryCellGrids(
   for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-cells',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), bytes, views, version: QUERY_SET_VERSION, n: queries.length }),
+    // Grids depend on how each view looks at the query, not on the levels it searches (offsets).
+    DescriptorCache.key({ ...key, head: head.digest('hex'), bytes, views: views.map(({ side, orientation, trim }) => ({ side, orientation, trim })), version: QUERY_SET_VERSION, n: queries.length }),
     { rows: queries.length, perRow: 1, dim },
     async (from, to) => {
       const out: Float32Array[][] = [];
