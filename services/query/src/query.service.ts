@@ -51,6 +51,7 @@ export class QueryInputError extends Error {
 export class QueryService {
   private readonly fusion: ViewFusion;
   private readonly verifier: CellGridVerifier | undefined;
+  private readonly cellLevel: number;
 
   constructor(
     private readonly layout: IndexLayout,
@@ -61,6 +62,7 @@ export class QueryService {
   ) {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
     this.verifier = CellGridVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
+    this.cellLevel = cellLevelOf(layout.plan);
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
@@ -98,7 +100,7 @@ export class QueryService {
     const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
     let fused = this.fusion.fuse(probes, results, k);
-    if (verifier?.needsCheck(fused)) fused = verifier.rerank(fused, grids, await this.reader.levelCodesOf(fused, cellLevelOf(this.layout.plan)));
+    if (verifier?.needsCheck(fused)) fused = verifier.rerank(fused, grids, await this.reader.levelCodesOf(fused, this.cellLevel));
     const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,

@@ -144,17 +144,18 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       return views.slice(o - l.grid * l.grid, o);
     });
   };
-  const objects = <T>(vectors: (i: number) => T[], dct: (i: number) => T[]): IndexedObject<T>[] =>
-    set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: byLevel(vectors(i), dct(i)) }));
+  const objects = <T>(levels: (i: number) => T[][]): IndexedObject<T>[] =>
+    set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: levels(i) }));
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
-  const cellLevel = cellLevelOf(model.plan);
-  const cellCodes = new Map(set.photos.map((p, i) => [p.name, cellLevel < 0 ? new Uint8Array(0) : cellLevelCodes(db.rows[i], model, cellLevel)]));
   const codeIndex = new BruteForceIndex(
-    objects((i) => db.rows[i].map((d) => model.head.hash(d)), (i) => [dbDct[i]]),
+    objects((i) => byLevel(db.rows[i], []).map((views, l) => (model.isDctLevel(l) ? [dbDct[i]] : model.hashLevel(l, views)))),
     hamming,
   );
-  const floatIndex = new BruteForceIndex(objects((i) => db.rows[i], () => []), (a, b) => model.bits * angularDistance(a, b));
+  // What the query service reads per candidate: the cell level's codes side by side.
+  const cellLevel = cellLevelOf(model.plan);
+  const cellCodes = new Map(cellLevel < 0 ? [] : codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[cellLevel])]));
+  const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i], [])), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
   const loupe = new RecallTally('Loupe');
@@ -219,12 +220,4 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 function overlaps(hit: FusedHit, model: HashModel, box: Box): boolean {
   const r = toPixels(levelBoxesUnit(model.plan.levels[hit.level])[hit.view], hit.width, hit.height);
   return r.x < box.x + box.w && box.x < r.x + r.w && r.y < box.y + box.h && box.y < r.y + r.h;
-}
-
-/** The stored codes of one photo's cell level, in view order (what the index holds). */
-function cellLevelCodes(descriptors: Float32Array[], model: HashModel, level: number): Uint8Array {
-  let first = 0;
-  for (let l = 0; l < level; l++) if (!model.isDctLevel(l)) first += model.plan.levels[l].grid ** 2;
-  const n = model.plan.levels[level].grid ** 2;
-  return concatCodes(model.hashCells(descriptors.slice(first, first + n)));
 }

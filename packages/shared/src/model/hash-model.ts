@@ -41,10 +41,13 @@ export class HashModel {
   ) {
     if (head.inDim !== extractor.dim) throw new Error(`head expects ${head.inDim}-d descriptors, backbone gives ${extractor.dim}`);
     this.dctHash = new DctHash(head.bits);
+    this.cellBytes = levelBits(plan, cellLevelOf(plan), head.bits) / 8;
   }
 
   /** Codes of perceptual (dct) levels and query views; the same length as the head's. */
   private readonly dctHash: DctHash;
+  /** Bytes of a cell code (the cell level may keep fewer bits than the head gives). */
+  private readonly cellBytes: number;
 
   get bits(): number {
     return this.head.bits;
@@ -88,9 +91,13 @@ export class HashModel {
    */
   hashCells(descriptors: Float32Array[]): Uint8Array[] {
     if (descriptors.length === 0) return [];
-    const bytes = levelBits(this.plan, cellLevelOf(this.plan), this.bits) / 8;
     const codes = this.head.hashMany?.(this.extractor.tf, descriptors) ?? descriptors.map((d) => this.head.hash(d));
-    return bytes === this.bits / 8 ? codes : codes.map((c) => c.slice(0, bytes));
+    return this.cellBytes === this.bits / 8 ? codes : codes.map((c) => c.slice(0, this.cellBytes));
+  }
+
+  /** The codes the index stores for descriptors of one CNN level's views (as encode() makes them). */
+  hashLevel(level: number, descriptors: Float32Array[]): Uint8Array[] {
+    return this.plan.levels[level].kind === 'cells' ? this.hashCells(descriptors) : descriptors.map((d) => this.head.hash(d));
   }
 
   /**

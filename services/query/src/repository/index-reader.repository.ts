@@ -18,29 +18,30 @@ export class IndexReaderRepository {
 
   /** The object's codes per level (views concatenated), or null when the key is not indexed. */
   async codesOf(key: string): Promise<Uint8Array[] | null> {
-    const keys = new ShardKeys(shardOf(key, this.layout.shards), this.layout.namespace);
-    const id = await lookupObjectId(this.redis, keys, key);
+    const shard = shardOf(key, this.layout.shards);
+    const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
     if (id === null) return null;
-    return Promise.all(
-      levelSizes(this.layout).map(async (n, level) => {
-        const bytes = n * levelCodeBytes(this.layout, level);
-        const { page, offset } = pageSlot(bytes, id);
-        const buf = await this.redis.getrangeBuffer(keys.codes(level, page), offset, offset + bytes - 1);
-        return new Uint8Array(buf);
-      }),
-    );
+    return Promise.all(levelSizes(this.layout).map(async (_, level) => new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, level)))));
   }
 
   /** The codes of `level` of each (shard, id), in one round trip; undefined where none are stored. */
   async levelCodesOf(objects: { shard: number; id: number }[], level: number): Promise<(Uint8Array | undefined)[]> {
     if (!objects.length) return [];
-    const bytes = levelSizes(this.layout)[level] * levelCodeBytes(this.layout, level);
     const p = this.redis.pipeline();
-    for (const { shard, id } of objects) {
-      const { page, offset } = pageSlot(bytes, id);
-      p.getrangeBuffer(new ShardKeys(shard, this.layout.namespace).codes(level, page), offset, offset + bytes - 1);
-    }
-    const replies = (await p.exec()) ?? [];
-    return replies.map(([err, buf]) => (!err && (buf as Buffer).length === bytes ? new Uint8Array(buf as Buffer) : undefined));
+    for (const { shard, id } of objects) p.getrangeBuffer(...this.range(shard, id, level));
+    const bytes = this.objectBytes(level);
+    return ((await p.exec()) ?? []).map(([err, buf]) => (!err && (buf as Buffer).length === bytes ? new Uint8Array(buf as Buffer) : undefined));
+  }
+
+  /** Bytes of one object's codes at `level`. */
+  private objectBytes(level: number): number {
+    return levelSizes(this.layout)[level] * levelCodeBytes(this.layout, level);
+  }
+
+  /** GETRANGE arguments of object `id`'s codes at `level` (key, first byte, last byte). */
+  private range(shard: number, id: number, level: number): [string, number, number] {
+    const bytes = this.objectBytes(level);
+    const { page, offset } = pageSlot(bytes, id);
+    return [new ShardKeys(shard, this.layout.namespace).codes(level, page), offset, offset + bytes - 1];
   }
 }

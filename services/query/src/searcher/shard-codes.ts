@@ -1,8 +1,6 @@
+import { POPCOUNT8 } from '@loupe/shared';
 import { GrowableBytes } from './growable-bytes.ts';
 import { createLevelCodes, type LevelCodes, type LevelCodesOptions } from './scan-kernel.ts';
-
-const POPCOUNT8 = new Uint8Array(256);
-for (let i = 1; i < 256; i++) POPCOUNT8[i] = (i & 1) + POPCOUNT8[i >> 1];
 
 /**
  * In-memory copy of one shard: per level the records of objects 0..objects-1 (object i's views
