@@ -169,8 +169,9 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   let cropOverlaps = 0;
   queries.forEach((q, qi) => {
     const truth = set.photos[q.source].name;
+    const cnnCodes = model.hashDescriptors(qd.rows[qi]);
     let next = 0;
-    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryDct[qi] : model.head.hash(qd.rows[qi][next++]) }));
+    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryDct[qi] : cnnCodes[next++] }));
     const probes = fusion.probes(codes);
     let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
     if (verifier?.needsCheck(hits)) hits = verifier.rerank(hits, grids[qi], hits.map((h) => cellCodes.get(h.key)));

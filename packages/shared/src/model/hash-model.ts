@@ -41,13 +41,13 @@ export class HashModel {
   ) {
     if (head.inDim !== extractor.dim) throw new Error(`head expects ${head.inDim}-d descriptors, backbone gives ${extractor.dim}`);
     this.dctHash = new DctHash(head.bits);
-    this.cellBytes = levelBits(plan, cellLevelOf(plan), head.bits) / 8;
+    this.cellBits = levelBits(plan, cellLevelOf(plan), head.bits);
   }
 
   /** Codes of perceptual (dct) levels and query views; the same length as the head's. */
   private readonly dctHash: DctHash;
-  /** Bytes of a cell code (the cell level may keep fewer bits than the head gives). */
-  private readonly cellBytes: number;
+  /** Bits of a cell code (the cell level may keep fewer than the head gives). */
+  private readonly cellBits: number;
 
   get bits(): number {
     return this.head.bits;
@@ -70,34 +70,47 @@ export class HashModel {
   /** Codes per image, in each input's view order; all images share the backbone forwards. */
   async encode(inputs: EncodeInput[]): Promise<ViewCode[][]> {
     const prepared = await this.prepare(inputs);
-    const descriptors = await this.extractor.describe(this.cnnViews(prepared));
+    const cnn = this.cnnViews(prepared);
+    const descriptors = await this.extractor.describe(cnn);
+    // One product per code length for the whole batch (a cell level keeps fewer bits).
+    const byLength = new Map<number, { image: number; view: number }[]>();
+    cnn.forEach((p, i) =>
+      p.views.forEach((v, j) => {
+        const bits = levelBits(this.plan, v.level, this.bits);
+        byLength.set(bits, [...(byLength.get(bits) ?? []), { image: i, view: j }]);
+      }),
+    );
+    const codes = descriptors.map((d) => new Array<Uint8Array>(d.length));
+    for (const [bits, at] of byLength) {
+      const coded = this.hashDescriptors(at.map(({ image, view }) => descriptors[image][view]), bits);
+      at.forEach(({ image, view }, k) => (codes[image][view] = coded[k]));
+    }
     return prepared.map((p, i) => {
-      const cnn = p.views.filter((v) => !this.isDctLevel(v.level));
-      const isCell = (v: View) => this.plan.levels[v.level].kind === 'cells';
-      const cells = this.hashCells(descriptors[i].filter((_, j) => isCell(cnn[j])));
       let next = 0;
-      let nextCell = 0;
-      return p.views.map((v) => {
-        if (this.isDctLevel(v.level)) return { level: v.level, index: v.index, box: v.box, code: this.dctCode(p.raster) };
-        const d = descriptors[i][next++];
-        return { level: v.level, index: v.index, box: v.box, code: isCell(v) ? cells[nextCell++] : this.head.hash(d) };
-      });
+      return p.views.map((v) => ({
+        level: v.level,
+        index: v.index,
+        box: v.box,
+        code: this.isDctLevel(v.level) ? this.dctCode(p.raster) : codes[i][next++],
+      }));
     });
   }
 
   /**
-   * Codes of cell descriptors (a cell level, a query's cell grid), as long as the cell level keeps
-   * them (ViewLevel.bits): all in one product when the head can.
+   * Codes of CNN descriptors, the first `bits` of the head's: in one product on the TF backend when
+   * the head can (hashMany), else one by one in JS. Every view (indexed or query) is coded here, so a
+   * copy codes the same whichever path it came by.
    */
-  hashCells(descriptors: Float32Array[]): Uint8Array[] {
+  hashDescriptors(descriptors: Float32Array[], bits = this.bits): Uint8Array[] {
     if (descriptors.length === 0) return [];
-    const codes = this.head.hashMany?.(this.extractor.tf, descriptors) ?? descriptors.map((d) => this.head.hash(d));
-    return this.cellBytes === this.bits / 8 ? codes : codes.map((c) => c.slice(0, this.cellBytes));
+    if (this.head.hashMany) return this.head.hashMany(this.extractor.tf, descriptors, bits);
+    const codes = descriptors.map((d) => this.head.hash(d));
+    return bits === this.bits ? codes : codes.map((c) => c.slice(0, bits / 8));
   }
 
   /** The codes the index stores for descriptors of one CNN level's views (as encode() makes them). */
   hashLevel(level: number, descriptors: Float32Array[]): Uint8Array[] {
-    return this.plan.levels[level].kind === 'cells' ? this.hashCells(descriptors) : descriptors.map((d) => this.head.hash(d));
+    return this.hashDescriptors(descriptors, levelBits(this.plan, level, this.bits));
   }
 
   /**
@@ -126,17 +139,19 @@ export class HashModel {
     const raster = await toRaster(input.image);
     const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
     const [described] = await this.extractor.describeWholeViews([raster], cnnViews);
+    const codes = this.hashDescriptors(described.map((d) => d.descriptor));
     let next = 0;
     return plan.views.map((view) => {
       if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
-      const d = described[next++];
-      return { view, code: this.head.hash(d.descriptor), ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}) };
+      const d = described[next];
+      const code = codes[next++];
+      return { view, code, ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}) };
     });
   }
 
   /** A map's cell descriptors as the query grid cell verification slides over the index's cells. */
-  private cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
-    return { side, codes: concatCodes(this.hashCells(cells)) };
+  cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
+    return { side, codes: concatCodes(this.hashDescriptors(cells, this.cellBits)) };
   }
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */

@@ -10,8 +10,8 @@ export class LinearSignHead implements HashHead {
   // Float64 copies: mixed f32 x f64 loops run ~2x slower in V8.
   private readonly mean64: Float64Array;
   private readonly weight64: Float64Array;
-  /** hashMany's weights on the TF backend: W^T and bias - W mean (so x - mean is never formed). */
-  private onBackend?: { weightT: Tensor2D; offset: Tensor };
+  /** hashMany's weights on the TF backend, per code length kept (weightsOnBackend). */
+  private readonly onBackend = new Map<number, { weightT: Tensor2D; offset: Tensor }>();
 
   constructor(
     readonly inDim: number,
@@ -61,23 +61,37 @@ export class LinearSignHead implements HashHead {
     return packBits(signs);
   }
 
-  hashMany(tf: Tf, descriptors: Float32Array[]): Uint8Array[] {
+  hashMany(tf: Tf, descriptors: Float32Array[], bits = this.bits): Uint8Array[] {
+    if (!Number.isInteger(bits) || bits < 1 || bits > this.bits) throw new Error(`cannot keep ${bits} of ${this.bits} bits`);
     const n = descriptors.length;
+    if (n === 0) return [];
     const x = new Float32Array(n * this.inDim);
     descriptors.forEach((d, i) => {
       if (d.length !== this.inDim) throw new Error(`descriptor has ${d.length} dims, head expects ${this.inDim}`);
       x.set(d, i * this.inDim);
     });
-    // Kept on the backend: uploading and transposing 1792 x 256 weights costs as much as the product.
-    this.onBackend ??= tf.tidy(() => ({
-      weightT: tf.keep(tf.tensor2d(this.weight, [this.bits, this.inDim]).transpose()),
-      offset: tf.keep(tf.sub(tf.tensor1d(this.bias), tf.matMul(tf.tensor2d(this.mean, [1, this.inDim]), tf.tensor2d(this.weight, [this.bits, this.inDim]), false, true).reshape([this.bits]))),
-    }));
-    const { weightT, offset } = this.onBackend;
+    const { weightT, offset } = this.weightsOnBackend(tf, bits);
     const y = tf.tidy(() => tf.tensor2d(x, [n, this.inDim]).matMul(weightT).add(offset));
     const v = y.dataSync();
     y.dispose();
-    return descriptors.map((_, i) => packBits(Array.from(v.subarray(i * this.bits, (i + 1) * this.bits), (s) => (s > 0 ? 1 : 0))));
+    return descriptors.map((_, i) => packBits(Array.from(v.subarray(i * bits, (i + 1) * bits), (s) => (s > 0 ? 1 : 0))));
+  }
+
+  /**
+   * W^T and bias - W mean for the first `bits` hyperplanes, kept on the backend (so x - mean is never
+   * formed): uploading and transposing 1792 x 256 weights costs as much as the product.
+   */
+  private weightsOnBackend(tf: Tf, bits: number): { weightT: Tensor2D; offset: Tensor } {
+    let w = this.onBackend.get(bits);
+    if (!w) {
+      w = tf.tidy(() => {
+        const weight = tf.tensor2d(this.weight.subarray(0, bits * this.inDim), [bits, this.inDim]);
+        const meanProjection = tf.matMul(tf.tensor2d(this.mean, [1, this.inDim]), weight, false, true).reshape([bits]);
+        return { weightT: tf.keep(weight.transpose()), offset: tf.keep(tf.sub(tf.tensor1d(this.bias.subarray(0, bits)), meanProjection)) };
+      });
+      this.onBackend.set(bits, w);
+    }
+    return w;
   }
 
   toSpec(): { spec: HeadSpec; tensors: NamedTensor[] } {
