@@ -38,6 +38,8 @@ export interface CopyDetectionResult {
   loupe: RecallTally;
   /** Loupe's top hit in the source's scene group (see scene-groups.ts). */
   loupeSameScene: RecallTally;
+  /** The source among Loupe's first 10 hits: what re-ranking the candidates could reach. */
+  loupeTop10: RecallTally;
   /** Loupe on the queries of photos not in `trainedOn` (when given). */
   loupeUnseen?: RecallTally;
   phash: RecallTally;
@@ -106,9 +108,9 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     return prepared.get(qi)!;
   };
   for (const view of cnnViews) {
-    const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}) };
+    const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}), ...(view.tilt ? { tilt: view.tilt } : {}) };
     const got = await cache.getOrCompute(
-      `queries-${view.side}-${view.orientation}${view.trim ? '-trim' : ''}`,
+      `queries-${view.side}-${view.orientation}${view.trim ? '-trim' : ''}${view.tilt ? `-tilt${view.tilt}` : ''}`,
       DescriptorCache.key({ ...queryKey, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
       { rows: queries.length, perRow: 1, dim: model.extractor.dim },
       async (from, to) => {
@@ -160,6 +162,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   const loupe = new RecallTally('Loupe');
   const loupeSameScene = new RecallTally('Loupe, same scene');
+  const loupeTop10 = new RecallTally('Loupe, recall@10');
   const trainedOn = input.trainedOn && new Set(input.trainedOn);
   const loupeUnseen = trainedOn && new RecallTally('Loupe, photos not trained on');
   const floatGlobal = new RecallTally('float, global only');
@@ -178,6 +181,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);
+    loupeTop10.add(q.transform, hits.slice(0, 10).some((h) => h.key === truth) ? 1 : 0);
     if (trainedOn && !trainedOn.has(truth)) loupeUnseen!.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     if (q.box && hits[0]?.key === truth) {
       cropHits++;
@@ -206,6 +210,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   return {
     loupe,
     loupeSameScene,
+    loupeTop10,
     // (no column when every queried photo was trained on)
     loupeUnseen: loupeUnseen?.transforms().length ? loupeUnseen : undefined,
     phash,

@@ -67,6 +67,7 @@ export async function runCopyDetectionCli(args: string[], defaults: { model: str
       queries: queries.length,
       loupe: r.loupe.toJson(),
       loupe_same_scene: r.loupeSameScene.toJson(),
+      loupe_recall_at_10: r.loupeTop10.toJson(),
       ...(r.loupeUnseen ? { loupe_not_trained_on: r.loupeUnseen.toJson(), trained_on_photos: trainedOn!.length } : {}),
       phash: r.phash.toJson(),
       float_global: r.floatGlobal.toJson(),
@@ -85,6 +86,7 @@ function printTable(r: CopyDetectionResult, bits: number): void {
     ['float, global only', r.floatGlobal],
     ['float, fused views', r.floatFused],
     ['Loupe, same scene', r.loupeSameScene],
+    ['Loupe, recall@10', r.loupeTop10],
     ...(r.loupeUnseen ? [['Loupe, not trained on', r.loupeUnseen] as [string, RecallTally]] : []),
   ];
   const transforms = r.loupe.transforms();
@@ -98,5 +100,5 @@ function printTable(r: CopyDetectionResult, bits: number): void {
   lines.push('-'.repeat(header.length));
   lines.push(['overall', ''.padStart(7), ...methods.map(([, m]) => m.overall().toFixed(3).padStart(w))].join(' '));
   lines.push(['all queries', ''.padStart(7), ...methods.map(([, m]) => m.allQueries().toFixed(3).padStart(w))].join(' '));
-  process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled; same scene = a hit on another photo of the source's scene counts)\n${lines.join('\n')}\n`);
+  process.stdout.write(`recall@1 (overall = mean over transforms; all queries = pooled; same scene = a hit on another photo of the source's scene counts; recall@10 = the source among the first 10 hits, what re-ranking could reach)\n${lines.join('\n')}\n`);
 }

@@ -138,7 +138,7 @@ export class HashModel {
   async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
     const raster = await toRaster(input.image);
     const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
-    const [described] = await this.extractor.describeWholeViews([raster], cnnViews);
+    const [described] = await this.extractor.describeWholeViews([raster], cnnViews, [input]);
     const codes = this.hashDescriptors(described.map((d) => d.descriptor));
     let next = 0;
     return plan.views.map((view) => {
@@ -156,7 +156,7 @@ export class HashModel {
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */
   async describeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<Float32Array[]> {
-    const [descriptors] = await this.extractor.describeWhole([await toRaster(input.image)], plan.views.filter((v) => v.kind !== 'dct'));
+    const [descriptors] = await this.extractor.describeWhole([await toRaster(input.image)], plan.views.filter((v) => v.kind !== 'dct'), [input]);
     return descriptors;
   }
 

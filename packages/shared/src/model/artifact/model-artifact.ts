@@ -43,6 +43,7 @@ export const QueryPlanSchema = z.object({
         side: z.number().int().min(32).max(1024),
         kind: z.enum(['dct']).optional(),
         trim: z.boolean().optional(),
+        tilt: z.number().min(-45).max(45).optional(),
         offsets: z.array(z.number().min(0).nullable()),
         maxDistance: z.number().min(0).max(1).optional(),
         cells: z.boolean().optional(),

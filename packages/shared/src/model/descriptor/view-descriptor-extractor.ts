@@ -8,6 +8,7 @@ import { CellSums } from './cell-sums.ts';
 import { boxToCells, concatNormalized, gridCells, l2Normalize, poolRegion, unitBox, type CellRange } from './region-pooling.ts';
 import { orientRaster, type RasterOrientation } from './orient-raster.ts';
 import { trimBorders } from './trim-borders.ts';
+import { untiltRaster } from './untilt-raster.ts';
 
 /** A whole-image descriptor taken at a forward side and orientation (a query view). */
 export interface WholeViewSpec {
@@ -17,6 +18,14 @@ export interface WholeViewSpec {
   trim?: boolean;
   /** Also describe each cell of the map (describeWholeViews). */
   cells?: boolean;
+  /** Turn a copy tilted by this many degrees (clockwise) back first (untiltRaster). */
+  tilt?: number;
+}
+
+/** An image's size after EXIF orientation (its canonical raster is squashed square). */
+export interface ImageSize {
+  width: number;
+  height: number;
 }
 
 /** A whole-image view's descriptor, and with `cells` its map's cells (side x side, row-major). */
@@ -84,22 +93,21 @@ export class ViewDescriptorExtractor {
    * forward at its side, the whole map pooled. With orientation 'none' and side = levelSides[0]
    * (rmac) this is exactly the level-0 descriptor describe() gives for a full-image view.
    */
-  async describeWhole(rasters: RgbRaster[], specs: WholeViewSpec[]): Promise<Float32Array[][]> {
-    return (await this.describeWholeViews(rasters, specs)).map((r) => r.map((v) => v.descriptor));
+  async describeWhole(rasters: RgbRaster[], specs: WholeViewSpec[], sizes?: ImageSize[]): Promise<Float32Array[][]> {
+    return (await this.describeWholeViews(rasters, specs, sizes)).map((r) => r.map((v) => v.descriptor));
   }
 
   /**
    * describeWhole, and for specs that ask (`cells`) each cell of the map as its own normalised
    * descriptor (row-major), from the same forward: what a cell level holds for an indexed image.
+   * `sizes` (each raster's image size) let tilted specs undo a rotation in the image's own aspect.
    */
-  async describeWholeViews(rasters: RgbRaster[], specs: WholeViewSpec[]): Promise<WholeViewDescriptor[][]> {
+  async describeWholeViews(rasters: RgbRaster[], specs: WholeViewSpec[], sizes?: ImageSize[]): Promise<WholeViewDescriptor[][]> {
     const out = rasters.map(() => new Array<WholeViewDescriptor>(specs.length));
     const groups = new Map<number, number[]>();
     specs.forEach((s, i) => groups.set(s.side, [...(groups.get(s.side) ?? []), i]));
     for (const [side, which] of groups) {
-      const items = rasters.flatMap((raster, r) =>
-        which.map((si) => ({ r, si, raster: orientRaster(specs[si].trim ? trimBorders(raster) : raster, specs[si].orientation) })),
-      );
+      const items = rasters.flatMap((raster, r) => which.map((si) => ({ r, si, raster: viewRaster(raster, specs[si], sizes?.[r] ?? raster) })));
       // A spec that leaves the raster as it is (a trim of an unframed image) shares its forward.
       const unique = [...new Set(items.map((it) => it.raster))];
       const wantsCells = new Set(items.filter((it) => specs[it.si].cells).map((it) => it.raster));
@@ -224,6 +232,13 @@ export class ViewDescriptorExtractor {
   private batchSize(side: number): number {
     return Math.max(1, Math.floor(this.maxBatchPixels / (side * side)));
   }
+}
+
+/** The raster as a whole-image spec looks at it: trimmed, tilted back, turned (in that order). */
+function viewRaster(raster: RgbRaster, spec: WholeViewSpec, size: ImageSize): RgbRaster {
+  const trimmed = spec.trim ? trimBorders(raster) : raster;
+  const upright = spec.tilt ? untiltRaster(trimmed, spec.tilt, size.width, size.height) : trimmed;
+  return orientRaster(upright, spec.orientation);
 }
 
 /** Pools one cell range of one feature map. */

@@ -19,6 +19,8 @@ describe('defaultQueryPlan', () => {
       'rot90:224:0',
       'rot270:224:0',
       'trim:224:0',
+      'tilt+7.5:224:0',
+      'tilt-7.5:224:0',
       'dct:224:3',
     ]);
   });
@@ -43,6 +45,8 @@ describe('defaultQueryPlan', () => {
       'rot90:224:0',
       'rot270:224:0',
       'trim:224:0',
+      'tilt+7.5:224:0',
+      'tilt-7.5:224:0',
       'dct:224:4',
     ]);
     const offset = (name: string, level: number) => views.find((v) => v.name === name)!.offsets[level]!;
@@ -72,6 +76,8 @@ describe('defaultQueryPlan', () => {
       'rot90:224:0',
       'rot270:224:0',
       'trim:224:0',
+      'tilt+7.5:224:0',
+      'tilt-7.5:224:0',
       'dct:224:4',
     ]);
     expect(views.find((v) => v.name === 's160')!.offsets[1]).toBe(QUERY_OFFSETS.region);
@@ -98,7 +104,7 @@ describe('defaultQueryPlan', () => {
     expect(descriptor.levelSides).toEqual([224, 448, 448, 448, 448, 224]);
     expect(pairedQuerySide(plan, descriptor, 4, 224)).toBeNull();
     const query = defaultQueryPlan(descriptor, plan);
-    expect(summary(query.views)).toEqual(['global:224:0,2', 's160:160:1', 's320:320:3', 'flip:224:0,2', 'rot90:224:0', 'rot270:224:0', 'trim:224:0', 'dct:224:5']);
+    expect(summary(query.views)).toEqual(['global:224:0,2', 's160:160:1', 's320:320:3', 'flip:224:0,2', 'rot90:224:0', 'rot270:224:0', 'trim:224:0', 'tilt+7.5:224:0', 'tilt-7.5:224:0', 'dct:224:5']);
     expect(query.views.filter((v) => v.cells).map((v) => v.name)).toEqual(['global', 's160', 's320']);
     expect(query.verify).toEqual(CELL_VERIFICATION);
     expect(defaultQueryPlan(plain.descriptor, plain.plan).verify).toBeUndefined();

@@ -12,6 +12,8 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *  - TRIMMED: the query with its frame removed pays 2%: padded copies are found (0.76 -> 0.99)
  *    while crops with a flat edge (sky, wall) rarely let it outrank their region (0.01 and 0.03
  *    gave the same overall recall).
+ *  - TILTED: the query turned back by TILT_DEGREES either way pays 3%, like the turned views:
+ *    10-degree rotations 0.807 -> 0.950 with the default model.
  *  - DCT: the perceptual code ranks at its plain distance but only within 25% of the bits; a
  *    random pair differs in ~50%, so the cut keeps it from answering crops and other scenes.
  *  - PAIRED_SCALE: a query view larger than the global side, paired with large regions, pays this
@@ -19,7 +21,13 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *    large regions, so the smaller scales (10% crops) keep priority. 0.015 / 0.03 / 0.06 gave
  *    0.917 / 0.921 / 0.928 overall with `-p640` (10% crops 0.51 / 0.55 / 0.62, 50% crops 0.92 / 0.92 / 0.90).
  */
-export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06 } as const;
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, tilted: 0.03, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06 } as const;
+
+/**
+ * The tilted query views turn the query back by this many degrees either way (untiltRaster): a copy
+ * rotated by 5-10 degrees comes back within 2.5 of upright, close enough for its global code.
+ */
+export const TILT_DEGREES = 7.5;
 
 /**
  * Cell verification of plans with a cell level, measured on the copy-detection benchmark
@@ -59,9 +67,11 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  *    against regions: mirrored crops);
  *  - `trim`: the query without a uniform frame (a padded or letterboxed copy), against the global
  *    level; without a frame it codes like `global`;
+ *  - `tilt+7.5`, `tilt-7.5`: the query turned back from a small rotation either way (its grown
+ *    canvas cut away), against the global level;
  *  - `dct` (plans with a perceptual level): the query's DctHash against that level, hits beyond
  *    dctMaxDistance dropped — blurred, darkened or captioned copies the CNN codes lose.
- * Query views cost query-time forwards only (5 x 224 + 160 + 128 px for the pyramid, 5 x 224 + 320 for
+ * Query views cost query-time forwards only (7 x 224 + 160 + 128 px for the pyramid, 7 x 224 + 320 for
  * -p448, and + 160 for the default -p448c5); the index is unchanged. With a cell level (`-cells`), the
  * upright views (global, s<side>) also code their maps' cells, and the plan verifies the top
  * candidates against the index's cells (CELL_VERIFICATION).
@@ -96,12 +106,15 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   views.push({ name: 'rot90', orientation: 'rot90', side: globalSide, offsets: perLevel(globalSide, turned, null) });
   views.push({ name: 'rot270', orientation: 'rot270', side: globalSide, offsets: perLevel(globalSide, turned, null) });
   views.push({ name: 'trim', orientation: 'none', trim: true, side: globalSide, offsets: perLevel(globalSide, QUERY_OFFSETS.trimmed, null) });
+  for (const tilt of [TILT_DEGREES, -TILT_DEGREES]) {
+    views.push({ name: `tilt${tilt > 0 ? '+' : ''}${tilt}`, orientation: 'none', tilt, side: globalSide, offsets: perLevel(globalSide, QUERY_OFFSETS.tilted, null) });
+  }
   if (isDct.some(Boolean)) {
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
   if (!isCells.some(Boolean)) return { views };
-  // The unturned, untrimmed views see the query as the index's regions do, at each paired scale.
-  const grids = views.map((v) => (v.orientation === 'none' && !v.trim && v.kind !== 'dct' ? { ...v, cells: true } : v));
+  // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.
+  const grids = views.map((v) => (v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' ? { ...v, cells: true } : v));
   return { views: grids, verify: CELL_VERIFICATION };
 }

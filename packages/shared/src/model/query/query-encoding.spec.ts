@@ -142,3 +142,23 @@ describe('the trim query view', () => {
     expect(near).toBeLessThan(30);
   });
 });
+
+describe('the tilted query views', () => {
+  it('code a copy rotated by a few degrees near the original, through the view that turns it back its way', async () => {
+    const bytes = readFileSync(PHOTO);
+    const original = (await model.encodeQuery(input))[0].code;
+    const tilted = model.queryPlan.views.flatMap((v, i) => (v.tilt ? [{ i, tilt: v.tilt }] : []));
+    expect(tilted.map((t) => t.tilt).sort()).toEqual([-7.5, 7.5]);
+    for (const angle of [9, -9]) {
+      const rotated = await sharp(bytes).rotate().rotate(angle, { background: '#2050c0' }).jpeg().toBuffer();
+      const meta = await sharp(rotated).metadata();
+      const copy = await model.encodeQuery({ image: await toCanonical(sharp(rotated)), width: meta.width!, height: meta.height! });
+      const distance = (i: number) => hammingDistance(copy[i].code, original);
+      const right = tilted.find((t) => Math.sign(t.tilt) === Math.sign(angle))!;
+      const wrong = tilted.find((t) => t !== right)!;
+      // (random-projection codes: 54 bits from the original as the copy is, 26-33 turned back)
+      expect(distance(right.i)).toBeLessThan(distance(0) * 0.7);
+      expect(distance(right.i)).toBeLessThan(distance(wrong.i));
+    }
+  });
+});

@@ -18,6 +18,11 @@ export interface QueryView {
   side: number;
   /** The query without a uniform frame (padding, letterbox bars) before the forward. */
   trim?: boolean;
+  /**
+   * Degrees (clockwise) a tilted copy is taken to be rotated by and turned back before the forward
+   * (untiltRaster): a copy rotated by a few degrees, its canvas grown, seen upright.
+   */
+  tilt?: number;
   /** 'dct': the query's perceptual code (DctHash) instead of a CNN descriptor, for dct levels. */
   kind?: 'dct';
   /**
@@ -57,5 +62,5 @@ export interface QueryPlan {
 
 /** The query view that reproduces the index's level-0 (global) code of the same image. */
 export function isIdentityView(v: QueryView, globalSide: number): boolean {
-  return v.orientation === 'none' && v.side === globalSide;
+  return v.orientation === 'none' && v.side === globalSide && !v.tilt;
 }
