@@ -180,7 +180,7 @@ const loadMs = performance.now() - t0;
 // Variants of a builtin default: its descriptor option (-crop, -r<side>, -p<side>[c<cells>][-cells]) swapped for another
 // (on the untrained builtin a shipped head was trained from: the same forwards).
 const untrained = untrainedModel(defaultModel);
-const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?(?:-cells\d*)?/, `$1${option}`);
+const builtinVariant = (option: string) => untrained.replace(/^(builtin:mobilenetv2-rp\d+)(?:-crop|-r\d+|-p\d+(?:c\d+)?)?(?:-cells\d*)?(?:-px\d+)?/, `$1${option}`);
 const crop = await loadHashModel(builtinVariant('-crop'), { logger });
 const VARIANTS: [string, string][] = [
   ['', 'pyramid 2x2+3x3 of a 320 forward'],

@@ -1,6 +1,8 @@
 import {
   CellGridVerifier,
   cellLevelOf,
+  PixelVerifier,
+  pixelLevelOf,
   codeBytes,
   hammingScore,
   hexToBytes,
@@ -13,6 +15,8 @@ import {
   type QueryView,
   type CellVerification,
   type QueryViewCode,
+  type QueryCellGrid,
+  type QueryPixels,
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import type { Granularity, SearchHit, SearchParams, SearchResponse } from './search-types.ts';
@@ -52,6 +56,8 @@ export class QueryService {
   private readonly fusion: ViewFusion;
   private readonly verifier: CellGridVerifier | undefined;
   private readonly cellLevel: number;
+  private readonly pixelVerifier: PixelVerifier | undefined;
+  private readonly pixelLevel: number;
 
   constructor(
     private readonly layout: IndexLayout,
@@ -63,6 +69,8 @@ export class QueryService {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
     this.verifier = CellGridVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
     this.cellLevel = cellLevelOf(layout.plan);
+    this.pixelVerifier = PixelVerifier.forPlan(layout.bits, layout.plan, encoder.verify?.pixelWeight);
+    this.pixelLevel = pixelLevelOf(layout.plan);
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
@@ -100,7 +108,7 @@ export class QueryService {
     const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
     let fused = this.fusion.fuse(probes, results, k);
-    if (verifier?.needsCheck(fused)) fused = verifier.rerank(fused, grids, await this.reader.levelCodesOf(fused, this.cellLevel));
+    if (verifier?.needsCheck(fused)) fused = await this.verify(verifier, fused, grids, codes[0].pixels);
     const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,
@@ -112,6 +120,16 @@ export class QueryService {
       response.shards.failed = shards.failed;
     }
     return response;
+  }
+
+  /** The candidates checked cell by cell, and with a pixel level also against their thumbnails (ranks add up). */
+  private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CellGridVerifier, fused: H[], grids: QueryCellGrid[], pixels: QueryPixels | undefined): Promise<H[]> {
+    const pixelVerifier = pixels && this.pixelVerifier;
+    const [cells, thumbs] = await Promise.all([
+      this.reader.levelCodesOf(fused, this.cellLevel),
+      pixelVerifier ? this.reader.levelCodesOf(fused, this.pixelLevel) : undefined,
+    ]);
+    return verifier.rerank(pixelVerifier ? pixelVerifier.adjustRanks(fused, pixels, thumbs!) : fused, grids, cells);
   }
 
   private toHit(h: FusedHit): SearchHit {

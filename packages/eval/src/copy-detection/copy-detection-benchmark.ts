@@ -6,12 +6,15 @@ import {
   type Box,
   ViewFusion,
   CellGridVerifier,
+  PixelVerifier,
   cellLevelOf,
+  pixelLevelOf,
   concatCodes,
   type FusedHit,
   type HashModel,
   type QueryPlan,
   type QueryViewCode,
+  type QueryPixels,
 } from '@loupe/shared';
 import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
 import { DescriptorCache } from './descriptor-cache.ts';
@@ -67,10 +70,10 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const cache = new DescriptorCache(input.cacheDir);
   const photoIds = set.photos.map((p) => `${p.name}:${p.bytes.length}`);
   // Cache keys name the CNN part only: a model that adds a dct level shares its descriptors.
-  const cnnLevels = model.plan.levels.map((_, l) => l).filter((l) => !model.isDctLevel(l));
+  const cnnLevels = model.plan.levels.map((_, l) => l).filter((l) => model.isCnnLevel(l));
   const cnnPlan = { levels: cnnLevels.map((l) => model.plan.levels[l]) };
   const { levelSides } = model.descriptor;
-  const cnnDescriptor = { ...model.descriptor, levelSides: levelSides.filter((_, l) => !model.isDctLevel(l)) };
+  const cnnDescriptor = { ...model.descriptor, levelSides: levelSides.filter((_, l) => model.isCnnLevel(l)) };
   const dbKey = { backbone: model.backbone, descriptor: cnnDescriptor, dim: model.extractor.dim, plan: cnnPlan };
   // A whole-query descriptor depends on the backbone, pooling and grid only (not on the levels).
   const queryKey = { backbone: model.backbone, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim };
@@ -93,7 +96,13 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     16,
     (done, rows) => log(`  database descriptors ${done}/${rows}`),
   );
-  const dbDct = await Promise.all(set.photos.map(async (p) => model.dctCode(await decodeCanonical((await prepareImage(p.bytes, EVAL_IMAGE_LIMITS)).canonical))));
+  // The codes of levels made from pixels (dct, thumbnail), per photo and level.
+  const dbPixelCodes = await Promise.all(
+    set.photos.map(async (p) => {
+      const raster = await decodeCanonical((await prepareImage(p.bytes, EVAL_IMAGE_LIMITS)).canonical);
+      return model.plan.levels.map((_, l) => (model.isCnnLevel(l) ? new Uint8Array(0) : model.pixelLevelCode(l, raster)));
+    }),
+  );
   const dbMs = performance.now() - tDb;
 
   // One cache file per query view (side, orientation): plans that share views share descriptors.
@@ -131,17 +140,23 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const verifier = CellGridVerifier.forPlan(model.bits, model.plan, plan.verify);
   const grids = verifier ? await queryCellGrids(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log) : [];
   const hasDct = plan.views.some((v) => v.kind === 'dct');
-  const queryDct = hasDct
-    ? await Promise.all(queries.map(async (_, qi) => model.dctCode(await decodeCanonical((await prepareQuery(qi)).canonical))))
-    : [];
+  const pixelVerifier = verifier && PixelVerifier.forPlan(model.bits, model.plan, plan.verify?.pixelWeight);
+  // The query's perceptual code and grey pixels, from one decode.
+  const queryRasters: { dct?: Uint8Array; pixels?: QueryPixels }[] = [];
+  for (let qi = 0; qi < queries.length; qi++) {
+    if (!hasDct && !pixelVerifier) break;
+    const img = await prepareQuery(qi);
+    const raster = await decodeCanonical(img.canonical);
+    queryRasters.push({ dct: hasDct ? model.dctCode(raster) : undefined, pixels: pixelVerifier ? model.queryPixels(raster, img.width, img.height) : undefined });
+  }
   const queryMs = performance.now() - tQ;
 
   // Index layout: level -> views, in the plan's order (describe() returns CNN views level by
-  // level); a dct level holds the photo's perceptual code, or nothing (float indexes).
-  const byLevel = <T>(views: T[], dct: T[]): T[][] => {
+  // level); levels made from pixels hold nothing here (filled in for the code index below).
+  const byLevel = <T>(views: T[]): T[][] => {
     let o = 0;
     return model.plan.levels.map((l, li) => {
-      if (model.isDctLevel(li)) return dct;
+      if (!model.isCnnLevel(li)) return [];
       o += l.grid * l.grid;
       return views.slice(o - l.grid * l.grid, o);
     });
@@ -151,13 +166,15 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
   const codeIndex = new BruteForceIndex(
-    objects((i) => byLevel(db.rows[i], []).map((views, l) => (model.isDctLevel(l) ? [dbDct[i]] : model.hashLevel(l, views)))),
+    objects((i) => byLevel(db.rows[i]).map((views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixelCodes[i][l]]))),
     hamming,
   );
   // What the query service reads per candidate: the cell level's codes side by side.
   const cellLevel = cellLevelOf(model.plan);
   const cellCodes = new Map(cellLevel < 0 ? [] : codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[cellLevel])]));
-  const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i], [])), (a, b) => model.bits * angularDistance(a, b));
+  const pixelLevel = pixelLevelOf(model.plan);
+  const thumbs = new Map(pixelLevel < 0 ? [] : codeIndex.objects.map((o) => [o.key, o.levels[pixelLevel][0]]));
+  const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i])), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
   const loupe = new RecallTally('Loupe');
@@ -174,10 +191,15 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const truth = set.photos[q.source].name;
     const cnnCodes = model.hashDescriptors(qd.rows[qi]);
     let next = 0;
-    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryDct[qi] : cnnCodes[next++] }));
+    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryRasters[qi]!.dct! : cnnCodes[next++] }));
     const probes = fusion.probes(codes);
     let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
-    if (verifier?.needsCheck(hits)) hits = verifier.rerank(hits, grids[qi], hits.map((h) => cellCodes.get(h.key)));
+    if (verifier?.needsCheck(hits)) {
+      // As the query service: thumbnails first (ranks only), then the cells re-rank.
+      const { pixels } = queryRasters[qi];
+      const checked = pixelVerifier && pixels ? pixelVerifier.adjustRanks(hits, pixels, hits.map((h) => thumbs.get(h.key))) : hits;
+      hits = verifier.rerank(checked, grids[qi], checked.map((h) => cellCodes.get(h.key)));
+    }
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);

@@ -20,7 +20,7 @@ const source = z.string().refine(
  * The model a new index gets when LOUPE_MODEL is not set. An index made with an earlier default
  * (another view plan) keeps its own model: the encoder follows it (startEncoder).
  */
-export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
+export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct';
 
 /**
  * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).

@@ -1,6 +1,6 @@
 import { concatCodes } from '../code/bit-code.ts';
 import { decodeCanonical, type RgbRaster } from '../image/canonical-image.ts';
-import { cellLevelOf, levelBits, planViews, type View, type ViewPlan } from '../view/view-plan.ts';
+import { cellLevelOf, isCnnLevel, levelBits, pixelSide, planViews, type View, type ViewPlan } from '../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
 import type { DescribeInput, ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import type { HashHead } from './head/hash-head.ts';
@@ -8,7 +8,8 @@ import type { QueryPlan } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
-import { DctHash } from './perceptual/dct-hash.ts';
+import { DctHash, greyThumbnail } from './perceptual/dct-hash.ts';
+import { QUERY_PIXELS_SIDE, type QueryPixels } from '../search/fusion/pixel-verifier.ts';
 
 export interface EncodeInput {
   /** Canonical raster: decoded, or the canonical JPEG as bytes / base64 (as in EncodeJob.image). */
@@ -91,7 +92,7 @@ export class HashModel {
         level: v.level,
         index: v.index,
         box: v.box,
-        code: this.isDctLevel(v.level) ? this.dctCode(p.raster) : codes[i][next++],
+        code: this.isCnnLevel(v.level) ? codes[i][next++] : this.pixelLevelCode(v.level, p.raster),
       }));
     });
   }
@@ -131,6 +132,24 @@ export class HashModel {
     return this.plan.levels[level]?.kind === 'dct';
   }
 
+  /** Levels coded from CNN descriptors (the others: dct and pixel levels, coded from the raster). */
+  isCnnLevel(level: number): boolean {
+    return isCnnLevel(this.plan, level);
+  }
+
+  /** The code a level made from the raster itself holds: the perceptual code, or the grey thumbnail. */
+  pixelLevelCode(level: number, raster: RgbRaster): Uint8Array {
+    const l = this.plan.levels[level];
+    if (l.kind === 'dct') return this.dctCode(raster);
+    if (l.kind === 'pixels') return greyBytes(raster, pixelSide(l));
+    throw new Error(`level ${level} is coded from descriptors`);
+  }
+
+  /** The query's pixels as PixelVerifier compares them with the index's thumbnails. */
+  queryPixels(raster: RgbRaster, width: number, height: number): QueryPixels {
+    return { grey: greyBytes(raster, QUERY_PIXELS_SIDE), width, height };
+  }
+
   /**
    * Codes of a query image's views (the query plan): what the query service matches against the
    * index. Equals describeQuery() hashed by the head, view by view.
@@ -145,7 +164,8 @@ export class HashModel {
       if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
       const d = described[next];
       const code = codes[next++];
-      return { view, code, ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}) };
+      const pixels = view === plan.views[0] && plan.verify?.pixelWeight ? { pixels: this.queryPixels(raster, input.width, input.height) } : {};
+      return { view, code, ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}), ...pixels };
     });
   }
 
@@ -176,7 +196,7 @@ export class HashModel {
 
   /** The inputs with their perceptual views left out (those take no descriptor). */
   private cnnViews(prepared: DescribeInput[]): DescribeInput[] {
-    return prepared.map((p) => ({ ...p, views: p.views.filter((v) => !this.isDctLevel(v.level)) }));
+    return prepared.map((p) => ({ ...p, views: p.views.filter((v) => this.isCnnLevel(v.level)) }));
   }
 
   private async prepare(inputs: EncodeInput[]): Promise<DescribeInput[]> {
@@ -189,6 +209,11 @@ export class HashModel {
       })),
     );
   }
+}
+
+/** A raster's grey thumbnail as bytes (what a pixel level stores). */
+function greyBytes(raster: RgbRaster, side: number): Uint8Array {
+  return Uint8Array.from(greyThumbnail(raster, side), (v) => Math.min(255, Math.round(v)));
 }
 
 async function toRaster(image: EncodeInput['image']): Promise<RgbRaster> {

@@ -14,3 +14,5 @@ export * from './mih/multi-index-hash.ts';
 export * from './fusion/query-plan.ts';
 export * from './fusion/view-fusion.ts';
 export * from './fusion/cell-grid-verifier.ts';
+export * from './fusion/pixel-verifier.ts';
+export * from './fusion/thumbnail-search.ts';

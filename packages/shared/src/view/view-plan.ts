@@ -13,9 +13,11 @@ export interface ViewLevel {
    * 'dct': a perceptual level — one whole-image code from the DCT of the grey image (DctHash), no
    * CNN; 'cells': one code per cell of its forward's feature map (grid = the map's side, no
    * overlap), never searched: the query service checks its top candidates against it
-   * (CellGridVerifier); absent: searched codes from the backbone's descriptors and the head.
+   * (CellGridVerifier); 'pixels': the image's small grey thumbnail (GreyThumbnail, `bits` / 8
+   * bytes), never searched: the query's own pixels are sought in it (PixelVerifier); absent:
+   * searched codes from the backbone's descriptors and the head.
    */
-  kind?: 'dct' | 'cells';
+  kind?: 'dct' | 'cells' | 'pixels';
   /**
    * Scale-paired levels whose regions span less than a query's global view: the query forward
    * side that sees a crop of this region's size at the pixel scale the region was encoded at
@@ -23,8 +25,9 @@ export interface ViewLevel {
    */
   querySide?: number;
   /**
-   * A cell level's code length when shorter than the index's: each cell keeps the first `bits` of
-   * its code (a cell is checked, not searched, and there are ~200 a image).
+   * A level's code length when it is not the index's: a cell level keeps the first `bits` of each
+   * cell's code (a cell is checked, not searched, and there are ~200 an image); a pixel level holds
+   * side x side grey bytes (bits = side^2 x 8).
    */
   bits?: number;
 }
@@ -60,9 +63,16 @@ export function isWholeImageLevel(plan: ViewPlan, level: number): boolean {
   return level === 0 || plan.levels[level]?.kind === 'dct';
 }
 
-/** Levels the index's searchers scan: every level but the cell level (read per candidate instead). */
+/** Levels the index's searchers scan: every level but the cell and pixel levels (read per candidate instead). */
 export function isSearchedLevel(plan: ViewPlan, level: number): boolean {
-  return plan.levels[level]?.kind !== 'cells';
+  const kind = plan.levels[level]?.kind;
+  return kind !== 'cells' && kind !== 'pixels';
+}
+
+/** Levels coded from the backbone's descriptors (searched regions and cells), not from pixels. */
+export function isCnnLevel(plan: ViewPlan, level: number): boolean {
+  const kind = plan.levels[level]?.kind;
+  return kind === undefined || kind === 'cells';
 }
 
 /** Bits of each code stored at `level` of an index of `bits`-bit codes. */
@@ -70,14 +80,27 @@ export function levelBits(plan: ViewPlan, level: number, bits: number): number {
   return plan.levels[level]?.bits ?? bits;
 }
 
-/** The plan for codes of `bits` (a head of another length): a cell level keeps its shorter length only while it is shorter. */
+/**
+ * The plan for codes of `bits` (a head of another length): a cell level keeps its shorter length only
+ * while it is shorter; a pixel level's thumbnail does not depend on the head.
+ */
 export function planForBits(plan: ViewPlan, bits: number): ViewPlan {
-  return { levels: plan.levels.map(({ bits: b, ...l }) => (b !== undefined && b < bits ? { ...l, bits: b } : l)) };
+  return { levels: plan.levels.map(({ bits: b, ...l }) => (b !== undefined && (b < bits || l.kind === 'pixels') ? { ...l, bits: b } : l)) };
 }
 
 /** The plan's cell level (kind 'cells'), or -1. */
 export function cellLevelOf(plan: ViewPlan): number {
   return plan.levels.findIndex((l) => l.kind === 'cells');
+}
+
+/** The plan's pixel level (kind 'pixels'), or -1. */
+export function pixelLevelOf(plan: ViewPlan): number {
+  return plan.levels.findIndex((l) => l.kind === 'pixels');
+}
+
+/** Thumbnail side of a pixel level (its bits are side^2 grey bytes). */
+export function pixelSide(level: ViewLevel): number {
+  return Math.round(Math.sqrt((level.bits ?? 0) / 8));
 }
 
 /** The plan with a perceptual (DCT) level after its CNN levels. */

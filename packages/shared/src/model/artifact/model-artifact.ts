@@ -25,7 +25,7 @@ const ViewPlanSchema = z.object({
         name: z.string().min(1),
         grid: z.number().int().positive(),
         overlap: z.number().min(0).lt(1),
-        kind: z.enum(['dct', 'cells']).optional(),
+        kind: z.enum(['dct', 'cells', 'pixels']).optional(),
         querySide: z.number().int().min(32).max(1024).optional(),
         bits: z.number().int().positive().multipleOf(8).optional(),
       }),
@@ -55,6 +55,7 @@ export const QueryPlanSchema = z.object({
       candidates: z.number().int().min(1).max(1000),
       weight: z.number().min(0),
       keepWholeWithin: z.number().min(0).max(1),
+      pixelWeight: z.number().min(0).optional(),
     })
     .optional(),
 });
@@ -91,7 +92,11 @@ export const ModelArtifactHeaderSchema = z
     if (cellLevels.length > 1) issue('a plan has at most one cell level');
     if (cellLevels.some((l) => l.overlap !== 0)) issue('a cell level tiles its map (overlap 0)');
     if (cellLevels.length && h.descriptor.mode !== 'rmac') issue('a cell level needs rmac descriptors (cells of a feature map)');
-    if (h.plan.levels.some((l) => l.bits !== undefined && (l.kind !== 'cells' || l.bits > h.bits))) issue('only a cell level keeps fewer bits (at most the head\'s)');
+    const ownBits = (l: (typeof h.plan.levels)[number]) => (l.kind === 'pixels' ? true : l.kind === 'cells' && l.bits! <= h.bits);
+    if (h.plan.levels.some((l) => l.bits !== undefined && !ownBits(l))) issue('only a cell level keeps fewer bits (at most the head\'s)');
+    const pixelLevels = h.plan.levels.filter((l) => l.kind === 'pixels');
+    if (pixelLevels.length > 1) issue('a plan has at most one pixel level');
+    if (pixelLevels.some((l) => l.grid !== 1 || !l.bits || !Number.isInteger(Math.sqrt(l.bits / 8)))) issue('a pixel level is one square thumbnail (grid 1, bits = side^2 x 8)');
     const identity = h.query?.views[0];
     if (identity && (identity.orientation !== 'none' || identity.offsets[0] !== 0)) {
       issue('query.views[0] must be the identity view (orientation none, offset 0 on level 0)');

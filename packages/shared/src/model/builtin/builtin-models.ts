@@ -8,7 +8,7 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
 /**
  * Untrained models that need no artifact file:
  *
- *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p448c5-cells-dct
+ *   builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-px<side>][-dct][-s<seed>]   e.g. builtin:mobilenetv2-rp256-p448c5-cells-dct
  *
  * Descriptor: MobileNetV2-1.4 (nsfwjs), DEFAULT_DESCRIPTOR_CONFIG (R-MAC, regions from a 320
  * forward; `-r448`: regions from a 448 forward, better regional codes at ~2/3 the throughput;
@@ -16,7 +16,8 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * levels 2x2 .. 4x4 instead of 2x2 and 3x3, pooled from the same forward; `-p<side>`: scale-paired
  * regions, see pairedRegionLevels; `-p<side>c<cells>` adds a finer paired level of regions `cells` wide; `-cells`
  * adds a cell level: every cell of the regional forward's map coded, for CellGridVerifier; `-cells64`
- * keeps the first 64 bits of each cell's code); `-dct` adds a
+ * keeps the first 64 bits of each cell's code); `-px<side>` adds a pixel level: the image's grey
+ * side x side thumbnail, for PixelVerifier; `-dct` adds a
  * perceptual level (DctHash of the whole image, `bits` long; no forward) and its query view.
  * Head (linear-sign): subtract the mean descriptor of the photos data set
  * (mobilenetv2-mean.ts), project on `bits` Gaussian hyperplanes drawn by seededGaussian(seed)
@@ -24,7 +25,7 @@ import { MOBILENETV2_MEAN_BASE64 } from './mobilenetv2-mean.ts';
  * similarity: P(bit differs) = angle / pi (Charikar's SimHash).
  * Changing any of this changes codes: define a new id instead.
  */
-const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+)(?:c(\d+))?)?(?:-l(\d))?(-cells(\d+)?)?(-dct)?(?:-s(\d+))?$/;
+const BUILTIN_ID = /^builtin:mobilenetv2-rp(\d+)(?:(-crop)|-r(\d+)|-p(\d+)(?:c(\d+))?)?(?:-l(\d))?(-cells(\d+)?)?(?:-px(\d+))?(-dct)?(?:-s(\d+))?$/;
 export const DEFAULT_BUILTIN_SEED = 1;
 
 export function isBuiltinModel(url: string): boolean {
@@ -33,11 +34,11 @@ export function isBuiltinModel(url: string): boolean {
 
 export function builtinArtifact(id: string): ModelArtifact {
   const m = BUILTIN_ID.exec(id);
-  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-dct][-s<seed>])`);
+  if (!m) throw new Error(`unknown builtin model "${id}" (expected builtin:mobilenetv2-rp<bits>[-crop|-r<side>|-p<side>[c<cells>]][-l<grid>][-cells[<bits>]][-px<side>][-dct][-s<seed>])`);
   const bits = Number(m[1]);
   if (bits < 8 || bits > 4096 || bits % 8 !== 0) throw new Error(`builtin model bits must be a multiple of 8 in 8..4096, got ${bits}`);
-  const seed = m[10] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[10]);
-  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[10]}`);
+  const seed = m[11] === undefined ? DEFAULT_BUILTIN_SEED : Number(m[11]);
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) throw new Error(`builtin model seed must fit 32 bits, got ${m[11]}`);
   const pairedSide = m[4] === undefined ? undefined : Number(m[4]);
   if (pairedSide !== undefined && m[6] !== undefined) throw new Error('builtin model: -p<side> sets its own regional levels; drop -l');
   const finestCells = m[5] === undefined ? undefined : Number(m[5]);
@@ -51,14 +52,16 @@ export function builtinArtifact(id: string): ModelArtifact {
   const regionLevels = pairedSide === undefined ? pyramidLevels(maxGrid) : pairedRegionLevels(pairedSide, finestCells);
   const cellLevels = m[7] === undefined ? [] : [cellLevel(pairedSide, m[8] === undefined ? undefined : Number(m[8]), bits)];
   const cnnPlan = { levels: [DEFAULT_VIEW_PLAN.levels[0], ...regionLevels, ...cellLevels] };
+  const pixels = m[9] === undefined ? [] : [pixelLevel(Number(m[9]))];
   const [globalSide, side] = [DEFAULT_DESCRIPTOR_CONFIG.levelSides[0], regionSide ?? DEFAULT_DESCRIPTOR_CONFIG.levelSides[1]];
   // (crop mode ignores levelSides and runs every view at the native side)
   const levelSides = cnnPlan.levels.map((_, l) => (l === 0 ? globalSide : side));
   const cnn: DescriptorConfig = { ...DEFAULT_DESCRIPTOR_CONFIG, mode: m[2] ? 'crop' : 'rmac', levelSides };
-  const dct = m[9] !== undefined;
-  const plan = dct ? withDctLevel(cnnPlan) : cnnPlan;
-  // levelSides has one entry per level; a dct level runs no forward and ignores its own.
-  const descriptor: DescriptorConfig = dct ? { ...cnn, levelSides: [...cnn.levelSides, cnn.levelSides[0]] } : cnn;
+  const dct = m[10] !== undefined;
+  const withPixels = { levels: [...cnnPlan.levels, ...pixels] };
+  const plan = dct ? withDctLevel(withPixels) : withPixels;
+  // levelSides has one entry per level; dct and pixel levels run no forward and ignore their own.
+  const descriptor: DescriptorConfig = { ...cnn, levelSides: [...cnn.levelSides, ...plan.levels.slice(cnnPlan.levels.length).map(() => cnn.levelSides[0])] };
   const dim = 1792;
   const mean = meanVector(dim);
   return buildArtifact({
@@ -131,6 +134,12 @@ function cellLevel(side: number | undefined, cellBits: number | undefined, bits:
   if (cellBits !== undefined && (cellBits % 8 !== 0 || cellBits < 8 || cellBits > bits)) throw new Error(`builtin model: cell codes keep a multiple of 8 bits up to ${bits}, got -cells${cellBits}`);
   const level: ViewLevel = { name: 'cells', grid: side / CELL_PX, overlap: 0, kind: 'cells' };
   return cellBits === undefined || cellBits === bits ? level : { ...level, bits: cellBits };
+}
+
+/** `-px<side>`: the image's side x side grey thumbnail, never searched (PixelVerifier). */
+function pixelLevel(side: number): ViewLevel {
+  if (!Number.isInteger(side) || side < 16 || side > 256) throw new Error(`builtin model: a pixel level's side is 16..256, got -px${side}`);
+  return { name: 'pixels', grid: 1, overlap: 0, kind: 'pixels', bits: side * side * 8 };
 }
 
 let mean: Float32Array | undefined;

@@ -7,9 +7,12 @@ import { builtinArtifact } from './builtin-models.ts';
  * Trained models shipped with Loupe (packages/shared/models), loaded by a builtin id. Each file's
  * digest is pinned: codes carry the id, so a retrained file must come with a new id.
  *
- *   builtin:mobilenetv2-copy256-p448c5-cells64-dct — the default: the head below on
- *   builtin:mobilenetv2-rp256-p448c5-cells64-dct's views (the same views plus a cell level of 64-bit
- *   codes, and a query plan that verifies its top candidates cell by cell; no file of its own).
+ *   builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct — the default: the head below on
+ *   builtin:mobilenetv2-rp256-p448c5-cells64-px64-dct's views (the same views plus a cell level of
+ *   64-bit codes and a 64x64 grey thumbnail, and a query plan that verifies its top candidates cell
+ *   by cell and pixel by pixel; no file of its own).
+ *   builtin:mobilenetv2-copy256-p448c5-cells64-dct — the default before (session 8): the same
+ *   without the thumbnail, kept for the indexes made with it.
  *   builtin:mobilenetv2-copy256-p448c5-dct — the default before: builtin:mobilenetv2-rp256-p448c5-dct's views
  *   and descriptors (with the 5-cell regions a 10% crop is found in), with a linear head trained by
  *   `loupe train --method pairs` on augmented copies of 285 images from Debian packages
@@ -21,6 +24,10 @@ import { builtinArtifact } from './builtin-models.ts';
  * sampled keys).
  */
 const SHIPPED: Record<string, { file: string; sha256: string; untrained: string } | { headOf: string; untrained: string }> = {
+  'builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct': {
+    headOf: 'builtin:mobilenetv2-copy256-p448c5-dct',
+    untrained: 'builtin:mobilenetv2-rp256-p448c5-cells64-px64-dct',
+  },
   'builtin:mobilenetv2-copy256-p448c5-cells64-dct': {
     // The trained head codes cells as it codes regions: each cell is a normalised 1792-d descriptor.
     headOf: 'builtin:mobilenetv2-copy256-p448c5-dct',

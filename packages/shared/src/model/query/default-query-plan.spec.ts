@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { QueryView } from '../../search/fusion/query-plan.ts';
 import { levelBoxesUnit } from '../../view/view-plan.ts';
 import { builtinArtifact } from '../builtin/builtin-models.ts';
-import { CELL_VERIFICATION, defaultQueryPlan, pairedQuerySide, QUERY_OFFSETS } from './default-query-plan.ts';
+import { isSearchedLevel } from '../../view/view-plan.ts';
+import { CELL_VERIFICATION, defaultQueryPlan, pairedQuerySide, PIXEL_WEIGHT, QUERY_OFFSETS } from './default-query-plan.ts';
 
 const searched = (offsets: (number | null)[]) => offsets.flatMap((o, l) => (o === null ? [] : [l]));
 /** Each view as name:side:levels it searches. */
@@ -109,5 +110,20 @@ describe('defaultQueryPlan', () => {
     expect(query.verify).toEqual(CELL_VERIFICATION);
     expect(defaultQueryPlan(plain.descriptor, plain.plan).verify).toBeUndefined();
     expect(() => builtinArtifact('builtin:mobilenetv2-rp256-cells-dct')).toThrow(/-cells needs a regional forward of its own/);
+  });
+
+  it('with a pixel level (-px<side>): never searches it, and verification also checks thumbnails', () => {
+    const { plan, descriptor } = builtinArtifact('builtin:mobilenetv2-rp256-p448c5-cells64-px48-dct').header;
+    expect(plan.levels.slice(4).map((l) => [l.name, l.kind, l.grid, l.bits])).toEqual([
+      ['cells', 'cells', 14, 64],
+      ['pixels', 'pixels', 1, 48 * 48 * 8],
+      ['dct', 'dct', 1, undefined],
+    ]);
+    expect(descriptor.levelSides).toHaveLength(plan.levels.length);
+    expect(isSearchedLevel(plan, 5)).toBe(false);
+    const query = defaultQueryPlan(descriptor, plan);
+    expect(query.views.every((v) => v.offsets[5] === null || v.offsets[5] === undefined)).toBe(true);
+    expect(query.verify).toEqual({ ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT });
+    expect(() => builtinArtifact('builtin:mobilenetv2-rp256-p448c5-cells64-px8-dct')).toThrow(/16\.\.256/);
   });
 });

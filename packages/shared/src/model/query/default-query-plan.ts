@@ -1,5 +1,5 @@
 import type { CellVerification, QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
-import { levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
+import { isSearchedLevel, levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
@@ -38,6 +38,14 @@ export const TILT_DEGREES = 7.5;
  * within 3% or 8% the same.
  */
 export const CELL_VERIFICATION: CellVerification = { candidates: 10, weight: 0.4, keepWholeWithin: 0.05 };
+
+/**
+ * Plans with a pixel level (and a cell level) also check the same candidates' thumbnails
+ * (PixelVerifier): 0.2 of the code length of rank per unit of correlation above chance. On the
+ * copy-detection benchmark (docs/benchmarks.md, "Pixel verification") weights 0.15-0.3 with chance
+ * at 0.6-0.75 all gave 0.972-0.976 overall; higher weights lift 10% crops and sink padded copies.
+ */
+export const PIXEL_WEIGHT = 0.2;
 
 /**
  * The query side a regional level is paired with: its regions' side in pixels of their forward,
@@ -81,18 +89,20 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
   const isDct = plan.levels.map((l) => l.kind === 'dct');
   const isCells = plan.levels.map((l) => l.kind === 'cells');
+  // Cell and pixel levels are read per candidate, never searched.
+  const isChecked = plan.levels.map((_, l) => !isSearchedLevel(plan, l));
   const paired = plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, globalSide));
   // A view at `side` searches the global level (when given an offset), the levels paired with its
   // side, and — at the global side or below — the pyramid levels (unpaired regions).
   const perLevel = (side: number, global: number | null, region: number | null) =>
     isDct.map((dct, l) => {
-      if (dct || isCells[l]) return null;
+      if (dct || isChecked[l]) return null;
       if (l === 0) return global;
       return paired[l] === null ? (side <= globalSide ? region : null) : paired[l] === side ? region : null;
     });
   const { region, turned } = QUERY_OFFSETS;
   const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(globalSide, 0, region) }];
-  if (paired.some((p, l) => l > 0 && !isDct[l] && !isCells[l] && p === null)) {
+  if (paired.some((p, l) => l > 0 && !isDct[l] && !isChecked[l] && p === null)) {
     for (const fraction of [0.5, 0.4]) {
       const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
       if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, region) });
@@ -116,5 +126,6 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   if (!isCells.some(Boolean)) return { views };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.
   const grids = views.map((v) => (v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' ? { ...v, cells: true } : v));
-  return { views: grids, verify: CELL_VERIFICATION };
+  const hasPixels = plan.levels.some((l) => l.kind === 'pixels');
+  return { views: grids, verify: hasPixels ? { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } : CELL_VERIFICATION };
 }

@@ -51,6 +51,11 @@ export interface CellVerification {
    * exact enough copy: the order is kept (a whole copy's cells are not at the scales queried).
    */
   keepWholeWithin: number;
+  /**
+   * With a pixel level: bits of rank per unit of the query's best correlation with each candidate's
+   * thumbnail (PixelVerifier), on the same candidates.
+   */
+  pixelWeight?: number;
 }
 
 /** views[0] is the identity view: the one a stored global code stands for (search by key). */

@@ -1,6 +1,7 @@
 import { isWholeImageLevel, type ViewPlan } from '../../view/view-plan.ts';
 import type { QueryView } from './query-plan.ts';
 import type { QueryCellGrid } from './cell-grid-verifier.ts';
+import type { QueryPixels } from './pixel-verifier.ts';
 
 /** The code of one query view (what HashModel.encodeQuery returns). */
 export interface QueryViewCode {
@@ -8,6 +9,8 @@ export interface QueryViewCode {
   code: Uint8Array;
   /** The view's map cell by cell (views with `cells`): the query's grid for CellGridVerifier. */
   cells?: QueryCellGrid;
+  /** The query's grey pixels (on the identity view, when the plan checks pixels): for PixelVerifier. */
+  pixels?: QueryPixels;
 }
 
 /** One index search a query needs: a query view's code against one index level. */
