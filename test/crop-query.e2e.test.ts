@@ -87,4 +87,11 @@ describe('crop queries through the whole pipeline (folder source, default model 
     const r = await searchBytes(pipeline.base, bytes);
     expect(r.hits[0]).toMatchObject({ key: 'astronaut.jpg', granularity: 'global' });
   });
+
+  it('finds copies rotated by a few degrees either way (the tilted query views)', async () => {
+    for (const [name, angle] of [['coffee.jpg', 8], ['building.jpg', -9]] as const) {
+      const bytes = await sharp(path.join(SAMPLES, name)).rotate(angle, { background: '#20a040' }).jpeg({ quality: 85 }).toBuffer();
+      expect((await searchBytes(pipeline.base, bytes)).hits[0], name).toMatchObject({ key: name, granularity: 'global' });
+    }
+  });
 });

@@ -191,12 +191,12 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const truth = set.photos[q.source].name;
     const cnnCodes = model.hashDescriptors(qd.rows[qi]);
     let next = 0;
-    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryRasters[qi]!.dct! : cnnCodes[next++] }));
+    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryRasters[qi].dct! : cnnCodes[next++] }));
     const probes = fusion.probes(codes);
     let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
     if (verifier?.needsCheck(hits)) {
       // As the query service: thumbnails first (ranks only), then the cells re-rank.
-      const { pixels } = queryRasters[qi];
+      const pixels = queryRasters[qi]?.pixels;
       const checked = pixelVerifier && pixels ? pixelVerifier.adjustRanks(hits, pixels, hits.map((h) => thumbs.get(h.key))) : hits;
       hits = verifier.rerank(checked, grids[qi], checked.map((h) => cellCodes.get(h.key)));
     }

@@ -78,7 +78,8 @@ export class HashModel {
     cnn.forEach((p, i) =>
       p.views.forEach((v, j) => {
         const bits = levelBits(this.plan, v.level, this.bits);
-        byLength.set(bits, [...(byLength.get(bits) ?? []), { image: i, view: j }]);
+        if (!byLength.has(bits)) byLength.set(bits, []);
+        byLength.get(bits)!.push({ image: i, view: j });
       }),
     );
     const codes = descriptors.map((d) => new Array<Uint8Array>(d.length));

@@ -21,15 +21,19 @@ const MIN_WIDTH = 0.22;
 const SIZE_STEPS = 12;
 /** Windows narrower or lower than this many thumbnail pixels say too little to count. */
 const MIN_WINDOW_PX = 6;
+/** Positions are first tried this many pixels apart. */
+const COARSE_STEP = 2;
 
 /**
  * The best window of `thumb` for the whole query image: the query resampled to each window size
  * (widths MIN_WIDTH..1 of the thumbnail; height from `aspect` = window height / width in thumbnail
- * pixels) and slid over every position, scored by normalised cross-correlation (summed-area tables
- * give each window's mean and variance). Null when every window or the query is flat.
+ * pixels) and slid over the thumbnail (every other position, then around the best), scored by
+ * normalised cross-correlation (summed-area tables give each window's mean and variance). Null when
+ * every window or the query is flat.
  */
 export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: number): ThumbnailMatch | null {
   const { width: S, height: T } = thumb;
+  const pixels = Float64Array.from(thumb.data);
   const [sum, sq] = summedAreas(thumb);
   let best: ThumbnailMatch | null = null;
   const seen = new Set<string>();
@@ -43,21 +47,35 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
     const template = centred(resampleGrey(query, w, h));
     if (!template) continue;
     const n = w * h;
-    for (let y = 0; y + h <= T; y++)
-      for (let x = 0; x + w <= S; x++) {
-        const a = y * (S + 1) + x;
-        const [b, c] = [a + w, a + h * (S + 1)];
-        const s = sum[c + w] - sum[b] - sum[c] + sum[a];
-        const variance = sq[c + w] - sq[b] - sq[c] + sq[a] - (s * s) / n;
-        if (variance < 1e-6 * n) continue;
-        let cross = 0;
-        for (let j = 0; j < h; j++) {
-          const row = (y + j) * S + x;
-          for (let i = 0; i < w; i++) cross += template.data[j * w + i] * thumb.data[row + i];
-        }
-        const ncc = cross / (template.norm * Math.sqrt(variance));
-        if (!best || ncc > best.ncc) best = { ncc, x, y, w, h };
+    const score = (x: number, y: number): number => {
+      const a = y * (S + 1) + x;
+      const [b, c] = [a + w, a + h * (S + 1)];
+      const s = sum[c + w] - sum[b] - sum[c] + sum[a];
+      const variance = sq[c + w] - sq[b] - sq[c] + sq[a] - (s * s) / n;
+      if (variance < 1e-6 * n) return -Infinity;
+      let cross = 0;
+      for (let j = 0; j < h; j++) {
+        const row = (y + j) * S + x;
+        const trow = j * w;
+        for (let i = 0; i < w; i++) cross += template.data[trow + i] * pixels[row + i];
       }
+      return cross / (template.norm * Math.sqrt(variance));
+    };
+    // Every other position first (a copy's correlation peak is wider than a thumbnail pixel), then the best one's neighbours.
+    let size: ThumbnailMatch | null = null;
+    for (let y = 0; y + h <= T; y += COARSE_STEP)
+      for (let x = 0; x + w <= S; x += COARSE_STEP) {
+        const ncc = score(x, y);
+        if (!size || ncc > size.ncc) size = { ncc, x, y, w, h };
+      }
+    if (!size) continue;
+    const { x: cx, y: cy } = size;
+    for (let y = Math.max(0, cy - 1); y <= Math.min(T - h, cy + 1); y++)
+      for (let x = Math.max(0, cx - 1); x <= Math.min(S - w, cx + 1); x++) {
+        const ncc = score(x, y);
+        if (ncc > size.ncc) size = { ncc, x, y, w, h };
+      }
+    if (size.ncc > -Infinity && (!best || size.ncc > best.ncc)) best = size;
   }
   return best;
 }
