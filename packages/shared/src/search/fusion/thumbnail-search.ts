@@ -21,13 +21,17 @@ const MIN_WIDTH = 0.22;
 const SIZE_STEPS = 12;
 /** Windows narrower or lower than this many thumbnail pixels say too little to count. */
 const MIN_WINDOW_PX = 6;
-/** Positions are first tried this many pixels apart. */
-const COARSE_STEP = 2;
+/**
+ * Windows at least this wide are first tried every other position, then around the best one (their
+ * correlation peak is wider than a pixel); narrower ones, a small crop's, at every position (tried
+ * coarsely, 10% crops lost 1.7 points on the benchmark).
+ */
+const COARSE_FROM_PX = 24;
 
 /**
  * The best window of `thumb` for the whole query image: the query resampled to each window size
  * (widths MIN_WIDTH..1 of the thumbnail; height from `aspect` = window height / width in thumbnail
- * pixels) and slid over the thumbnail (every other position, then around the best), scored by
+ * pixels) and slid over the thumbnail (wide windows every other position, then around the best), scored by
  * normalised cross-correlation (summed-area tables give each window's mean and variance). Null when
  * every window or the query is flat.
  */
@@ -61,15 +65,15 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
       }
       return cross / (template.norm * Math.sqrt(variance));
     };
-    // Every other position first (a copy's correlation peak is wider than a thumbnail pixel), then the best one's neighbours.
+    const step = w >= COARSE_FROM_PX ? 2 : 1;
     let size: ThumbnailMatch | null = null;
-    for (let y = 0; y + h <= T; y += COARSE_STEP)
-      for (let x = 0; x + w <= S; x += COARSE_STEP) {
+    for (let y = 0; y + h <= T; y += step)
+      for (let x = 0; x + w <= S; x += step) {
         const ncc = score(x, y);
         if (!size || ncc > size.ncc) size = { ncc, x, y, w, h };
       }
     if (!size) continue;
-    const { x: cx, y: cy } = size;
+    const { x: cx, y: cy } = size; // (a no-op refinement at step 1)
     for (let y = Math.max(0, cy - 1); y <= Math.min(T - h, cy + 1); y++)
       for (let x = Math.max(0, cx - 1); x <= Math.min(S - w, cx + 1); x++) {
         const ncc = score(x, y);
