@@ -92,7 +92,7 @@ export const ModelArtifactHeaderSchema = z
     if (cellLevels.length > 1) issue('a plan has at most one cell level');
     if (cellLevels.some((l) => l.overlap !== 0)) issue('a cell level tiles its map (overlap 0)');
     if (cellLevels.length && h.descriptor.mode !== 'rmac') issue('a cell level needs rmac descriptors (cells of a feature map)');
-    const ownBits = (l: (typeof h.plan.levels)[number]) => (l.kind === 'pixels' ? true : l.kind === 'cells' && l.bits! <= h.bits);
+    const ownBits = (l: (typeof h.plan.levels)[number]) => l.kind === 'pixels' || (l.kind === 'cells' && l.bits! <= h.bits);
     if (h.plan.levels.some((l) => l.bits !== undefined && !ownBits(l))) issue('only a cell level keeps fewer bits (at most the head\'s)');
     const pixelLevels = h.plan.levels.filter((l) => l.kind === 'pixels');
     if (pixelLevels.length > 1) issue('a plan has at most one pixel level');
