@@ -6,22 +6,27 @@
  *
  *   npm run bench:memory                    # N = 100,000 objects, 4 shards
  *   BENCH_N=20000 BENCH_SHARDS=2 npm run bench:memory
+ *   BENCH_MODEL=default npm run bench:memory   # the default model's plan and code lengths instead
+ *                                              # (e.g. 256-bit views, 64-bit cells, a 4 kB thumbnail)
  *
  * Prints a breakdown per key kind (MEMORY USAGE) and, last, one JSON line.
  */
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
-import { DEFAULT_VIEW_PLAN, ShardKeys, codeBytes, ensureIndexLayout, levelSizes, type IndexLayout } from '../packages/shared/src/index.ts';
+import { DEFAULT_MODEL, DEFAULT_VIEW_PLAN, ShardKeys, ensureIndexLayout, levelCodeBytes, levelSizes, shippedArtifact, type IndexLayout } from '../packages/shared/src/index.ts';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { startRedis } from '../test/support/redis-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const IN_FLIGHT = 256;
-const layout: IndexLayout = { shards: SHARDS, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'bench-model' };
-const cb = codeBytes(layout);
+const model = process.env.BENCH_MODEL === 'default' ? (await shippedArtifact(DEFAULT_MODEL)).header : undefined;
+const layout: IndexLayout = { shards: SHARDS, bits: model?.bits ?? 64, plan: model?.plan ?? DEFAULT_VIEW_PLAN, model: model?.id ?? 'bench-model' };
 const sizes = levelSizes(layout);
+/** Bytes of each level's codes for one object. */
+const levelBytes = sizes.map((n, l) => n * levelCodeBytes(layout, l));
+const codeTotal = levelBytes.reduce((a, b) => a + b, 0);
 const views = sizes.reduce((a, b) => a + b, 0);
 
 /** A key of exactly 40 bytes, shaped like a real bucket's (date folders, camera file name). */
@@ -45,7 +50,7 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 async function main() {
   const load = loadavg().map((x) => x.toFixed(2));
-  console.log(`# Loupe Redis memory benchmark — ${N.toLocaleString()} objects, ${SHARDS} shards, ${views} views x ${layout.bits}-bit codes, 40-byte keys`);
+  console.log(`# Loupe Redis memory benchmark — ${N.toLocaleString()} objects, ${SHARDS} shards, ${views} views of ${layout.model} (${layout.bits}-bit codes, ${codeTotal} code bytes an image), 40-byte keys`);
   console.log(`load average at start: ${load.join(' ')} (2 cores shared with other processes)`);
   const server = await startRedis();
   const redis = new Redis(server.url);
@@ -54,18 +59,18 @@ async function main() {
     await ensureIndexLayout(redis, layout);
     const repos = Array.from({ length: SHARDS }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
     // Warm the script cache and the layout keys so the delta is the objects' own cost.
-    await repos[0].upsert({ key: 'warm', etag: 'w', width: 1, height: 1, levels: sizes.map((n) => new Uint8Array(n * cb)) });
+    await repos[0].upsert({ key: 'warm', etag: 'w', width: 1, height: 1, levels: levelBytes.map((n) => new Uint8Array(n)) });
     await repos[0].remove('warm');
     const before = await usedMemory(redis);
     const t0 = performance.now();
     let next = 0;
     const worker = async () => {
-      const rand = new Uint8Array(views * cb);
+      const rand = new Uint8Array(codeTotal);
       for (let i = next++; i < N; i = next++) {
         const key = objectKey(i);
         for (let j = 0; j < rand.length; j++) rand[j] = (Math.random() * 256) | 0;
         let at = 0;
-        const levels = sizes.map((n) => rand.slice(at, (at += n * cb)));
+        const levels = levelBytes.map((n) => rand.slice(at, (at += n)));
         await repos[shardFor(key)].upsert({ key, etag: etag(i), width: 4000, height: 3000, levels });
       }
     };
@@ -74,12 +79,12 @@ async function main() {
     const after = await usedMemory(redis);
 
     const perImage = (after - before) / N;
-    const raw = views * cb + 40;
+    const raw = codeTotal + 40;
     const ratio = perImage / raw;
     console.log(`\nindexed ${N.toLocaleString()} objects in ${writeS.toFixed(1)} s (${Math.round(N / writeS)} objects/s, ${IN_FLIGHT} in flight), redis ${version}`);
     console.log(`used_memory delta      ${((after - before) / 2 ** 20).toFixed(1)} MiB`);
     console.log(`per indexed image      ${perImage.toFixed(1)} bytes`);
-    console.log(`raw (codes + key)      ${raw} bytes (${views} x ${cb} + 40)`);
+    console.log(`raw (codes + key)      ${raw} bytes (${codeTotal} + 40)`);
     console.log(`ratio                  ${ratio.toFixed(2)}x (target <= 1.5x)`);
 
     // Where it goes: MEMORY USAGE of every key of the shards, grouped by kind.
@@ -111,6 +116,7 @@ async function main() {
       JSON.stringify({
         objects: N,
         shards: SHARDS,
+        model: layout.model,
         bytes_per_image: +perImage.toFixed(1),
         raw_bytes_per_image: raw,
         ratio: +ratio.toFixed(3),
