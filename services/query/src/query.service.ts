@@ -1,8 +1,5 @@
 import {
-  CellGridVerifier,
-  cellLevelOf,
-  PixelVerifier,
-  pixelLevelOf,
+  CandidateVerifier,
   codeBytes,
   hammingScore,
   hexToBytes,
@@ -15,8 +12,7 @@ import {
   type QueryView,
   type CellVerification,
   type QueryViewCode,
-  type QueryCellGrid,
-  type QueryPixels,
+  type QueryEvidence,
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import type { Granularity, SearchHit, SearchParams, SearchResponse } from './search-types.ts';
@@ -50,14 +46,12 @@ export class QueryInputError extends Error {
  * is matched against the index levels its view names — global codes for whole-image copies,
  * regional codes for a query that is a piece of an indexed image — and ViewFusion keeps the best
  * pair per object (distance + a per-kind offset; a global match first at equal rank). With a cell
- * level, an image query's top candidates are then checked cell by cell (CellGridVerifier).
+ * level, an image query's top candidates are then checked against their thumbnails and cell by cell
+(CandidateVerifier).
  */
 export class QueryService {
   private readonly fusion: ViewFusion;
-  private readonly verifier: CellGridVerifier | undefined;
-  private readonly cellLevel: number;
-  private readonly pixelVerifier: PixelVerifier | undefined;
-  private readonly pixelLevel: number;
+  private readonly verifier: CandidateVerifier | undefined;
 
   constructor(
     private readonly layout: IndexLayout,
@@ -67,10 +61,7 @@ export class QueryService {
     private readonly timeoutMs: number,
   ) {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
-    this.verifier = CellGridVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
-    this.cellLevel = cellLevelOf(layout.plan);
-    this.pixelVerifier = PixelVerifier.forPlan(layout.bits, layout.plan, encoder.verify?.pixelWeight);
-    this.pixelLevel = pixelLevelOf(layout.plan);
+    this.verifier = CandidateVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
@@ -80,9 +71,9 @@ export class QueryService {
   }
 
   async searchKey(key: string, p: SearchParams): Promise<SearchResponse> {
-    const codes = await this.reader.codesOf(key);
-    if (!codes) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
-    return this.searchCodes([{ view: this.encoder.codeView, code: codes[0].subarray(0, codeBytes(this.layout)) }], p);
+    const code = await this.reader.globalCodeOf(key);
+    if (!code) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
+    return this.searchCodes([{ view: this.encoder.codeView, code }], p);
   }
 
   async searchHex(hex: string, p: SearchParams): Promise<SearchResponse> {
@@ -101,14 +92,14 @@ export class QueryService {
   private async searchCodes(codes: QueryViewCode[], p: SearchParams): Promise<SearchResponse> {
     const started = performance.now();
     const probes = this.fusion.probes(codes, p.granularity);
-    // Only whole-image answers wanted, or a query by code (no grids): nothing to check cell by cell.
-    const grids = codes.flatMap((c) => (c.cells ? [c.cells] : []));
-    const verifier = p.granularity !== 'global' && grids.length ? this.verifier : undefined;
-    const k = Math.max(p.k, verifier?.settings.candidates ?? 0);
+    // Only whole-image answers wanted, or a query by code (no evidence): nothing to check.
+    const evidence = p.granularity !== 'global' ? this.verifier?.evidence(codes) : undefined;
+    const verifier = evidence && this.verifier;
+    const k = Math.max(p.k, verifier ? verifier.settings.candidates : 0);
     const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
     let fused = this.fusion.fuse(probes, results, k);
-    if (verifier?.needsCheck(fused)) fused = await this.verify(verifier, fused, grids, codes[0].pixels);
+    if (verifier && evidence && verifier.needsCheck(fused)) fused = await this.verify(verifier, fused, evidence);
     const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,
@@ -122,14 +113,13 @@ export class QueryService {
     return response;
   }
 
-  /** The candidates checked cell by cell, and with a pixel level also against their thumbnails (ranks add up). */
-  private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CellGridVerifier, fused: H[], grids: QueryCellGrid[], pixels: QueryPixels | undefined): Promise<H[]> {
-    const pixelVerifier = pixels && this.pixelVerifier;
+  /** The candidates re-ranked by what the index keeps of them: cells, and thumbnails when the query brings pixels. */
+  private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CandidateVerifier, fused: H[], evidence: QueryEvidence): Promise<H[]> {
     const [cells, thumbs] = await Promise.all([
-      this.reader.levelCodesOf(fused, this.cellLevel),
-      pixelVerifier ? this.reader.levelCodesOf(fused, this.pixelLevel) : undefined,
+      this.reader.levelCodesOf(fused, verifier.cellLevel),
+      evidence.pixels ? this.reader.levelCodesOf(fused, verifier.pixelLevel) : undefined,
     ]);
-    return verifier.rerank(pixelVerifier ? pixelVerifier.adjustRanks(fused, pixels, thumbs!) : fused, grids, cells);
+    return verifier.rerank(fused, evidence, cells, thumbs);
   }
 
   private toHit(h: FusedHit): SearchHit {

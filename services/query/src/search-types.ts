@@ -5,7 +5,7 @@ export type GranularityMode = 'auto' | Granularity;
 
 export interface SearchHit {
   key: string;
-  /** 1 - rank / bits in [0, 1], falling down the list (rank: distance + the match kind's offset, less a checked candidate's cell agreement). */
+  /** 1 - rank / bits in [0, 1], falling down the list (rank: distance + the match kind's offset, less a checked candidate's thumbnail correlation and cell agreement). */
   score: number;
   /** Hamming distance of the matched view's code. */
   distance: number;

@@ -5,10 +5,7 @@ import {
   toPixels,
   type Box,
   ViewFusion,
-  CellGridVerifier,
-  PixelVerifier,
-  cellLevelOf,
-  pixelLevelOf,
+  CandidateVerifier,
   concatCodes,
   type FusedHit,
   type HashModel,
@@ -137,17 +134,17 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     perView.push(got.rows.map((r) => r[0]));
   }
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
-  const verifier = CellGridVerifier.forPlan(model.bits, model.plan, plan.verify);
+  const verifier = CandidateVerifier.forPlan(model.bits, model.plan, plan.verify);
   const grids = verifier ? await queryCellGrids(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log) : [];
   const hasDct = plan.views.some((v) => v.kind === 'dct');
-  const pixelVerifier = verifier && PixelVerifier.forPlan(model.bits, model.plan, plan.verify?.pixelWeight);
+  const checksPixels = verifier?.pixels !== undefined;
   // The query's perceptual code and grey pixels, from one decode.
   const queryRasters: { dct?: Uint8Array; pixels?: QueryPixels }[] = [];
   for (let qi = 0; qi < queries.length; qi++) {
-    if (!hasDct && !pixelVerifier) break;
+    if (!hasDct && !checksPixels) break;
     const img = await prepareQuery(qi);
     const raster = await decodeCanonical(img.canonical);
-    queryRasters.push({ dct: hasDct ? model.dctCode(raster) : undefined, pixels: pixelVerifier ? model.queryPixels(raster, img.width, img.height) : undefined });
+    queryRasters.push({ dct: hasDct ? model.dctCode(raster) : undefined, pixels: checksPixels ? model.queryPixels(raster, img.width, img.height) : undefined });
   }
   const queryMs = performance.now() - tQ;
 
@@ -170,10 +167,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     hamming,
   );
   // What the query service reads per candidate: the cell level's codes side by side.
-  const cellLevel = cellLevelOf(model.plan);
-  const cellCodes = new Map(cellLevel < 0 ? [] : codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[cellLevel])]));
-  const pixelLevel = pixelLevelOf(model.plan);
-  const thumbs = new Map(pixelLevel < 0 ? [] : codeIndex.objects.map((o) => [o.key, o.levels[pixelLevel][0]]));
+  const cellCodes = new Map(verifier ? codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[verifier.cellLevel])]) : []);
+  const thumbs = new Map(verifier?.pixels ? codeIndex.objects.map((o) => [o.key, o.levels[verifier.pixelLevel][0]]) : []);
   const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i])), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
@@ -195,10 +190,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const probes = fusion.probes(codes);
     let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
     if (verifier?.needsCheck(hits)) {
-      // As the query service: thumbnails first (ranks only), then the cells re-rank.
-      const pixels = queryRasters[qi]?.pixels;
-      const checked = pixelVerifier && pixels ? pixelVerifier.adjustRanks(hits, pixels, hits.map((h) => thumbs.get(h.key))) : hits;
-      hits = verifier.rerank(checked, grids[qi], checked.map((h) => cellCodes.get(h.key)));
+      const evidence = { grids: grids[qi], pixels: queryRasters[qi]?.pixels };
+      hits = verifier.rerank(hits, evidence, hits.map((h) => cellCodes.get(h.key)), hits.map((h) => thumbs.get(h.key)));
     }
     top.push(hits[0]);
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cellLevelOf, levelBits, type HashModel, type prepareImage, type QueryCellGrid, type QueryPlan } from '@loupe/shared';
+import type { HashModel, prepareImage, QueryCellGrid, QueryPlan } from '@loupe/shared';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
 
@@ -19,7 +19,7 @@ export async function queryCellGrids(
 ): Promise<QueryCellGrid[][]> {
   const views = plan.views.filter((v) => v.cells);
   const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
-  const bytes = levelBits(model.plan, cellLevelOf(model.plan), model.bits) / 8;
+  const bytes = model.cellBits / 8;
   const dim = sides.reduce((n, m) => n + m * m * bytes, 0);
   const head = createHash('sha256');
   for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));

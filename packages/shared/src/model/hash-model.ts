@@ -45,10 +45,11 @@ export class HashModel {
     this.cellBits = levelBits(plan, cellLevelOf(plan), head.bits);
   }
 
+  /** Bits of a cell code (the cell level may keep fewer than the head gives). */
+  readonly cellBits: number;
+
   /** Codes of perceptual (dct) levels and query views; the same length as the head's. */
   private readonly dctHash: DctHash;
-  /** Bits of a cell code (the cell level may keep fewer than the head gives). */
-  private readonly cellBits: number;
 
   get bits(): number {
     return this.head.bits;

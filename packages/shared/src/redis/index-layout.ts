@@ -25,7 +25,7 @@ export function codeBytes(layout: Pick<IndexLayout, 'bits'>): number {
   return Math.ceil(layout.bits / 8);
 }
 
-/** Bytes of each code stored at `level` (a cell level may keep fewer bits than the searched levels). */
+/** Bytes of each code stored at `level` (a cell level may keep fewer bits than the searched levels, a pixel level holds a thumbnail). */
 export function levelCodeBytes(layout: Pick<IndexLayout, 'bits' | 'plan'>, level: number): number {
   return Math.ceil(levelBits(layout.plan, level, layout.bits) / 8);
 }

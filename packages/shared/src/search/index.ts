@@ -15,4 +15,5 @@ export * from './fusion/query-plan.ts';
 export * from './fusion/view-fusion.ts';
 export * from './fusion/cell-grid-verifier.ts';
 export * from './fusion/pixel-verifier.ts';
+export * from './fusion/candidate-verifier.ts';
 export * from './fusion/thumbnail-search.ts';

@@ -72,7 +72,7 @@ export class CopyPairSetService {
       }
       const { bytes, prepared: p } = got;
       // Cells are checked, not searched: a head is trained on the views a search returns.
-      const views = p.views.filter((v) => !this.model.isDctLevel(v.level) && isSearchedLevel(this.model.plan, v.level));
+      const views = p.views.filter((v) => this.model.isCnnLevel(v.level) && isSearchedLevel(this.model.plan, v.level));
       const [descriptors] = await this.model.describe([{ image: p.canonical, width: p.width, height: p.height, views }]);
       const image = used.length;
       const firstRow = db.length;

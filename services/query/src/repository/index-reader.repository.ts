@@ -16,12 +16,12 @@ export class IndexReaderRepository {
     private readonly layout: IndexLayout,
   ) {}
 
-  /** The object's codes per level (views concatenated), or null when the key is not indexed. */
-  async codesOf(key: string): Promise<Uint8Array[] | null> {
+  /** The object's global (level-0) code, or null when the key is not indexed. */
+  async globalCodeOf(key: string): Promise<Uint8Array | null> {
     const shard = shardOf(key, this.layout.shards);
     const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
     if (id === null) return null;
-    return Promise.all(levelSizes(this.layout).map(async (_, level) => new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, level)))));
+    return new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, 0)));
   }
 
   /** The codes of `level` of each (shard, id), in one round trip; undefined where none are stored. */

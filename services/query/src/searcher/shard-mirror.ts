@@ -120,7 +120,7 @@ export class ShardMirror {
     const layout = this.layoutValue ?? (await readIndexLayout(this.redis));
     if (!layout) throw new Error('no index layout in Redis yet (nothing indexed)');
     this.layoutValue = layout;
-    // A cell level is read per candidate (IndexReaderRepository), never scanned: not mirrored.
+    // Cell and pixel levels are read per candidate (IndexReaderRepository), never scanned: not mirrored.
     this.sizes = levelSizes(layout).map((n, l) => (isSearchedLevel(layout.plan, l) ? n : 0));
     this.bytesPerCode = codeBytes(layout);
     await this.load();
@@ -149,7 +149,7 @@ export class ShardMirror {
     }
     if (!Number.isInteger(opts.k) || opts.k < 1) throw new SearchInputError(`k must be a positive integer`);
     const views = this.sizes[level];
-    if (views === 0) throw new SearchInputError(`level ${level} is a cell level: it is not searched`);
+    if (views === 0) throw new SearchInputError(`level ${level} is read per candidate (cells, thumbnail): it is not searched`);
     // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
     const records = codes.levels[level].nearest(query, {
       k: opts.k * views,

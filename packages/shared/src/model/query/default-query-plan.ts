@@ -1,5 +1,5 @@
 import type { CellVerification, QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
-import { isSearchedLevel, levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
+import { cellLevelOf, isCnnLevel, isSearchedLevel, levelBoxesUnit, pixelLevelOf, type ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
@@ -88,21 +88,20 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
   const regionSide = descriptor.mode === 'rmac' && descriptor.levelSides.length > 1 ? descriptor.levelSides[1] : 2 * globalSide;
   const isDct = plan.levels.map((l) => l.kind === 'dct');
-  const isCells = plan.levels.map((l) => l.kind === 'cells');
-  // Cell and pixel levels are read per candidate, never searched.
-  const isChecked = plan.levels.map((_, l) => !isSearchedLevel(plan, l));
+  // What CNN query views search: not the dct level, nor the cell and pixel levels (read per candidate).
+  const cnnSearched = plan.levels.map((_, l) => isCnnLevel(plan, l) && isSearchedLevel(plan, l));
   const paired = plan.levels.map((_, l) => pairedQuerySide(plan, descriptor, l, globalSide));
   // A view at `side` searches the global level (when given an offset), the levels paired with its
   // side, and — at the global side or below — the pyramid levels (unpaired regions).
   const perLevel = (side: number, global: number | null, region: number | null) =>
-    isDct.map((dct, l) => {
-      if (dct || isChecked[l]) return null;
+    cnnSearched.map((searched, l) => {
+      if (!searched) return null;
       if (l === 0) return global;
       return paired[l] === null ? (side <= globalSide ? region : null) : paired[l] === side ? region : null;
     });
   const { region, turned } = QUERY_OFFSETS;
   const views: QueryView[] = [{ name: 'global', orientation: 'none', side: globalSide, offsets: perLevel(globalSide, 0, region) }];
-  if (paired.some((p, l) => l > 0 && !isDct[l] && !isChecked[l] && p === null)) {
+  if (paired.some((p, l) => l > 0 && cnnSearched[l] && p === null)) {
     for (const fraction of [0.5, 0.4]) {
       const side = Math.max(64, Math.round((fraction * regionSide) / 32) * 32);
       if (side < globalSide) views.push({ name: `s${side}`, orientation: 'none', side, offsets: perLevel(side, null, region) });
@@ -123,9 +122,8 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
-  if (!isCells.some(Boolean)) return { views };
+  if (cellLevelOf(plan) < 0) return { views };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.
   const grids = views.map((v) => (v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' ? { ...v, cells: true } : v));
-  const hasPixels = plan.levels.some((l) => l.kind === 'pixels');
-  return { views: grids, verify: hasPixels ? { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } : CELL_VERIFICATION };
+  return { views: grids, verify: pixelLevelOf(plan) >= 0 ? { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } : CELL_VERIFICATION };
 }

@@ -53,18 +53,18 @@ export class PixelVerifier {
    */
   adjustRanks<H extends FusedHit>(hits: H[], query: QueryPixels, thumbs: (Uint8Array | undefined)[]): H[] {
     const bonus = this.weight * this.bits;
-    const grey: GreyImage = { width: QUERY_PIXELS_SIDE, height: QUERY_PIXELS_SIDE, data: query.grey };
     return hits.map((h, i) => {
-      const ncc = thumbs[i] ? this.correlation(grey, query, h, thumbs[i]!) : 0;
+      const ncc = thumbs[i] ? this.correlation(query, h, thumbs[i]!) : 0;
       const excess = (ncc - CHANCE_CORRELATION) / (1 - CHANCE_CORRELATION);
       return excess > 0 ? { ...h, rank: h.rank - bonus * excess } : h;
     });
   }
 
   /** The query's best correlation with a candidate's thumbnail (the query kept at its aspect relative to the candidate's). */
-  correlation(grey: GreyImage, query: QueryPixels, hit: { width: number; height: number }, thumb: Uint8Array): number {
+  correlation(query: QueryPixels, hit: { width: number; height: number }, thumb: Uint8Array): number {
     if (thumb.length !== this.side * this.side) throw new Error(`pixel level: ${thumb.length} bytes, expected ${this.side}^2`);
     const aspect = (query.height / query.width) * (hit.width / hit.height);
+    const grey: GreyImage = { width: QUERY_PIXELS_SIDE, height: QUERY_PIXELS_SIDE, data: query.grey };
     return searchThumbnail(grey, { width: this.side, height: this.side, data: thumb }, aspect)?.ncc ?? 0;
   }
 }

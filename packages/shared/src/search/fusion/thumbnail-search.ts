@@ -73,12 +73,14 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
         if (!size || ncc > size.ncc) size = { ncc, x, y, w, h };
       }
     if (!size) continue;
-    const { x: cx, y: cy } = size; // (a no-op refinement at step 1)
-    for (let y = Math.max(0, cy - 1); y <= Math.min(T - h, cy + 1); y++)
-      for (let x = Math.max(0, cx - 1); x <= Math.min(S - w, cx + 1); x++) {
-        const ncc = score(x, y);
-        if (ncc > size.ncc) size = { ncc, x, y, w, h };
-      }
+    const { x: cx, y: cy } = size;
+    if (step > 1) {
+      for (let y = Math.max(0, cy - 1); y <= Math.min(T - h, cy + 1); y++)
+        for (let x = Math.max(0, cx - 1); x <= Math.min(S - w, cx + 1); x++) {
+          const ncc = score(x, y);
+          if (ncc > size.ncc) size = { ncc, x, y, w, h };
+        }
+    }
     if (size.ncc > -Infinity && (!best || size.ncc > best.ncc)) best = size;
   }
   return best;
