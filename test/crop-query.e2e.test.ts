@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -20,6 +20,14 @@ async function quarterCrop(file: string): Promise<{ bytes: Buffer; box: Box }> {
   const box = { x: Math.round(width! * 0.3), y: Math.round(height! * 0.2), w: Math.round(width! * 0.5), h: Math.round(height! * 0.5) };
   const bytes = await sharp(file).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).jpeg({ quality: 85 }).toBuffer();
   return { bytes, box };
+}
+
+/** A crop of a tenth of the image's area (x 40-72%, y 30-62%). */
+async function tenthCrop(file: string): Promise<Buffer> {
+  const { width, height } = await sharp(file).metadata();
+  const side = Math.sqrt(0.1);
+  const box = { left: Math.round(width! * 0.4), top: Math.round(height! * 0.3), width: Math.round(width! * side), height: Math.round(height! * side) };
+  return sharp(file).extract(box).jpeg({ quality: 85 }).toBuffer();
 }
 
 function overlap(a: Box, b: Box): number {
@@ -48,6 +56,20 @@ describe('crop queries through the whole pipeline (folder source, default model 
     await pipeline?.close();
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  // First: the query service caches the thumbnails it makes, and no other query has made one yet.
+  it('checks a tenth crop against its candidates\' images in the source: with the image there, the source scores higher', async () => {
+    const name = 'motorcycle.jpg';
+    const bytes = await tenthCrop(path.join(SAMPLES, name));
+    // Moved away after indexing (no polling here: the index keeps it): its pixels cannot be checked.
+    renameSync(path.join(dir, name), path.join(dir, `${name}.away`));
+    const unchecked = await searchBytes(pipeline.base, bytes);
+    renameSync(path.join(dir, `${name}.away`), path.join(dir, name));
+    const checked = await searchBytes(pipeline.base, bytes);
+    expect(unchecked.hits[0]).toMatchObject({ key: name, distance: checked.hits[0].distance });
+    expect(checked.hits[0].key).toBe(name);
+    expect(checked.hits[0].score).toBeGreaterThan(unchecked.hits[0].score);
   });
 
   it('finds the source of a quarter crop first, as a region whose box covers the crop', async () => {

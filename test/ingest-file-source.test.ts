@@ -5,6 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeadJobSchema,
+  FileObjectSource,
+  ObjectGoneError,
+  type ObjectEntry,
   EncodeJobSchema,
   ImageRejectedError,
   loadConfig,
@@ -12,7 +15,7 @@ import {
   REPO_ROOT,
   type LoupeConfig,
 } from '@loupe/shared';
-import { FileObjectSource, ObjectGoneError, startIngest, type ObjectEntry } from '@loupe/ingest';
+import { startIngest } from '@loupe/ingest';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { captureLogger, waitFor } from './support/capture-logger.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';

@@ -5,14 +5,15 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  imageLimits,
   DEFAULT_VIEW_PLAN,
   QueueNames,
   type LoupeConfig,
   type Logger,
   type ViewPlan,
+  type ObjectSource,
+  createObjectSource,
 } from '@loupe/shared';
-import type { ObjectSource } from './interfaces/object-source.ts';
-import { createObjectSource } from './repositories/create-object-source.ts';
 import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
 import { BackpressureService } from './services/backpressure.service.ts';
 import { DiscoveryService, type DiscoveryReport } from './services/discovery.service.ts';
@@ -69,7 +70,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     indexQueue: queues.index,
     deadQueue: queues.dead,
     backpressure,
-    limits: { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS },
+    limits: imageLimits(config),
     plan: options.plan ?? DEFAULT_VIEW_PLAN,
     logger,
   });

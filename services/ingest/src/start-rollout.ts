@@ -1,5 +1,12 @@
-import { createQueue, QueueNames, type HashModel, type Logger, type LoupeConfig, type RedisClient } from '@loupe/shared';
-import { createObjectSource } from './repositories/create-object-source.ts';
+import {
+  createQueue,
+  QueueNames,
+  type HashModel,
+  type Logger,
+  type LoupeConfig,
+  type RedisClient,
+  createObjectSource,
+} from '@loupe/shared';
 import { RolloutService } from './services/rollout.service.ts';
 
 export interface RolloutHandle {

@@ -34,6 +34,11 @@ export interface QueryEncoder {
   readonly verify?: CellVerification;
 }
 
+/** Candidates' thumbnails from outside the index, for an index without a pixel level (SourceThumbnailService). */
+export interface CandidateThumbnails {
+  thumbnailsOf(keys: string[], side: number): Promise<(Uint8Array | undefined)[]>;
+}
+
 /** A client's mistake: mapped to a 4xx by the HTTP layer. */
 export class QueryInputError extends Error {
   constructor(readonly status: 400 | 404 | 413 | 415, message: string) {
@@ -46,8 +51,8 @@ export class QueryInputError extends Error {
  * is matched against the index levels its view names — global codes for whole-image copies,
  * regional codes for a query that is a piece of an indexed image — and ViewFusion keeps the best
  * pair per object (distance + a per-kind offset; a global match first at equal rank). With a cell
- * level, an image query's top candidates are then checked against their thumbnails and cell by cell
-(CandidateVerifier).
+ * level, an image query's top candidates are then checked against their thumbnails (the index's
+ * pixel level, or made from the source's images) and cell by cell (CandidateVerifier).
  */
 export class QueryService {
   private readonly fusion: ViewFusion;
@@ -59,6 +64,7 @@ export class QueryService {
     private readonly fanout: ShardFanout,
     private readonly reader: IndexReaderRepository,
     private readonly timeoutMs: number,
+    private readonly thumbnails?: CandidateThumbnails,
   ) {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
     this.verifier = CandidateVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
@@ -113,13 +119,19 @@ export class QueryService {
     return response;
   }
 
-  /** The candidates re-ranked by what the index keeps of them: cells, and thumbnails when the query brings pixels. */
+  /** The candidates re-ranked by their cells and, when the query brings pixels, their thumbnails. */
   private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CandidateVerifier, fused: H[], evidence: QueryEvidence): Promise<H[]> {
-    const [cells, thumbs] = await Promise.all([
-      this.reader.levelCodesOf(fused, verifier.cellLevel),
-      evidence.pixels ? this.reader.levelCodesOf(fused, verifier.pixelLevel) : undefined,
-    ]);
+    const [cells, thumbs] = await Promise.all([this.reader.levelCodesOf(fused, verifier.cellLevel), evidence.pixels && this.thumbnailsOf(verifier, fused)]);
     return verifier.rerank(fused, evidence, cells, thumbs);
+  }
+
+  /** The index's thumbnails (pixel level), else ones made from the source's images, else none. */
+  private thumbnailsOf(verifier: CandidateVerifier, fused: (FusedHit & { shard: number; id: number })[]): Promise<(Uint8Array | undefined)[]> | undefined {
+    if (verifier.pixelLevel >= 0) return this.reader.levelCodesOf(fused, verifier.pixelLevel);
+    return this.thumbnails?.thumbnailsOf(
+      fused.map((h) => h.key),
+      verifier.pixels!.side,
+    );
   }
 
   private toHit(h: FusedHit): SearchHit {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import { prepareImage, readIndexLayout, type HashModel, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
-import { QueryService, type QueryEncoder } from './query.service.ts';
+import { imageLimits, prepareImage, readIndexLayout, type HashModel, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { QueryService, type CandidateThumbnails, type QueryEncoder } from './query.service.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
 import { StatsService } from './stats.service.ts';
@@ -23,6 +23,8 @@ export interface ServingDeps {
   log: Logger;
   /** Loads (or returns the already loaded) model for a LOUPE_MODEL-style reference. */
   model: (ref: string) => Promise<HashModel>;
+  /** Candidates' thumbnails from the bucket (LOUPE_VERIFY_FROM_SOURCE), for indexes without a pixel level. */
+  thumbnails?: CandidateThumbnails;
 }
 
 /** Waits for the layout of generation `namespace` (the first encoder creates the first one). */
@@ -46,7 +48,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   }
   const pool = new SearcherPool({ logger: log });
   await pool.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
-  const limits = { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
+  const limits = imageLimits(config);
   const encoder: QueryEncoder = {
     codeView: model.queryPlan.views[0],
     verify: model.queryPlan.verify,
@@ -61,7 +63,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
     layout,
     model,
     pool,
-    query: new QueryService(layout, encoder, pool, reader, config.LOUPE_QUERY_TIMEOUT_MS),
+    query: new QueryService(layout, encoder, pool, reader, config.LOUPE_QUERY_TIMEOUT_MS, deps.thumbnails),
     stats: new StatsService(layout, queues, redis),
     close: () => pool.close(),
   };

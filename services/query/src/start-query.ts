@@ -1,5 +1,7 @@
 import {
   createLogger,
+  createObjectSource,
+  imageLimits,
   createQueue,
   createRedis,
   initTf,
@@ -13,6 +15,7 @@ import { GenerationFollower } from './generation-follower.ts';
 import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { openGeneration } from './serving-generation.ts';
+import { SourceThumbnailService } from './source-thumbnail.service.ts';
 
 /**
  * The query service: loads the model (to encode query images the way the encoder does), waits
@@ -32,7 +35,10 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   };
   void model(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
-  const deps = { config, redis, queues, log, model };
+  const limits = imageLimits(config);
+  const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
+  const thumbnails = source && new SourceThumbnailService(source, limits, log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
+  const deps = { config, redis, queues, log, model, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open((await readGenerations(redis)).active), open, redis, log);
   follower.start();
@@ -64,6 +70,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
       await app.close();
       await follower.close();
       await Promise.all(queues.map((q) => q.close()));
+      await source?.close();
       redis.disconnect();
     },
   };

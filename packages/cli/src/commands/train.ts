@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { createLogger, loadConfig, loadHashModel, initTf, type LoupeConfig } from '@loupe/shared';
-import { createObjectSource, isCandidateKey } from '@loupe/ingest';
+import { createLogger, createObjectSource, imageLimits, loadConfig, loadHashModel, initTf, type LoupeConfig } from '@loupe/shared';
+import { isCandidateKey } from '@loupe/ingest';
 import {
   bitBalance,
   CopyPairSetService,
@@ -97,7 +97,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
 
   const t0 = performance.now();
   say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (pipeline of ${base.id}, ${backend})`);
-  const sampling = { source, prefix, sample, seed: Number(v.seed), accept: isCandidateKey, limits: { maxBytes: cfg.LOUPE_MAX_BYTES, maxPixels: cfg.LOUPE_MAX_PIXELS }, logger };
+  const sampling = { source, prefix, sample, seed: Number(v.seed), accept: isCandidateKey, limits: imageLimits(cfg), logger };
   const onProgress = (step: number, loss: number) => logger.debug({ step, loss }, 'training');
   let set: { features: FeatureMatrix; images: number; keys: string[]; skipped: unknown[]; classNames?: string[]; rows: number };
   let train: () => TrainedHead;

@@ -1,5 +1,6 @@
 import {
   decodeCanonical,
+  greyThumbnailBytes,
   levelBoxesUnit,
   prepareImage,
   toPixels,
@@ -93,11 +94,16 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     16,
     (done, rows) => log(`  database descriptors ${done}/${rows}`),
   );
-  // The codes of levels made from pixels (dct, thumbnail), per photo and level.
-  const dbPixelCodes = await Promise.all(
+  const verifier = CandidateVerifier.forPlan(model.bits, model.plan, plan.verify);
+  // Per photo: the codes of levels made from pixels (dct, thumbnail), and the thumbnail the pixel
+  // check reads (the pixel level's, or the query service's sourceThumbnail: the same bytes).
+  const dbPixels = await Promise.all(
     set.photos.map(async (p) => {
       const raster = await decodeCanonical((await prepareImage(p.bytes, EVAL_IMAGE_LIMITS)).canonical);
-      return model.plan.levels.map((_, l) => (model.isCnnLevel(l) ? new Uint8Array(0) : model.pixelLevelCode(l, raster)));
+      return {
+        codes: model.plan.levels.map((_, l) => (model.isCnnLevel(l) ? new Uint8Array(0) : model.pixelLevelCode(l, raster))),
+        thumb: verifier?.pixels && greyThumbnailBytes(raster, verifier.pixels.side),
+      };
     }),
   );
   const dbMs = performance.now() - tDb;
@@ -134,7 +140,6 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     perView.push(got.rows.map((r) => r[0]));
   }
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
-  const verifier = CandidateVerifier.forPlan(model.bits, model.plan, plan.verify);
   const grids = verifier ? await queryCellGrids(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log) : [];
   const hasDct = plan.views.some((v) => v.kind === 'dct');
   const checksPixels = verifier?.pixels !== undefined;
@@ -163,12 +168,12 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
   const codeIndex = new BruteForceIndex(
-    objects((i) => byLevel(db.rows[i]).map((views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixelCodes[i][l]]))),
+    objects((i) => byLevel(db.rows[i]).map((views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixels[i].codes[l]]))),
     hamming,
   );
   // What the query service reads per candidate: the cell level's codes side by side.
   const cellCodes = new Map(verifier ? codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[verifier.cellLevel])]) : []);
-  const thumbs = new Map(verifier?.pixels ? codeIndex.objects.map((o) => [o.key, o.levels[verifier.pixelLevel][0]]) : []);
+  const thumbs = new Map(set.photos.map((p, i) => [p.name, dbPixels[i].thumb]));
   const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i])), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 

@@ -20,7 +20,7 @@ const source = z.string().refine(
  * The model a new index gets when LOUPE_MODEL is not set. An index made with an earlier default
  * (another view plan) keeps its own model: the encoder follows it (startEncoder).
  */
-export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct';
+export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
 
 /**
  * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).
@@ -58,6 +58,11 @@ export const ConfigSchema = z.object({
   /** Poll interval of the source for new/changed/deleted objects, ms (0 = backfill once). */
   LOUPE_POLL_MS: int(0, 86_400_000).default(30000),
   LOUPE_QUERY_TIMEOUT_MS: int(10, 600_000).default(2000),
+  /**
+   * The query service reads a crop query's top candidates from LOUPE_SOURCE to compare their pixels
+   * when the index keeps no thumbnails (false: no pixel check, for query hosts without bucket access).
+   */
+  LOUPE_VERIFY_FROM_SOURCE: bool.default('true'),
   /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */
   LOUPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
 });
@@ -103,4 +108,9 @@ export function parseSource(s: string): SourceUrl {
       : { kind: 's3', bucket: rest.slice(0, slash), prefix: rest.slice(slash + 1) };
   }
   return { kind: 'file', dir: fileURLToPath(s) };
+}
+
+/** The image size limits (ImageLimits) the configuration sets, for every service that decodes images. */
+export function imageLimits(config: Pick<LoupeConfig, 'LOUPE_MAX_BYTES' | 'LOUPE_MAX_PIXELS'>): { maxBytes: number; maxPixels: number } {
+  return { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
 }

@@ -8,7 +8,7 @@ import type { QueryPlan } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
-import { DctHash, greyThumbnail } from './perceptual/dct-hash.ts';
+import { DctHash, greyThumbnailBytes } from './perceptual/dct-hash.ts';
 import { QUERY_PIXELS_SIDE, type QueryPixels } from '../search/fusion/pixel-verifier.ts';
 
 export interface EncodeInput {
@@ -143,13 +143,13 @@ export class HashModel {
   pixelLevelCode(level: number, raster: RgbRaster): Uint8Array {
     const l = this.plan.levels[level];
     if (l.kind === 'dct') return this.dctCode(raster);
-    if (l.kind === 'pixels') return greyBytes(raster, pixelSide(l));
+    if (l.kind === 'pixels') return greyThumbnailBytes(raster, pixelSide(l));
     throw new Error(`level ${level} is coded from descriptors`);
   }
 
   /** The query's pixels as PixelVerifier compares them with the index's thumbnails. */
   queryPixels(raster: RgbRaster, width: number, height: number): QueryPixels {
-    return { grey: greyBytes(raster, QUERY_PIXELS_SIDE), width, height };
+    return { grey: greyThumbnailBytes(raster, QUERY_PIXELS_SIDE), width, height };
   }
 
   /**
@@ -211,11 +211,6 @@ export class HashModel {
       })),
     );
   }
-}
-
-/** A raster's grey thumbnail as bytes (what a pixel level stores). */
-function greyBytes(raster: RgbRaster, side: number): Uint8Array {
-  return Uint8Array.from(greyThumbnail(raster, side), (v) => Math.min(255, Math.round(v)));
 }
 
 async function toRaster(image: EncodeInput['image']): Promise<RgbRaster> {

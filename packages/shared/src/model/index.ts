@@ -33,5 +33,7 @@ export { readArtifact, writeArtifact, registerArtifactFetcher, normalizeArtifact
 export { S3ArtifactStore, s3ArtifactLocation, type S3Settings } from './artifact/s3-artifact-store.ts';
 export { builtinArtifact, isBuiltinModel, DEFAULT_BUILTIN_SEED } from './builtin/builtin-models.ts';
 export { isShippedModel, shippedArtifact, untrainedModel, SHIPPED_MODEL_IDS } from './builtin/shipped-models.ts';
+export { greyThumbnailBytes } from './perceptual/dct-hash.ts';
+export { sourceThumbnail } from './perceptual/source-thumbnail.ts';
 export { HashModel, type EncodeInput, type ViewCode } from './hash-model.ts';
 export { loadHashModel, hashModelFromArtifact, readModelArtifact, type LoadHashModelOptions } from './load-hash-model.ts';

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { objectJobId, type IngestJob, type Logger } from '@loupe/shared';
-import type { ObjectEntry, ObjectSource } from '../interfaces/object-source.ts';
+import {
+  objectJobId,
+  type IngestJob,
+  type Logger,
+  type ObjectEntry,
+  type ObjectSource,
+} from '@loupe/shared';
 import type { SeenObjectRepository, SeenVersion } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
 

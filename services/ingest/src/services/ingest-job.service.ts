@@ -13,8 +13,9 @@ import {
   type IndexJob,
   type Logger,
   type ViewPlan,
+  ObjectGoneError,
+  type ObjectSource,
 } from '@loupe/shared';
-import { ObjectGoneError, type ObjectSource } from '../interfaces/object-source.ts';
 import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
 
 export type IngestOutcome =

@@ -18,9 +18,9 @@ import {
   type Logger,
   type RedisClient,
   type StoredIndexLayout,
+  type ObjectEntry,
+  type ConfiguredSource,
 } from '@loupe/shared';
-import type { ObjectEntry } from '../interfaces/object-source.ts';
-import type { ConfiguredSource } from '../repositories/create-object-source.ts';
 import { isCandidateKey } from './candidate-key.ts';
 
 export interface RolloutDeps {

@@ -77,3 +77,8 @@ export function greyThumbnail(raster: RgbRaster, side: number): Float64Array {
   for (let i = 0; i < sum.length; i++) sum[i] = count[i] ? sum[i] / count[i] : 0;
   return sum;
 }
+
+/** greyThumbnail rounded to bytes: what a pixel level stores and PixelVerifier compares. */
+export function greyThumbnailBytes(raster: RgbRaster, side: number): Uint8Array {
+  return Uint8Array.from(greyThumbnail(raster, side), (v) => Math.min(255, Math.round(v)));
+}

@@ -107,7 +107,8 @@ describe('defaultQueryPlan', () => {
     const query = defaultQueryPlan(descriptor, plan);
     expect(summary(query.views)).toEqual(['global:224:0,2', 's160:160:1', 's320:320:3', 'flip:224:0,2', 'rot90:224:0', 'rot270:224:0', 'trim:224:0', 'tilt+7.5:224:0', 'tilt-7.5:224:0', 'dct:224:5']);
     expect(query.views.filter((v) => v.cells).map((v) => v.name)).toEqual(['global', 's160', 's320']);
-    expect(query.verify).toEqual(CELL_VERIFICATION);
+    // Thumbnails too: without a pixel level the query service makes them from the bucket's images.
+    expect(query.verify).toEqual({ ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT });
     expect(defaultQueryPlan(plain.descriptor, plain.plan).verify).toBeUndefined();
     expect(() => builtinArtifact('builtin:mobilenetv2-rp256-cells-dct')).toThrow(/-cells needs a regional forward of its own/);
   });

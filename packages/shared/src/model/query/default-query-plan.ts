@@ -1,5 +1,5 @@
 import type { CellVerification, QueryPlan, QueryView } from '../../search/fusion/query-plan.ts';
-import { cellLevelOf, isCnnLevel, isSearchedLevel, levelBoxesUnit, pixelLevelOf, type ViewPlan } from '../../view/view-plan.ts';
+import { cellLevelOf, isCnnLevel, isSearchedLevel, levelBoxesUnit, type ViewPlan } from '../../view/view-plan.ts';
 import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 
 /**
@@ -40,8 +40,8 @@ export const TILT_DEGREES = 7.5;
 export const CELL_VERIFICATION: CellVerification = { candidates: 10, weight: 0.4, keepWholeWithin: 0.05 };
 
 /**
- * Plans with a pixel level (and a cell level) also check the same candidates' thumbnails
- * (PixelVerifier): 0.2 of the code length of rank per unit of correlation above chance. On the
+ * Plans with a cell level also check the same candidates' thumbnails (PixelVerifier; the pixel
+ * level's, or made from the bucket's images): 0.2 of the code length of rank per unit of correlation above chance. On the
  * copy-detection benchmark (docs/benchmarks.md, "Pixel verification") weights 0.15-0.3 with chance
  * at 0.6-0.75 all gave 0.972-0.976 overall; higher weights lift 10% crops and sink padded copies.
  */
@@ -82,7 +82,7 @@ export function pairedQuerySide(plan: ViewPlan, descriptor: DescriptorConfig, le
  * Query views cost query-time forwards only (7 x 224 + 160 + 128 px for the pyramid, 7 x 224 + 320 for
  * -p448, and + 160 for the default -p448c5); the index is unchanged. With a cell level (`-cells`), the
  * upright views (global, s<side>) also code their maps' cells, and the plan verifies the top
- * candidates against the index's cells (CELL_VERIFICATION).
+ * candidates against the index's cells (CELL_VERIFICATION) and their thumbnails (PIXEL_WEIGHT).
  */
 export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): QueryPlan {
   const globalSide = descriptor.mode === 'rmac' ? descriptor.levelSides[0] : 224;
@@ -125,5 +125,5 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
   if (cellLevelOf(plan) < 0) return { views };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.
   const grids = views.map((v) => (v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' ? { ...v, cells: true } : v));
-  return { views: grids, verify: pixelLevelOf(plan) >= 0 ? { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } : CELL_VERIFICATION };
+  return { views: grids, verify: { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } };
 }

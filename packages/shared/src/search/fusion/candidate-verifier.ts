@@ -4,23 +4,24 @@ import { PixelVerifier, type QueryPixels } from './pixel-verifier.ts';
 import type { CellVerification } from './query-plan.ts';
 import type { FusedHit, QueryViewCode } from './view-fusion.ts';
 
-/** What an image query brings to the check: its cell grids and, when the index has thumbnails, its pixels. */
+/** What an image query brings to the check: its cell grids and, when the plan checks pixels, its pixels. */
 export interface QueryEvidence {
   grids: QueryCellGrid[];
   pixels?: QueryPixels;
 }
 
 /**
- * The check of an image query's fused top candidates against what the index keeps of each but never
- * searches: their thumbnails (PixelVerifier, with a pixel level) lower the ranks first, then their
- * cells (CellGridVerifier) lower them again and re-rank. One place for that order, for the query
- * service and `loupe eval` alike.
+ * The check of an image query's fused top candidates against what is kept of each but never
+ * searched: their thumbnails (PixelVerifier; the index's pixel level, or made from the bucket's
+ * images) lower the ranks first, then their cells (CellGridVerifier) lower them again and re-rank.
+ * One place for that order, for the query service and `loupe eval` alike.
  */
 export class CandidateVerifier {
   private constructor(
     readonly cells: CellGridVerifier,
     readonly cellLevel: number,
     readonly pixels: PixelVerifier | undefined,
+    /** The index's pixel level; -1 when thumbnails are made from the source images. */
     readonly pixelLevel: number,
   ) {}
 

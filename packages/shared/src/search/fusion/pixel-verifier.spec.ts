@@ -3,13 +3,13 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../config/config.ts';
 import { decodeCanonical, toCanonical } from '../../image/canonical-image.ts';
-import { greyThumbnail } from '../../model/perceptual/dct-hash.ts';
-import { PixelVerifier, QUERY_PIXELS_SIDE, type QueryPixels } from './pixel-verifier.ts';
+import { greyThumbnailBytes } from '../../model/perceptual/dct-hash.ts';
+import { PixelVerifier, QUERY_PIXELS_SIDE, SOURCE_THUMBNAIL_SIDE, type QueryPixels } from './pixel-verifier.ts';
 import type { FusedHit } from './view-fusion.ts';
 
 const PHOTOS = path.join(REPO_ROOT, 'test/fixtures/photos');
 const SIDE = 48;
-const grey = async (img: sharp.Sharp, side: number) => Uint8Array.from(greyThumbnail(await decodeCanonical(await toCanonical(img)), side), Math.round);
+const grey = async (img: sharp.Sharp, side: number) => greyThumbnailBytes(await decodeCanonical(await toCanonical(img)), side);
 const photo = (name: string) => sharp(path.join(PHOTOS, name)).rotate();
 
 async function thumbOf(name: string) {
@@ -53,10 +53,10 @@ describe('PixelVerifier', () => {
     expect(() => verifier.adjustRanks(hits.slice(0, 1), query, [new Uint8Array(10)])).toThrow(/10 bytes/);
   });
 
-  it('exists for plans with a pixel level and a weight only', () => {
+  it('exists for query plans with a pixel weight: thumbnails of the pixel level\'s side, or of the source side without one', () => {
     const plan = { levels: [{ name: 'global', grid: 1, overlap: 0 }, { name: 'pixels', grid: 1, overlap: 0, kind: 'pixels' as const, bits: 48 * 48 * 8 }] };
     expect(PixelVerifier.forPlan(256, plan, 0.3)?.side).toBe(48);
     expect(PixelVerifier.forPlan(256, plan, undefined)).toBeUndefined();
-    expect(PixelVerifier.forPlan(256, { levels: plan.levels.slice(0, 1) }, 0.3)).toBeUndefined();
+    expect(PixelVerifier.forPlan(256, { levels: plan.levels.slice(0, 1) }, 0.3)?.side).toBe(SOURCE_THUMBNAIL_SIDE);
   });
 });

@@ -15,6 +15,12 @@ export interface QueryPixels {
 export const QUERY_PIXELS_SIDE = 112;
 
 /**
+ * Side of the candidates' thumbnails when the index keeps none (they are made from the bucket's
+ * images): the pixel level's side of the default model, which docs/benchmarks.md measures.
+ */
+export const SOURCE_THUMBNAIL_SIDE = 64;
+
+/**
  * Correlations up to this are chance: a small window somewhere in any photo correlates 0.5-0.7 with
  * a smooth query; only the excess counts, rescaled to [0, 1] (docs/benchmarks.md, "Pixel verification").
  */
@@ -24,7 +30,7 @@ export const CHANCE_CORRELATION = 0.7;
  * Checks the fused candidates against their pixels. A crop is an exact copy of part of its source's
  * pixels; another photo of the same scene (a stereo pair, the next shot of a calibration board) is
  * not, although its CNN codes and cells match as well. Each candidate's small grey thumbnail (the
- * index's pixel level) is searched for the whole query (searchThumbnail: every window size and
+ * index's pixel level, or made from the candidate's image in the bucket: sourceThumbnail) is searched for the whole query (searchThumbnail: every window size and
  * position, normalised cross-correlation), and the candidate's rank drops by weight x bits x how far
  * the best correlation rises above chance (CHANCE_CORRELATION): the source correlates near 1 where a
  * look-alike does not.
@@ -39,11 +45,14 @@ export class PixelVerifier {
     readonly weight: number,
   ) {}
 
-  /** The verifier of an index with this plan, or undefined when it has no pixel level or the query plan no pixel weight. */
+  /**
+   * The verifier of an index with this plan (thumbnails of its pixel level's side, or
+   * SOURCE_THUMBNAIL_SIDE without one), or undefined when the query plan gives no pixel weight.
+   */
   static forPlan(bits: number, plan: ViewPlan, weight: number | undefined): PixelVerifier | undefined {
+    if (!weight) return undefined;
     const level = pixelLevelOf(plan);
-    if (level < 0 || !weight) return undefined;
-    return new PixelVerifier(bits, pixelSide(plan.levels[level]), weight);
+    return new PixelVerifier(bits, level < 0 ? SOURCE_THUMBNAIL_SIDE : pixelSide(plan.levels[level]), weight);
   }
 
   /**

@@ -52,8 +52,9 @@ export interface CellVerification {
    */
   keepWholeWithin: number;
   /**
-   * With a pixel level: bits of rank per unit of the query's best correlation with each candidate's
-   * thumbnail (PixelVerifier), on the same candidates.
+   * Bits of rank per unit of the query's best correlation with each candidate's thumbnail
+   * (PixelVerifier), on the same candidates: the index's pixel level, or without one the
+   * candidates' images read from the bucket by the query service.
    */
   pixelWeight?: number;
 }

@@ -1,5 +1,5 @@
-import { parseSource, type LoupeConfig } from '@loupe/shared';
-import type { ObjectSource } from '../interfaces/object-source.ts';
+import { parseSource, type LoupeConfig } from '../config/config.ts';
+import type { ObjectSource } from './object-source.ts';
 import { FileObjectSource } from './file-object-source.ts';
 import { S3ObjectSource } from './s3-object-source.ts';
 

@@ -3,8 +3,8 @@ import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ImageRejectedError } from '@loupe/shared';
-import { ObjectGoneError, type GetOptions, type ObjectEntry, type ObjectSource } from '../interfaces/object-source.ts';
+import { ImageRejectedError } from '../image/image-rejected-error.ts';
+import { ObjectGoneError, type GetOptions, type ObjectEntry, type ObjectSource } from './object-source.ts';
 
 /**
  * A local folder, walked recursively. Keys are paths relative to the folder with `/`

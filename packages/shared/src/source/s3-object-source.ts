@@ -6,8 +6,9 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { ImageRejectedError, type LoupeConfig } from '@loupe/shared';
-import { ObjectGoneError, type GetOptions, type ObjectEntry, type ObjectSource } from '../interfaces/object-source.ts';
+import type { LoupeConfig } from '../config/config.ts';
+import { ImageRejectedError } from '../image/image-rejected-error.ts';
+import { ObjectGoneError, type GetOptions, type ObjectEntry, type ObjectSource } from './object-source.ts';
 
 export type S3SourceConfig = Pick<LoupeConfig, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>;
 

@@ -1,0 +1,75 @@
+import { sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
+
+export interface SourceThumbnailOptions {
+  /** Thumbnails kept (4 kB each at 64 px). */
+  capacity: number;
+  /** A cached thumbnail is made again after this long: an object replaced under its key is re-read. */
+  maxAgeMs: number;
+  /** A candidate whose image takes longer is left unchecked (keeps its rank). */
+  timeoutMs: number;
+}
+
+const DEFAULTS: SourceThumbnailOptions = { capacity: 4096, maxAgeMs: 5 * 60_000, timeoutMs: 2000 };
+
+interface CachedThumbnail {
+  thumb: Promise<Uint8Array | undefined>;
+  madeAt: number;
+}
+
+/**
+ * Thumbnails of indexed images made from the bucket, for the pixel check of a crop query's top
+ * candidates when the index keeps none: the index stays at its searched codes, and the check reads
+ * the ~10 candidates' originals instead (sourceThumbnail: the same bytes a pixel level would hold).
+ * Recently made thumbnails are cached, as the same popular images come back as candidates.
+ */
+export class SourceThumbnailService {
+  private readonly cache = new Map<string, CachedThumbnail>();
+  private readonly options: SourceThumbnailOptions;
+
+  constructor(
+    private readonly source: ObjectSource,
+    private readonly limits: ImageLimits,
+    private readonly log: Logger,
+    options: Partial<SourceThumbnailOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** Each key's side x side thumbnail; undefined where the object cannot be read or decoded in time. */
+  thumbnailsOf(keys: string[], side: number): Promise<(Uint8Array | undefined)[]> {
+    return Promise.all(keys.map((key) => this.thumbnailOf(key, side)));
+  }
+
+  private thumbnailOf(key: string, side: number): Promise<Uint8Array | undefined> {
+    const id = `${side}:${key}`;
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    this.cache.delete(id);
+    if (cached && now - cached.madeAt < this.options.maxAgeMs) {
+      this.cache.set(id, cached); // most recently used last
+      return cached.thumb;
+    }
+    const thumb = this.make(key, side).catch((err: unknown) => {
+      // Not cached: a missing object or a slow read is tried again by the next query.
+      if (this.cache.get(id)?.thumb === thumb) this.cache.delete(id);
+      this.log.warn({ key, err: String(err).slice(0, 200) }, 'candidate image not readable from the source; its pixels are not checked');
+      return undefined;
+    });
+    this.cache.set(id, { thumb, madeAt: now });
+    if (this.cache.size > this.options.capacity) this.cache.delete(this.cache.keys().next().value!);
+    return thumb;
+  }
+
+  private async make(key: string, side: number): Promise<Uint8Array> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no thumbnail within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    });
+    try {
+      const bytes = await Promise.race([this.source.get(key, { maxBytes: this.limits.maxBytes }), timeout]);
+      return await Promise.race([sourceThumbnail(bytes, this.limits, side), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
