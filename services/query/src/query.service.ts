@@ -127,10 +127,11 @@ export class QueryService {
 
   /** The index's thumbnails (pixel level), else ones made from the source's images, else none. */
   private thumbnailsOf(verifier: CandidateVerifier, fused: (FusedHit & { shard: number; id: number })[]): Promise<(Uint8Array | undefined)[]> | undefined {
+    if (!verifier.pixels) return undefined;
     if (verifier.pixelLevel >= 0) return this.reader.levelCodesOf(fused, verifier.pixelLevel);
     return this.thumbnails?.thumbnailsOf(
       fused.map((h) => h.key),
-      verifier.pixels!.side,
+      verifier.pixels.side,
     );
   }
 
