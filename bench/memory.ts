@@ -7,7 +7,7 @@
  *   npm run bench:memory                    # N = 100,000 objects, 4 shards
  *   BENCH_N=20000 BENCH_SHARDS=2 npm run bench:memory
  *   BENCH_MODEL=default npm run bench:memory   # the default model's plan and code lengths instead
- *                                              # (e.g. 256-bit views, 64-bit cells, a 4 kB thumbnail)
+ *                                              # (e.g. 256-bit views, 64-bit cells)
  *
  * Prints a breakdown per key kind (MEMORY USAGE) and, last, one JSON line.
  */

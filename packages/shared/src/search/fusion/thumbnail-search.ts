@@ -51,19 +51,15 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
     const template = centred(resampleGrey(query, w, h));
     if (!template) continue;
     const n = w * h;
+    const { data: tpl, norm } = template;
     const score = (x: number, y: number): number => {
       const a = y * (S + 1) + x;
-      const [b, c] = [a + w, a + h * (S + 1)];
+      const b = a + w;
+      const c = a + h * (S + 1);
       const s = sum[c + w] - sum[b] - sum[c] + sum[a];
       const variance = sq[c + w] - sq[b] - sq[c] + sq[a] - (s * s) / n;
       if (variance < 1e-6 * n) return -Infinity;
-      let cross = 0;
-      for (let j = 0; j < h; j++) {
-        const row = (y + j) * S + x;
-        const trow = j * w;
-        for (let i = 0; i < w; i++) cross += template.data[trow + i] * pixels[row + i];
-      }
-      return cross / (template.norm * Math.sqrt(variance));
+      return correlate(tpl, w, h, pixels, S, y * S + x) / (norm * Math.sqrt(variance));
     };
     const step = w >= COARSE_FROM_PX ? 2 : 1;
     let size: ThumbnailMatch | null = null;
@@ -84,6 +80,15 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
     if (size.ncc > -Infinity && (!best || size.ncc > best.ncc)) best = size;
   }
   return best;
+}
+
+/** Sum of template x the image window at `at` (its top-left index; the image `stride` wide). */
+function correlate(tpl: Float64Array, w: number, h: number, pixels: Float64Array, stride: number, at: number): number {
+  let cross = 0;
+  for (let j = 0, t = 0, row = at; j < h; j++, row += stride) {
+    for (let i = 0; i < w; i++, t++) cross += tpl[t] * pixels[row + i];
+  }
+  return cross;
 }
 
 /** Area-average resample (each output pixel the mean of the source pixels its box starts in). */
