@@ -1,4 +1,4 @@
-import { sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
+import { ObjectGoneError, sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
 
 export interface SourceThumbnailOptions {
   /** Thumbnails kept (4 kB each at 64 px). */
@@ -52,7 +52,9 @@ export class SourceThumbnailService {
     const thumb = this.make(key, side).catch((err: unknown) => {
       // Not cached: a missing object or a slow read is tried again by the next query.
       if (this.cache.get(id)?.thumb === thumb) this.cache.delete(id);
-      this.log.warn({ key, err: String(err).slice(0, 200) }, 'candidate image not readable from the source; its pixels are not checked');
+      // A deleted object stays a candidate until ingest removes it: not worth a warning per query.
+      const level = err instanceof ObjectGoneError ? 'debug' : 'warn';
+      this.log[level]({ key, err: String(err).slice(0, 200) }, 'candidate image not readable from the source; its pixels are not checked');
       return undefined;
     });
     this.cache.set(id, { thumb, madeAt: now });
