@@ -30,9 +30,10 @@ export const CHANCE_CORRELATION = 0.7;
  * Checks the fused candidates against their pixels. A crop is an exact copy of part of its source's
  * pixels; another photo of the same scene (a stereo pair, the next shot of a calibration board) is
  * not, although its CNN codes and cells match as well. Each candidate's small grey thumbnail (the
- * index's pixel level, or made from the candidate's image in the bucket: sourceThumbnail) is searched for the whole query (searchThumbnail: every window size and
- * position, normalised cross-correlation), and the candidate's rank drops by weight x bits x how far
- * the best correlation rises above chance (CHANCE_CORRELATION): the source correlates near 1 where a
+ * index's pixel level, or made from the candidate's image in the bucket: sourceThumbnail) is
+ * searched for the whole query (searchThumbnail: every window size and position, normalised
+ * cross-correlation), and the candidate's rank drops by weight x bits x how far the best
+ * correlation rises above chance (CHANCE_CORRELATION): the source correlates near 1 where a
  * look-alike does not.
  */
 export class PixelVerifier {
