@@ -42,8 +42,9 @@ export const CELL_VERIFICATION: CellVerification = { candidates: 10, weight: 0.4
 /**
  * Plans with a cell level also check the same candidates' thumbnails (PixelVerifier; the pixel
  * level's, or made from the bucket's images): 0.2 of the code length of rank per unit of
- * correlation above chance. On the copy-detection benchmark (docs/benchmarks.md, "Pixel verification") weights 0.15-0.3 with chance
- * at 0.6-0.75 all gave 0.972-0.976 overall; higher weights lift 10% crops and sink padded copies.
+ * correlation above chance. On the copy-detection benchmark (docs/benchmarks.md, "Tilted query
+ * views and pixel verification") weights 0.15-0.3 with chance at 0.6-0.75 all gave 0.972-0.976
+ * overall; higher weights lift 10% crops and sink padded copies.
  */
 export const PIXEL_WEIGHT = 0.2;
 
