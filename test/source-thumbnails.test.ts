@@ -92,10 +92,32 @@ describe('SourceThumbnailService (thumbnails of candidates made from the bucket\
     expect(await thumbs.thumbnailsOf(['notes.jpg'], 32)).toEqual([undefined]);
   });
 
-  it('gives up on a candidate whose image is not read within timeoutMs', async () => {
-    const stalled = { get: () => new Promise<Buffer>(() => undefined) } as unknown as ObjectSource;
+  it('gives up on a candidate whose image is not read within timeoutMs, and pauses a source that keeps failing', async () => {
+    let reads = 0;
+    const stalled = {
+      get: () => {
+        reads++;
+        return new Promise<Buffer>(() => undefined);
+      },
+    } as unknown as ObjectSource;
+    const thumbs = new SourceThumbnailService(stalled, LIMITS, log, { timeoutMs: 50, pauseAfter: 3, pauseMs: 300 });
     const started = Date.now();
-    expect(await new SourceThumbnailService(stalled, LIMITS, log, { timeoutMs: 50 }).thumbnailsOf(['coffee.jpg'], 32)).toEqual([undefined]);
+    expect(await thumbs.thumbnailsOf(['a.jpg', 'b.jpg', 'c.jpg'], 32)).toEqual([undefined, undefined, undefined]);
     expect(Date.now() - started).toBeLessThan(2000);
+    expect(reads).toBe(3);
+    // Paused: the next query's candidates are not read at all (nothing to wait for).
+    expect(await thumbs.thumbnailsOf(['d.jpg', 'e.jpg'], 32)).toEqual([undefined, undefined]);
+    expect(reads).toBe(3);
+    // After the pause the source is tried again.
+    await new Promise((r) => setTimeout(r, 350));
+    await thumbs.thumbnailsOf(['f.jpg'], 32);
+    expect(reads).toBe(4);
+  });
+
+  it('does not pause for objects that are gone or not images (the source itself answers)', async () => {
+    const thumbs = new SourceThumbnailService(source as unknown as ObjectSource, LIMITS, log, { pauseAfter: 2, pauseMs: 60_000 });
+    copyFileSync(path.join(REPO_ROOT, 'samples/LICENSE.md'), path.join(dir, 'notes2.jpg'));
+    expect(await thumbs.thumbnailsOf(['missing-1.jpg', 'missing-2.jpg', 'notes2.jpg'], 32)).toEqual([undefined, undefined, undefined]);
+    expect((await thumbs.thumbnailsOf(['coffee.jpg'], 32))[0]).toHaveLength(32 * 32);
   });
 });

@@ -1,4 +1,4 @@
-import { ObjectGoneError, sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
+import { ImageRejectedError, ObjectGoneError, sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
 
 export interface SourceThumbnailOptions {
   /** Thumbnails kept (4 kB each at 64 px). */
@@ -7,9 +7,16 @@ export interface SourceThumbnailOptions {
   maxAgeMs: number;
   /** A candidate whose image takes longer is left unchecked (keeps its rank). */
   timeoutMs: number;
+  /**
+   * After this many reads in a row fail (timeouts, denied access: not a deleted object or a bad
+   * image), the source is left alone for pauseMs: queries then skip the pixel check at once
+   * instead of each waiting for the source.
+   */
+  pauseAfter: number;
+  pauseMs: number;
 }
 
-const DEFAULTS: SourceThumbnailOptions = { capacity: 4096, maxAgeMs: 5 * 60_000, timeoutMs: 2000 };
+const DEFAULTS: SourceThumbnailOptions = { capacity: 4096, maxAgeMs: 5 * 60_000, timeoutMs: 2000, pauseAfter: 5, pauseMs: 30_000 };
 
 interface CachedThumbnail {
   thumb: Promise<Uint8Array | undefined>;
@@ -25,6 +32,8 @@ interface CachedThumbnail {
 export class SourceThumbnailService {
   private readonly cache = new Map<string, CachedThumbnail>();
   private readonly options: SourceThumbnailOptions;
+  private failuresInARow = 0;
+  private pausedUntil = 0;
 
   constructor(
     private readonly source: ObjectSource,
@@ -49,7 +58,9 @@ export class SourceThumbnailService {
       this.cache.set(id, cached); // most recently used last
       return cached.thumb;
     }
+    if (now < this.pausedUntil) return Promise.resolve(undefined);
     const thumb = this.make(key, side).catch((err: unknown) => {
+      this.countFailure(err);
       // Not cached: a missing object or a slow read is tried again by the next query.
       if (this.cache.get(id)?.thumb === thumb) this.cache.delete(id);
       // A deleted object stays a candidate until ingest removes it: not worth a warning per query.
@@ -62,6 +73,14 @@ export class SourceThumbnailService {
     return thumb;
   }
 
+  /** A failure of the source itself (not of one object) counts towards pausing it. */
+  private countFailure(err: unknown): void {
+    if (err instanceof ObjectGoneError || err instanceof ImageRejectedError) return;
+    if (++this.failuresInARow < this.options.pauseAfter || Date.now() < this.pausedUntil) return;
+    this.pausedUntil = Date.now() + this.options.pauseMs;
+    this.log.warn({ failures: this.failuresInARow, pauseMs: this.options.pauseMs, err: String(err).slice(0, 200) }, 'source not readable: pixel checks paused');
+  }
+
   private async make(key: string, side: number): Promise<Uint8Array> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -69,6 +88,7 @@ export class SourceThumbnailService {
     });
     try {
       const bytes = await Promise.race([this.source.get(key, { maxBytes: this.limits.maxBytes }), timeout]);
+      this.failuresInARow = 0;
       return await Promise.race([sourceThumbnail(bytes, this.limits, side), timeout]);
     } finally {
       clearTimeout(timer);
