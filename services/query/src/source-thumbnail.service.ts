@@ -73,9 +73,12 @@ export class SourceThumbnailService {
     return thumb;
   }
 
-  /** A failure of the source itself (not of one object) counts towards pausing it. */
+  /** A failure of the source itself counts towards pausing it; one object's (gone, not an image) shows the source answers. */
   private countFailure(err: unknown): void {
-    if (err instanceof ObjectGoneError || err instanceof ImageRejectedError) return;
+    if (err instanceof ObjectGoneError || err instanceof ImageRejectedError) {
+      this.failuresInARow = 0;
+      return;
+    }
     if (++this.failuresInARow < this.options.pauseAfter || Date.now() < this.pausedUntil) return;
     this.pausedUntil = Date.now() + this.options.pauseMs;
     this.log.warn({ failures: this.failuresInARow, pauseMs: this.options.pauseMs, err: String(err).slice(0, 200) }, 'source not readable: pixel checks paused');
