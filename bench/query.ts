@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createLogger, loadConfig, REPO_ROOT, S3ObjectSource, SOURCE_THUMBNAIL_SIDE } from '../packages/shared/src/index.ts';
+import { createLogger, imageLimits, loadConfig, REPO_ROOT, S3ObjectSource, SOURCE_THUMBNAIL_SIDE } from '../packages/shared/src/index.ts';
 import { startQuery } from '../services/query/src/index.ts';
 import { SourceThumbnailService } from '../services/query/src/source-thumbnail.service.ts';
 import { startPipeline, searchBytes, waitFor } from '../test/support/pipeline.ts';
@@ -81,11 +81,10 @@ try {
 
   // Thumbnails alone, nothing cached: 10 candidates read from S3 and decoded, as one query's check.
   const source = new S3ObjectSource(BUCKET, pipeline.config);
-  const limits = { maxBytes: pipeline.config.LOUPE_MAX_BYTES, maxPixels: pipeline.config.LOUPE_MAX_PIXELS };
   const cold: number[] = [];
   for (let round = 0; round < 6; round++) {
     const keys = photos.slice((round * 3) % 10, ((round * 3) % 10) + 10);
-    const service = new SourceThumbnailService(source, limits, createLogger('bench', 'silent'));
+    const service = new SourceThumbnailService(source, imageLimits(pipeline.config), createLogger('bench', 'silent'));
     const t0 = performance.now();
     const thumbs = await service.thumbnailsOf(keys, SOURCE_THUMBNAIL_SIDE);
     cold.push(performance.now() - t0);

@@ -10,25 +10,23 @@ import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './sup
 const SAMPLES = path.join(REPO_ROOT, 'samples');
 const photos = readdirSync(SAMPLES).filter((f) => f.endsWith('.jpg')).sort();
 
+/** The crop of `file` at (fx, fy) of its width and height, fw x fh of them, as a JPEG, and its box in pixels. */
+async function cropAt(file: string, fx: number, fy: number, fw: number, fh: number): Promise<{ bytes: Buffer; box: Box }> {
+  const { width, height } = await sharp(file).metadata();
+  const box = { x: Math.round(width! * fx), y: Math.round(height! * fy), w: Math.round(width! * fw), h: Math.round(height! * fh) };
+  const bytes = await sharp(file).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).jpeg({ quality: 85 }).toBuffer();
+  return { bytes, box };
+}
+
 /**
  * A crop of a quarter of the image's area, off the view grid (x 30-80%, y 20-70%). On the 20
  * samples 19 such crops find their source first (fruits.jpg finds apple.jpg), 17 as a region;
  * the photos below are five of those.
  */
-async function quarterCrop(file: string): Promise<{ bytes: Buffer; box: Box }> {
-  const { width, height } = await sharp(file).metadata();
-  const box = { x: Math.round(width! * 0.3), y: Math.round(height! * 0.2), w: Math.round(width! * 0.5), h: Math.round(height! * 0.5) };
-  const bytes = await sharp(file).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).jpeg({ quality: 85 }).toBuffer();
-  return { bytes, box };
-}
+const quarterCrop = (file: string) => cropAt(file, 0.3, 0.2, 0.5, 0.5);
 
 /** A crop of a tenth of the image's area (x 40-72%, y 30-62%). */
-async function tenthCrop(file: string): Promise<Buffer> {
-  const { width, height } = await sharp(file).metadata();
-  const side = Math.sqrt(0.1);
-  const box = { left: Math.round(width! * 0.4), top: Math.round(height! * 0.3), width: Math.round(width! * side), height: Math.round(height! * side) };
-  return sharp(file).extract(box).jpeg({ quality: 85 }).toBuffer();
-}
+const tenthCrop = (file: string) => cropAt(file, 0.4, 0.3, Math.sqrt(0.1), Math.sqrt(0.1));
 
 function overlap(a: Box, b: Box): number {
   const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
@@ -61,7 +59,7 @@ describe('crop queries through the whole pipeline (folder source, default model 
   // First: the query service caches the thumbnails it makes, and no other query has made one yet.
   it('checks a tenth crop against its candidates\' images in the source: with the image there, the source scores higher', async () => {
     const name = 'motorcycle.jpg';
-    const bytes = await tenthCrop(path.join(SAMPLES, name));
+    const { bytes } = await tenthCrop(path.join(SAMPLES, name));
     // Moved away after indexing (no polling here: the index keeps it): its pixels cannot be checked.
     renameSync(path.join(dir, name), path.join(dir, `${name}.away`));
     const unchecked = await searchBytes(pipeline.base, bytes);

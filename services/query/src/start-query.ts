@@ -35,9 +35,8 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   };
   void model(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
-  const limits = imageLimits(config);
   const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
-  const thumbnails = source && new SourceThumbnailService(source, limits, log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
+  const thumbnails = source && new SourceThumbnailService(source, imageLimits(config), log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
   const deps = { config, redis, queues, log, model, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open((await readGenerations(redis)).active), open, redis, log);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { ImageLimits } from '../image/prepare-image.ts';
 
 /** Root of the repository (used for the bundled sample folder and default data dir). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -111,6 +112,6 @@ export function parseSource(s: string): SourceUrl {
 }
 
 /** The image size limits (ImageLimits) the configuration sets, for every service that decodes images. */
-export function imageLimits(config: Pick<LoupeConfig, 'LOUPE_MAX_BYTES' | 'LOUPE_MAX_PIXELS'>): { maxBytes: number; maxPixels: number } {
+export function imageLimits(config: Pick<LoupeConfig, 'LOUPE_MAX_BYTES' | 'LOUPE_MAX_PIXELS'>): ImageLimits {
   return { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
 }

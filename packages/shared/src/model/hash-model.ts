@@ -130,10 +130,6 @@ export class HashModel {
     return this.dctHash.hash(raster);
   }
 
-  isDctLevel(level: number): boolean {
-    return this.plan.levels[level]?.kind === 'dct';
-  }
-
   /** Levels coded from CNN descriptors (the others: dct and pixel levels, coded from the raster). */
   isCnnLevel(level: number): boolean {
     return isCnnLevel(this.plan, level);

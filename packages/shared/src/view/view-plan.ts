@@ -13,7 +13,7 @@ export interface ViewLevel {
    * 'dct': a perceptual level — one whole-image code from the DCT of the grey image (DctHash), no
    * CNN; 'cells': one code per cell of its forward's feature map (grid = the map's side, no
    * overlap), never searched: the query service checks its top candidates against it
-   * (CellGridVerifier); 'pixels': the image's small grey thumbnail (GreyThumbnail, `bits` / 8
+   * (CellGridVerifier); 'pixels': the image's small grey thumbnail (greyThumbnailBytes, `bits` / 8
    * bytes), never searched: the query's own pixels are sought in it (PixelVerifier); absent:
    * searched codes from the backbone's descriptors and the head.
    */

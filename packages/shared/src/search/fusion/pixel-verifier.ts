@@ -40,7 +40,7 @@ export class PixelVerifier {
   constructor(
     /** Bits of the searched codes (ranks are in these). */
     readonly bits: number,
-    /** Side of the index's thumbnails. */
+    /** Side of the candidates' thumbnails (the pixel level's, or those made from the source). */
     readonly side: number,
     /** Bits of rank per unit of correlation. */
     readonly weight: number,
@@ -72,7 +72,7 @@ export class PixelVerifier {
 
   /** The query's best correlation with a candidate's thumbnail (the query kept at its aspect relative to the candidate's). */
   correlation(query: QueryPixels, hit: { width: number; height: number }, thumb: Uint8Array): number {
-    if (thumb.length !== this.side * this.side) throw new Error(`pixel level: ${thumb.length} bytes, expected ${this.side}^2`);
+    if (thumb.length !== this.side * this.side) throw new Error(`thumbnail: ${thumb.length} bytes, expected ${this.side}^2`);
     const aspect = (query.height / query.width) * (hit.width / hit.height);
     const grey: GreyImage = { width: QUERY_PIXELS_SIDE, height: QUERY_PIXELS_SIDE, data: query.grey };
     return searchThumbnail(grey, { width: this.side, height: this.side, data: thumb }, aspect)?.ncc ?? 0;
