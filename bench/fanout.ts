@@ -1,5 +1,5 @@
 /**
- * Fan-out overhead (issue 4): the same objects indexed as 4 shards searched through the
+ * Fan-out overhead: the same objects indexed as 4 shards searched through the
  * SearcherPool (4 shard worker threads on the machine's 2 cores, fan-out, merge, id -> key lookups
  * in Redis) against 1 shard searched alone (a ShardMirror in this thread, no fan-out, no lookup),
  * and 1 shard through the SearcherPool (one worker: the thread hop + lookup without the split).

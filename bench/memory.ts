@@ -1,5 +1,5 @@
 /**
- * Redis memory per indexed image (issue 4): indexes N synthetic objects (64-bit codes, the default
+ * Redis memory per indexed image: indexes N synthetic objects (64-bit codes, the default
  * 14-view plan, keys of ~40 bytes, S3-like etags) through the indexer's real ShardRepository (its
  * Lua scripts) into a fresh redis-server, and reports INFO used_memory delta / N against the raw
  * bytes (14 * 8 code bytes + key length). Target: <= 1.5x.

@@ -1,5 +1,5 @@
 /**
- * Search benchmark (issue 4): linear Hamming scan (wasm / JS fallback / native C), exact k=10 vs
+ * Search benchmark: linear Hamming scan (wasm / JS fallback / native C), exact k=10 vs
  * USearch HNSW, and multi-index hashing vs the linear scan. One core (single-threaded JS).
  *
  *   npm run bench:search                 # full size (~10M codes), a few minutes

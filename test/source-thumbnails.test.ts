@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLogger,
   FileObjectSource,
-  initTf,
+  initRuntime,
   loadHashModel,
   pixelLevelOf,
   prepareImage,
@@ -47,8 +47,8 @@ describe('SourceThumbnailService (thumbnails of candidates made from the bucket\
   const service = (options = {}) => new SourceThumbnailService(source as unknown as ObjectSource, LIMITS, log, options);
 
   it('makes the bytes an index with a pixel level stores for the same image (so loupe eval measures the query service)', async () => {
-    await initTf(log);
-    // Session 9's default keeps the 64x64 thumbnail in the index; the encoder codes it from the canonical JPEG ingest sends.
+    await initRuntime(undefined, log);
+    // builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct (an earlier default) keeps the 64x64 thumbnail in the index; the encoder codes it from the canonical JPEG ingest sends.
     const model = await loadHashModel('builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct', { logger: log });
     const level = pixelLevelOf(model.plan);
     const names = ['coffee.jpg', 'rocket.jpg'];

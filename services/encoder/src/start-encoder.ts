@@ -6,13 +6,14 @@ import {
   createWorker,
   DEFAULT_MODEL,
   ensureIndexLayout,
-  initTf,
+  initRuntime,
   loadHashModel,
   modelFitsLayout,
   QueueNames,
   readGenerations,
   readIndexLayout,
   readModelArtifact,
+  runtimeSettings,
   type HashModel,
   type Logger,
   type LoupeConfig,
@@ -34,7 +35,7 @@ const BATCH_WAIT_MS = 20;
  */
 export async function startEncoder(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
   const log = createLogger('encoder', config.LOUPE_LOG_LEVEL);
-  const { backend } = await initTf(log);
+  const runtime = await initRuntime(runtimeSettings(config), log);
   const redis = createRedis(config, { name: 'loupe-encoder' });
   let model: HashModel;
   let modelRef: string;
@@ -75,7 +76,7 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
     service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'encode worker error'));
-  log.info({ backend, model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, batch, batchWaitMs: BATCH_WAIT_MS }, 'encoder started');
+  log.info({ runtime: runtime.name, threads: runtime.threads, model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, batch, batchWaitMs: BATCH_WAIT_MS }, 'encoder started');
 
   return {
     async close() {

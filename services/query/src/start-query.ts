@@ -4,10 +4,11 @@ import {
   imageLimits,
   createQueue,
   createRedis,
-  initTf,
+  initRuntime,
   loadHashModel,
   QueueNames,
   readGenerations,
+  runtimeSettings,
   type HashModel,
   type LoupeConfig,
 } from '@loupe/shared';
@@ -26,7 +27,7 @@ import { SourceThumbnailService } from './source-thumbnail.service.ts';
 export async function startQuery(config: LoupeConfig): Promise<{ close(): Promise<void>; port: number }> {
   const log = createLogger('query', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-query' });
-  await initTf(log);
+  await initRuntime(runtimeSettings(config), log);
   const models = new Map<string, Promise<HashModel>>();
   const model = (ref: string) => {
     let m = models.get(ref);

@@ -72,9 +72,10 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const cnnPlan = { levels: cnnLevels.map((l) => model.plan.levels[l]) };
   const { levelSides } = model.descriptor;
   const cnnDescriptor = { ...model.descriptor, levelSides: levelSides.filter((_, l) => model.isCnnLevel(l)) };
-  const dbKey = { backbone: model.backbone, descriptor: cnnDescriptor, dim: model.extractor.dim, plan: cnnPlan };
+  // Runtimes agree to float rounding only: descriptors are cached per runtime.
+  const dbKey = { backbone: model.backbone, runtime: model.runtime, descriptor: cnnDescriptor, dim: model.extractor.dim, plan: cnnPlan };
   // A whole-query descriptor depends on the backbone, pooling and grid only (not on the levels).
-  const queryKey = { backbone: model.backbone, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim };
+  const queryKey = { backbone: model.backbone, runtime: model.runtime, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim };
 
   const tDb = performance.now();
   const viewCount = cnnPlan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
@@ -167,8 +168,12 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     set.photos.map((p, i) => ({ key: p.name, width: p.width, height: p.height, levels: levels(i) }));
 
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
+  const dbCodes: Uint8Array[][][] = [];
+  for (let i = 0; i < set.photos.length; i++) {
+    dbCodes.push(await Promise.all(byLevel(db.rows[i]).map(async (views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixels[i].codes[l]]))));
+  }
   const codeIndex = new BruteForceIndex(
-    objects((i) => byLevel(db.rows[i]).map((views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixels[i].codes[l]]))),
+    objects((i) => dbCodes[i]),
     hamming,
   );
   // What the query service reads per candidate: the cell level's codes side by side.
@@ -187,9 +192,10 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const top: (FusedHit | undefined)[] = [];
   let cropHits = 0;
   let cropOverlaps = 0;
+  const queryCodes = await Promise.all(qd.rows.map((row) => model.hashDescriptors(row)));
   queries.forEach((q, qi) => {
     const truth = set.photos[q.source].name;
-    const cnnCodes = model.hashDescriptors(qd.rows[qi]);
+    const cnnCodes = queryCodes[qi];
     let next = 0;
     const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryRasters[qi].dct! : cnnCodes[next++] }));
     const probes = fusion.probes(codes);

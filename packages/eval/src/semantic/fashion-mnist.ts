@@ -12,7 +12,7 @@
  */
 import { fork } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { concatNormalized, createLogger, initTf, loadBackbone, NsfwjsMobileNetBackbone } from '@loupe/shared';
+import { concatNormalized, createLogger, initRuntime, initTf, NsfwjsMobileNetBackbone } from '@loupe/shared';
 import type { DescriptorTrainMethod } from '@loupe/train';
 import { FeatureCache } from './feature-cache.ts';
 import { loadFashionMnist, type GreyImageSet } from './fashion-mnist-dataset.ts';
@@ -130,7 +130,8 @@ async function extract(cache: FeatureCache, set: GreyImageSet, worker: number, w
   const todo = cache.complete() ? [] : cache.missingChunks(worker, workers);
   if (todo.length === 0) return;
   const { tf } = await initTf(logger);
-  const extractor = new GreyFeatureExtractor(tf, await loadBackbone(tf, NsfwjsMobileNetBackbone.ID));
+  const runtime = await initRuntime(undefined, logger);
+  const extractor = new GreyFeatureExtractor(tf, await runtime.loadBackbone(NsfwjsMobileNetBackbone.ID));
   for (const c of todo) {
     const [from, to] = cache.chunkRange(c);
     const t0 = performance.now();

@@ -31,7 +31,9 @@ export interface GreyFeatureOptions {
  */
 export class GreyFeatureExtractor {
   constructor(
+    /** TF.js, for resampling and pooling. */
     private readonly tf: Tf,
+    /** The backbone, on whichever inference runtime the process chose. */
     private readonly backbone: Backbone,
   ) {}
 
@@ -60,13 +62,20 @@ export class GreyFeatureExtractor {
         const v = set.pixels[i * px + k];
         floats[k] = (opts.invert ? 255 - v : v) / 255;
       }
-      const pooled = tf.tidy(() => {
+      const rgb = tf.tidy(() => {
         const raw = tf.tensor4d(floats, [n, s, s, 1]);
         const flipped = opts.flip ? tf.reverse(raw, 2) : raw;
         const pad = opts.pad ?? 0;
         const grey = pad > 0 ? tf.pad(flipped, [[0, 0], [pad, pad], [pad, pad], [0, 0]], opts.invert ? 1 : 0) : flipped;
-        const rgb = tf.tile(tf.image.resizeBilinear(grey, [opts.side, opts.side], false, true), [1, 1, 1, 3]);
-        const map = this.backbone.forward(rgb as typeof grey, { featureMap: true }).featureMap!;
+        return tf.tile(tf.image.resizeBilinear(grey, [opts.side, opts.side], false, true), [1, 1, 1, 3]);
+      });
+      const input = (await rgb.data()) as Float32Array;
+      rgb.dispose();
+      // The forward runs on the backbone's own runtime; pooling stays on TF.js.
+      const f = this.backbone.featureMapSide(opts.side);
+      const maps = await this.backbone.featureMaps(input, n, opts.side);
+      const pooled = tf.tidy(() => {
+        const map = tf.tensor4d(maps, [n, f, f, this.dim]);
         if (grid > 1) return gridMeans(tf, map, grid);
         if (opts.pooling === 'max') return tf.max(map, [1, 2]);
         // GeM, p = 3 as in region-pooling.ts (the map is post-ReLU6, so already >= 0)

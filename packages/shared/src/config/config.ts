@@ -64,6 +64,15 @@ export const ConfigSchema = z.object({
    * when the index keeps no thumbnails (false: no pixel check, for query hosts without bucket access).
    */
   LOUPE_VERIFY_FROM_SOURCE: bool.default('true'),
+  /**
+   * Where CNN forwards and heads run: ONNX Runtime, else tfjs-node, else WebAssembly (auto); a
+   * named runtime that fails to load falls back along the same order with a warning.
+   */
+  LOUPE_RUNTIME: z.enum(['auto', 'onnx', 'tfjs-node', 'wasm']).default('auto'),
+  /** Intra-op threads of each forward (ONNX Runtime); processes are how encoders scale. */
+  LOUPE_RUNTIME_THREADS: int(1, 64).default(1),
+  /** Encoder processes `loupe start` runs (default: one per core). */
+  LOUPE_ENCODERS: int(1, 256).optional(),
   /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */
   LOUPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
 });

@@ -10,12 +10,13 @@ import { createLogger } from '../log/logger.ts';
 import { REPO_ROOT } from '../config/config.ts';
 import { DEFAULT_VIEW_PLAN, planViews } from '../view/view-plan.ts';
 import { writeArtifact } from './artifact/artifact-store.ts';
-import { NsfwjsMobileNetBackbone } from './backbone/nsfwjs-mobilenet-backbone.ts';
-import { loadBackbone } from './backbone/load-backbone.ts';
+import { MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE, NsfwjsMobileNetBackbone } from './backbone/nsfwjs-mobilenet-backbone.ts';
+import { readNsfwjsBundle } from './backbone/nsfwjs-bundle.ts';
+import { initRuntime } from './runtime/select-runtime.ts';
 import type { EncodeInput, HashModel } from './hash-model.ts';
 import { loadHashModel } from './load-hash-model.ts';
 import { CellGridVerifier } from '../search/fusion/cell-grid-verifier.ts';
-import { initTf, type Tf } from './runtime/tf-runtime.ts';
+import { initTf } from './runtime/tf-runtime.ts';
 
 const PHOTOS = path.join(REPO_ROOT, 'test/fixtures/photos');
 const logger = createLogger('model-test', 'silent');
@@ -30,40 +31,53 @@ async function canonical(bytes: Buffer): Promise<EncodeInput & { image: Buffer }
 const photo = (name: string) => readFileSync(path.join(PHOTOS, name));
 const hex = (codes: { code: Uint8Array }[]) => codes.map((c) => bytesToHex(c.code));
 
-let tf: Tf;
 let model: HashModel;
 let horse: EncodeInput & { image: Buffer };
 let messi: EncodeInput & { image: Buffer };
 
 beforeAll(async () => {
-  tf = (await initTf(logger)).tf;
   model = await loadHashModel('builtin:mobilenetv2-rp64', { logger });
   horse = await canonical(photo('horse.jpg'));
   messi = await canonical(photo('messi.jpg'));
 });
 
 describe('backbone', () => {
-  it('loads from memory and gives the 7x7 / 14x14 feature maps and the pooled vector', async () => {
+  it('loads once per runtime and gives the 7x7 / 14x14 feature maps', async () => {
+    const runtime = await initRuntime(undefined, logger);
     const t0 = performance.now();
-    const backbone = await loadBackbone(tf, NsfwjsMobileNetBackbone.ID); // cached: same instance
+    const backbone = await runtime.loadBackbone(NsfwjsMobileNetBackbone.ID); // cached: same instance
     expect(performance.now() - t0).toBeLessThan(50);
     expect(backbone.id).toBe('nsfwjs:mobilenet_v2_mid');
     const raster = await decodeCanonical(horse.image);
     expect([raster.width, raster.height]).toEqual([CANONICAL_SIDE, CANONICAL_SIDE]);
-    const x448 = tf.tidy(() => tf.tensor4d(Float32Array.from(raster.data, (v) => v / 255), [1, 448, 448, 3]));
-    const x224 = tf.tidy(() => tf.concat([tf.avgPool(x448, 2, 2, 'valid'), tf.zeros([1, 224, 224, 3])]) as typeof x448);
-    const small = backbone.forward(x224, { featureMap: true, pooled: true });
-    const large = backbone.forward(x448, { featureMap: true });
-    expect(small.featureMap!.shape).toEqual([2, 7, 7, 1792]);
-    expect(small.pooled!.shape).toEqual([2, 1792]);
-    expect(large.featureMap!.shape).toEqual([1, 14, 14, 1792]);
-    // the pooled node is the global average of the feature map we pool regions from
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.pooled!, tf.mean(small.featureMap!, [1, 2])))).dataSync()[0]);
+    const x448 = Float32Array.from(raster.data, (v) => v / 255);
+    const x224 = new Float32Array(2 * 224 * 224 * 3);
+    const large = await backbone.featureMaps(x448, 1, 448);
+    const small = await backbone.featureMaps(x224, 2, 224);
+    expect(large.length).toBe(14 * 14 * 1792);
+    expect(small.length).toBe(2 * 7 * 7 * 1792);
+    expect(large.every((v) => v >= 0 && v <= 6)).toBe(true); // ReLU6
+  });
+
+  it('on TF.js: the graph\'s own pooled node is the global average of the feature map we pool regions from', async () => {
+    const { tf } = await initTf(logger, { tfjsNode: false });
+    const raster = await decodeCanonical(horse.image);
+    const x = tf.avgPool(tf.tensor4d(Float32Array.from(raster.data, (v) => v / 255), [1, 448, 448, 3]), 2, 2, 'valid');
+    const model = await tf.loadGraphModel(tf.io.fromMemory(await bundleArtifacts()));
+    const [map, pooled] = model.execute(x, [MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE]) as import('@tensorflow/tfjs').Tensor[];
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(pooled, tf.mean(map, [1, 2])))).dataSync()[0]);
     expect(diff).toBeLessThan(1e-4);
-    expect(() => backbone.forward(x448, { pooled: true })).toThrow(/224/);
-    for (const t of [x448, x224, small.featureMap!, small.pooled!, large.featureMap!]) t.dispose();
+    tf.dispose([x, map, pooled]);
+    model.dispose();
   });
 });
+
+/** The bundled graph as TF.js loads it (224 input). */
+async function bundleArtifacts() {
+  const b = await readNsfwjsBundle();
+  const w = b.weightData;
+  return { modelTopology: b.topology, format: b.format, weightSpecs: b.weightSpecs as never, weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) };
+}
 
 describe('hash model', () => {
   it('encodes 14 views (1 global, 2x2, 3x3) with the plan boxes and 64-bit codes', async () => {

@@ -4,6 +4,7 @@ import { cellLevelOf, isCnnLevel, levelBits, pixelSide, planViews, type View, ty
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
 import type { DescribeInput, ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import type { HashHead } from './head/hash-head.ts';
+import type { RuntimeName } from './runtime/inference-runtime.ts';
 import type { QueryPlan } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
@@ -55,6 +56,11 @@ export class HashModel {
     return this.head.bits;
   }
 
+  /** The inference runtime the model's forwards and head run on. */
+  get runtime(): RuntimeName {
+    return this.extractor.runtime.name;
+  }
+
   /** Backbone id (e.g. "nsfwjs:mobilenet_v2_mid"). */
   get backbone(): string {
     return this.extractor.backbone.id;
@@ -85,7 +91,7 @@ export class HashModel {
     );
     const codes = descriptors.map((d) => new Array<Uint8Array>(d.length));
     for (const [bits, at] of byLength) {
-      const coded = this.hashDescriptors(at.map(({ image, view }) => descriptors[image][view]), bits);
+      const coded = await this.hashDescriptors(at.map(({ image, view }) => descriptors[image][view]), bits);
       at.forEach(({ image, view }, k) => (codes[image][view] = coded[k]));
     }
     return prepared.map((p, i) => {
@@ -100,19 +106,19 @@ export class HashModel {
   }
 
   /**
-   * Codes of CNN descriptors, the first `bits` of the head's: in one product on the TF backend when
-   * the head can (hashMany), else one by one in JS. Every view (indexed or query) is coded here, so a
-   * copy codes the same whichever path it came by.
+   * Codes of CNN descriptors, the first `bits` of the head's: in one product on the inference
+   * runtime when the head can (hashMany), else one by one in JS. Every view (indexed or query) is
+   * coded here, so a copy codes the same whichever path it came by.
    */
-  hashDescriptors(descriptors: Float32Array[], bits = this.bits): Uint8Array[] {
+  async hashDescriptors(descriptors: Float32Array[], bits = this.bits): Promise<Uint8Array[]> {
     if (descriptors.length === 0) return [];
-    if (this.head.hashMany) return this.head.hashMany(this.extractor.tf, descriptors, bits);
+    if (this.head.hashMany) return this.head.hashMany(this.extractor.runtime, descriptors, bits);
     const codes = descriptors.map((d) => this.head.hash(d));
     return bits === this.bits ? codes : codes.map((c) => c.slice(0, bits / 8));
   }
 
   /** The codes the index stores for descriptors of one CNN level's views (as encode() makes them). */
-  hashLevel(level: number, descriptors: Float32Array[]): Uint8Array[] {
+  hashLevel(level: number, descriptors: Float32Array[]): Promise<Uint8Array[]> {
     return this.hashDescriptors(descriptors, levelBits(this.plan, level, this.bits));
   }
 
@@ -156,20 +162,21 @@ export class HashModel {
     const raster = await toRaster(input.image);
     const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
     const [described] = await this.extractor.describeWholeViews([raster], cnnViews, [input]);
-    const codes = this.hashDescriptors(described.map((d) => d.descriptor));
+    const codes = await this.hashDescriptors(described.map((d) => d.descriptor));
+    const grids = await Promise.all(described.map((d) => d.cells && this.cellGrid(d.side, d.cells)));
     let next = 0;
     return plan.views.map((view) => {
       if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
-      const d = described[next];
+      const cells = grids[next];
       const code = codes[next++];
       const pixels = view === plan.views[0] && plan.verify?.pixelWeight ? { pixels: this.queryPixels(raster, input.width, input.height) } : {};
-      return { view, code, ...(d.cells ? { cells: this.cellGrid(d.side, d.cells) } : {}), ...pixels };
+      return { view, code, ...(cells ? { cells } : {}), ...pixels };
     });
   }
 
   /** A map's cell descriptors as the query grid cell verification slides over the index's cells. */
-  cellGrid(side: number, cells: Float32Array[]): QueryCellGrid {
-    return { side, codes: concatCodes(this.hashDescriptors(cells, this.cellBits)) };
+  async cellGrid(side: number, cells: Float32Array[]): Promise<QueryCellGrid> {
+    return { side, codes: concatCodes(await this.hashDescriptors(cells, this.cellBits)) };
   }
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */

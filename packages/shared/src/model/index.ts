@@ -1,12 +1,19 @@
 /**
- * Model layer: TF.js runtime, CNN backbone, per-view descriptors (R-MAC or per-crop), hash heads,
- * versioned artifacts. TF.js and the backbone load lazily on first loadHashModel/initTf, so
- * importing @loupe/shared stays cheap for services that never run the CNN.
+ * Model layer: inference runtimes (ONNX Runtime, TF.js), CNN backbone, per-view descriptors (R-MAC
+ * or per-crop), hash heads, versioned artifacts. Runtimes and the backbone load lazily on first
+ * loadHashModel/initRuntime, so importing @loupe/shared stays cheap for services that never run
+ * the CNN.
  */
 export { initTf, type Tf, type TfRuntime, type TfBackendName } from './runtime/tf-runtime.ts';
-export type { Backbone, BackboneOutputs, BackboneResult } from './backbone/backbone.ts';
-export { loadBackbone } from './backbone/load-backbone.ts';
-export { NsfwjsMobileNetBackbone, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
+export { RUNTIME_NAMES, type InferenceRuntime, type RuntimeName, type AffineMap } from './runtime/inference-runtime.ts';
+export { initRuntime, runtimeOrder, runtimeSettings, type RuntimeSettings } from './runtime/select-runtime.ts';
+export { OnnxInferenceRuntime } from './runtime/onnx-inference-runtime.ts';
+export { TfInferenceRuntime } from './runtime/tf-inference-runtime.ts';
+export type { Backbone } from './backbone/backbone.ts';
+export { NsfwjsMobileNetBackbone, MOBILENET, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
+export { readNsfwjsBundle, nsfwjsVersion } from './backbone/nsfwjs-bundle.ts';
+export { convertMobileNetToOnnx, CONVERTER_VERSION } from './onnx/mobilenet-onnx-converter.ts';
+export { onnxModelPath, convertBackbone, writeOnnxModel } from './onnx/onnx-model-cache.ts';
 export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE, type DescriptorConfig } from './descriptor/descriptor-config.ts';
 export { boxToCells, unitBox, poolRegion, l2Normalize, concatNormalized, gridCells, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
 export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput, type WholeViewSpec } from './descriptor/view-descriptor-extractor.ts';

@@ -1,29 +1,31 @@
 import { createLogger, type Logger } from '../log/logger.ts';
 import { readArtifact } from './artifact/artifact-store.ts';
 import type { ModelArtifact } from './artifact/model-artifact.ts';
-import { loadBackbone } from './backbone/load-backbone.ts';
 import { builtinArtifact, isBuiltinModel } from './builtin/builtin-models.ts';
 import { isShippedModel, shippedArtifact } from './builtin/shipped-models.ts';
 import { ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
 import { createHead } from './head/create-head.ts';
 import { HashModel } from './hash-model.ts';
-import { initTf } from './runtime/tf-runtime.ts';
+import type { InferenceRuntime } from './runtime/inference-runtime.ts';
+import { initRuntime } from './runtime/select-runtime.ts';
 
 export interface LoadHashModelOptions {
   logger?: Logger;
+  /** The runtime to run on; by default the process's (initRuntime). */
+  runtime?: InferenceRuntime;
 }
 
 /**
  * Loads a hash model by URL (LOUPE_MODEL): `builtin:mobilenetv2-rp64` and friends (see
  * builtin-models.ts), a trained model shipped with Loupe (shipped-models.ts), or an artifact at file:///abs/path, /abs/path, ./rel/path or s3://bucket/key
- * (see artifact-store.ts). Initialises TF.js on first use.
+ * (see artifact-store.ts). Chooses the process's inference runtime on first use (initRuntime).
  */
 export async function loadHashModel(url: string, opts: LoadHashModelOptions = {}): Promise<HashModel> {
   const logger = opts.logger ?? createLogger('model');
   const t0 = performance.now();
-  const model = await hashModelFromArtifact(await readModelArtifact(url), logger);
+  const model = await hashModelFromArtifact(await readModelArtifact(url), logger, opts.runtime);
   logger.info(
-    { model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, head: model.head.type, loadMs: Math.round(performance.now() - t0) },
+    { model: model.id, bits: model.bits, backbone: model.backbone, runtime: model.runtime, descriptor: model.descriptor, head: model.head.type, loadMs: Math.round(performance.now() - t0) },
     'hash model loaded',
   );
   return model;
@@ -34,11 +36,11 @@ export async function readModelArtifact(url: string): Promise<ModelArtifact> {
   return isShippedModel(url) ? shippedArtifact(url) : isBuiltinModel(url) ? builtinArtifact(url) : readArtifact(url);
 }
 
-export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Logger = createLogger('model')): Promise<HashModel> {
+export async function hashModelFromArtifact(artifact: ModelArtifact, logger: Logger = createLogger('model'), runtime?: InferenceRuntime): Promise<HashModel> {
   const { header, tensors } = artifact;
-  const { tf } = await initTf(logger);
-  const backbone = await loadBackbone(tf, header.backbone);
-  const extractor = new ViewDescriptorExtractor(tf, backbone, header.descriptor);
+  runtime ??= await initRuntime(undefined, logger);
+  const backbone = await runtime.loadBackbone(header.backbone);
+  const extractor = new ViewDescriptorExtractor(runtime, backbone, header.descriptor);
   if (extractor.dim !== header.dims.descriptor) {
     throw new Error(`model ${header.id} expects ${header.dims.descriptor}-d descriptors, backbone ${backbone.id} gives ${extractor.dim}`);
   }

@@ -1,31 +1,22 @@
-import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-
 /**
- * A CNN that turns images into a spatial feature map and a pooled vector. Input [N, S, S, 3],
- * float RGB in [0, 1].
+ * A CNN that turns images into a spatial feature map, on some inference runtime. Input
+ * [N, S, S, 3] float RGB in [0, 1], row-major (NHWC); output [N, F, F, dim] (NHWC).
  */
 export interface Backbone {
   /** Stable identifier recorded in model artifacts (codes depend on it). */
   readonly id: string;
   /** Channels of the feature map = length of the pooled descriptor. */
   readonly dim: number;
-  /** Input side the network was trained at; the pooled output exists only at this side. */
+  /** Input side the network was trained at (its global pool is the whole 224 map's mean). */
   readonly nativeSide: number;
+  /**
+   * Most images worth one forward call: ONNX Runtime on a CPU runs a batch no faster per image
+   * than one image (1), TF.js gains from batching (undefined: as many as the caller's budget).
+   */
+  readonly maxBatch?: number;
   /** Cells of the feature map for an input of `side` pixels. */
   featureMapSide(side: number): number;
-  /** Runs one batch. Callers dispose the returned tensors. */
-  forward(x: Tensor4D, outputs: BackboneOutputs): BackboneResult;
+  /** Feature maps of `n` images of `side` x `side` pixels (`input` holds n * side * side * 3 floats). */
+  featureMaps(input: Float32Array, n: number, side: number): Promise<Float32Array>;
   dispose(): void;
-}
-
-export interface BackboneOutputs {
-  featureMap?: boolean;
-  pooled?: boolean;
-}
-
-export interface BackboneResult {
-  /** [N, F, F, dim], F = featureMapSide(side). */
-  featureMap?: Tensor4D;
-  /** [N, dim]. */
-  pooled?: Tensor2D;
 }

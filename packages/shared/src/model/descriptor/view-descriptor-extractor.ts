@@ -1,8 +1,8 @@
-import type { Tensor4D } from '@tensorflow/tfjs';
 import type { RgbRaster } from '../../image/canonical-image.ts';
 import type { View } from '../../view/view-plan.ts';
-import type { Tf } from '../runtime/tf-runtime.ts';
+import type { InferenceRuntime } from '../runtime/inference-runtime.ts';
 import type { Backbone } from '../backbone/backbone.ts';
+import { writeCropInput, writeRasterInput } from './backbone-input.ts';
 import type { DescriptorConfig } from './descriptor-config.ts';
 import { CellSums } from './cell-sums.ts';
 import { boxToCells, concatNormalized, gridCells, l2Normalize, poolRegion, unitBox, type CellRange } from './region-pooling.ts';
@@ -62,8 +62,8 @@ const DEFAULT_MAX_BATCH_PIXELS = 16 * 224 * 224;
  */
 export class ViewDescriptorExtractor {
   constructor(
-    /** The TF.js runtime its forwards run on (heads use it to code many descriptors at once). */
-    readonly tf: Tf,
+    /** The runtime its forwards run on (heads use it to code many descriptors at once). */
+    readonly runtime: InferenceRuntime,
     readonly backbone: Backbone,
     readonly config: DescriptorConfig,
     private readonly maxBatchPixels = DEFAULT_MAX_BATCH_PIXELS,
@@ -76,7 +76,7 @@ export class ViewDescriptorExtractor {
 
   /** The same backbone with another descriptor config (e.g. a grid layout to train a head on). */
   withConfig(config: DescriptorConfig): ViewDescriptorExtractor {
-    return new ViewDescriptorExtractor(this.tf, this.backbone, config, this.maxBatchPixels);
+    return new ViewDescriptorExtractor(this.runtime, this.backbone, config, this.maxBatchPixels);
   }
 
   /** Descriptors per image, in the order of each input's views. */
@@ -164,17 +164,12 @@ export class ViewDescriptorExtractor {
     const side = this.backbone.nativeSide;
     const items = inputs.flatMap((input, i) => input.views.map((v, vi) => ({ i, vi, unit: unitBox(v.box, input.width, input.height) })));
     for (const chunk of chunks(items, this.batchSize(side))) {
-      const batch = this.tf.tidy(() =>
-        this.tf.concat(
-          chunk.map(({ i, unit }) => {
-            const full = unit.x === 0 && unit.y === 0 && unit.w === 1 && unit.h === 1;
-            if (full) return this.toInput(inputs[i].raster, side);
-            const box = [unit.y, unit.x, unit.y + unit.h, unit.x + unit.w];
-            return this.tf.image.cropAndResize(this.toInput(inputs[i].raster), [box], [0], [side, side], 'bilinear');
-          }),
-        ),
-      );
-      const { data, f } = await this.forwardMaps(batch);
+      const { data, f } = await this.forward(chunk.length, side, (n, batch, offset) => {
+        const { i, unit } = chunk[n];
+        const full = unit.x === 0 && unit.y === 0 && unit.w === 1 && unit.h === 1;
+        if (full) writeRasterInput(inputs[i].raster, side, batch, offset);
+        else writeCropInput(inputs[i].raster, unit, side, batch, offset);
+      });
       chunk.forEach(({ i, vi }, n) => {
         out[i][vi] = this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f });
       });
@@ -199,38 +194,20 @@ export class ViewDescriptorExtractor {
     return concatNormalized(gridCells(cells, grid).map(map));
   }
 
-  private async featureMaps(rasters: RgbRaster[], side: number): Promise<{ data: Float32Array; f: number }> {
-    const batch = this.tf.tidy(() => this.tf.concat(rasters.map((r) => this.toInput(r, side))));
-    return this.forwardMaps(batch);
+  private featureMaps(rasters: RgbRaster[], side: number): Promise<{ data: Float32Array; f: number }> {
+    return this.forward(rasters.length, side, (n, batch, offset) => writeRasterInput(rasters[n], side, batch, offset));
   }
 
-  /** Runs the backbone on a batch (disposing it) and downloads the feature maps. */
-  private async forwardMaps(batch: Tensor4D): Promise<{ data: Float32Array; f: number }> {
-    const map = this.tf.tidy(() => this.backbone.forward(batch, { featureMap: true }).featureMap!);
-    batch.dispose();
-    try {
-      return { data: (await map.data()) as Float32Array, f: map.shape[1] };
-    } finally {
-      map.dispose();
-    }
-  }
-
-  /**
-   * The raster as [1, side, side, 3] floats in [0, 1]. Halving (448 -> 224) is an exact 2x2 average,
-   * which anti-aliases; other sides use bilinear resampling with half-pixel centres.
-   */
-  private toInput(raster: RgbRaster, side?: number): Tensor4D {
-    const { width: w, height: h } = raster;
-    const floats = new Float32Array(raster.data.length);
-    for (let i = 0; i < floats.length; i++) floats[i] = raster.data[i] / 255;
-    const src = this.tf.tensor4d(floats, [1, h, w, 3]);
-    if (side === undefined || (w === side && h === side)) return src;
-    if (w === h && w === 2 * side) return this.tf.avgPool(src, 2, 2, 'valid');
-    return this.tf.image.resizeBilinear(src, [side, side], false, true);
+  /** One backbone forward over `n` inputs of side x side, each written into the batch by `write`. */
+  private async forward(n: number, side: number, write: (n: number, batch: Float32Array, offset: number) => void): Promise<{ data: Float32Array; f: number }> {
+    const size = side * side * 3;
+    const batch = new Float32Array(n * size);
+    for (let i = 0; i < n; i++) write(i, batch, i * size);
+    return { data: await this.backbone.featureMaps(batch, n, side), f: this.backbone.featureMapSide(side) };
   }
 
   private batchSize(side: number): number {
-    return Math.max(1, Math.floor(this.maxBatchPixels / (side * side)));
+    return Math.max(1, Math.min(this.backbone.maxBatch ?? Infinity, Math.floor(this.maxBatchPixels / (side * side))));
   }
 }
 

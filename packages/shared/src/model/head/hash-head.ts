@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Tf } from '../runtime/tf-runtime.ts';
+import type { InferenceRuntime } from '../runtime/inference-runtime.ts';
 
 /**
  * A hash head maps one float descriptor to `bits` signs (1 = positive). `hash` applies it in plain JS
  * with a fixed summation order; `hashMany`, where a head has it, codes many descriptors in one
- * product on the TF backend.
+ * product on the inference runtime.
  */
 export interface HashHead {
   readonly type: HeadSpec['type'];
@@ -13,13 +13,12 @@ export interface HashHead {
   /** Packed code (MSB first, see packBits). */
   hash(descriptor: Float32Array): Uint8Array;
   /**
-   * Codes of many descriptors in one product on the TF backend (~1 ms a descriptor in hash(); an
-   * image's ~30 views and ~200 cells cost a few ms this way), keeping the first `bits` bits (a
-   * shorter cell code). Float32 sums: a bit whose projection is within rounding of 0 may differ
-   * from hash(), so a model codes every view one way (HashModel.hashDescriptors). On the wasm
-   * backend a row's result does not depend on the batch around it or on `bits`.
+   * Codes of many descriptors in one product on the inference runtime (~1 ms a descriptor in
+   * hash(); an image's ~50 views and ~200 cells cost a few ms this way), keeping the first `bits`
+   * bits (a shorter cell code). Float32 sums: a bit whose projection is within rounding of 0 may
+   * differ from hash(), so a model codes every view one way (HashModel.hashDescriptors).
    */
-  hashMany?(tf: Tf, descriptors: Float32Array[], bits?: number): Uint8Array[];
+  hashMany?(runtime: InferenceRuntime, descriptors: Float32Array[], bits?: number): Promise<Uint8Array[]>;
   /** What an artifact stores: the spec and its tensors, in file order. */
   toSpec(): { spec: HeadSpec; tensors: NamedTensor[] };
 }

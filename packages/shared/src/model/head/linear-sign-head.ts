@@ -1,6 +1,5 @@
 import { packBits } from '../../code/bit-code.ts';
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
-import type { Tf } from '../runtime/tf-runtime.ts';
+import type { AffineMap, InferenceRuntime } from '../runtime/inference-runtime.ts';
 import type { HashHead, HeadSpec, NamedTensor } from './hash-head.ts';
 
 /** bits = sign(W (x - mean) + bias). See HeadSpecSchema. */
@@ -10,8 +9,8 @@ export class LinearSignHead implements HashHead {
   // Float64 copies: mixed f32 x f64 loops run ~2x slower in V8.
   private readonly mean64: Float64Array;
   private readonly weight64: Float64Array;
-  /** hashMany's weights on the TF backend, per code length kept (weightsOnBackend). */
-  private readonly onBackend = new Map<number, { weightT: Tensor2D; offset: Tensor }>();
+  /** hashMany's products on each runtime, per code length kept. */
+  private readonly projections = new WeakMap<InferenceRuntime, Map<number, AffineMap>>();
 
   constructor(
     readonly inDim: number,
@@ -61,7 +60,7 @@ export class LinearSignHead implements HashHead {
     return packBits(signs);
   }
 
-  hashMany(tf: Tf, descriptors: Float32Array[], bits = this.bits): Uint8Array[] {
+  async hashMany(runtime: InferenceRuntime, descriptors: Float32Array[], bits = this.bits): Promise<Uint8Array[]> {
     if (!Number.isInteger(bits) || bits < 1 || bits > this.bits) throw new Error(`cannot keep ${bits} of ${this.bits} bits`);
     const n = descriptors.length;
     if (n === 0) return [];
@@ -70,28 +69,29 @@ export class LinearSignHead implements HashHead {
       if (d.length !== this.inDim) throw new Error(`descriptor has ${d.length} dims, head expects ${this.inDim}`);
       x.set(d, i * this.inDim);
     });
-    const { weightT, offset } = this.weightsOnBackend(tf, bits);
-    const y = tf.tidy(() => tf.tensor2d(x, [n, this.inDim]).matMul(weightT).add(offset));
-    const v = y.dataSync();
-    y.dispose();
+    const v = await this.projection(runtime, bits).apply(x, n);
     return descriptors.map((_, i) => packBits(Array.from(v.subarray(i * bits, (i + 1) * bits), (s) => (s > 0 ? 1 : 0))));
   }
 
   /**
-   * W^T and bias - W mean for the first `bits` hyperplanes, kept on the backend (so x - mean is never
-   * formed): uploading and transposing 1792 x 256 weights costs as much as the product.
+   * The first `bits` hyperplanes as an affine map on the runtime, x W^T + (bias - W mean), so
+   * x - mean is never formed; made once per runtime and code length.
    */
-  private weightsOnBackend(tf: Tf, bits: number): { weightT: Tensor2D; offset: Tensor } {
-    let w = this.onBackend.get(bits);
-    if (!w) {
-      w = tf.tidy(() => {
-        const weight = tf.tensor2d(this.weight.subarray(0, bits * this.inDim), [bits, this.inDim]);
-        const meanProjection = tf.matMul(tf.tensor2d(this.mean, [1, this.inDim]), weight, false, true).reshape([bits]);
-        return { weightT: tf.keep(weight.transpose()), offset: tf.keep(tf.sub(tf.tensor1d(this.bias.subarray(0, bits)), meanProjection)) };
-      });
-      this.onBackend.set(bits, w);
+  private projection(runtime: InferenceRuntime, bits: number): AffineMap {
+    let byBits = this.projections.get(runtime);
+    if (!byBits) this.projections.set(runtime, (byBits = new Map()));
+    let map = byBits.get(bits);
+    if (!map) {
+      const offset = new Float32Array(bits);
+      for (let b = 0; b < bits; b++) {
+        let s = 0;
+        for (let k = 0; k < this.inDim; k++) s += this.weight64[b * this.inDim + k] * this.mean64[k];
+        offset[b] = this.bias[b] - s;
+      }
+      map = runtime.affine(this.weight.subarray(0, bits * this.inDim), offset);
+      byBits.set(bits, map);
     }
-    return w;
+    return map;
   }
 
   toSpec(): { spec: HeadSpec; tensors: NamedTensor[] } {

@@ -18,25 +18,25 @@ export interface TfRuntime {
 let runtime: Promise<TfRuntime> | undefined;
 
 /**
- * Loads TF.js once per process. tfjs is imported lazily (it costs ~0.7 s and ~90 MB), so services
+ * Loads TF.js once per process (training, and inference when LOUPE_RUNTIME ends on TF.js). tfjs is imported lazily (it costs ~0.7 s and ~90 MB), so services
  * that import @loupe/shared without running a model never pay for it.
  *
  * tfjs-node is an optional dependency whose install script usually cannot fetch libtensorflow here:
  * it may sit in node_modules without its binary, so it is detected by loading it, not by presence.
  */
-export function initTf(logger: Logger = createLogger('model')): Promise<TfRuntime> {
-  runtime ??= loadRuntime(logger).catch((e) => {
+export function initTf(logger: Logger = createLogger('model'), options: { tfjsNode?: boolean } = {}): Promise<TfRuntime> {
+  runtime ??= loadRuntime(logger, options.tfjsNode ?? process.env.LOUPE_RUNTIME !== 'wasm').catch((e) => {
     runtime = undefined;
     throw e;
   });
   return runtime;
 }
 
-async function loadRuntime(logger: Logger): Promise<TfRuntime> {
+async function loadRuntime(logger: Logger, tfjsNode: boolean): Promise<TfRuntime> {
   const t0 = performance.now();
-  // LOUPE_TF_BACKEND=wasm skips tfjs-node, e.g. to keep a fleet on one backend: backends agree to
-  // ~1e-5, which can still flip a borderline bit.
-  if (process.env.LOUPE_TF_BACKEND !== 'wasm') {
+  // Without tfjs-node (LOUPE_RUNTIME=wasm), e.g. to keep a fleet on one backend: backends agree to
+  // ~1e-5, which can still flip a borderline bit. The first call in a process decides.
+  if (tfjsNode) {
     const node = await tryTfjsNode(logger);
     if (node) {
       const initMs = performance.now() - t0;

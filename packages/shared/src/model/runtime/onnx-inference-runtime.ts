@@ -1,0 +1,91 @@
+import type { Logger } from '../../log/logger.ts';
+import type { Backbone } from '../backbone/backbone.ts';
+import { MOBILENET } from '../backbone/nsfwjs-mobilenet-backbone.ts';
+import { OnnxMobileNetBackbone } from '../backbone/onnx-mobilenet-backbone.ts';
+import { cachedOnnxBackbone } from '../onnx/onnx-model-cache.ts';
+import { OnnxGraphBuilder } from '../onnx/onnx-graph-builder.ts';
+import type { AffineMap, InferenceRuntime } from './inference-runtime.ts';
+
+export type OnnxModule = typeof import('onnxruntime-node');
+
+export interface OnnxRuntimeOptions {
+  threads: number;
+  /** LOUPE_DATA_DIR: where the converted backbone is cached. */
+  dataDir: string;
+  logger: Logger;
+}
+
+/**
+ * ONNX Runtime (onnxruntime-node, CPU binaries from the npm package): the backbone converted from
+ * the TF.js graph on first use, heads as one Gemm each. Sessions run sequentially on `threads`
+ * intra-op threads: processes, not threads, are how encoders scale.
+ */
+export class OnnxInferenceRuntime implements InferenceRuntime {
+  readonly name = 'onnx' as const;
+  private readonly backbones = new Map<string, Promise<Backbone>>();
+
+  private constructor(
+    private readonly ort: OnnxModule,
+    private readonly options: OnnxRuntimeOptions,
+  ) {}
+
+  get threads(): number {
+    return this.options.threads;
+  }
+
+  /** Loads the native binding; throws when it does not load on this platform. */
+  static async create(options: OnnxRuntimeOptions): Promise<OnnxInferenceRuntime> {
+    const ort = (await import('onnxruntime-node')) as OnnxModule & { default?: OnnxModule };
+    const runtime = new OnnxInferenceRuntime(ort.default ?? ort, options);
+    // A tiny session proves the binding works before anything depends on it.
+    await runtime.session(identityModel());
+    return runtime;
+  }
+
+  loadBackbone(id: string): Promise<Backbone> {
+    let p = this.backbones.get(id);
+    if (!p) {
+      if (id !== MOBILENET.id) return Promise.reject(new Error(`unknown backbone "${id}" (supported: ${MOBILENET.id})`));
+      p = cachedOnnxBackbone(this.options.dataDir, this.options.logger).then(async (bytes) => new OnnxMobileNetBackbone(this.ort, await this.session(bytes)));
+      this.backbones.set(id, p);
+      p.catch(() => this.backbones.delete(id));
+    }
+    return p;
+  }
+
+  affine(weight: Float32Array, offset: Float32Array): AffineMap {
+    const outDim = offset.length;
+    const inDim = weight.length / outDim;
+    if (!Number.isInteger(inDim)) throw new Error(`affine map: ${weight.length} weights for ${outDim} outputs`);
+    const g = new OnnxGraphBuilder('affine');
+    const x = g.input('x', ['rows', inDim]);
+    const y = g.node('Gemm', [x, g.initializer('weight', [outDim, inDim], weight), g.initializer('offset', [outDim], offset)], 'y', { transB: 1 });
+    g.output(y, ['rows', outDim]);
+    const session = this.session(g.encode('loupe head'));
+    session.catch(() => undefined); // surfaced by apply()
+    return {
+      inDim,
+      outDim,
+      apply: async (rows: Float32Array, n: number) => {
+        const out = await (await session).run({ x: new this.ort.Tensor('float32', rows, [n, inDim]) });
+        return out.y.data as Float32Array;
+      },
+    };
+  }
+
+  private session(bytes: Uint8Array) {
+    return this.ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: this.options.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  }
+}
+
+/** y = x for a [1] input: the smallest model that exercises the binding. */
+function identityModel(): Uint8Array {
+  const g = new OnnxGraphBuilder('probe');
+  g.output(g.node('Identity', [g.input('x', [1])], 'y'), [1]);
+  return g.encode('loupe probe');
+}
