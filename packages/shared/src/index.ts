@@ -16,3 +16,4 @@ export * from './search/index.ts';
 export * from './util/seeded-random.ts';
 export * from './redis/index-generations.ts';
 export * from './redis/index-counters.ts';
+export * from './redis/encoder-registry.ts';

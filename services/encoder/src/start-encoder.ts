@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { UnrecoverableError } from 'bullmq';
 import {
   createLogger,
@@ -5,6 +6,9 @@ import {
   createRedis,
   createWorker,
   DEFAULT_MODEL,
+  ENCODER_HEARTBEAT_MS,
+  forgetEncoder,
+  reportEncoder,
   ensureIndexLayout,
   initRuntime,
   loadHashModel,
@@ -76,12 +80,20 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
     service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'encode worker error'));
+  // Heartbeat: /v1/stats shows which runtime the encoders run on (a wasm fallback is 5x slower).
+  const instance = `${hostname()}:${process.pid}`;
+  const heartbeat = () => reportEncoder(redis, instance, { runtime: runtime.name, threads: runtime.threads, model: model.id }).catch((e) => log.warn({ err: String(e) }, 'encoder heartbeat failed'));
+  void heartbeat();
+  const heartbeatTimer = setInterval(heartbeat, ENCODER_HEARTBEAT_MS);
+  heartbeatTimer.unref();
   log.info({ runtime: runtime.name, threads: runtime.threads, model: model.id, bits: model.bits, backbone: model.backbone, descriptor: model.descriptor, batch, batchWaitMs: BATCH_WAIT_MS }, 'encoder started');
 
   return {
     async close() {
+      clearInterval(heartbeatTimer);
       await worker.close(); // lets active jobs (and so their batch) finish
       await service.drain();
+      await forgetEncoder(redis, instance).catch(() => undefined);
       await indexQueue.close();
       await deadQueue.close();
       redis.disconnect();

@@ -24,11 +24,13 @@ export interface ShardFanout {
 }
 
 /**
- * Turns query bytes into the codes of the query's views (the model's query plan). `codeView` is
- * the query view a stored global code stands for (searches by key or by hex code).
+ * Turns query bytes into the codes of the query's views (the model's query plan), and runs the
+ * candidate check (CandidateVerifier.rerank) — both off the event loop (QueryEncoderPool).
+ * `codeView` is the query view a stored global code stands for (searches by key or by hex code).
  */
 export interface QueryEncoder {
   encode(bytes: Buffer): Promise<QueryViewCode[]>;
+  rerank<H extends FusedHit>(hits: H[], evidence: QueryEvidence, cells: (Uint8Array | undefined)[], thumbs?: (Uint8Array | undefined)[]): Promise<H[]>;
   readonly codeView: QueryView;
   /** The model's cell verification (QueryPlan.verify), for an index with a cell level. */
   readonly verify?: CellVerification;
@@ -122,7 +124,7 @@ export class QueryService {
   /** The candidates re-ranked by their cells and, when the query brings pixels, their thumbnails. */
   private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CandidateVerifier, fused: H[], evidence: QueryEvidence): Promise<H[]> {
     const [cells, thumbs] = await Promise.all([this.reader.levelCodesOf(fused, verifier.cellLevel), evidence.pixels && this.thumbnailsOf(verifier, fused)]);
-    return verifier.rerank(fused, evidence, cells, thumbs);
+    return this.encoder.rerank(fused, evidence, cells, thumbs);
   }
 
   /** The index's thumbnails (pixel level), else ones made from the source's images, else none. */

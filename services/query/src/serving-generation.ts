@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { imageLimits, prepareImage, readIndexLayout, type HashModel, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { readIndexLayout, type Logger, type LoupeConfig, type QueryPlan, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import { QueryService, type CandidateThumbnails, type QueryEncoder } from './query.service.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
@@ -9,7 +10,8 @@ import { StatsService } from './stats.service.ts';
 export interface ServingGeneration {
   readonly namespace: string;
   readonly layout: StoredIndexLayout;
-  readonly model: HashModel;
+  /** The model the encoding threads code this generation's queries with. */
+  readonly model: { id: string; runtime: string; queryPlan: QueryPlan };
   readonly pool: SearcherPool;
   readonly query: QueryService;
   readonly stats: StatsService;
@@ -21,8 +23,8 @@ export interface ServingDeps {
   redis: RedisClient;
   queues: Queue[];
   log: Logger;
-  /** Loads (or returns the already loaded) model for a LOUPE_MODEL-style reference. */
-  model: (ref: string) => Promise<HashModel>;
+  /** The threads that encode image queries (they load each generation's model). */
+  encoders: QueryEncoderPool;
   /** Candidates' thumbnails from the bucket (LOUPE_VERIFY_FROM_SOURCE), for indexes without a pixel level. */
   thumbnails?: CandidateThumbnails;
 }
@@ -42,19 +44,22 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   const { config, redis, queues, log } = deps;
   const layout = await awaitLayout(redis, namespace, log);
   // A generation made before layouts named their model loader is the one LOUPE_MODEL made.
-  const model = await deps.model(layout.modelRef ?? config.LOUPE_MODEL);
+  const modelRef = layout.modelRef ?? config.LOUPE_MODEL;
+  const loaded = await deps.encoders.load(modelRef);
+  const model = { id: loaded.modelId, runtime: loaded.runtime, queryPlan: loaded.queryPlan };
   if (model.id !== layout.model) {
     log.warn({ index: layout.model, model: model.id }, 'query model differs from the index model; image queries will not match');
   }
   const pool = new SearcherPool({ logger: log });
   await pool.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
-  const limits = imageLimits(config);
+  const { encoders } = deps;
   const encoder: QueryEncoder = {
     codeView: model.queryPlan.views[0],
     verify: model.queryPlan.verify,
-    async encode(bytes) {
-      const img = await prepareImage(bytes, limits, model.plan);
-      return model.encodeQuery({ image: img.canonical, width: img.width, height: img.height });
+    encode: (bytes) => encoders.run({ type: 'encode', modelRef, bytes }),
+    rerank: async (hits, evidence, cells, thumbs) => {
+      const order = await encoders.run({ type: 'rerank', modelRef, hits, evidence, cells, thumbs });
+      return order as typeof hits;
     },
   };
   const reader = new IndexReaderRepository(redis, layout);
@@ -64,7 +69,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
     model,
     pool,
     query: new QueryService(layout, encoder, pool, reader, config.LOUPE_QUERY_TIMEOUT_MS, deps.thumbnails),
-    stats: new StatsService(layout, queues, redis),
+    stats: new StatsService(layout, queues, redis, model.runtime),
     close: () => pool.close(),
   };
 }

@@ -4,14 +4,12 @@ import {
   imageLimits,
   createQueue,
   createRedis,
-  initRuntime,
-  loadHashModel,
   QueueNames,
   readGenerations,
   runtimeSettings,
-  type HashModel,
   type LoupeConfig,
 } from '@loupe/shared';
+import { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import { GenerationFollower } from './generation-follower.ts';
 import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
@@ -27,23 +25,36 @@ import { SourceThumbnailService } from './source-thumbnail.service.ts';
 export async function startQuery(config: LoupeConfig): Promise<{ close(): Promise<void>; port: number }> {
   const log = createLogger('query', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-query' });
-  await initRuntime(runtimeSettings(config), log);
-  const models = new Map<string, Promise<HashModel>>();
-  const model = (ref: string) => {
-    let m = models.get(ref);
-    if (!m) models.set(ref, (m = loadHashModel(ref, { logger: log })));
-    return m;
-  };
-  void model(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
+  const encoders = new QueryEncoderPool(
+    { runtime: runtimeSettings(config), limits: imageLimits(config), logLevel: config.LOUPE_LOG_LEVEL },
+    { workers: config.LOUPE_QUERY_WORKERS, maxQueued: config.LOUPE_QUERY_QUEUE },
+    log,
+  );
+  void encoders.load(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
   const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
   const thumbnails = source && new SourceThumbnailService(source, imageLimits(config), log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
-  const deps = { config, redis, queues, log, model, thumbnails };
+  const deps = { config, redis, queues, log, encoders, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open((await readGenerations(redis)).active), open, redis, log);
   follower.start();
 
   const metrics = new MetricsRegistry();
+  metrics.addCollector(() => {
+    const { queued, busy, workers } = encoders.usage;
+    return [
+      '# HELP loupe_inference_runtime_info Inference runtime the query service encodes image queries on',
+      '# TYPE loupe_inference_runtime_info gauge',
+      `loupe_inference_runtime_info{runtime="${follower.current.model.runtime}"} 1`,
+      '# HELP loupe_query_encoder_threads Query encoding threads, and how many are busy',
+      '# TYPE loupe_query_encoder_threads gauge',
+      `loupe_query_encoder_threads{state="busy"} ${busy}`,
+      `loupe_query_encoder_threads{state="idle"} ${workers - busy}`,
+      '# HELP loupe_query_encoder_queued Image queries waiting for an encoding thread',
+      '# TYPE loupe_query_encoder_queued gauge',
+      `loupe_query_encoder_queued ${queued}`,
+    ].join('\n');
+  });
   const app = await buildHttpServer({
     // Read per request, so requests go to the generation being served at that moment.
     get query() {
@@ -62,13 +73,14 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;
   const { layout } = follower.current;
-  log.info({ port, model: layout.model, generation: layout.namespace, shards: layout.shards, bits: layout.bits }, 'query service listening');
+  log.info({ port, model: layout.model, runtime: follower.current.model.runtime, encodingThreads: config.LOUPE_QUERY_WORKERS, generation: layout.namespace, shards: layout.shards, bits: layout.bits }, 'query service listening');
 
   return {
     port,
     async close() {
       await app.close();
       await follower.close();
+      await encoders.close();
       await Promise.all(queues.map((q) => q.close()));
       await source?.close();
       redis.disconnect();

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { liveEncoders, liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 
 export interface StatsResponse {
   indexed: number;
@@ -13,6 +13,8 @@ export interface StatsResponse {
   /** A model rollout re-encoding the index into the next generation, or null. */
   rollout: { generation: string; model: string; bits: number; indexed: number } | null;
   shards: { shard: number; live: number; deleted: number; replaced: number; ids: number }[];
+  /** Inference runtimes: the query service's encoding threads', and how many live encoders run on each. */
+  runtime: { query: string; encoders: Record<string, number> };
   queues: Record<string, Record<string, number>>;
 }
 
@@ -22,14 +24,19 @@ export class StatsService {
     private readonly layout: StoredIndexLayout,
     private readonly queues: Queue[],
     private readonly redis: RedisClient,
+    /** The runtime this query service encodes image queries on. */
+    private readonly queryRuntime: string,
   ) {}
 
   async stats(): Promise<StatsResponse> {
-    const [counters, queueCounts, rollout] = await Promise.all([
+    const [counters, queueCounts, rollout, encoders] = await Promise.all([
       readShardCounters(this.redis, this.layout),
       Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_JOB_STATES, 'failed', 'completed')] as const)),
       this.rollout(),
+      liveEncoders(this.redis),
     ]);
+    const encoderRuntimes: Record<string, number> = {};
+    for (const e of encoders.values()) encoderRuntimes[e.runtime] = (encoderRuntimes[e.runtime] ?? 0) + 1;
     const shards = counters.map((c) => ({
       shard: c.shard,
       live: c.created - c.deleted,
@@ -56,6 +63,7 @@ export class StatsService {
       generation: this.layout.namespace,
       rollout,
       shards,
+      runtime: { query: this.queryRuntime, encoders: encoderRuntimes },
       queues: Object.fromEntries(queueCounts),
     };
   }

@@ -71,6 +71,10 @@ export const ConfigSchema = z.object({
   LOUPE_RUNTIME: z.enum(['auto', 'onnx', 'tfjs-node', 'wasm']).default('auto'),
   /** Intra-op threads of each forward (ONNX Runtime); processes are how encoders scale. */
   LOUPE_RUNTIME_THREADS: int(1, 64).default(1),
+  /** Threads of the query service that encode image queries (decode, forwards, candidate check). */
+  LOUPE_QUERY_WORKERS: int(1, 64).default(1),
+  /** Image queries that may wait for an encoding thread; beyond that they get 503 with Retry-After. */
+  LOUPE_QUERY_QUEUE: int(0, 10_000).default(16),
   /** Encoder processes `loupe start` runs (default: one per core). */
   LOUPE_ENCODERS: int(1, 256).optional(),
   /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */

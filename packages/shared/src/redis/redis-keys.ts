@@ -21,6 +21,9 @@ export const GENERATIONS_KEY = 'loupe:generations';
 /** Hash: query service instance -> JSON { generation, at }: what each one serves (heartbeat). */
 export const SERVING_KEY = 'loupe:serving';
 
+/** Hash: encoder instance -> JSON { runtime, threads, model, at }: what each one runs on (heartbeat). */
+export const ENCODERS_KEY = 'loupe:encoders';
+
 /**
  * Codes and sizes are stored in pages: one Redis string per PAGE_BYTES-sized run of objects. A
  * page is created at its full length in one command (Redis allocates a new string exactly, while

@@ -50,6 +50,7 @@ export class MetricsRegistry {
   readonly requests = new Counter('loupe_http_requests_total', 'HTTP requests by route and status');
   readonly searchSeconds = new Histogram('loupe_search_duration_seconds', 'Search latency', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   readonly partialSearches = new Counter('loupe_search_partial_total', 'Searches answered with some shards missing');
+  readonly overloaded = new Counter('loupe_search_overloaded_total', 'Image queries refused with 503 because every encoding thread was busy and the queue full');
   private readonly gauges: (() => string)[] = [];
 
   /** Adds lines computed at scrape time (e.g. index size). */
@@ -58,7 +59,7 @@ export class MetricsRegistry {
   }
 
   render(): string {
-    return [this.requests, this.searchSeconds, this.partialSearches].map((m) => m.render())
+    return [this.requests, this.searchSeconds, this.partialSearches, this.overloaded].map((m) => m.render())
       .concat(this.gauges.map((g) => g())).join('\n') + '\n';
   }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '@loupe/shared';
 import { QueryInputError, type QueryService } from '../query.service.ts';
 import { SearchInputError } from '../searcher/index.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
+import { QueryOverloadedError } from '../encoding/query-encoder-pool.ts';
 import type { SearchParams } from '../search-types.ts';
 import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 
@@ -58,6 +59,10 @@ export async function buildHttpServer(d: HttpServerDeps) {
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
     if (err instanceof QueryInputError) return reply.code(err.status).send({ error: err.name, message: err.message });
     if (err instanceof SearchInputError) return reply.code(400).send({ error: err.name, message: err.message });
+    if (err instanceof QueryOverloadedError) {
+      d.metrics.overloaded.inc();
+      return reply.code(503).header('Retry-After', String(err.retryAfterS)).send({ error: err.name, message: err.message });
+    }
     if (err.name === 'ImageRejectedError' && err.reason) {
       return reply.code(imageRejectionStatus(err.reason)).send({ error: err.reason, message: err.message });
     }

@@ -66,6 +66,11 @@ export const statsRouteSchema = {
           properties: { generation: { type: 'string' }, model: { type: 'string' }, bits: { type: 'integer' }, indexed: { type: 'integer' } },
         },
         shards: { type: 'array', items: { type: 'object', additionalProperties: true } },
+        runtime: {
+          type: 'object',
+          description: 'inference runtimes (onnx, tfjs-node, wasm): the query service\'s, and how many live encoders run on each',
+          properties: { query: { type: 'string' }, encoders: { type: 'object', additionalProperties: { type: 'integer' } } },
+        },
         queues: { type: 'object', additionalProperties: true },
       },
     },

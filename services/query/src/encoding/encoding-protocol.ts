@@ -1,0 +1,34 @@
+import type { FusedHit, ImageLimits, QueryEvidence, QueryPlan, QueryViewCode, RuntimeSettings } from '@loupe/shared';
+
+/** What a query encoding worker is started with (workerData). */
+export interface EncodingWorkerData {
+  runtime: RuntimeSettings;
+  limits: ImageLimits;
+  logLevel: string;
+}
+
+/** A task for a worker; `modelRef` is a LOUPE_MODEL-style reference the worker loads once. */
+export type EncodingTask =
+  /** Loads the model ahead of the first query (a generation being opened). */
+  | { type: 'load'; modelRef: string }
+  /** Decodes query image bytes and codes the model's query views. */
+  | { type: 'encode'; modelRef: string; bytes: Uint8Array }
+  /** The candidate check (CandidateVerifier.rerank) of the model's plan. */
+  | { type: 'rerank'; modelRef: string; hits: FusedHit[]; evidence: QueryEvidence; cells: (Uint8Array | undefined)[]; thumbs?: (Uint8Array | undefined)[] };
+
+export type TaskResult<T extends EncodingTask> = T extends { type: 'load' }
+  ? { modelId: string; runtime: string; queryPlan: QueryPlan }
+  : T extends { type: 'encode' }
+    ? QueryViewCode[]
+    : FusedHit[];
+
+export type ToEncodingWorker = { id: number; task: EncodingTask };
+
+/** An error crossing the thread boundary: its name, message and (ImageRejectedError) reason. */
+export interface WireError {
+  name: string;
+  message: string;
+  reason?: string;
+}
+
+export type FromEncodingWorker = { id: number; result: unknown } | { id: number; error: WireError };

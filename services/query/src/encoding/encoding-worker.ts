@@ -1,0 +1,52 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareImage, type HashModel } from '@loupe/shared';
+import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
+
+/**
+ * A query encoding thread: the query's CNN forwards, head and candidate check run here, off the
+ * query service's event loop (ONNX Runtime's run() holds the thread it is called on). One task
+ * at a time; models are loaded once per thread.
+ */
+const data = workerData as EncodingWorkerData;
+const log = createLogger('query-encoder', data.logLevel as never);
+const port = parentPort!;
+const models = new Map<string, Promise<HashModel>>();
+const runtime = initRuntime(data.runtime, log);
+
+function model(ref: string): Promise<HashModel> {
+  let m = models.get(ref);
+  if (!m) {
+    m = runtime.then(() => loadHashModel(ref, { logger: log }));
+    models.set(ref, m);
+    m.catch(() => models.delete(ref));
+  }
+  return m;
+}
+
+async function run(task: EncodingTask): Promise<unknown> {
+  const m = await model(task.modelRef);
+  switch (task.type) {
+    case 'load':
+      return { modelId: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
+    case 'encode': {
+      const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+      const img = await prepareImage(bytes, data.limits, m.plan);
+      return m.encodeQuery({ image: img.canonical, width: img.width, height: img.height });
+    }
+    case 'rerank': {
+      const verifier = CandidateVerifier.forPlan(m.bits, m.plan, m.queryPlan.verify);
+      if (!verifier) throw new Error(`model ${m.id} has no candidate check`);
+      return verifier.rerank(task.hits, task.evidence, task.cells, task.thumbs);
+    }
+  }
+}
+
+port.on('message', ({ id, task }: ToEncodingWorker) => {
+  run(task).then(
+    (result) => port.postMessage({ id, result }),
+    (e: Error & { reason?: string }) => {
+      const error: WireError = { name: e.name ?? 'Error', message: e.message ?? String(e), ...(e.reason ? { reason: e.reason } : {}) };
+      port.postMessage({ id, error });
+    },
+  );
+});
