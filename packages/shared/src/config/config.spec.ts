@@ -24,6 +24,19 @@ describe('config', () => {
     expect((err as Error).message).toMatch(/LOUPE_SOURCE: must be s3:\/\/bucket/);
   });
 
+  it('validates the inference runtime settings', () => {
+    expect(loadConfig({})).toMatchObject({ LOUPE_RUNTIME: 'auto', LOUPE_RUNTIME_THREADS: 1, LOUPE_QUERY_WORKERS: 1 });
+    expect(loadConfig({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: '2', LOUPE_ENCODERS: '3' })).toMatchObject({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: 2, LOUPE_ENCODERS: 3 });
+    let err: unknown;
+    try {
+      loadConfig({ LOUPE_RUNTIME: 'cuda', LOUPE_RUNTIME_THREADS: '0', LOUPE_ENCODERS: 'all' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['LOUPE_ENCODERS', 'LOUPE_RUNTIME', 'LOUPE_RUNTIME_THREADS']);
+    expect((err as Error).message).toMatch(/LOUPE_RUNTIME: .*'auto' \| 'onnx' \| 'tfjs-node' \| 'wasm'/);
+  });
+
   it('splits sources', () => {
     expect(parseSource('s3://bucket/some/prefix/')).toEqual({ kind: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
     expect(parseSource('s3://bucket')).toEqual({ kind: 's3', bucket: 'bucket', prefix: '' });
