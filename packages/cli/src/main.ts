@@ -22,7 +22,11 @@ Commands:
   eval [--semantic] [options]
                             copy-detection benchmark on the photos data set (loupe eval --help);
                             --semantic: the Fashion-MNIST benchmark
-  bench [search|encoder]    run a benchmark (npm run bench:*)
+  convert-model [--out FILE]
+                            write the ONNX model of the bundled CNN to LOUPE_DATA_DIR/models/
+                            (processes convert it on first use; for container images)
+  bench [search|encoder|query|pipeline|memory]
+                            run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
 
@@ -56,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'stats':
       return runStats(config);
+    case 'convert-model':
+      return (await import('./commands/convert-model.ts')).runConvertModel(config, rest);
     case 'rollout':
       return (await import('./commands/rollout.ts')).runRollout(config, rest);
     case 'train':

@@ -13,7 +13,7 @@ export type { Backbone } from './backbone/backbone.ts';
 export { NsfwjsMobileNetBackbone, MOBILENET, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
 export { readNsfwjsBundle, nsfwjsVersion } from './backbone/nsfwjs-bundle.ts';
 export { convertMobileNetToOnnx, CONVERTER_VERSION } from './onnx/mobilenet-onnx-converter.ts';
-export { onnxModelPath, convertBackbone, writeOnnxModel } from './onnx/onnx-model-cache.ts';
+export { onnxModelPath, convertBackbone, cachedOnnxBackbone, writeOnnxModel } from './onnx/onnx-model-cache.ts';
 export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE, type DescriptorConfig } from './descriptor/descriptor-config.ts';
 export { boxToCells, unitBox, poolRegion, l2Normalize, concatNormalized, gridCells, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
 export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput, type WholeViewSpec } from './descriptor/view-descriptor-extractor.ts';
