@@ -82,7 +82,7 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
   worker.on('error', (err) => log.error({ err: err.message }, 'encode worker error'));
   // Heartbeat: /v1/stats shows which runtime the encoders run on (a wasm fallback is 5x slower).
   const instance = `${hostname()}:${process.pid}`;
-  const heartbeat = () => reportEncoder(redis, instance, { runtime: runtime.name, threads: runtime.threads, model: model.id }).catch((e) => log.warn({ err: String(e) }, 'encoder heartbeat failed'));
+  const heartbeat = () => reportEncoder(redis, instance, { runtime: runtime.name, threads: runtime.threads, model: model.id, ...service.totals }).catch((e) => log.warn({ err: String(e) }, 'encoder heartbeat failed'));
   void heartbeat();
   const heartbeatTimer = setInterval(heartbeat, ENCODER_HEARTBEAT_MS);
   heartbeatTimer.unref();

@@ -6,6 +6,9 @@ export interface EncoderReport {
   runtime: string;
   threads: number;
   model: string;
+  /** Images encoded since the process started, and the wall time its model spent encoding them. */
+  images: number;
+  encodeMs: number;
 }
 
 /** An encoder's heartbeat: refreshed every ENCODER_HEARTBEAT_MS while it runs. */
@@ -25,7 +28,7 @@ export async function liveEncoders(redis: RedisClient, freshMs = 3 * ENCODER_HEA
   const stale: string[] = [];
   for (const [instance, value] of Object.entries(await redis.hgetall(ENCODERS_KEY))) {
     const v = JSON.parse(value) as EncoderReport & { at: number };
-    if (Date.now() - v.at <= freshMs) out.set(instance, { runtime: v.runtime, threads: v.threads, model: v.model });
+    if (Date.now() - v.at <= freshMs) out.set(instance, { runtime: v.runtime, threads: v.threads, model: v.model, images: v.images ?? 0, encodeMs: v.encodeMs ?? 0 });
     else stale.push(instance);
   }
   if (stale.length) await redis.hdel(ENCODERS_KEY, ...stale);

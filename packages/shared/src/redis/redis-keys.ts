@@ -21,7 +21,7 @@ export const GENERATIONS_KEY = 'loupe:generations';
 /** Hash: query service instance -> JSON { generation, at }: what each one serves (heartbeat). */
 export const SERVING_KEY = 'loupe:serving';
 
-/** Hash: encoder instance -> JSON { runtime, threads, model, at }: what each one runs on (heartbeat). */
+/** Hash: encoder instance -> JSON { runtime, threads, model, images, encodeMs, at }: what each one runs on (heartbeat). */
 export const ENCODERS_KEY = 'loupe:encoders';
 
 /**

@@ -43,6 +43,8 @@ export type EncodeOutcome = { status: 'indexed'; views: number; generations: num
 export class EncoderService {
   private readonly batchers = new Map<HashModel, MicroBatcher<Prepared, ViewCode[]>>();
   private readonly batch: { maxSize: number; maxWaitMs: number };
+  /** Images encoded and the wall time spent in the model's encode since start (the encoder's own rate). */
+  readonly totals = { images: 0, encodeMs: 0 };
 
   constructor(
     private readonly models: GenerationModels,
@@ -110,7 +112,10 @@ export class EncoderService {
     // The model's own plan, not the job's views: ingest cuts views by the default plan, while a
     // model may add levels (a perceptual level, a finer pyramid); the boxes follow from the size.
     const codes = await model.encode(items.map(({ job, raster }) => ({ image: raster, width: job.width, height: job.height, views: planViews(model.plan, job.width, job.height) })));
-    this.log.debug({ model: model.id, images: items.length, ms: Math.round(performance.now() - t0) }, 'encoded batch');
+    const ms = performance.now() - t0;
+    this.totals.images += items.length;
+    this.totals.encodeMs += ms;
+    this.log.debug({ model: model.id, images: items.length, ms: Math.round(ms) }, 'encoded batch');
     return codes;
   }
 
