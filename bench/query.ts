@@ -1,42 +1,67 @@
 /**
- * Latency of crop queries with the pixel check reading the bucket (issue 3): the whole pipeline
- * (default model) indexes samples/ from an S3 server over HTTP (fauxqs), then crop queries (10% and
- * 25% of the area, two positions each) go to two query services on the same index — one that reads
- * the 10 best candidates' images from the bucket to check their pixels (LOUPE_VERIFY_FROM_SOURCE,
- * the default), one that does not (the baseline) — in alternation: the search (tookMs: fan-out,
- * fusion, the check) and the whole request (+ decoding and the query's CNN forwards). Also times the thumbnails alone:
- * 10 candidates read from S3 and made into thumbnails by a SourceThumbnailService with nothing cached.
+ * Image-query latency through the HTTP API, on each inference runtime, and under load. The whole
+ * pipeline (default model, ONNX Runtime) indexes samples/ from an S3 server over HTTP (fauxqs);
+ * a second query service on the same index encodes its queries on TF.js wasm (LOUPE_RUNTIME=wasm).
+ * Queries: for each sample a resized, recompressed copy and crops of 25% and 10% of its area (the
+ * crops take the candidate check, which reads the candidates' images from the bucket).
+ *  1. one client, the two services in alternation, query by query: request time (upload,
+ *     decode, forwards, search, check); two passes, the second counted (the first plans the
+ *     runtime's shapes and fills the thumbnail cache);
+ *  2. 8 concurrent image clients on the ONNX service, with a key client searching by key all the
+ *     while: the slowest image request, any 5xx other than the documented 503s (overloaded,
+ *     partial), and the key searches' p99.
  *
  *   npm run bench:query
  *
- * Prints a table and, last, one JSON line.
+ * Prints tables and, last, one JSON line.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createLogger, imageLimits, loadConfig, REPO_ROOT, S3ObjectSource, SOURCE_THUMBNAIL_SIDE } from '../packages/shared/src/index.ts';
+import { loadConfig, REPO_ROOT } from '../packages/shared/src/index.ts';
 import { startQuery } from '../services/query/src/index.ts';
-import { SourceThumbnailService } from '../services/query/src/source-thumbnail.service.ts';
-import { startPipeline, searchBytes, waitFor } from '../test/support/pipeline.ts';
+import { startPipeline, waitFor } from '../test/support/pipeline.ts';
 import { freePort, startRedis } from '../test/support/redis-server.ts';
 import { startS3 } from '../test/support/s3-server.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'samples');
 const photos = readdirSync(SAMPLES).filter((f) => f.endsWith('.jpg')).sort();
 const BUCKET = 'bench';
+const CLIENTS = 8;
+const PER_CLIENT = 12;
 
-async function crop(file: string, area: number, fx: number, fy: number): Promise<Buffer> {
-  const { width, height } = await sharp(file).metadata();
-  const w = Math.round(width! * Math.sqrt(area));
-  const h = Math.round(height! * Math.sqrt(area));
-  return sharp(file)
-    .extract({ left: Math.round((width! - w) * fx), top: Math.round((height! - h) * fy), width: w, height: h })
-    .jpeg({ quality: 85 })
-    .toBuffer();
+interface Query {
+  name: string;
+  kind: 'copy' | 'crop-25' | 'crop-10';
+  bytes: Buffer;
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+async function makeQueries(): Promise<Query[]> {
+  const out: Query[] = [];
+  for (const name of photos) {
+    const file = path.join(SAMPLES, name);
+    const { width, height } = await sharp(file).metadata();
+    out.push({ name, kind: 'copy', bytes: await sharp(file).resize(Math.round(width! * 0.6)).jpeg({ quality: 80 }).toBuffer() });
+    for (const [area, kind, fx, fy] of [[0.25, 'crop-25', 0.3, 0.4], [0.1, 'crop-10', 0.8, 0.2]] as const) {
+      const w = Math.round(width! * Math.sqrt(area));
+      const h = Math.round(height! * Math.sqrt(area));
+      const crop = sharp(file).extract({ left: Math.round((width! - w) * fx), top: Math.round((height! - h) * fy), width: w, height: h });
+      out.push({ name, kind, bytes: await crop.jpeg({ quality: 85 }).toBuffer() });
+    }
+  }
+  return out;
+}
+
+async function search(base: string, body: Buffer | string, type: string): Promise<{ status: number; ms: number; top?: string }> {
+  const t0 = performance.now();
+  const r = await fetch(`${base}/v1/search`, { method: 'POST', body: typeof body === 'string' ? body : new Blob([body as Uint8Array<ArrayBuffer>]), headers: { 'content-type': type } });
+  const json = (await r.json()) as { hits?: { key: string }[] };
+  return { status: r.status, ms: performance.now() - t0, top: json.hits?.[0]?.key };
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+const round = (x: number) => Math.round(x * 10) / 10;
 
 const redis = await startRedis();
 const s3 = await startS3();
@@ -44,81 +69,100 @@ s3.createBucket(BUCKET);
 for (const f of photos) await s3.put(BUCKET, f, readFileSync(path.join(SAMPLES, f)));
 const env = { ...s3.env, REDIS_URL: redis.url, LOUPE_SOURCE: `s3://${BUCKET}/`, LOUPE_SHARDS: '2' };
 const pipeline = await startPipeline(env);
-const baselinePort = await freePort();
-const baseline = await startQuery(loadConfig({ ...env, LOUPE_LOG_LEVEL: 'warn', LOUPE_QUERY_PORT: String(baselinePort), LOUPE_VERIFY_FROM_SOURCE: 'false' }));
+const wasmPort = await freePort();
+const wasm = await startQuery(loadConfig({ ...env, LOUPE_LOG_LEVEL: 'warn', LOUPE_QUERY_PORT: String(wasmPort), LOUPE_RUNTIME: 'wasm' }));
 try {
   await waitFor('every sample indexed', async () => {
     const s = await (await fetch(`${pipeline.base}/v1/stats`)).json();
     return s.indexed === photos.length && s.pending === 0;
   });
-  const queries: { name: string; kind: string; bytes: Buffer }[] = [];
-  for (const name of photos)
-    for (const [area, kind] of [[0.1, 'crop-10'], [0.25, 'crop-25']] as const)
-      for (const [fx, fy] of [[0.3, 0.4], [0.8, 0.2]]) queries.push({ name, kind, bytes: await crop(path.join(SAMPLES, name), area, fx, fy) });
+  const queries = await makeQueries();
+  const services = { onnx: pipeline.base, wasm: `http://127.0.0.1:${wasmPort}` };
+  for (const [runtime, base] of Object.entries(services)) {
+    const stats = await (await fetch(`${base}/v1/stats`)).json();
+    if (stats.runtime.query !== runtime) throw new Error(`${base} encodes on ${stats.runtime.query}, expected ${runtime}`);
+  }
 
-  const services = { source: pipeline.base, none: `http://127.0.0.1:${baselinePort}` };
-  const timings: Record<string, { first?: number; took: number[]; wall: number[]; found: number }> = {
-    source: { took: [], wall: [], found: 0 },
-    none: { took: [], wall: [], found: 0 },
-  };
-  // Two passes, the second counted: the first query of each service loads its searchers and
-  // the source's thumbnails of these 20 images are cached after the first few queries.
+  // 1. One client, alternating services query by query.
+  const single: Record<string, { ms: number[]; byKind: Record<string, number[]>; found: number }> = {};
+  for (const runtime of Object.keys(services)) single[runtime] = { ms: [], byKind: {}, found: 0 };
   for (const pass of [0, 1])
     for (const q of queries)
-      for (const [mode, base] of Object.entries(services)) {
-        const t0 = performance.now();
-        const r = await searchBytes(base, q.bytes);
-        const wall = performance.now() - t0;
-        if (r.status !== 200) throw new Error(`${mode}: status ${r.status} for ${q.name}`);
-        const t = timings[mode];
-        t.first ??= r.tookMs;
-        if (pass === 1) {
-          t.took.push(r.tookMs);
-          t.wall.push(wall);
-          if (r.hits[0]?.key === q.name) t.found++;
-        }
+      for (const [runtime, base] of Object.entries(services)) {
+        const r = await search(base, q.bytes, 'image/jpeg');
+        if (r.status !== 200) throw new Error(`${runtime}: status ${r.status} for ${q.kind} of ${q.name}`);
+        if (pass === 0) continue;
+        const t = single[runtime];
+        t.ms.push(r.ms);
+        (t.byKind[q.kind] ??= []).push(r.ms);
+        if (r.top === q.name) t.found++;
       }
+  const loadAfterSingle = loadavg()[0];
 
-  // Thumbnails alone, nothing cached: 10 candidates read from S3 and decoded, as one query's check.
-  const source = new S3ObjectSource(BUCKET, pipeline.config);
-  const cold: number[] = [];
-  for (let round = 0; round < 6; round++) {
-    const keys = photos.slice((round * 3) % 10, ((round * 3) % 10) + 10);
-    const service = new SourceThumbnailService(source, imageLimits(pipeline.config), createLogger('bench', 'silent'));
-    const t0 = performance.now();
-    const thumbs = await service.thumbnailsOf(keys, SOURCE_THUMBNAIL_SIDE);
-    cold.push(performance.now() - t0);
-    if (thumbs.some((t) => !t)) throw new Error('a thumbnail could not be made');
-  }
-  await source.close();
+  // 2. Load: 8 image clients and a key client on the ONNX service.
+  const statuses = new Map<number, number>();
+  const imageMs: number[] = [];
+  const keyMs: number[] = [];
+  let loadDone = false;
+  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
+    for (let i = 0; i < PER_CLIENT; i++) {
+      const q = queries[(c * PER_CLIENT + i * 7) % queries.length];
+      const r = await search(services.onnx, q.bytes, 'image/jpeg');
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      imageMs.push(r.ms);
+    }
+  });
+  const keys = (async () => {
+    for (let i = 0; !loadDone; i++) {
+      const r = await search(services.onnx, JSON.stringify({ key: photos[i % photos.length] }), 'application/json');
+      if (r.status !== 200) throw new Error(`key search: status ${r.status}`);
+      keyMs.push(r.ms);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  })();
+  await Promise.all(clients);
+  loadDone = true;
+  await keys;
+  const other5xx = [...statuses].filter(([s]) => s >= 500 && s !== 503).reduce((n, [, c]) => n + c, 0);
 
-  const meanKb = photos.reduce((n, f) => n + readFileSync(path.join(SAMPLES, f)).length, 0) / photos.length / 1024;
-  console.log(`# crop queries, ${queries.length} (10% and 25% crops of the ${photos.length} samples, ${meanKb.toFixed(0)} kB JPEGs on S3 over HTTP), default model, second pass`);
-  console.log(`load average at start of report: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 cores)\n`);
-  console.log('pixel check                         search: median ms   p90 ms   first query ms   request (+ encoding): median ms   source found first');
-  for (const [mode, label] of [['none', 'none (baseline)'], ['source', 'candidates read from the bucket']] as const) {
-    const t = timings[mode];
-    console.log(`${label.padEnd(35)} ${quantile(t.took, 0.5).toFixed(0).padStart(17)} ${quantile(t.took, 0.9).toFixed(0).padStart(8)} ${String(Math.round(t.first!)).padStart(16)} ${quantile(t.wall, 0.5).toFixed(0).padStart(35)} ${`${t.found}/${queries.length}`.padStart(20)}`);
+  console.log(`# image queries: ${queries.length} (a 60% copy, a 25% and a 10% crop of each of the ${photos.length} samples, on S3 over HTTP), default model, 2 shards, 1 encoding thread`);
+  console.log(`load average after the single-client part: ${loadAfterSingle.toFixed(2)}, at the end: ${loadavg()[0].toFixed(2)} (2 cores)\n`);
+  console.log('one client, request ms    p50     p90     p99     max   copy p50  crop-25 p50  crop-10 p50  found first');
+  for (const [runtime, t] of Object.entries(single)) {
+    const k = (kind: string) => quantile(t.byKind[kind], 0.5).toFixed(0).padStart(kind === 'copy' ? 9 : 12);
+    console.log(
+      `${runtime.padEnd(22)} ${[0.5, 0.9, 0.99, 1].map((q) => quantile(t.ms, q).toFixed(0).padStart(7)).join(' ')} ${k('copy')} ${k('crop-25')} ${k('crop-10')} ${`${t.found}/${queries.length}`.padStart(12)}`,
+    );
   }
-  const ratio = quantile(timings.source.took, 0.5) / quantile(timings.none.took, 0.5);
-  console.log(`\nmedian ratio, checked / baseline: ${ratio.toFixed(2)}x`);
-  console.log(`10 thumbnails from S3, nothing cached: median ${quantile(cold, 0.5).toFixed(0)} ms (${cold.map((c) => c.toFixed(0)).join(', ')})`);
+  const ratio = quantile(single.wasm.ms, 0.5) / quantile(single.onnx.ms, 0.5);
+  console.log(`\nwasm / onnx p50: ${ratio.toFixed(2)}x (targets with ONNX: p50 <= 150 ms, p99 <= 400 ms)`);
+  console.log(`\n${CLIENTS} image clients x ${PER_CLIENT} queries on the ONNX service, key searches alongside:`);
+  console.log(`  image requests: statuses ${JSON.stringify(Object.fromEntries(statuses))}, p50 ${quantile(imageMs, 0.5).toFixed(0)} ms, max ${Math.max(...imageMs).toFixed(0)} ms (target <= 5000, no 5xx but 503)`);
+  console.log(`  key searches: ${keyMs.length}, p50 ${quantile(keyMs, 0.5).toFixed(1)} ms, p99 ${quantile(keyMs, 0.99).toFixed(1)} ms (target p99 <= 50)`);
   console.log(
     JSON.stringify({
       bench: 'query',
       queries: queries.length,
-      median_ms: { none: quantile(timings.none.took, 0.5), source: quantile(timings.source.took, 0.5) },
-      p90_ms: { none: quantile(timings.none.took, 0.9), source: quantile(timings.source.took, 0.9) },
-      request_median_ms: { none: Math.round(quantile(timings.none.wall, 0.5)), source: Math.round(quantile(timings.source.wall, 0.5)) },
-      found_first: { none: timings.none.found, source: timings.source.found },
-      ratio_median: +ratio.toFixed(3),
-      cold_thumbnails_ms: quantile(cold, 0.5),
-      load_avg_end: loadavg().map((x) => +x.toFixed(2)),
+      onnx_p50_ms: round(quantile(single.onnx.ms, 0.5)),
+      onnx_p99_ms: round(quantile(single.onnx.ms, 0.99)),
+      wasm_p50_ms: round(quantile(single.wasm.ms, 0.5)),
+      wasm_p99_ms: round(quantile(single.wasm.ms, 0.99)),
+      onnx_found_first: single.onnx.found,
+      wasm_found_first: single.wasm.found,
+      concurrent_clients: CLIENTS,
+      concurrent_max_ms: round(Math.max(...imageMs)),
+      concurrent_p50_ms: round(quantile(imageMs, 0.5)),
+      concurrent_statuses: Object.fromEntries(statuses),
+      concurrent_5xx: other5xx,
+      key_searches_under_load: keyMs.length,
+      key_p99_ms_under_load: round(quantile(keyMs, 0.99)),
+      load_avg_end: +loadavg()[0].toFixed(2),
     }),
   );
 } finally {
-  await baseline.close();
+  await wasm.close();
   await pipeline.close();
   await s3.stop();
   await redis.stop();
 }
+process.exit(0);
