@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   createLogger,
   createObjectSource,
@@ -16,6 +17,11 @@ import { buildHttpServer } from './server/http-server.ts';
 import { openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
 
+/** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
+export function queryRuntimeThreads(config: LoupeConfig): number {
+  return config.LOUPE_QUERY_RUNTIME_THREADS ?? Math.max(1, Math.floor(availableParallelism() / config.LOUPE_QUERY_WORKERS));
+}
+
 /**
  * The query service: loads the model (to encode query images the way the encoder does), waits
  * for the index layout, starts the shard searchers and serves the RPC. Follows model rollouts:
@@ -26,7 +32,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   const log = createLogger('query', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-query' });
   const encoders = new QueryEncoderPool(
-    { runtime: runtimeSettings(config), limits: imageLimits(config), logLevel: config.LOUPE_LOG_LEVEL },
+    { runtime: { ...runtimeSettings(config), threads: queryRuntimeThreads(config) }, limits: imageLimits(config), logLevel: config.LOUPE_LOG_LEVEL },
     { workers: config.LOUPE_QUERY_WORKERS, maxQueued: config.LOUPE_QUERY_QUEUE },
     log,
   );

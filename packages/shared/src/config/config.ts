@@ -73,6 +73,11 @@ export const ConfigSchema = z.object({
   LOUPE_RUNTIME_THREADS: int(1, 64).default(1),
   /** Threads of the query service that encode image queries (decode, forwards, candidate check). */
   LOUPE_QUERY_WORKERS: int(1, 64).default(1),
+  /**
+   * Intra-op threads of each query encoding thread's forwards (default: the cores shared out among
+   * LOUPE_QUERY_WORKERS): a query's latency is one image's forwards, which threads shorten.
+   */
+  LOUPE_QUERY_RUNTIME_THREADS: int(1, 64).optional(),
   /** Image queries that may wait for an encoding thread; beyond that they get 503 with Retry-After. */
   LOUPE_QUERY_QUEUE: int(0, 10_000).default(16),
   /** Encoder processes `loupe start` runs (default: one per core). */

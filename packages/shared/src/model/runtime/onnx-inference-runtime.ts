@@ -79,6 +79,8 @@ export class OnnxInferenceRuntime implements InferenceRuntime {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Helper threads sleep between runs instead of spinning: they share cores with other work.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   }
 }
