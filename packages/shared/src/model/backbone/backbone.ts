@@ -10,10 +10,10 @@ export interface Backbone {
   /** Input side the network was trained at (its global pool is the whole 224 map's mean). */
   readonly nativeSide: number;
   /**
-   * Most images worth one forward call: ONNX Runtime on a CPU runs a batch no faster per image
-   * than one image (1), TF.js gains from batching (undefined: as many as the caller's budget).
+   * Input pixels worth one forward call at most (undefined: the caller's activation budget). ONNX
+   * Runtime on a CPU runs a batch no faster per image, and large inputs slower, than one at a time.
    */
-  readonly maxBatch?: number;
+  readonly maxBatchPixels?: number;
   /** Cells of the feature map for an input of `side` pixels. */
   featureMapSide(side: number): number;
   /** Feature maps of `n` images of `side` x `side` pixels (`input` holds n * side * side * 3 floats). */

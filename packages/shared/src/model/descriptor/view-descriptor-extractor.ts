@@ -207,7 +207,8 @@ export class ViewDescriptorExtractor {
   }
 
   private batchSize(side: number): number {
-    return Math.max(1, Math.min(this.backbone.maxBatch ?? Infinity, Math.floor(this.maxBatchPixels / (side * side))));
+    const budget = Math.min(this.backbone.maxBatchPixels ?? Infinity, this.maxBatchPixels);
+    return Math.max(1, Math.floor(budget / (side * side)));
   }
 }
 
