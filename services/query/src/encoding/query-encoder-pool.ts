@@ -33,6 +33,8 @@ interface Pending {
 interface Slot {
   worker: Worker | null;
   busy: Pending | null;
+  /** Tasks for this thread only (model loads), taken before the shared queue. */
+  pinned: Pending[];
   failures: number;
 }
 
@@ -55,7 +57,7 @@ export class QueryEncoderPool {
     private readonly options: QueryEncoderPoolOptions,
     private readonly log: Logger,
   ) {
-    this.slots = Array.from({ length: options.workers }, () => ({ worker: null, busy: null, failures: 0 }));
+    this.slots = Array.from({ length: options.workers }, () => ({ worker: null, busy: null, pinned: [], failures: 0 }));
     this.slots.forEach((slot) => this.spawn(slot));
   }
 
@@ -66,7 +68,15 @@ export class QueryEncoderPool {
 
   /** Loads a model in every thread (before a generation is served). */
   async load(modelRef: string): Promise<TaskResult<{ type: 'load'; modelRef: string }>> {
-    const results = await Promise.all(this.slots.map((slot) => this.submitTo(slot, { type: 'load', modelRef })));
+    const results = await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise((resolve, reject) => {
+            slot.pinned.push({ id: this.nextId++, task: { type: 'load', modelRef }, resolve, reject });
+            this.dispatch();
+          }),
+      ),
+    );
     return results[0] as TaskResult<{ type: 'load'; modelRef: string }>;
   }
 
@@ -86,7 +96,7 @@ export class QueryEncoderPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new QueryOverloadedError('query service is shutting down'));
+    for (const p of [...this.queue.splice(0), ...this.slots.flatMap((s) => s.pinned.splice(0))]) p.reject(new QueryOverloadedError('query service is shutting down'));
     await Promise.all(this.slots.map(async (s) => {
       const w = s.worker;
       s.worker = null;
@@ -94,30 +104,11 @@ export class QueryEncoderPool {
     }));
   }
 
-  /** A task for one given thread (model loads), ahead of the shared queue. */
-  private submitTo(slot: Slot, task: EncodingTask): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, task, resolve, reject };
-      const send = () => {
-        if (!slot.worker || slot.busy) return false;
-        this.start(slot, p);
-        return true;
-      };
-      if (send()) return;
-      // Busy or restarting: retry when the thread frees up.
-      const timer = setInterval(() => {
-        if (this.closed) {
-          clearInterval(timer);
-          reject(new Error('query encoder pool closed'));
-        } else if (send()) clearInterval(timer);
-      }, 20);
-    });
-  }
-
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (!this.queue.length) return;
-      if (slot.worker && !slot.busy) this.start(slot, this.queue.shift()!);
+      if (!slot.worker || slot.busy) continue;
+      const next = slot.pinned.shift() ?? this.queue.shift();
+      if (next) this.start(slot, next);
     }
   }
 
