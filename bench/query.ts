@@ -53,11 +53,16 @@ async function makeQueries(): Promise<Query[]> {
   return out;
 }
 
-async function search(base: string, body: Buffer | string, type: string): Promise<{ status: number; ms: number; top?: string }> {
+async function search(base: string, body: Buffer | string, type: string): Promise<{ status: number; ms: number; top?: string; phases: Record<string, number> }> {
   const t0 = performance.now();
   const r = await fetch(`${base}/v1/search`, { method: 'POST', body: typeof body === 'string' ? body : new Blob([body as Uint8Array<ArrayBuffer>]), headers: { 'content-type': type } });
   const json = (await r.json()) as { hits?: { key: string }[] };
-  return { status: r.status, ms: performance.now() - t0, top: json.hits?.[0]?.key };
+  // Server-Timing: encode (decode + forwards, queue wait included), search (fan-out, fusion), check.
+  const phases = Object.fromEntries((r.headers.get('server-timing') ?? '').split(',').filter(Boolean).map((p) => {
+    const [name, dur] = p.trim().split(';dur=');
+    return [name, Number(dur)];
+  }));
+  return { status: r.status, ms: performance.now() - t0, top: json.hits?.[0]?.key, phases };
 }
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
@@ -84,8 +89,8 @@ try {
   }
 
   // 1. One client, alternating services query by query.
-  const single: Record<string, { ms: number[]; byKind: Record<string, number[]>; found: number }> = {};
-  for (const runtime of Object.keys(services)) single[runtime] = { ms: [], byKind: {}, found: 0 };
+  const single: Record<string, { ms: number[]; byKind: Record<string, number[]>; phases: Record<string, number[]>; found: number }> = {};
+  for (const runtime of Object.keys(services)) single[runtime] = { ms: [], byKind: {}, phases: {}, found: 0 };
   for (const pass of [0, 1])
     for (const q of queries)
       for (const [runtime, base] of Object.entries(services)) {
@@ -95,6 +100,7 @@ try {
         const t = single[runtime];
         t.ms.push(r.ms);
         (t.byKind[q.kind] ??= []).push(r.ms);
+        for (const [phase, ms] of Object.entries(r.phases)) (t.phases[phase] ??= []).push(ms);
         if (r.top === q.name) t.found++;
       }
   const loadAfterSingle = loadavg()[0];
@@ -134,6 +140,9 @@ try {
       `${runtime.padEnd(22)} ${[0.5, 0.9, 0.99, 1].map((q) => quantile(t.ms, q).toFixed(0).padStart(7)).join(' ')} ${k('copy')} ${k('crop-25')} ${k('crop-10')} ${`${t.found}/${queries.length}`.padStart(12)}`,
     );
   }
+  for (const [runtime, t] of Object.entries(single)) {
+    console.log(`  ${runtime} phases, median ms (Server-Timing): ${Object.entries(t.phases).map(([p, ms]) => `${p} ${quantile(ms, 0.5).toFixed(0)} (${ms.length} requests)`).join(', ')}`);
+  }
   const ratio = quantile(single.wasm.ms, 0.5) / quantile(single.onnx.ms, 0.5);
   console.log(`\nwasm / onnx p50: ${ratio.toFixed(2)}x (targets with ONNX: p50 <= 150 ms, p99 <= 400 ms)`);
   console.log(`\n${CLIENTS} image clients x ${PER_CLIENT} queries on the ONNX service, key searches alongside:`);
@@ -147,6 +156,7 @@ try {
       onnx_p99_ms: round(quantile(single.onnx.ms, 0.99)),
       wasm_p50_ms: round(quantile(single.wasm.ms, 0.5)),
       wasm_p99_ms: round(quantile(single.wasm.ms, 0.99)),
+      onnx_phases_p50_ms: Object.fromEntries(Object.entries(single.onnx.phases).map(([p, ms]) => [p, round(quantile(ms, 0.5))])),
       onnx_found_first: single.onnx.found,
       wasm_found_first: single.wasm.found,
       concurrent_clients: CLIENTS,

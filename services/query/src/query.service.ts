@@ -73,9 +73,12 @@ export class QueryService {
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {
+    const started = performance.now();
     const codes = await this.encoder.encode(bytes);
     if (codes.length === 0) throw new Error('query encoder produced no view codes');
-    return this.searchCodes(codes, p);
+    const response = await this.searchCodes(codes, p);
+    response.timings = { encode: performance.now() - started, ...response.timings };
+    return response;
   }
 
   async searchKey(key: string, p: SearchParams): Promise<SearchResponse> {
@@ -107,12 +110,17 @@ export class QueryService {
     const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
     const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
     let fused = this.fusion.fuse(probes, results, k);
-    if (verifier && evidence && verifier.needsCheck(fused)) fused = await this.verify(verifier, fused, evidence);
+    const timings: Record<string, number> = { search: performance.now() - started };
+    if (verifier && evidence && verifier.needsCheck(fused)) {
+      fused = await this.verify(verifier, fused, evidence);
+      timings.check = performance.now() - started - timings.search;
+    }
     const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
       shards: { total: shards.total, ok: shards.ok },
+      timings,
     };
     if (shards.ok < shards.total) {
       response.partial = true;

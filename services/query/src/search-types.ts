@@ -25,6 +25,8 @@ export interface SearchResponse {
   tookMs: number;
   shards: ShardSummary;
   partial?: boolean;
+  /** Milliseconds per phase (encode, search, check), sent as a Server-Timing header, not in the body. */
+  timings?: Record<string, number>;
 }
 
 export interface SearchParams {

@@ -91,6 +91,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
       else throw new QueryInputError(400, 'JSON body must be {"key": "<object key>"} or {"code": "<hex>"}');
     }
     d.metrics.searchSeconds.observe((performance.now() - started) / 1000);
+    if (result.timings) reply.header('Server-Timing', Object.entries(result.timings).map(([phase, ms]) => `${phase};dur=${ms.toFixed(1)}`).join(', '));
     if (result.partial) {
       d.metrics.partialSearches.inc();
       return reply.code(503).send(result);
