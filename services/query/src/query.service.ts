@@ -76,8 +76,9 @@ export class QueryService {
     const started = performance.now();
     const codes = await this.encoder.encode(bytes);
     if (codes.length === 0) throw new Error('query encoder produced no view codes');
+    const encode = performance.now() - started;
     const response = await this.searchCodes(codes, p);
-    response.timings = { encode: performance.now() - started, ...response.timings };
+    response.timings = { encode, ...response.timings };
     return response;
   }
 
