@@ -31,7 +31,9 @@ describe('query service under a burst of image queries (1 encoding thread, queue
     base = `http://127.0.0.1:${query.port}`;
     await waitFor('searchers ready', async () => (await fetch(`${base}/readyz`)).status === 200, 60_000);
     // Warm the encoding thread: its first forwards plan their shapes.
-    expect((await postImage()).status).toBe(200);
+    const warm = await postImage();
+    expect(warm.status).toBe(200);
+    expect(warm.headers.get('server-timing')).toMatch(/^encode;dur=\d+(\.\d)?, search;dur=\d/);
   });
   afterAll(async () => {
     await query?.close();
