@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToHex, hammingDistance, hexToBytes, packBits, unpackBits } from './bit-code.ts';
+import { bytesToHex, hammingDistance, hexToBytes, packBits, packSigns, unpackBits } from './bit-code.ts';
 
 describe('bit codes', () => {
   it('packs MSB first and round-trips through hex', () => {
@@ -9,6 +9,9 @@ describe('bit codes', () => {
     expect(Array.from(unpackBits(bytes, 10))).toEqual(bits);
     expect(bytesToHex(bytes)).toBe('81c0');
     expect(Array.from(hexToBytes('81c0'))).toEqual([0x81, 0xc0]);
+  });
+  it('packs the signs of projections (> 0 is 1, zero and below 0)', () => {
+    expect(Array.from(packSigns(new Float32Array([0.5, -1, 0, 2, -0, 3, 1e-9, -2, 7])))).toEqual([0b10010110, 0x80]);
   });
   it('rejects odd or non-hex strings', () => {
     expect(() => hexToBytes('abc')).toThrow(/hex/);

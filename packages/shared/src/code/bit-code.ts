@@ -7,6 +7,13 @@ export function packBits(bits: ArrayLike<number | boolean>): Uint8Array {
   return out;
 }
 
+/** The signs of `values` (1 where > 0) packed MSB first, as packBits would pack them. */
+export function packSigns(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(values.length / 8));
+  for (let i = 0; i < values.length; i++) if (values[i] > 0) out[i >> 3] |= 0x80 >> (i & 7);
+  return out;
+}
+
 export function unpackBits(bytes: Uint8Array, nBits = bytes.length * 8): Uint8Array {
   const out = new Uint8Array(nBits);
   for (let i = 0; i < nBits; i++) out[i] = (bytes[i >> 3] >> (7 - (i & 7))) & 1;

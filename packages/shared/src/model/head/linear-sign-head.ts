@@ -1,4 +1,4 @@
-import { packBits } from '../../code/bit-code.ts';
+import { packBits, packSigns } from '../../code/bit-code.ts';
 import type { AffineMap, InferenceRuntime } from '../runtime/inference-runtime.ts';
 import type { HashHead, HeadSpec, NamedTensor } from './hash-head.ts';
 
@@ -70,7 +70,7 @@ export class LinearSignHead implements HashHead {
       x.set(d, i * this.inDim);
     });
     const v = await this.projection(runtime, bits).apply(x, n);
-    return descriptors.map((_, i) => packBits(Array.from(v.subarray(i * bits, (i + 1) * bits), (s) => (s > 0 ? 1 : 0))));
+    return descriptors.map((_, i) => packSigns(v.subarray(i * bits, (i + 1) * bits)));
   }
 
   /**
