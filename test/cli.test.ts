@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '@loupe/shared';
+import { convertBackbone, onnxModelPath, REPO_ROOT } from '@loupe/shared';
 
 const loupe = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/loupe.mjs'), ...args], {
@@ -32,6 +34,20 @@ describe('loupe CLI', () => {
     const unknown = loupe(['frobnicate']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('convert-model writes the ONNX model where processes look for it (for container images)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'loupe-convert-'));
+    try {
+      const r = loupe(['convert-model'], { LOUPE_DATA_DIR: dataDir });
+      expect(r.status).toBe(0);
+      const file = onnxModelPath(dataDir);
+      expect(r.stdout).toContain(`wrote ${file}`);
+      // The conversion is deterministic: what the CLI wrote is what a process would convert.
+      expect(Buffer.compare(readFileSync(file), Buffer.from(await convertBackbone()))).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('says clearly when the query service is not running', () => {
