@@ -12,6 +12,7 @@
  *     partial), and the key searches' p99.
  *
  *   npm run bench:query
+ *   env: LOUPE_QUERY_WORKERS, LOUPE_QUERY_RUNTIME_THREADS, LOUPE_QUERY_QUEUE (the services' defaults)
  *
  * Prints tables and, last, one JSON line.
  */
@@ -72,7 +73,9 @@ const redis = await startRedis();
 const s3 = await startS3();
 s3.createBucket(BUCKET);
 for (const f of photos) await s3.put(BUCKET, f, readFileSync(path.join(SAMPLES, f)));
-const env = { ...s3.env, REDIS_URL: redis.url, LOUPE_SOURCE: `s3://${BUCKET}/`, LOUPE_SHARDS: '2' };
+// The query encoding settings may be varied from the environment.
+const tuning = Object.fromEntries(['LOUPE_QUERY_WORKERS', 'LOUPE_QUERY_RUNTIME_THREADS', 'LOUPE_QUERY_QUEUE'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+const env = { ...s3.env, REDIS_URL: redis.url, LOUPE_SOURCE: `s3://${BUCKET}/`, LOUPE_SHARDS: '2', ...tuning };
 const pipeline = await startPipeline(env);
 const wasmPort = await freePort();
 const wasm = await startQuery(loadConfig({ ...env, LOUPE_LOG_LEVEL: 'warn', LOUPE_QUERY_PORT: String(wasmPort), LOUPE_RUNTIME: 'wasm' }));
@@ -131,7 +134,7 @@ try {
   await keys;
   const other5xx = [...statuses].filter(([s]) => s >= 500 && s !== 503).reduce((n, [, c]) => n + c, 0);
 
-  console.log(`# image queries: ${queries.length} (a 60% copy, a 25% and a 10% crop of each of the ${photos.length} samples, on S3 over HTTP), default model, 2 shards, 1 encoding thread`);
+  console.log(`# image queries: ${queries.length} (a 60% copy, a 25% and a 10% crop of each of the ${photos.length} samples, on S3 over HTTP), default model, 2 shards, settings ${JSON.stringify(tuning)}`);
   console.log(`load average after the single-client part: ${loadAfterSingle.toFixed(2)}, at the end: ${loadavg()[0].toFixed(2)} (2 cores)\n`);
   console.log('one client, request ms    p50     p90     p99     max   copy p50  crop-25 p50  crop-10 p50  found first');
   for (const [runtime, t] of Object.entries(single)) {
