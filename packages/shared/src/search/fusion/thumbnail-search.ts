@@ -82,13 +82,28 @@ export function searchThumbnail(query: GreyImage, thumb: GreyImage, aspect: numb
   return best;
 }
 
-/** Sum of template x the image window at `at` (its top-left index; the image `stride` wide). */
+/**
+ * Sum of template x the image window at `at` (its top-left index; the image `stride` wide). Four
+ * running sums: one would wait on each add (about 3x slower); the order is fixed, so the same inputs
+ * always give the same sum.
+ */
 function correlate(tpl: Float64Array, w: number, h: number, pixels: Float64Array, stride: number, at: number): number {
-  let cross = 0;
-  for (let j = 0, t = 0, row = at; j < h; j++, row += stride) {
-    for (let i = 0; i < w; i++, t++) cross += tpl[t] * pixels[row + i];
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const w4 = w - (w % 4);
+  for (let j = 0, t = 0, row = at; j < h; j++, row += stride, t += w) {
+    let i = 0;
+    for (; i < w4; i += 4) {
+      s0 += tpl[t + i] * pixels[row + i];
+      s1 += tpl[t + i + 1] * pixels[row + i + 1];
+      s2 += tpl[t + i + 2] * pixels[row + i + 2];
+      s3 += tpl[t + i + 3] * pixels[row + i + 3];
+    }
+    for (; i < w; i++) s0 += tpl[t + i] * pixels[row + i];
   }
-  return cross;
+  return s0 + s1 + (s2 + s3);
 }
 
 /** Area-average resample (each output pixel the mean of the source pixels its box starts in). */
