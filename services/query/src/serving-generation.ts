@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import { readIndexLayout, type Logger, type LoupeConfig, type QueryPlan, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
-import { QueryService, type CandidateThumbnails, type QueryEncoder } from './query.service.ts';
+import { QueryService, type CandidateThumbnails } from './query.service.ts';
+import { SplitQueryEncoder } from './encoding/split-query-encoder.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
 import { StatsService } from './stats.service.ts';
@@ -52,16 +53,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   }
   const pool = new SearcherPool({ logger: log });
   await pool.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
-  const { encoders } = deps;
-  const encoder: QueryEncoder = {
-    codeView: model.queryPlan.views[0],
-    verify: model.queryPlan.verify,
-    encode: (bytes) => encoders.run({ type: 'encode', modelRef, bytes }),
-    rerank: async (hits, evidence, cells, thumbs) => {
-      const order = await encoders.run({ type: 'rerank', modelRef, hits, evidence, cells, thumbs });
-      return order as typeof hits;
-    },
-  };
+  const encoder = new SplitQueryEncoder(deps.encoders, modelRef, model.queryPlan);
   const reader = new IndexReaderRepository(redis, layout);
   return {
     namespace,

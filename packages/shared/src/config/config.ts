@@ -72,7 +72,7 @@ export const ConfigSchema = z.object({
   /** Intra-op threads of each forward (ONNX Runtime); processes are how encoders scale. */
   LOUPE_RUNTIME_THREADS: int(1, 64).default(1),
   /** Threads of the query service that encode image queries (decode, forwards, candidate check). */
-  LOUPE_QUERY_WORKERS: int(1, 64).default(1),
+  LOUPE_QUERY_WORKERS: int(1, 64).default(2),
   /**
    * Intra-op threads of each query encoding thread's forwards (default: the cores shared out among
    * LOUPE_QUERY_WORKERS): a query's latency is one image's forwards, which threads shorten.

@@ -11,10 +11,17 @@ export interface EncodingWorkerData {
 export type EncodingTask =
   /** Loads the model ahead of the first query (a generation being opened). */
   | { type: 'load'; modelRef: string }
-  /** Decodes query image bytes and codes the model's query views. */
-  | { type: 'encode'; modelRef: string; bytes: Uint8Array }
-  /** The candidate check (CandidateVerifier.rerank) of the model's plan. */
-  | { type: 'rerank'; modelRef: string; hits: FusedHit[]; evidence: QueryEvidence; cells: (Uint8Array | undefined)[]; thumbs?: (Uint8Array | undefined)[] };
+  /**
+   * Decodes query image bytes and codes the model's query views: all of them, or those at `views`
+   * (indices in the query plan; one part of a query split over threads), with the query's pixels
+   * when `pixels` is not false.
+   */
+  | { type: 'encode'; modelRef: string; bytes: Uint8Array; views?: number[]; pixels?: boolean }
+  /**
+   * The candidate check (CandidateVerifier.rerank) of the model's plan, or one half of it: `pixels`
+   * lowers the ranks of the hits given by their thumbnails, `cells` re-ranks them by their cells.
+   */
+  | { type: 'rerank'; modelRef: string; hits: FusedHit[]; evidence: QueryEvidence; cells: (Uint8Array | undefined)[]; thumbs?: (Uint8Array | undefined)[]; only?: 'pixels' | 'cells' };
 
 export type TaskResult<T extends EncodingTask> = T extends { type: 'load' }
   ? { modelId: string; runtime: string; queryPlan: QueryPlan }

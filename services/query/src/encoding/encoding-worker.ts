@@ -31,11 +31,16 @@ async function run(task: EncodingTask): Promise<unknown> {
     case 'encode': {
       const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
       const img = await prepareImage(bytes, data.limits, m.plan);
-      return m.encodeQuery({ image: img.canonical, width: img.width, height: img.height });
+      const plan = m.queryPlan;
+      // A part of the plan: its views, and the query's pixels (QueryPlan.verify) only if asked.
+      const part = task.views ? { ...plan, views: task.views.map((i) => plan.views[i]), verify: task.pixels === false ? undefined : plan.verify } : plan;
+      return m.encodeQuery({ image: img.canonical, width: img.width, height: img.height }, part);
     }
     case 'rerank': {
       const verifier = CandidateVerifier.forPlan(m.bits, m.plan, m.queryPlan.verify);
       if (!verifier) throw new Error(`model ${m.id} has no candidate check`);
+      if (task.only === 'cells') return verifier.cells.rerank(task.hits, task.evidence.grids, task.cells);
+      if (task.only === 'pixels') return verifier.pixels && task.evidence.pixels && task.thumbs ? verifier.pixels.adjustRanks(task.hits, task.evidence.pixels, task.thumbs) : task.hits;
       return verifier.rerank(task.hits, task.evidence, task.cells, task.thumbs);
     }
   }

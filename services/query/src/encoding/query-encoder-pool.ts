@@ -61,6 +61,11 @@ export class QueryEncoderPool {
     this.slots.forEach((slot) => this.spawn(slot));
   }
 
+  /** Threads free to start a task now (none waiting): a query may then be split over them. */
+  get idleThreads(): number {
+    return this.queue.length ? 0 : this.slots.filter((s) => s.worker && !s.busy && !s.pinned.length).length;
+  }
+
   /** Tasks waiting for a thread, and threads busy (for /metrics). */
   get usage(): { queued: number; busy: number; workers: number } {
     return { queued: this.queue.length, busy: this.slots.filter((s) => s.busy).length, workers: this.slots.length };
