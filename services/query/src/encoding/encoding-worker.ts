@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareImage, type HashModel } from '@loupe/shared';
 import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
@@ -7,8 +9,12 @@ import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } fr
  * query service's event loop (ONNX Runtime's run() holds the thread it is called on). One task
  * at a time; models are loaded once per thread.
  */
+/** Niceness of encoding threads (0 normal, 19 lowest). */
+const ENCODING_THREAD_NICENESS = 10;
+
 const data = workerData as EncodingWorkerData;
 const log = createLogger('query-encoder', data.logLevel as never);
+lowerThreadPriority();
 const port = parentPort!;
 const models = new Map<string, Promise<HashModel>>();
 const runtime = initRuntime(data.runtime, log);
@@ -43,6 +49,20 @@ async function run(task: EncodingTask): Promise<unknown> {
       if (task.only === 'pixels') return verifier.pixels && task.evidence.pixels && task.thumbs ? verifier.pixels.adjustRanks(task.hits, task.evidence.pixels, task.thumbs) : task.hits;
       return verifier.rerank(task.hits, task.evidence, task.cells, task.thumbs);
     }
+  }
+}
+
+/**
+ * Runs this thread (and the runtime threads it starts) at a lower priority, so that on a loaded
+ * host the event loop and the shard searchers — key and code searches, the fan-out — get the CPU
+ * first. Linux only: /proc/thread-self names this thread's id, which setpriority takes.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, ENCODING_THREAD_NICENESS);
+  } catch (e) {
+    log.debug({ err: String(e) }, 'encoding thread priority left as it is');
   }
 }
 
