@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { readIndexLayout, type Logger, type LoupeConfig, type QueryPlan, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { imageLimits, readIndexLayout, type Logger, type LoupeConfig, type QueryPlan, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import { QueryService, type CandidateThumbnails } from './query.service.ts';
 import { SplitQueryEncoder } from './encoding/split-query-encoder.ts';
@@ -53,7 +53,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   }
   const pool = new SearcherPool({ logger: log });
   await pool.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
-  const encoder = new SplitQueryEncoder(deps.encoders, modelRef, model.queryPlan);
+  const encoder = new SplitQueryEncoder(deps.encoders, modelRef, model.queryPlan, imageLimits(config));
   const reader = new IndexReaderRepository(redis, layout);
   return {
     namespace,

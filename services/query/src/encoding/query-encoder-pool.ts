@@ -85,11 +85,22 @@ export class QueryEncoderPool {
     return results[0] as TaskResult<{ type: 'load'; modelRef: string }>;
   }
 
+  /** Throws QueryOverloadedError when a new query would be refused (before any work is spent on it). */
+  admit(): void {
+    if (this.closed) throw new QueryOverloadedError('query service is shutting down');
+    if (this.queue.length >= this.options.maxQueued && !this.slots.some((s) => s.worker && !s.busy)) {
+      throw new QueryOverloadedError(`image queries saturated: ${this.slots.length} encoding threads busy and ${this.queue.length} queries waiting`);
+    }
+  }
+
   run<T extends EncodingTask>(task: T): Promise<TaskResult<T>> {
-    if (this.closed) return Promise.reject(new QueryOverloadedError('query service is shutting down'));
     const urgent = task.type === 'rerank';
-    if (!urgent && this.queue.length >= this.options.maxQueued && !this.slots.some((s) => s.worker && !s.busy)) {
-      return Promise.reject(new QueryOverloadedError(`image queries saturated: ${this.slots.length} encoding threads busy and ${this.queue.length} queries waiting`));
+    try {
+      if (urgent) {
+        if (this.closed) throw new QueryOverloadedError('query service is shutting down');
+      } else this.admit();
+    } catch (e) {
+      return Promise.reject(e);
     }
     return new Promise((resolve, reject) => {
       const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject };

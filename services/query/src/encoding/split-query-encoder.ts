@@ -1,4 +1,4 @@
-import type { FusedHit, QueryEvidence, QueryPlan, QueryView, QueryViewCode } from '@loupe/shared';
+import { prepareImage, type FusedHit, type ImageLimits, type QueryEvidence, type QueryPlan, type QueryView, type QueryViewCode } from '@loupe/shared';
 import type { QueryEncoder } from '../query.service.ts';
 import type { QueryEncoderPool } from './query-encoder-pool.ts';
 
@@ -17,6 +17,7 @@ export class SplitQueryEncoder implements QueryEncoder {
     private readonly pool: QueryEncoderPool,
     private readonly modelRef: string,
     private readonly plan: QueryPlan,
+    private readonly limits: ImageLimits,
   ) {
     this.codeView = plan.views[0];
     this.verify = plan.verify;
@@ -25,9 +26,13 @@ export class SplitQueryEncoder implements QueryEncoder {
 
   async encode(bytes: Buffer): Promise<QueryViewCode[]> {
     const { pool, modelRef } = this;
-    if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, bytes });
+    pool.admit();
+    // Decoded and validated here (a bad image is a 4xx before any thread is taken), once.
+    const { canonical, width, height } = await prepareImage(bytes, this.limits);
+    const image = { canonical, width, height };
+    if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, image });
     // The query's pixels come with the part that holds the plan's first view.
-    const coded = await Promise.all(this.parts.map((views, i) => pool.run({ type: 'encode', modelRef, bytes, views, pixels: i === 0 })));
+    const coded = await Promise.all(this.parts.map((views, i) => pool.run({ type: 'encode', modelRef, image, views, pixels: i === 0 })));
     const out = new Array<QueryViewCode>(this.plan.views.length);
     this.parts.forEach((views, i) => views.forEach((v, j) => (out[v] = coded[i][j])));
     return out;
