@@ -32,7 +32,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   const log = createLogger('query', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-query' });
   const encoders = new QueryEncoderPool(
-    { runtime: { ...runtimeSettings(config), threads: queryRuntimeThreads(config) }, logLevel: config.LOUPE_LOG_LEVEL },
+    { runtime: { ...runtimeSettings(config), threads: queryRuntimeThreads(config) }, limits: imageLimits(config), logLevel: config.LOUPE_LOG_LEVEL },
     { workers: config.LOUPE_QUERY_WORKERS, maxQueued: config.LOUPE_QUERY_QUEUE },
     log,
   );

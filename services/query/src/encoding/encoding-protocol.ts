@@ -1,8 +1,9 @@
-import type { FusedHit, QueryEvidence, QueryPlan, QueryViewCode, RuntimeSettings } from '@loupe/shared';
+import type { FusedHit, ImageLimits, QueryEvidence, QueryPlan, QueryViewCode, RuntimeSettings } from '@loupe/shared';
 
 /** What a query encoding worker is started with (workerData). */
 export interface EncodingWorkerData {
   runtime: RuntimeSettings;
+  limits: ImageLimits;
   logLevel: string;
 }
 
@@ -18,11 +19,11 @@ export type EncodingTask =
   /** Loads the model ahead of the first query (a generation being opened). */
   | { type: 'load'; modelRef: string }
   /**
-   * Codes the model's query views of a canonical query image: all of them, or those at `views`
-   * (indices in the query plan; one part of a query split over threads), with the query's pixels
-   * when `pixels` is not false.
+   * Codes the model's query views of a query image — uploaded bytes, decoded here, or already
+   * canonical — all of them, or those at `views` (indices in the query plan; one part of a query
+   * split over threads), with the query's pixels when `pixels` is not false.
    */
-  | { type: 'encode'; modelRef: string; image: CanonicalQuery; views?: number[]; pixels?: boolean }
+  | { type: 'encode'; modelRef: string; image: Uint8Array | CanonicalQuery; views?: number[]; pixels?: boolean }
   /**
    * The candidate check (CandidateVerifier.rerank) of the model's plan, or one half of it: `pixels`
    * lowers the ranks of the hits given by their thumbnails, `cells` re-ranks them by their cells.

@@ -1,13 +1,12 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CandidateVerifier, createLogger, initRuntime, loadHashModel, type HashModel } from '@loupe/shared';
+import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareImage, type HashModel } from '@loupe/shared';
 import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
 
 /**
  * A query encoding thread: the query's CNN forwards, head and candidate check run here, off the
- * query service's event loop (ONNX Runtime's run() holds the thread it is called on). The upload
- * is decoded before (prepareImage: sharp works on libuv's threads), once for all parts of a query. One task
+ * query service's event loop (ONNX Runtime's run() holds the thread it is called on). One task
  * at a time; models are loaded once per thread.
  */
 /** Niceness of encoding threads (0 normal, 19 lowest). */
@@ -36,11 +35,11 @@ async function run(task: EncodingTask): Promise<unknown> {
     case 'load':
       return { modelId: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
     case 'encode': {
-      const { canonical, width, height } = task.image;
+      const { canonical, width, height } = task.image instanceof Uint8Array ? await prepareImage(asBuffer(task.image), data.limits, m.plan) : task.image;
       const plan = m.queryPlan;
       // A part of the plan: its views, and the query's pixels (QueryPlan.verify) only if asked.
       const part = task.views ? { ...plan, views: task.views.map((i) => plan.views[i]), verify: task.pixels === false ? undefined : plan.verify } : plan;
-      return m.encodeQuery({ image: Buffer.from(canonical.buffer, canonical.byteOffset, canonical.byteLength), width, height }, part);
+      return m.encodeQuery({ image: asBuffer(canonical), width, height }, part);
     }
     case 'rerank': {
       const verifier = CandidateVerifier.forPlan(m.bits, m.plan, m.queryPlan.verify);
@@ -50,6 +49,10 @@ async function run(task: EncodingTask): Promise<unknown> {
       return verifier.rerank(task.hits, task.evidence, task.cells, task.thumbs);
     }
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

@@ -26,11 +26,11 @@ export class SplitQueryEncoder implements QueryEncoder {
 
   async encode(bytes: Buffer): Promise<QueryViewCode[]> {
     const { pool, modelRef } = this;
-    pool.admit();
-    // Decoded and validated here (a bad image is a 4xx before any thread is taken), once.
+    // Busy threads: the whole query on one of them, decode included (at the threads' low priority).
+    if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, image: bytes });
+    // Split: decoded once here (sharp works on libuv's threads), its canonical JPEG to both parts.
     const { canonical, width, height } = await prepareImage(bytes, this.limits);
     const image = { canonical, width, height };
-    if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, image });
     // The query's pixels come with the part that holds the plan's first view.
     const coded = await Promise.all(this.parts.map((views, i) => pool.run({ type: 'encode', modelRef, image, views, pixels: i === 0 })));
     const out = new Array<QueryViewCode>(this.plan.views.length);
