@@ -25,7 +25,7 @@ describe('config', () => {
   });
 
   it('validates the inference runtime settings', () => {
-    expect(loadConfig({})).toMatchObject({ LOUPE_RUNTIME: 'auto', LOUPE_RUNTIME_THREADS: 1, LOUPE_QUERY_WORKERS: 1 });
+    expect(loadConfig({})).toMatchObject({ LOUPE_RUNTIME: 'auto', LOUPE_RUNTIME_THREADS: 1, LOUPE_QUERY_WORKERS: 2, LOUPE_QUERY_QUEUE: 16 });
     expect(loadConfig({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: '2', LOUPE_ENCODERS: '3' })).toMatchObject({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: 2, LOUPE_ENCODERS: 3 });
     let err: unknown;
     try {
