@@ -16,32 +16,39 @@ export function untiltRaster(src: RgbRaster, degrees: number, width: number, hei
   const ph = Math.max(0.2 * height, (height * c - width * as) / det);
   const { width: sw, height: sh, data } = src;
   const out = new Uint8Array(data.length);
-  for (let v = 0; v < sh; v++) {
-    for (let u = 0; u < sw; u++) {
-      // Output pixel -> picture coordinates about its centre -> rotated into the canvas -> src pixel.
-      const x = ((u + 0.5) / sw - 0.5) * pw;
-      const y = ((v + 0.5) / sh - 0.5) * ph;
-      const sx = ((x * c - y * s) / width + 0.5) * sw - 0.5;
-      const sy = ((x * s + y * c) / height + 0.5) * sh - 0.5;
-      sampleBilinear(data, sw, sh, sx, sy, out, (v * sw + u) * 3);
+  // Output pixel -> picture coordinates about its centre -> rotated into the canvas -> src pixel.
+  // Per-column products hoisted, and `| 0` for floor and round of these non-negative values (the
+  // Math calls took half the time); the same bytes as the plain formulas.
+  const xc = new Float64Array(sw);
+  const xs = new Float64Array(sw);
+  for (let u = 0; u < sw; u++) {
+    const x = ((u + 0.5) / sw - 0.5) * pw;
+    xc[u] = x * c;
+    xs[u] = x * s;
+  }
+  const row = sw * 3;
+  const [maxX, maxY] = [sw - 1, sh - 1];
+  for (let v = 0, o = 0; v < sh; v++) {
+    const y = ((v + 0.5) / sh - 0.5) * ph;
+    const [ys, yc] = [y * s, y * c];
+    for (let u = 0; u < sw; u++, o += 3) {
+      // Bilinear sample, edges repeated.
+      let sx = ((xc[u] - ys) / width + 0.5) * sw - 0.5;
+      let sy = ((xs[u] + yc) / height + 0.5) * sh - 0.5;
+      sx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      sy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      const x0 = Math.min(sx | 0, sw - 2);
+      const y0 = Math.min(sy | 0, sh - 2);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const i00 = (y0 * sw + x0) * 3;
+      const i01 = i00 + row;
+      for (let k = 0; k < 3; k++) {
+        const top = data[i00 + k] + (data[i00 + 3 + k] - data[i00 + k]) * fx;
+        const bottom = data[i01 + k] + (data[i01 + 3 + k] - data[i01 + k]) * fx;
+        out[o + k] = (top + (bottom - top) * fy + 0.5) | 0;
+      }
     }
   }
   return { data: out, width: sw, height: sh };
-}
-
-function sampleBilinear(data: Uint8Array, w: number, h: number, x: number, y: number, out: Uint8Array, o: number): void {
-  const cx = Math.min(Math.max(x, 0), w - 1);
-  const cy = Math.min(Math.max(y, 0), h - 1);
-  const x0 = Math.min(Math.floor(cx), w - 2);
-  const y0 = Math.min(Math.floor(cy), h - 2);
-  const [fx, fy] = [cx - x0, cy - y0];
-  const i00 = (y0 * w + x0) * 3;
-  const i10 = i00 + 3;
-  const i01 = i00 + w * 3;
-  const i11 = i01 + 3;
-  for (let k = 0; k < 3; k++) {
-    const top = data[i00 + k] + (data[i10 + k] - data[i00 + k]) * fx;
-    const bottom = data[i01 + k] + (data[i11 + k] - data[i01 + k]) * fx;
-    out[o + k] = Math.round(top + (bottom - top) * fy);
-  }
 }
