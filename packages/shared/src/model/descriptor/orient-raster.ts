@@ -11,16 +11,11 @@ export function orientRaster(src: RgbRaster, orientation: RasterOrientation): Rg
   const ow = turned ? h : w;
   const oh = turned ? w : h;
   const out = new Uint8Array(data.length);
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      // Source pixel of output (x, y).
-      let sx: number;
-      let sy: number;
-      if (orientation === 'flip') [sx, sy] = [w - 1 - x, y];
-      else if (orientation === 'rot90') [sx, sy] = [y, h - 1 - x];
-      else [sx, sy] = [w - 1 - y, x];
-      const o = (y * ow + x) * 3;
-      const i = (sy * w + sx) * 3;
+  // Source pixel index of output (x, y): i = (sy * w + sx) * 3, stepping by `dx` along an output row.
+  const [first, dy, dx] =
+    orientation === 'flip' ? [(w - 1) * 3, w * 3, -3] : orientation === 'rot90' ? [(h - 1) * w * 3, 3, -w * 3] : [(w - 1) * 3, -3, w * 3];
+  for (let y = 0, o = 0; y < oh; y++) {
+    for (let x = 0, i = first + y * dy; x < ow; x++, o += 3, i += dx) {
       out[o] = data[i];
       out[o + 1] = data[i + 1];
       out[o + 2] = data[i + 2];

@@ -65,10 +65,11 @@ export function greyThumbnail(raster: RgbRaster, side: number): Float64Array {
   const { width: w, height: h, data } = raster;
   const sum = new Float64Array(side * side);
   const count = new Float64Array(side * side);
+  const column = Int32Array.from({ length: w }, (_, x) => Math.min(side - 1, Math.floor((x * side) / w)));
   for (let y = 0; y < h; y++) {
     const ty = Math.min(side - 1, Math.floor((y * side) / h));
     for (let x = 0; x < w; x++) {
-      const t = ty * side + Math.min(side - 1, Math.floor((x * side) / w));
+      const t = ty * side + column[x];
       const o = (y * w + x) * 3;
       sum[t] += 0.299 * data[o] + 0.587 * data[o + 1] + 0.114 * data[o + 2];
       count[t]++;
