@@ -26,7 +26,7 @@ export class SplitQueryEncoder implements QueryEncoder {
 
   async encode(bytes: Buffer): Promise<QueryViewCode[]> {
     const { pool, modelRef } = this;
-    // Busy threads: the whole query on one of them, decode included (at the threads' low priority).
+    // Busy threads: the whole query on one of them, decode included.
     if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, image: bytes });
     // Split: decoded once here (sharp works on libuv's threads), its canonical JPEG to both parts.
     const { canonical, width, height } = await prepareImage(bytes, this.limits);
@@ -53,7 +53,7 @@ export class SplitQueryEncoder implements QueryEncoder {
 
 /**
  * The plan's view indices in two parts of about equal cost (largest first, each to the lighter
- * part). A forward costs its pixels; turning a tilted copy back costs about two 224 forwards in JS.
+ * part). A forward costs its pixels; turning a tilted copy back costs about 0.7 of a 224 forward in JS.
  * Views that see the same raster at the same side (the whole query and its trimmed self, for an
  * image without a frame) share one forward, so they stay together.
  */
@@ -61,7 +61,7 @@ export function splitViews(views: QueryView[]): [number[], number[]] {
   const groups = new Map<string, { indices: number[]; cost: number }>();
   views.forEach((v, i) => {
     const key = v.kind === 'dct' ? 'dct' : v.tilt ? `tilt${v.tilt}` : `${v.side}:${v.orientation}`;
-    const cost = v.kind === 'dct' ? 0.05 : (v.side / 224) ** 2 + (v.tilt ? 2 : 0);
+    const cost = v.kind === 'dct' ? 0.05 : (v.side / 224) ** 2 + (v.tilt ? 0.7 : 0);
     const g = groups.get(key) ?? { indices: [], cost: 0 };
     g.indices.push(i);
     g.cost = Math.max(g.cost, cost);
