@@ -7,18 +7,18 @@ import { builtinArtifact } from './builtin-models.ts';
  * Trained models shipped with Loupe (packages/shared/models), loaded by a builtin id. Each file's
  * digest is pinned: codes carry the id, so a retrained file must come with a new id.
  *
- *   builtin:mobilenetv2-copy256-p448c5-cells64-dct — the default (also session 8's): the head below
+ *   builtin:mobilenetv2-copy256-p448c5-cells64-dct — the default: the head below
  *   on builtin:mobilenetv2-rp256-p448c5-cells64-dct's views (the same views plus a cell level of
  *   64-bit codes, and a query plan that verifies its top candidates cell by cell and, with
  *   thumbnails the query service makes from the bucket's images, pixel by pixel; no file of its own).
- *   builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct — the default of session 9: the same with
+ *   builtin:mobilenetv2-copy256-p448c5-cells64-px64-dct — an earlier default: the same with
  *   each image's 64x64 grey thumbnail kept in the index (4 kB an image), for query services that
  *   cannot read the bucket and for the indexes made with it.
  *   builtin:mobilenetv2-copy256-p448c5-dct — the default before: builtin:mobilenetv2-rp256-p448c5-dct's views
  *   and descriptors (with the 5-cell regions a 10% crop is found in), with a linear head trained by
  *   `loupe train --method pairs` on augmented copies of 285 images from Debian packages
  *   (bench/datasets/copy-training-images.ts), none of them a benchmark photo.
- *   builtin:mobilenetv2-copy256-p448-dct — the default before (session 6): the same training set on
+ *   builtin:mobilenetv2-copy256-p448-dct — an earlier default: the same training set on
  *   builtin:mobilenetv2-rp256-p448-dct's views (no 5-cell regions), kept for the indexes made with it.
  * Measured in docs/benchmarks.md ("A head trained on other images", "Finer paired regions"). Each file is what `loupe train`
  * wrote, with the header's id set to the shipped id (its meta keeps the trained id, command and

@@ -28,11 +28,10 @@ export type DescriptorConfig = z.infer<typeof DescriptorConfigSchema>;
 /**
  * The pyramid config (builtin ids without -p): global view from a 224 forward (the backbone's
  * native size: most robust to resizing and recompression); both regional levels pooled from one 320 forward (10x10 map: 6x6 cells per 2x2
- * region, 4-5 per 3x3 region). Measured on one wasm core (bench/encoder.ts): 224 ~55 ms, 320
- * ~110-120 ms, 448 ~230-260 ms per image, so a 448 fine pass (better regional codes: a crop
- * of a 2x2/3x3 region finds its image first 93% vs 81% of the time, 140 crops of 35 photos) cannot
- * meet the 4 images/s per core target; `builtin:mobilenetv2-rp64-r448` has it. The default model
- * since session 4 (`-p448`, builtin-models.ts) pools scale-paired regions from a 448 forward instead.
+ * region, 4-5 per 3x3 region), cheap on one wasm core (224 ~55 ms, 320 ~110-120 ms, 448 ~230-260
+ * ms per image); a 448 fine pass gives better regional codes (a crop of a 2x2/3x3 region finds its
+ * image first 93% vs 81% of the time, 140 crops of 35 photos): `builtin:mobilenetv2-rp64-r448`. The
+ * default model (`-p448c5`, builtin-models.ts) pools scale-paired regions from a 448 forward.
  */
 export const DEFAULT_REGION_SIDE = 320;
 
