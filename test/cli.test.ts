@@ -50,6 +50,14 @@ describe('loupe CLI', () => {
     }
   });
 
+  it('answers --help for every command it documents, and the help names every training method', () => {
+    for (const cmd of [['search', '--help'], ['stats', '--help'], ['bench', '--help'], ['convert-model', '--help']]) {
+      const r = loupe(cmd);
+      expect([r.status, r.stdout], cmd.join(' ')).toEqual([0, expect.stringMatching(new RegExp(`^Usage: loupe ${cmd[0]}`))]);
+    }
+    expect(loupe(['--help']).stdout).toMatch(/--method pairs\|itq\|lsh\|csq/);
+  });
+
   it('says clearly when the query service is not running', () => {
     const r = loupe(['stats'], { LOUPE_QUERY_PORT: '1' });
     expect(r.status).toBe(1);

@@ -135,14 +135,17 @@ describe('ingest from a file:// folder', () => {
     }
   });
 
-  it('polls on its own every LOUPE_POLL_MS', async () => {
+  it('polls on its own every LOUPE_POLL_MS, logging at info only the passes that found something', async () => {
     const polling = loadConfig({ LOUPE_SOURCE: pathToFileURL(dir).href, REDIS_URL: redis.url, LOUPE_POLL_MS: '200' });
-    const logs = captureLogger();
+    const logs = captureLogger('debug');
     const ingest = await startIngest(polling, { logger: logs.logger });
     try {
       await waitFor(() => logs.events('discovery').length >= 1);
       copyFileSync(path.join(SAMPLES, 'rocket.jpg'), path.join(dir, 'photos/new-rocket.jpg'));
       await waitFor(() => logs.events('discovery').some((l) => l.new === 1));
+      const passes = logs.events('discovery');
+      expect(passes.find((l) => l.new === 1)?.level).toBe(30);
+      expect(passes.filter((l) => l.new === 0 && l.changed === 0 && l.deleted === 0).every((l) => l.level === 20)).toBe(true);
       const st = (await new FileObjectSource(dir).stat('photos/new-rocket.jpg'))!;
       await waitFor(() => queues.encode.getJob(objectJobId('encode', 'photos/new-rocket.jpg', st.etag)));
     } finally {

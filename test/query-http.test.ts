@@ -36,6 +36,9 @@ describe('query RPC: auth, health, docs, metrics, input errors (real Redis, real
     const ok = await fetch(`${base}/v1/stats`, { headers: auth });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ indexed: 0, pending: 0, failed: 0, deleted: 0, shards: [{ shard: 0 }, { shard: 1 }] });
+    // The scheme is case-insensitive, the token is not.
+    expect((await fetch(`${base}/v1/stats`, { headers: { authorization: `bearer ${TOKEN}` } })).status).toBe(200);
+    expect((await fetch(`${base}/v1/stats`, { headers: { authorization: `Bearer ${TOKEN.toUpperCase()}` } })).status).toBe(401);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     await waitFor('searchers ready', async () => (await fetch(`${base}/readyz`)).status === 200, 30_000);
   });
@@ -44,7 +47,7 @@ describe('query RPC: auth, health, docs, metrics, input errors (real Redis, real
     const spec = await (await fetch(`${base}/docs/json`)).json();
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/search', '/v1/stats']));
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/loupe_http_requests_total\{route="\/v1\/stats",status="401"\} 2/);
+    expect(metrics).toMatch(/loupe_http_requests_total\{route="\/v1\/stats",status="401"\} 3/);
   });
 
   it('answers bad searches with 4xx and a message', async () => {
@@ -65,7 +68,12 @@ describe('query RPC: auth, health, docs, metrics, input errors (real Redis, real
       const r = await res;
       const body = await r.json();
       expect([r.status, typeof body.message]).toEqual([status, 'string']);
+      expect(body.error).not.toBe('Error'); // a code that says what went wrong
     }
+    const both = await post(JSON.stringify({ key: 'a.jpg', code: '00' }), 'application/json');
+    expect([both.status, await both.json()]).toEqual([400, { error: 'BadRequest', message: 'JSON body must have "key" or "code", not both' }]);
+    const unknown = await post(JSON.stringify({ key: 'nowhere.jpg' }), 'application/json');
+    expect([unknown.status, (await unknown.json()).error]).toEqual([404, 'NotFound']);
     const empty = await post(zero, 'application/json');
     expect(empty.status).toBe(200);
     expect((await empty.json()).hits).toEqual([]);

@@ -11,13 +11,13 @@ Commands:
   start                     run Redis (if none answers), ingest, encoder, indexer and query
   ingest|encoder|indexer|query
                             run one service in this process
-  search <image> [--k N] [--granularity auto|global|region] [--key KEY]
+  search <image> [--k N] [--granularity auto|global|region] [--key KEY] [--json]
                             query the running service and print the hits
-  stats                     print index and pipeline counters
+  stats [--json]            print index and pipeline counters
   rollout <model> | --status | --finish | --abort
                             re-encode the index with another model in the background and switch
                             queries over without downtime (loupe rollout --help)
-  train [--method itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
+  train [--method pairs|itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
                             train a hash head on the source's images (loupe train --help)
   eval [--semantic] [options]
                             copy-detection benchmark on the photos data set (loupe eval --help);
@@ -29,6 +29,21 @@ Commands:
                             run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
+
+const SEARCH_USAGE = `Usage: loupe search <image> | --key KEY [--k N] [--granularity auto|global|region] [--json]
+
+Searches the running query service (POST /v1/search) with an image file or an indexed object's key
+and prints the hits as a table (--json: the response as JSON).`;
+
+const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory]
+
+Runs a benchmark (npm run bench:<name>; search by default). Each prints its figures and, last, one
+JSON line; docs/benchmarks.md says what each measures.`;
+
+function usage(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -54,12 +69,16 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { k: { type: 'string' }, granularity: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' } },
+        options: { k: { type: 'string' }, granularity: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       });
+      if (values.help) return usage(SEARCH_USAGE);
       return runSearch(config, { image: positionals[0], ...values });
     }
-    case 'stats':
-      return runStats(config);
+    case 'stats': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+      if (values.help) return usage('Usage: loupe stats [--json]\n\nIndex and pipeline counters of the running query service (GET /v1/stats); --json prints them as JSON.');
+      return runStats(config, values);
+    }
     case 'convert-model':
       return (await import('./commands/convert-model.ts')).runConvertModel(config, rest);
     case 'rollout':
@@ -78,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('@loupe/eval')).runCopyDetectionCli(rest, { model: config.LOUPE_MODEL });
     }
     case 'bench': {
+      if (rest[0] === '--help' || rest[0] === '-h') return usage(BENCH_USAGE);
       const { spawnSync } = await import('node:child_process');
       const which = rest[0] ?? 'search';
       return spawnSync('npm', ['run', `bench:${which}`], { stdio: 'inherit' }).status ?? 1;

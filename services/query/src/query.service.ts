@@ -41,10 +41,14 @@ export interface CandidateThumbnails {
   thumbnailsOf(keys: string[], side: number): Promise<(Uint8Array | undefined)[]>;
 }
 
-/** A client's mistake: mapped to a 4xx by the HTTP layer. */
+/** Error codes of a client's mistakes, by HTTP status (the `error` field of the body). */
+const INPUT_ERROR_CODES = { 400: 'BadRequest', 404: 'NotFound', 413: 'TooLarge', 415: 'UnsupportedMediaType' } as const;
+
+/** A client's mistake: mapped to a 4xx by the HTTP layer, `name` is its error code. */
 export class QueryInputError extends Error {
   constructor(readonly status: 400 | 404 | 413 | 415, message: string) {
     super(message);
+    this.name = INPUT_ERROR_CODES[status];
   }
 }
 

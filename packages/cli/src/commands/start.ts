@@ -71,7 +71,8 @@ async function announceWhenReady(base: string, config: LoupeConfig, encoders: nu
     await new Promise((r) => setTimeout(r, 500));
   }
   if (stopped()) return;
-  const auth = config.LOUPE_TOKEN ? ` -H 'Authorization: Bearer $LOUPE_TOKEN'` : '';
+  // Double quotes: the shell expands $LOUPE_TOKEN (single quotes would send it literally).
+  const auth = config.LOUPE_TOKEN ? ` -H "Authorization: Bearer $LOUPE_TOKEN"` : '';
   process.stdout.write(
     `\nLoupe is up. Indexing ${config.LOUPE_SOURCE} with ${encoders} encoder process${encoders === 1 ? '' : 'es'}\n` +
       `  search:  curl -s -X POST --data-binary @samples/chelsea-cat.jpg -H 'Content-Type: image/jpeg'${auth} ${base}/v1/search\n` +

@@ -102,7 +102,9 @@ export class DiscoveryService {
       }
       report.deleted = gone.length;
       report.ms = Date.now() - started;
-      logger.info({ event: 'discovery', ...report }, 'discovery pass done');
+      // A pass that found nothing new is routine (every LOUPE_POLL_MS): debug, not info.
+      const changed = report.new + report.changed + report.deleted > 0;
+      logger[changed || report.pass === 1 ? 'info' : 'debug']({ event: 'discovery', ...report }, 'discovery pass done');
       return report;
     } finally {
       await seen.releaseLock(token).catch(() => undefined);

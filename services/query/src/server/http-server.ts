@@ -48,7 +48,9 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.addHook('onRequest', async (req, reply) => {
     if (!d.token || !req.url.startsWith('/v1/')) return;
-    if (req.headers.authorization !== `Bearer ${d.token}`) {
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    const [scheme, credentials] = (req.headers.authorization ?? '').trim().split(/\s+/, 2);
+    if (scheme?.toLowerCase() !== 'bearer' || credentials !== d.token) {
       return reply.code(401).send({ error: 'Unauthorized', message: 'missing or wrong bearer token' });
     }
   });
@@ -58,7 +60,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
     if (err instanceof QueryInputError) return reply.code(err.status).send({ error: err.name, message: err.message });
-    if (err instanceof SearchInputError) return reply.code(400).send({ error: err.name, message: err.message });
+    if (err instanceof SearchInputError) return reply.code(400).send({ error: 'BadRequest', message: err.message });
     if (err instanceof QueryOverloadedError) {
       d.metrics.overloaded.inc();
       return reply.code(503).header('Retry-After', String(err.retryAfterS)).send({ error: err.name, message: err.message });
@@ -86,6 +88,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
       result = await d.query.searchImage(req.body, params);
     } else {
       const body = (req.body ?? {}) as { key?: unknown; code?: unknown };
+      if (body.key !== undefined && body.code !== undefined) throw new QueryInputError(400, 'JSON body must have "key" or "code", not both');
       if (typeof body.key === 'string' && body.key) result = await d.query.searchKey(body.key, params);
       else if (typeof body.code === 'string') result = await d.query.searchHex(body.code.toLowerCase(), params);
       else throw new QueryInputError(400, 'JSON body must be {"key": "<object key>"} or {"code": "<hex>"}');
