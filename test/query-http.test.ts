@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, loadHashModel } from '@loupe/shared';
@@ -72,6 +73,9 @@ describe('query RPC: auth, health, docs, metrics, input errors (real Redis, real
     }
     const both = await post(JSON.stringify({ key: 'a.jpg', code: '00' }), 'application/json');
     expect([both.status, await both.json()]).toEqual([400, { error: 'BadRequest', message: 'JSON body must have "key" or "code", not both' }]);
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
+    const tiny = await post(new Uint8Array(dot), 'image/png');
+    expect([tiny.status, await tiny.json()]).toEqual([400, { error: 'too-small', message: '1x1 is too small to search (at least 8x8 pixels)' }]);
     const unknown = await post(JSON.stringify({ key: 'nowhere.jpg' }), 'application/json');
     expect([unknown.status, (await unknown.json()).error]).toEqual([404, 'NotFound']);
     const empty = await post(zero, 'application/json');

@@ -8,7 +8,9 @@ export type ImageRejectReason =
   | 'too-many-pixels'
   | 'not-an-image'
   | 'unsupported-format'
-  | 'corrupt';
+  | 'corrupt'
+  /** A query image too small to search (ingest indexes any size). */
+  | 'too-small';
 
 export const IMAGE_REJECT_REASONS: readonly ImageRejectReason[] = [
   'empty',
@@ -17,6 +19,7 @@ export const IMAGE_REJECT_REASONS: readonly ImageRejectReason[] = [
   'not-an-image',
   'unsupported-format',
   'corrupt',
+  'too-small',
 ];
 
 /** A bad input image: permanent, retrying the same bytes gives the same answer. */

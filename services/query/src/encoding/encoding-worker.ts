@@ -2,6 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareImage, type HashModel } from '@loupe/shared';
+import { assertQuerySize } from './query-image-size.ts';
 import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
 
 /**
@@ -36,6 +37,7 @@ async function run(task: EncodingTask): Promise<unknown> {
       return { modelId: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
     case 'encode': {
       const { canonical, width, height } = task.image instanceof Uint8Array ? await prepareImage(asBuffer(task.image), data.limits, m.plan) : task.image;
+      assertQuerySize({ width, height });
       const plan = m.queryPlan;
       // A part of the plan: its views, and the query's pixels (QueryPlan.verify) only if asked.
       const part = task.views ? { ...plan, views: task.views.map((i) => plan.views[i]), verify: task.pixels === false ? undefined : plan.verify } : plan;
