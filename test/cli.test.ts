@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,28 @@ describe('loupe CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/LOUPE_SHARDS/);
     expect(r.stderr).toMatch(/LOUPE_QUERY_PORT/);
+  });
+
+  it('stops start-up with exit 2, naming the variable, when what a setting names is not there', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const cases: [string[], Record<string, string>, RegExp][] = [
+        [['start'], { LOUPE_QUERY_PORT: String(port) }, new RegExp(`LOUPE_QUERY_PORT: port ${port} on 127.0.0.1 is already in use`)],
+        [['query'], { LOUPE_QUERY_PORT: String(port) }, /LOUPE_QUERY_PORT: .*already in use/],
+        [['start'], { LOUPE_MODEL: 'builtin:nope', LOUPE_QUERY_PORT: '0' }, /LOUPE_MODEL: cannot load model "builtin:nope": unknown builtin model/],
+        [['encoder'], { LOUPE_MODEL: 'file:///nonexistent/model.loupe' }, /LOUPE_MODEL: cannot load model "file:\/\/\/nonexistent\/model.loupe"/],
+        [['start'], { LOUPE_SOURCE: 'file:///nonexistent/photos', LOUPE_QUERY_PORT: '0' }, /LOUPE_SOURCE: cannot list file:\/\/\/nonexistent\/photos: .*ENOENT/],
+        [['ingest'], { LOUPE_SOURCE: 's3://bucket/', S3_ENDPOINT: 'http://127.0.0.1:1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' }, /LOUPE_SOURCE \(S3_ENDPOINT\): cannot list s3:\/\/bucket\//],
+      ];
+      for (const [args, env, message] of cases) {
+        const r = loupe(args, env);
+        expect([r.status, r.stderr], `${args} ${JSON.stringify(env)}`).toEqual([2, expect.stringMatching(message)]);
+      }
+    } finally {
+      busy.close();
+    }
   });
 
   it('says how to get Redis when none answers and no redis-server binary exists', () => {

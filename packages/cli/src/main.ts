@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@loupe/shared';
 import { runService, SERVICES, type ServiceName } from './commands/run-service.ts';
 import { runStart } from './commands/start.ts';
+import { preflight, SettingError, type PreflightCheck } from './commands/preflight.ts';
 import { runSearch } from './commands/search.ts';
 import { runStats } from './commands/stats.ts';
 
@@ -40,6 +41,14 @@ const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory]
 Runs a benchmark (npm run bench:<name>; search by default). Each prints its figures and, last, one
 JSON line; docs/benchmarks.md says what each measures.`;
 
+/** What each command checks of its settings before it starts (see preflight). */
+const PREFLIGHT: Record<string, PreflightCheck[]> = {
+  start: ['port', 'model', 'source'],
+  query: ['port', 'model'],
+  encoder: ['model'],
+  ingest: ['source'],
+};
+
 function usage(text: string): number {
   process.stdout.write(text + '\n');
   return 0;
@@ -60,6 +69,16 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  const checks = PREFLIGHT[command];
+  if (checks) {
+    try {
+      await preflight(config, checks);
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      process.stderr.write(`loupe: ${e.message}\n`);
+      return 2;
+    }
   }
   if ((SERVICES as readonly string[]).includes(command)) return runService(command as ServiceName, config);
   switch (command) {

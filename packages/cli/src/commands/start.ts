@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { cachedOnnxBackbone, createLogger, type LoupeConfig } from '@loupe/shared';
 import { ensureLocalRedis } from './local-redis.ts';
+import { warnUnlessNoEviction } from './preflight.ts';
 import { SERVICES, type ServiceName } from './run-service.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -15,6 +16,7 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 export async function runStart(config: LoupeConfig): Promise<number> {
   const log = createLogger('start', config.LOUPE_LOG_LEVEL);
   const redis = await ensureLocalRedis(config, log);
+  await warnUnlessNoEviction(config, log);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   const encoders = config.LOUPE_ENCODERS ?? availableParallelism();

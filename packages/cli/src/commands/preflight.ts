@@ -1,0 +1,85 @@
+import net from 'node:net';
+import { createObjectSource, createRedis, readModelArtifact, type Logger, type LoupeConfig } from '@loupe/shared';
+
+/** A setting that cannot work: start-up stops with exit code 2 and the variable named. */
+export class SettingError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'SettingError';
+  }
+}
+
+export type PreflightCheck = 'port' | 'model' | 'source';
+
+/** How long listing the source may take before start-up gives up on it. */
+const SOURCE_TIMEOUT_MS = 10_000;
+
+/**
+ * Checks, before a service starts (or `loupe start` says it is up), that what the settings name is
+ * there: the query port is free, the model loads, the source lists. Throws SettingError naming
+ * the variable, so a bad setting stops start-up instead of crash-looping a service.
+ */
+export async function preflight(config: LoupeConfig, checks: PreflightCheck[]): Promise<void> {
+  if (checks.includes('port')) await checkPortFree(config);
+  if (checks.includes('model')) {
+    await readModelArtifact(config.LOUPE_MODEL).catch((e) => {
+      throw new SettingError('LOUPE_MODEL', `cannot load model ${JSON.stringify(config.LOUPE_MODEL)}: ${(e as Error).message}`);
+    });
+  }
+  if (checks.includes('source')) await checkSourceLists(config);
+}
+
+async function checkPortFree(config: LoupeConfig): Promise<void> {
+  const port = config.LOUPE_QUERY_PORT;
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new SettingError('LOUPE_QUERY_PORT', `port ${port} on ${config.LOUPE_QUERY_HOST} is already in use by another process`));
+      else if (e.code === 'EACCES') reject(new SettingError('LOUPE_QUERY_PORT', `no permission to listen on port ${port}`));
+      else reject(new SettingError('LOUPE_QUERY_HOST', `cannot listen on ${config.LOUPE_QUERY_HOST}:${port}: ${e.message}`));
+    });
+    server.listen(port, config.LOUPE_QUERY_HOST, () => server.close(() => resolve()));
+  });
+}
+
+async function checkSourceLists(config: LoupeConfig): Promise<void> {
+  const { source, prefix } = createObjectSource(config);
+  const variable = config.LOUPE_SOURCE.startsWith('s3://') && config.S3_ENDPOINT ? 'LOUPE_SOURCE (S3_ENDPOINT)' : 'LOUPE_SOURCE';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const first = (async () => {
+      for await (const _ of source.list(prefix)) break;
+    })();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${SOURCE_TIMEOUT_MS / 1000} s`)), SOURCE_TIMEOUT_MS);
+    });
+    await Promise.race([first, timeout]);
+  } catch (e) {
+    throw new SettingError(variable, `cannot list ${config.LOUPE_SOURCE}: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    await source.close();
+  }
+}
+
+/**
+ * BullMQ needs Redis to keep every key (maxmemory-policy noeviction): an evicting Redis loses jobs
+ * and index pages silently. Warns otherwise; a Redis that refuses CONFIG (managed services) is let be.
+ */
+export async function warnUnlessNoEviction(config: LoupeConfig, log: Logger): Promise<void> {
+  const redis = createRedis(config, { name: 'loupe-preflight' });
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    if (policy && policy !== 'noeviction') {
+      log.warn({ policy }, `Redis maxmemory-policy is ${policy}: it may evict queue jobs and index pages; set it to noeviction`);
+    }
+  } catch {
+    /* CONFIG not allowed: nothing to check */
+  } finally {
+    redis.disconnect();
+  }
+}
