@@ -7,3 +7,13 @@ const main = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.ur
 const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// A wrapper that dies without passing its signal on (`sh -c` under npm does) leaves this process
+// orphaned: take the parent's death as a SIGTERM, so nothing outlives the command that started it.
+const parent = process.ppid;
+const orphanWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphanWatch);
+  child.kill('SIGTERM');
+}, 500);
+orphanWatch.unref();

@@ -57,8 +57,9 @@ export async function runStart(config: LoupeConfig): Promise<number> {
       if (redis) await new Promise<void>((r) => (redis.once('exit', () => r()), redis.kill('SIGTERM')));
       resolve(0);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    // `on`, not `once`: a second signal while stopping must not kill this process before Redis is stopped.
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
   });
 }
 
