@@ -21,11 +21,12 @@ describe('npm start under a process manager', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let tree: number[] = [];
     npm.stdout.on('data', (d) => (out += d));
     npm.stderr.on('data', (d) => (out += d));
     try {
       await waitFor('Loupe is up', async () => out.includes('Loupe is up'), 120_000);
-      const tree = processTree(npm.pid!);
+      tree = processTree(npm.pid!);
       const names = tree.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
       // npm, the CLI wrapper, the supervisor, Redis and the four services (one encoder).
       expect(names.filter((n) => /main\.ts (ingest|encoder|indexer|query)/.test(n))).toHaveLength(4);
@@ -35,7 +36,8 @@ describe('npm start under a process manager', () => {
       await waitFor('every process gone', async () => tree.every((pid) => !alive(pid)), 10_000);
       expect(Date.now() - t0).toBeLessThan(10_000);
     } finally {
-      for (const pid of processTree(npm.pid!)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      // What a failed stop left behind (orphans no longer sit under npm).
+      for (const pid of new Set([...tree, ...processTree(npm.pid!)])) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });
