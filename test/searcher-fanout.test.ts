@@ -163,12 +163,14 @@ describe('SearcherPool before any index exists', () => {
     try {
       await late.start({ REDIS_URL: empty.url, LOUPE_QUERY_TIMEOUT_MS: 500, LOUPE_SHARDS: 2 });
       expect(late.ready()).toBe(false);
+      expect(late.missing()).toEqual(['the index has not been created yet (the first encoder creates it)']);
       const before = await late.search([{ level: 0, code: new Uint8Array(cb), k: 3 }]);
       expect(before).toMatchObject({ results: [[]], shards: { total: 2, ok: 0, failed: [0, 1] } });
       const w = new ShardWriter(conn, testLayout(2), new SeededRandom(31));
       await w.init();
       const o = await w.put('first.jpg', 1);
       expect(await late.waitReady(30_000)).toBe(true);
+      expect(late.missing()).toEqual([]);
       expect(late.layout()).toEqual({ ...testLayout(2), namespace: 'loupe' });
       const res = await late.search([{ level: 0, code: o.levels[0], k: 3 }]);
       expect(res.shards).toEqual({ total: 2, ok: 2, failed: [] });

@@ -70,7 +70,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
       return follower.current.layout.bits;
     },
     stats: () => follower.current.stats.stats(),
-    ready: () => follower.current.pool.ready(),
+    missing: () => follower.current.pool.missing(),
     metrics,
     log,
     token: config.LOUPE_TOKEN,

@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { cachedOnnxBackbone, createLogger, type LoupeConfig } from '@loupe/shared';
 import { ensureLocalRedis } from './local-redis.ts';
 import { warnUnlessNoEviction } from './preflight.ts';
+import { IndexingProgress, type ProgressStats } from './indexing-progress.ts';
+import { callQuery } from './query-client.ts';
 import { SERVICES, type ServiceName } from './run-service.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -76,11 +78,15 @@ async function announceWhenReady(base: string, config: LoupeConfig, encoders: nu
   if (stopped()) return;
   // Double quotes: the shell expands $LOUPE_TOKEN (single quotes would send it literally).
   const auth = config.LOUPE_TOKEN ? ` -H "Authorization: Bearer $LOUPE_TOKEN"` : '';
+  const stats = () => callQuery(config, '/v1/stats') as Promise<ProgressStats>;
+  const s = await stats().catch(() => undefined);
+  const counts = s ? `: ${s.indexed} indexed, ${s.pending} still to index, ${s.failed} failed` : '';
   process.stdout.write(
-    `\nLoupe is up. Indexing ${config.LOUPE_SOURCE} with ${encoders} encoder process${encoders === 1 ? '' : 'es'}\n` +
+    `\nLoupe is up${counts}. Indexing ${config.LOUPE_SOURCE} with ${encoders} encoder process${encoders === 1 ? '' : 'es'}\n` +
       `  search:  curl -s -X POST --data-binary @samples/chelsea-cat.jpg -H 'Content-Type: image/jpeg'${auth} ${base}/v1/search\n` +
       `  stats:   curl -s${auth} ${base}/v1/stats\n` +
       `  or:      npx loupe search samples/chelsea-cat.jpg    npx loupe stats\n` +
       `  API docs: ${base}/docs\n\n`,
   );
+  await new IndexingProgress(stats, process.stdout).run(stopped);
 }

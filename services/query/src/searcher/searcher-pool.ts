@@ -80,7 +80,15 @@ export class SearcherPool {
 
   /** True when every shard's mirror is loaded and its worker alive. */
   ready(): boolean {
-    return this.layoutValue !== null && this.hosts.every((h) => h.alive && h.ready.size === h.shards.length);
+    return this.missing().length === 0;
+  }
+
+  /** What keeps the searchers from answering from their mirrors (empty when ready). */
+  missing(): string[] {
+    if (this.layoutValue === null) return ['the index has not been created yet (the first encoder creates it)'];
+    return this.hosts.flatMap((h) =>
+      !h.alive ? [`shard worker ${h.index} (shards ${h.shards.join(', ')}) is restarting`] : h.shards.filter((s) => !h.ready.has(s)).map((s) => `shard ${s} is still loading its mirror`),
+    );
   }
 
   /** Resolves true once ready(), false after timeoutMs. */

@@ -12,7 +12,8 @@ import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 export interface HttpServerDeps {
   query: QueryService;
   stats: () => Promise<unknown>;
-  ready: () => boolean;
+  /** What keeps this query service from answering from its mirrors; empty when ready. */
+  missing: () => string[];
   metrics: MetricsRegistry;
   log: Logger;
   token?: string;
@@ -104,9 +105,10 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
-    d.ready() ? { ready: true } : reply.code(503).send({ ready: false, message: 'searchers or model still loading' }),
-  );
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const missing = d.missing();
+    return missing.length === 0 ? { ready: true } : reply.code(503).send({ ready: false, missing, message: `not ready: ${missing.join('; ')}` });
+  });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/plain; version=0.0.4').send(d.metrics.render()),
   );
