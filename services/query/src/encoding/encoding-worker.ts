@@ -5,11 +5,10 @@ import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareIma
 import { assertQuerySize } from './query-image-size.ts';
 import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
 
-/**
- * A query encoding thread: the query's CNN forwards, head and candidate check run here, off the
- * query service's event loop (ONNX Runtime's run() holds the thread it is called on). One task
- * at a time; models are loaded once per thread.
- */
+// A query encoding thread: the query's CNN forwards, head and candidate check run here, off the
+// query service's event loop (ONNX Runtime's run() holds the thread it is called on). One task at a
+// time; models are loaded once per thread.
+
 /** Niceness of encoding threads (0 normal, 19 lowest). */
 const ENCODING_THREAD_NICENESS = 10;
 
