@@ -78,7 +78,8 @@ function serviceCpu(supervisor: number, redisPort: number): Record<string, numbe
   const under = (pid: string): boolean => pid === String(supervisor) || (procs.has(pid) && pid !== '1' && under(procs.get(pid)!.ppid));
   const out: Record<string, number> = {};
   for (const [pid, p] of procs) {
-    const name = p.cmd[0]?.includes('redis-server') && p.cmd.join(' ').includes(`:${redisPort}`) ? 'redis' : under(pid) ? p.cmd.at(-1)! : undefined;
+    const service = p.cmd.at(-1)!;
+    const name = p.cmd[0]?.includes('redis-server') && p.cmd.join(' ').includes(`:${redisPort}`) ? 'redis' : under(pid) && /^[a-z]+$/.test(service) ? service : undefined;
     if (name) out[name] = (out[name] ?? 0) + p.cpu;
   }
   return out;
