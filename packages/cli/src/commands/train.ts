@@ -96,7 +96,7 @@ export async function runTrain(config: LoupeConfig, args: string[]): Promise<num
   const labeler = !v.labels ? undefined : v.labels === 'prefix' ? Labeler.byPrefix(prefix) : await Labeler.load(v.labels, prefix);
 
   const t0 = performance.now();
-  say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (pipeline of ${base.id}, ${backend})`);
+  say(`sampling up to ${sample} images from ${cfg.LOUPE_SOURCE} (descriptors of ${base.id} on ${base.runtime}; the head trained on TF.js ${backend})`);
   const sampling = { source, prefix, sample, seed: Number(v.seed), accept: isCandidateKey, limits: imageLimits(cfg), logger };
   const onProgress = (step: number, loss: number) => logger.debug({ step, loss }, 'training');
   let set: { features: FeatureMatrix; images: number; keys: string[]; skipped: unknown[]; classNames?: string[]; rows: number };
