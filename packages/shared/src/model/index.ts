@@ -5,14 +5,14 @@
  * the CNN.
  */
 export { initTf, type Tf, type TfRuntime, type TfBackendName } from './runtime/tf-runtime.ts';
-export { RUNTIME_NAMES, type InferenceRuntime, type RuntimeName, type AffineMap } from './runtime/inference-runtime.ts';
-export { initRuntime, runtimeOrder, runtimeSettings, type RuntimeSettings } from './runtime/select-runtime.ts';
+export type { InferenceRuntime, RuntimeName, AffineMap } from './runtime/inference-runtime.ts';
+export { initRuntime, runtimeSettings, type RuntimeSettings } from './runtime/select-runtime.ts';
 export { OnnxInferenceRuntime } from './runtime/onnx-inference-runtime.ts';
 export { TfInferenceRuntime } from './runtime/tf-inference-runtime.ts';
 export type { Backbone } from './backbone/backbone.ts';
 export { NsfwjsMobileNetBackbone, MOBILENET, MOBILENET_FEATURE_MAP_NODE, MOBILENET_POOLED_NODE } from './backbone/nsfwjs-mobilenet-backbone.ts';
-export { readNsfwjsBundle, nsfwjsVersion } from './backbone/nsfwjs-bundle.ts';
-export { convertMobileNetToOnnx, CONVERTER_VERSION } from './onnx/mobilenet-onnx-converter.ts';
+export { nsfwjsVersion } from './backbone/nsfwjs-bundle.ts';
+export { CONVERTER_VERSION } from './onnx/mobilenet-onnx-converter.ts';
 export { onnxModelPath, convertBackbone, cachedOnnxBackbone, writeOnnxModel } from './onnx/onnx-model-cache.ts';
 export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE, type DescriptorConfig } from './descriptor/descriptor-config.ts';
 export { boxToCells, unitBox, poolRegion, l2Normalize, concatNormalized, gridCells, type CellRange, type Pooling } from './descriptor/region-pooling.ts';

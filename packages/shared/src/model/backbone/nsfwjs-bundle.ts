@@ -29,7 +29,6 @@ export interface NsfwjsBundle {
   format: string;
   /** model.json's modelTopology (TF.js also reads its `versions`). */
   topology: { node: GraphNode[] } & Record<string, unknown>;
-  nodes: GraphNode[];
   weightSpecs: WeightSpec[];
   weightData: Buffer;
 }
@@ -57,7 +56,6 @@ export async function readNsfwjsBundle(): Promise<NsfwjsBundle> {
   return {
     format: json.format,
     topology: json.modelTopology,
-    nodes: json.modelTopology.node,
     weightSpecs: json.weightsManifest.flatMap((m) => m.weights),
     weightData: Buffer.concat(shards.map((s) => Buffer.from(s.default, 'base64'))),
   };

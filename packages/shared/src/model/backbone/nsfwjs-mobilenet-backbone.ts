@@ -35,11 +35,11 @@ export class NsfwjsMobileNetBackbone implements Backbone {
 
   static async load(tf: Tf): Promise<NsfwjsMobileNetBackbone> {
     const bundle = await readNsfwjsBundle();
-    findPoolInput(bundle.nodes); // fails loudly if a new nsfwjs renames the nodes
+    findPoolInput(bundle.topology.node); // fails loudly if a new nsfwjs renames the nodes
     const { weightData: w } = bundle;
     const model = await tf.loadGraphModel(
       tf.io.fromMemory({
-        modelTopology: { ...bundle.topology, node: relaxInputShape(bundle.nodes) },
+        modelTopology: { ...bundle.topology, node: relaxInputShape(bundle.topology.node) },
         format: bundle.format,
         weightSpecs: bundle.weightSpecs as never,
         weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),

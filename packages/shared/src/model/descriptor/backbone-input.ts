@@ -26,7 +26,8 @@ export function writeRasterInput(raster: RgbRaster, side: number, out: Float32Ar
       }
     }
   } else {
-    resampleBilinear(raster, side, out, offset, (i, inSize, outSize) => (inSize / outSize) * (i + 0.5) - 0.5, false);
+    const halfPixel: SourceCoordinate = (i, inSize) => (inSize / side) * (i + 0.5) - 0.5;
+    resampleBilinear(raster, side, out, offset, halfPixel, halfPixel, false);
   }
 }
 
@@ -35,25 +36,25 @@ export function writeRasterInput(raster: RgbRaster, side: number, out: Float32Ar
  * tf.image.cropAndResize(.., 'bilinear') samples it: corners aligned to the box's edge pixels.
  */
 export function writeCropInput(raster: RgbRaster, unit: Box, side: number, out: Float32Array, offset: number): void {
-  const along = (start: number, extent: number) => (i: number, inSize: number, outSize: number) =>
-    outSize > 1 ? start * (inSize - 1) + (i * extent * (inSize - 1)) / (outSize - 1) : (start + extent / 2) * (inSize - 1);
-  const ys = along(unit.y, unit.h);
-  const xs = along(unit.x, unit.w);
-  resampleBilinear(raster, side, out, offset, (i, inSize, outSize, vertical) => (vertical ? ys : xs)(i, inSize, outSize), true);
+  const along =
+    (start: number, extent: number): SourceCoordinate =>
+    (i, inSize) =>
+      side > 1 ? start * (inSize - 1) + (i * extent * (inSize - 1)) / (side - 1) : (start + extent / 2) * (inSize - 1);
+  resampleBilinear(raster, side, out, offset, along(unit.y, unit.h), along(unit.x, unit.w), true);
 }
 
-/** Source coordinate of output pixel `i` along one axis. */
-type SourceCoordinate = (i: number, inSize: number, outSize: number, vertical: boolean) => number;
+/** Source coordinate of output pixel `i` along an axis of `inSize` source pixels. */
+type SourceCoordinate = (i: number, inSize: number) => number;
 
-function resampleBilinear(raster: RgbRaster, side: number, out: Float32Array, offset: number, coordinate: SourceCoordinate, zeroOutside: boolean): void {
+function resampleBilinear(raster: RgbRaster, side: number, out: Float32Array, offset: number, ys: SourceCoordinate, xs: SourceCoordinate, zeroOutside: boolean): void {
   const { width: w, height: h, data } = raster;
-  const axis = (size: number, vertical: boolean) => {
+  const axis = (size: number, coordinate: SourceCoordinate) => {
     const lo = new Int32Array(side);
     const hi = new Int32Array(side);
     const frac = new Float64Array(side);
     const inside = new Uint8Array(side);
     for (let i = 0; i < side; i++) {
-      const v = coordinate(i, size, side, vertical);
+      const v = coordinate(i, size);
       inside[i] = v >= 0 && v <= size - 1 ? 1 : 0;
       const f = Math.floor(v);
       lo[i] = Math.max(0, f);
@@ -62,8 +63,8 @@ function resampleBilinear(raster: RgbRaster, side: number, out: Float32Array, of
     }
     return { lo, hi, frac, inside };
   };
-  const Y = axis(h, true);
-  const X = axis(w, false);
+  const Y = axis(h, ys);
+  const X = axis(w, xs);
   for (let y = 0; y < side; y++) {
     const top = Y.lo[y] * w * 3;
     const bottom = Y.hi[y] * w * 3;

@@ -21,13 +21,17 @@ export const ONNX_FEATURE_MAP = 'feature_map';
  */
 export function convertMobileNetToOnnx(bundle: NsfwjsBundle, outputNode: string): Uint8Array {
   const weights = dequantizeWeights(bundle);
-  const byName = new Map(bundle.nodes.map((n) => [n.name, n]));
+  const byName = new Map(bundle.topology.node.map((n) => [n.name, n]));
   const g = new OnnxGraphBuilder('mobilenet_v2_feature_map');
   const converted = new Map<string, string>();
 
-  const constant = (name: string): string => {
+  const weight = (name: string): NamedWeight => {
     const w = weights.get(name);
     if (!w) throw new Error(`convert: constant ${name} has no weights`);
+    return { name, ...w };
+  };
+  const constant = (name: string): string => {
+    const w = weight(name);
     return g.initializer(name, w.shape, w.data);
   };
 
@@ -51,7 +55,7 @@ export function convertMobileNetToOnnx(bundle: NsfwjsBundle, outputNode: string)
         break;
       case '_FusedConv2D':
       case 'FusedDepthwiseConv2dNative':
-        out = convolution(g, node, visit(ins[0]), weights.get(ins[1]), weights.get(ins[2]), ins[1], ins[2]);
+        out = convolution(g, node, visit(ins[0]), weight(ins[1]), weight(ins[2]));
         break;
       default:
         throw new Error(`convert: op ${node.op} (${name}) is not supported`);
@@ -66,20 +70,17 @@ export function convertMobileNetToOnnx(bundle: NsfwjsBundle, outputNode: string)
   return g.encode('loupe mobilenet converter');
 }
 
+interface NamedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
 /** A TF fused (depthwise) convolution as ONNX Conv [+ Clip(0, 6)], weights moved to OIHW. */
-function convolution(
-  g: OnnxGraphBuilder,
-  node: GraphNode,
-  input: string,
-  filter: { shape: number[]; data: Float32Array } | undefined,
-  bias: { shape: number[]; data: Float32Array } | undefined,
-  filterName: string,
-  biasName: string,
-): string {
+function convolution(g: OnnxGraphBuilder, node: GraphNode, input: string, filter: NamedWeight, bias: NamedWeight): string {
   const attr = node.attr ?? {};
   const fused = (attr.fused_ops?.list?.s ?? []).map(text);
   const depthwise = node.op === 'FusedDepthwiseConv2dNative';
-  if (!filter || !bias) throw new Error(`convert: ${node.name} lacks constant filter or bias`);
   if (fused[0] !== 'BiasAdd' || fused.length > 2 || (fused[1] && fused[1] !== 'Relu6')) throw new Error(`convert: ${node.name} fuses ${fused.join('+')}`);
   if (text(attr.data_format?.s) !== 'NHWC') throw new Error(`convert: ${node.name} is not NHWC`);
   const strides = ints(attr.strides);
@@ -102,8 +103,8 @@ function convolution(
           const ic = depthwise ? 0 : i;
           oihw[((oc * inPerGroup + ic) * kh + y) * kw + x] = filter.data[src];
         }
-  const w = g.initializer(filterName, [outC, inPerGroup, kh, kw], oihw);
-  const b = g.initializer(biasName, [outC], bias.data);
+  const w = g.initializer(filter.name, [outC, inPerGroup, kh, kw], oihw);
+  const b = g.initializer(bias.name, [outC], bias.data);
   const conv = g.node('Conv', [input, w, b], fused[1] ? `${node.name}/conv` : node.name, {
     kernel_shape: [kh, kw],
     strides: [strides[1], strides[2]],

@@ -3,8 +3,6 @@ import type { Backbone } from '../backbone/backbone.ts';
 /** Where a process runs its CNN forwards and head products (LOUPE_RUNTIME picks, see selectRuntime). */
 export type RuntimeName = 'onnx' | 'tfjs-node' | 'wasm';
 
-export const RUNTIME_NAMES: readonly RuntimeName[] = ['onnx', 'tfjs-node', 'wasm'];
-
 /**
  * An inference runtime: the backbone's forwards and the linear products of hash heads. Every
  * runtime computes the same functions; float sums in another order can flip a bit whose
@@ -22,7 +20,13 @@ export interface InferenceRuntime {
 
 /** A fixed affine map, x [n, inDim] -> y [n, outDim]. */
 export interface AffineMap {
-  readonly inDim: number;
-  readonly outDim: number;
   apply(x: Float32Array, n: number): Promise<Float32Array>;
+}
+
+/** The [inDim, outDim] of the affine map of `weight` [outDim, inDim] and `offset` [outDim]. */
+export function affineDims(weight: Float32Array, offset: Float32Array): [number, number] {
+  const outDim = offset.length;
+  const inDim = weight.length / outDim;
+  if (!Number.isInteger(inDim)) throw new Error(`affine map: ${weight.length} weights for ${outDim} outputs`);
+  return [inDim, outDim];
 }

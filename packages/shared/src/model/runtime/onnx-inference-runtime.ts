@@ -1,10 +1,10 @@
 import type { Logger } from '../../log/logger.ts';
 import type { Backbone } from '../backbone/backbone.ts';
-import { MOBILENET } from '../backbone/nsfwjs-mobilenet-backbone.ts';
+import { BackboneLoader } from '../backbone/backbone-loader.ts';
 import { OnnxMobileNetBackbone } from '../backbone/onnx-mobilenet-backbone.ts';
 import { cachedOnnxBackbone } from '../onnx/onnx-model-cache.ts';
 import { OnnxGraphBuilder } from '../onnx/onnx-graph-builder.ts';
-import type { AffineMap, InferenceRuntime } from './inference-runtime.ts';
+import { affineDims, type AffineMap, type InferenceRuntime } from './inference-runtime.ts';
 
 export type OnnxModule = typeof import('onnxruntime-node');
 
@@ -22,7 +22,9 @@ export interface OnnxRuntimeOptions {
  */
 export class OnnxInferenceRuntime implements InferenceRuntime {
   readonly name = 'onnx' as const;
-  private readonly backbones = new Map<string, Promise<Backbone>>();
+  private readonly backbones = new BackboneLoader(async () =>
+    new OnnxMobileNetBackbone(this.ort, await this.session(await cachedOnnxBackbone(this.options.dataDir, this.options.logger))),
+  );
 
   private constructor(
     private readonly ort: OnnxModule,
@@ -43,20 +45,11 @@ export class OnnxInferenceRuntime implements InferenceRuntime {
   }
 
   loadBackbone(id: string): Promise<Backbone> {
-    let p = this.backbones.get(id);
-    if (!p) {
-      if (id !== MOBILENET.id) return Promise.reject(new Error(`unknown backbone "${id}" (supported: ${MOBILENET.id})`));
-      p = cachedOnnxBackbone(this.options.dataDir, this.options.logger).then(async (bytes) => new OnnxMobileNetBackbone(this.ort, await this.session(bytes)));
-      this.backbones.set(id, p);
-      p.catch(() => this.backbones.delete(id));
-    }
-    return p;
+    return this.backbones.load(id);
   }
 
   affine(weight: Float32Array, offset: Float32Array): AffineMap {
-    const outDim = offset.length;
-    const inDim = weight.length / outDim;
-    if (!Number.isInteger(inDim)) throw new Error(`affine map: ${weight.length} weights for ${outDim} outputs`);
+    const [inDim, outDim] = affineDims(weight, offset);
     const g = new OnnxGraphBuilder('affine');
     const x = g.input('x', ['rows', inDim]);
     const y = g.node('Gemm', [x, g.initializer('weight', [outDim, inDim], weight), g.initializer('offset', [outDim], offset)], 'y', { transB: 1 });
@@ -64,8 +57,6 @@ export class OnnxInferenceRuntime implements InferenceRuntime {
     const session = this.session(g.encode('loupe head'));
     session.catch(() => undefined); // surfaced by apply()
     return {
-      inDim,
-      outDim,
       apply: async (rows: Float32Array, n: number) => {
         const out = await (await session).run({ x: new this.ort.Tensor('float32', rows, [n, inDim]) });
         return out.y.data as Float32Array;
