@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import { imageLimits, readIndexLayout, type Logger, type LoupeConfig, type QueryPlan, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { imageLimits, readIndexLayout, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
+import type { LoadedModel } from './encoding/encoding-protocol.ts';
 import { QueryService, type CandidateThumbnails } from './query.service.ts';
 import { SplitQueryEncoder } from './encoding/split-query-encoder.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
@@ -12,7 +13,7 @@ export interface ServingGeneration {
   readonly namespace: string;
   readonly layout: StoredIndexLayout;
   /** The model the encoding threads code this generation's queries with. */
-  readonly model: { id: string; runtime: string; queryPlan: QueryPlan };
+  readonly model: LoadedModel;
   readonly pool: SearcherPool;
   readonly query: QueryService;
   readonly stats: StatsService;
@@ -46,8 +47,7 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   const layout = await awaitLayout(redis, namespace, log);
   // A generation made before layouts named their model loader is the one LOUPE_MODEL made.
   const modelRef = layout.modelRef ?? config.LOUPE_MODEL;
-  const loaded = await deps.encoders.load(modelRef);
-  const model = { id: loaded.modelId, runtime: loaded.runtime, queryPlan: loaded.queryPlan };
+  const model = await deps.encoders.load(modelRef);
   if (model.id !== layout.model) {
     log.warn({ index: layout.model, model: model.id }, 'query model differs from the index model; image queries will not match');
   }

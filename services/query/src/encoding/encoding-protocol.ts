@@ -30,8 +30,15 @@ export type EncodingTask =
    */
   | { type: 'rerank'; modelRef: string; hits: FusedHit[]; evidence: QueryEvidence; cells: (Uint8Array | undefined)[]; thumbs?: (Uint8Array | undefined)[]; only?: 'pixels' | 'cells' };
 
+/** What the main thread knows of a model the encoding threads loaded. */
+export interface LoadedModel {
+  id: string;
+  runtime: string;
+  queryPlan: QueryPlan;
+}
+
 export type TaskResult<T extends EncodingTask> = T extends { type: 'load' }
-  ? { modelId: string; runtime: string; queryPlan: QueryPlan }
+  ? LoadedModel
   : T extends { type: 'encode' }
     ? QueryViewCode[]
     : FusedHit[];

@@ -16,13 +16,22 @@ const data = workerData as EncodingWorkerData;
 const log = createLogger('query-encoder', data.logLevel as never);
 lowerThreadPriority();
 const port = parentPort!;
-const models = new Map<string, Promise<HashModel>>();
+/** A model this thread encodes with, and the candidate check of its plan (none without a cell level). */
+interface Loaded {
+  model: HashModel;
+  verifier?: CandidateVerifier;
+}
+
+const models = new Map<string, Promise<Loaded>>();
 const runtime = initRuntime(data.runtime, log);
 
-function model(ref: string): Promise<HashModel> {
+function load(ref: string): Promise<Loaded> {
   let m = models.get(ref);
   if (!m) {
-    m = runtime.then(() => loadHashModel(ref, { logger: log }));
+    m = runtime.then(async () => {
+      const model = await loadHashModel(ref, { logger: log });
+      return { model, verifier: CandidateVerifier.forPlan(model.bits, model.plan, model.queryPlan.verify) };
+    });
     models.set(ref, m);
     m.catch(() => models.delete(ref));
   }
@@ -30,10 +39,10 @@ function model(ref: string): Promise<HashModel> {
 }
 
 async function run(task: EncodingTask): Promise<unknown> {
-  const m = await model(task.modelRef);
+  const { model: m, verifier } = await load(task.modelRef);
   switch (task.type) {
     case 'load':
-      return { modelId: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
+      return { id: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
     case 'encode': {
       const { canonical, width, height } = task.image instanceof Uint8Array ? await prepareImage(asBuffer(task.image), data.limits, m.plan) : task.image;
       assertQuerySize({ width, height });
@@ -43,10 +52,9 @@ async function run(task: EncodingTask): Promise<unknown> {
       return m.encodeQuery({ image: asBuffer(canonical), width, height }, part);
     }
     case 'rerank': {
-      const verifier = CandidateVerifier.forPlan(m.bits, m.plan, m.queryPlan.verify);
       if (!verifier) throw new Error(`model ${m.id} has no candidate check`);
-      if (task.only === 'cells') return verifier.cells.rerank(task.hits, task.evidence.grids, task.cells);
-      if (task.only === 'pixels') return verifier.pixels && task.evidence.pixels && task.thumbs ? verifier.pixels.adjustRanks(task.hits, task.evidence.pixels, task.thumbs) : task.hits;
+      if (task.only === 'cells') return verifier.rerankByCells(task.hits, task.evidence, task.cells);
+      if (task.only === 'pixels') return verifier.adjustByPixels(task.hits, task.evidence, task.thumbs);
       return verifier.rerank(task.hits, task.evidence, task.cells, task.thumbs);
     }
   }

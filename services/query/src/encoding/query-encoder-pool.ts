@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { ImageRejectedError, type ImageRejectReason, type Logger } from '@loupe/shared';
-import type { EncodingTask, EncodingWorkerData, FromEncodingWorker, TaskResult, WireError } from './encoding-protocol.ts';
+import type { EncodingTask, EncodingWorkerData, FromEncodingWorker, LoadedModel, TaskResult, WireError } from './encoding-protocol.ts';
 
 const WORKER_ENTRY = new URL('./encoding-worker.mjs', import.meta.url);
 
@@ -72,7 +72,7 @@ export class QueryEncoderPool {
   }
 
   /** Loads a model in every thread (before a generation is served). */
-  async load(modelRef: string): Promise<TaskResult<{ type: 'load'; modelRef: string }>> {
+  async load(modelRef: string): Promise<LoadedModel> {
     const results = await Promise.all(
       this.slots.map(
         (slot) =>
@@ -82,25 +82,19 @@ export class QueryEncoderPool {
           }),
       ),
     );
-    return results[0] as TaskResult<{ type: 'load'; modelRef: string }>;
+    return results[0] as LoadedModel;
   }
 
-  /** Throws QueryOverloadedError when a new query would be refused (before any work is spent on it). */
-  admit(): void {
-    if (this.closed) throw new QueryOverloadedError('query service is shutting down');
-    if (this.queue.length >= this.options.maxQueued && !this.slots.some((s) => s.worker && !s.busy)) {
-      throw new QueryOverloadedError(`image queries saturated: ${this.slots.length} encoding threads busy and ${this.queue.length} queries waiting`);
-    }
-  }
-
+  /**
+   * Queues a task for the next free thread. An encode is refused at once (QueryOverloadedError)
+   * when every thread is busy and `maxQueued` tasks wait; a candidate check, part of a query already
+   * taken, goes to the front instead.
+   */
   run<T extends EncodingTask>(task: T): Promise<TaskResult<T>> {
     const urgent = task.type === 'rerank';
-    try {
-      if (urgent) {
-        if (this.closed) throw new QueryOverloadedError('query service is shutting down');
-      } else this.admit();
-    } catch (e) {
-      return Promise.reject(e);
+    if (this.closed) return Promise.reject(shuttingDown());
+    if (!urgent && this.queue.length >= this.options.maxQueued && !this.slots.some((s) => s.worker && !s.busy)) {
+      return Promise.reject(new QueryOverloadedError(`image queries saturated: ${this.slots.length} encoding threads busy and ${this.queue.length} queries waiting`));
     }
     return new Promise((resolve, reject) => {
       const p: Pending = { id: this.nextId++, task, resolve: resolve as (v: unknown) => void, reject };
@@ -112,7 +106,7 @@ export class QueryEncoderPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of [...this.queue.splice(0), ...this.slots.flatMap((s) => s.pinned.splice(0))]) p.reject(new QueryOverloadedError('query service is shutting down'));
+    for (const p of [...this.queue.splice(0), ...this.slots.flatMap((s) => s.pinned.splice(0))]) p.reject(shuttingDown());
     await Promise.all(this.slots.map(async (s) => {
       const w = s.worker;
       s.worker = null;
@@ -163,6 +157,10 @@ export class QueryEncoderPool {
       }, delay).unref();
     });
   }
+}
+
+function shuttingDown(): QueryOverloadedError {
+  return new QueryOverloadedError('query service is shutting down');
 }
 
 /** The worker's error as the main thread's: image rejections keep their class (they map to 4xx). */

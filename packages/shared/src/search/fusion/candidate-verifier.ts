@@ -50,7 +50,19 @@ export class CandidateVerifier {
 
   /** The hits re-ranked; `cells[i]` and `thumbs[i]` are hit i's stored cell codes and thumbnail. */
   rerank<H extends FusedHit>(hits: H[], query: QueryEvidence, cells: (Uint8Array | undefined)[], thumbs?: (Uint8Array | undefined)[]): H[] {
-    const adjusted = this.pixels && query.pixels && thumbs ? this.pixels.adjustRanks(hits, query.pixels, thumbs) : hits;
-    return this.cells.rerank(adjusted, query.grids, cells);
+    return this.rerankByCells(this.adjustByPixels(hits, query, thumbs), query, cells);
+  }
+
+  /**
+   * The first step of rerank: each hit's rank lowered by its thumbnail's correlation with the query
+   * (hits in the same order; unchanged without pixels). Hit by hit, so hits may be split over threads.
+   */
+  adjustByPixels<H extends FusedHit>(hits: H[], query: QueryEvidence, thumbs?: (Uint8Array | undefined)[]): H[] {
+    return this.pixels && query.pixels && thumbs ? this.pixels.adjustRanks(hits, query.pixels, thumbs) : hits;
+  }
+
+  /** The second step of rerank: ranks lowered by cell agreement, best first. */
+  rerankByCells<H extends FusedHit>(hits: H[], query: QueryEvidence, cells: (Uint8Array | undefined)[]): H[] {
+    return this.cells.rerank(hits, query.grids, cells);
   }
 }
