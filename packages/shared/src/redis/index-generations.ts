@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis-connection.ts';
+import { dropHeartbeat, freshHeartbeats, writeHeartbeat } from './heartbeats.ts';
 import { DEFAULT_NAMESPACE, GENERATIONS_KEY, indexMetaKey, SERVING_KEY } from './redis-keys.ts';
 import { ensureIndexLayout, readIndexLayout, type IndexLayout, type StoredIndexLayout } from './index-layout.ts';
 
@@ -148,23 +149,16 @@ export async function deleteGeneration(redis: RedisClient, namespace: string): P
 }
 
 /** A query service's heartbeat: the generation it serves now. */
-export async function reportServing(redis: RedisClient, instance: string, namespace: string): Promise<void> {
-  await redis.hset(SERVING_KEY, instance, JSON.stringify({ generation: namespace, at: Date.now() }));
+export function reportServing(redis: RedisClient, instance: string, namespace: string): Promise<void> {
+  return writeHeartbeat(redis, SERVING_KEY, instance, { generation: namespace });
 }
 
-export async function forgetServing(redis: RedisClient, instance: string): Promise<void> {
-  await redis.hdel(SERVING_KEY, instance);
+export function forgetServing(redis: RedisClient, instance: string): Promise<void> {
+  return dropHeartbeat(redis, SERVING_KEY, instance);
 }
 
 /** Generations served by query services whose heartbeat is newer than `freshMs` (stale entries are dropped). */
 export async function servedGenerations(redis: RedisClient, freshMs: number): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const stale: string[] = [];
-  for (const [instance, value] of Object.entries(await redis.hgetall(SERVING_KEY))) {
-    const v = JSON.parse(value) as { generation: string; at: number };
-    if (Date.now() - v.at <= freshMs) out.set(instance, v.generation);
-    else stale.push(instance);
-  }
-  if (stale.length) await redis.hdel(SERVING_KEY, ...stale);
-  return out;
+  const reports = await freshHeartbeats<{ generation: string }>(redis, SERVING_KEY, freshMs);
+  return new Map([...reports].map(([instance, r]) => [instance, r.generation]));
 }
