@@ -18,7 +18,7 @@ import { openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
 
 /** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
-export function queryRuntimeThreads(config: LoupeConfig): number {
+function queryRuntimeThreads(config: LoupeConfig): number {
   return config.LOUPE_QUERY_RUNTIME_THREADS ?? Math.max(1, Math.floor(availableParallelism() / config.LOUPE_QUERY_WORKERS));
 }
 
@@ -46,21 +46,12 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   follower.start();
 
   const metrics = new MetricsRegistry();
-  metrics.addCollector(() => {
-    const { queued, busy, workers } = encoders.usage;
-    return [
-      '# HELP loupe_inference_runtime_info Inference runtime the query service encodes image queries on',
-      '# TYPE loupe_inference_runtime_info gauge',
-      `loupe_inference_runtime_info{runtime="${follower.current.model.runtime}"} 1`,
-      '# HELP loupe_query_encoder_threads Query encoding threads, and how many are busy',
-      '# TYPE loupe_query_encoder_threads gauge',
-      `loupe_query_encoder_threads{state="busy"} ${busy}`,
-      `loupe_query_encoder_threads{state="idle"} ${workers - busy}`,
-      '# HELP loupe_query_encoder_queued Image queries waiting for an encoding thread',
-      '# TYPE loupe_query_encoder_queued gauge',
-      `loupe_query_encoder_queued ${queued}`,
-    ].join('\n');
+  metrics.gauge('loupe_inference_runtime_info', 'Inference runtime the query service encodes image queries on', () => [[{ runtime: follower.current.model.runtime }, 1]]);
+  metrics.gauge('loupe_query_encoder_threads', 'Query encoding threads, busy and idle', () => {
+    const { busy, workers } = encoders.usage;
+    return [[{ state: 'busy' }, busy], [{ state: 'idle' }, workers - busy]];
   });
+  metrics.gauge('loupe_query_encoder_queued', 'Image queries waiting for an encoding thread', () => [[{}, encoders.usage.queued]]);
   const app = await buildHttpServer({
     // Read per request, so requests go to the generation being served at that moment.
     get query() {

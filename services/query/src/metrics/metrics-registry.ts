@@ -46,20 +46,29 @@ export class Histogram {
   }
 }
 
+/** A value read at scrape time, per label set (e.g. busy and idle threads). */
+export class Gauge {
+  constructor(readonly name: string, readonly help: string, private readonly read: () => [Labels, number][]) {}
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [labels, v] of this.read()) lines.push(`${this.name}${labelText(labels)} ${v}`);
+    return lines.join('\n');
+  }
+}
+
 export class MetricsRegistry {
   readonly requests = new Counter('loupe_http_requests_total', 'HTTP requests by route and status');
   readonly searchSeconds = new Histogram('loupe_search_duration_seconds', 'Search latency', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   readonly partialSearches = new Counter('loupe_search_partial_total', 'Searches answered with some shards missing');
   readonly overloaded = new Counter('loupe_search_overloaded_total', 'Image queries refused with 503 because every encoding thread was busy and the queue full');
-  private readonly gauges: (() => string)[] = [];
+  private readonly gauges: Gauge[] = [];
 
-  /** Adds lines computed at scrape time (e.g. index size). */
-  addCollector(render: () => string): void {
-    this.gauges.push(render);
+  /** Adds a gauge read at scrape time. */
+  gauge(name: string, help: string, read: () => [Labels, number][]): void {
+    this.gauges.push(new Gauge(name, help, read));
   }
 
   render(): string {
-    return [this.requests, this.searchSeconds, this.partialSearches, this.overloaded].map((m) => m.render())
-      .concat(this.gauges.map((g) => g())).join('\n') + '\n';
+    return [this.requests, this.searchSeconds, this.partialSearches, this.overloaded, ...this.gauges].map((m) => m.render()).join('\n') + '\n';
   }
 }
