@@ -15,12 +15,13 @@
  *   env: LOUPE_DATASETS, LOUPE_BENCH_IMAGES (300), LOUPE_BENCH_MEGAPIXELS (1.5), LOUPE_BENCH_ENCODERS ("1,2")
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { createQueue, ENCODER_HEARTBEAT_MS, liveEncoders, loadConfig, QueueNames, REPO_ROOT } from '@loupe/shared';
+import { processTree, readProcesses } from '../test/support/process-tree.ts';
 import { freePort, startRedis } from '../test/support/redis-server.ts';
 import { loadBenchPhotos } from './support/bench-photos.ts';
 
@@ -64,23 +65,13 @@ interface RunResult {
 
 /** CPU seconds so far of each service under `loupe start` (its descendants, by service name) and of the Redis on `redisPort`. */
 function serviceCpu(supervisor: number, redisPort: number): Record<string, number> {
-  const ticks = 100; // USER_HZ
-  const procs = new Map<string, { ppid: string; cpu: number; cmd: string[] }>();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.set(pid, { ppid: fields[1], cpu: (Number(fields[11]) + Number(fields[12])) / ticks, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean) });
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  const under = (pid: string): boolean => pid === String(supervisor) || (procs.has(pid) && pid !== '1' && under(procs.get(pid)!.ppid));
+  const processes = readProcesses();
+  const services = new Set(processTree(supervisor, processes));
   const out: Record<string, number> = {};
-  for (const [pid, p] of procs) {
-    const service = p.cmd.at(-1)!;
-    const name = p.cmd[0]?.includes('redis-server') && p.cmd.join(' ').includes(`:${redisPort}`) ? 'redis' : under(pid) && /^[a-z]+$/.test(service) ? service : undefined;
-    if (name) out[name] = (out[name] ?? 0) + p.cpu;
+  for (const [pid, p] of processes) {
+    const last = p.cmd.at(-1) ?? '';
+    const name = p.cmd[0]?.includes('redis-server') && p.cmd.join(' ').includes(`:${redisPort}`) ? 'redis' : services.has(pid) && /^[a-z]+$/.test(last) ? last : undefined;
+    if (name) out[name] = (out[name] ?? 0) + p.cpuSeconds;
   }
   return out;
 }

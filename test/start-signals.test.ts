@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@loupe/shared';
-import { alive, processTree } from './support/process-tree.ts';
+import { alive, processTree, readProcesses } from './support/process-tree.ts';
 import { waitFor } from './support/pipeline.ts';
 import { freePort } from './support/redis-server.ts';
 
@@ -26,8 +26,9 @@ describe('npm start under a process manager', () => {
     npm.stderr.on('data', (d) => (out += d));
     try {
       await waitFor('Loupe is up', async () => out.includes('Loupe is up'), 120_000);
-      tree = processTree(npm.pid!);
-      const names = tree.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      const processes = readProcesses();
+      tree = processTree(npm.pid!, processes);
+      const names = tree.map((pid) => processes.get(pid)!.cmd.join(' '));
       // npm, the CLI wrapper, the supervisor, Redis and the four services (one encoder).
       expect(names.filter((n) => /main\.ts (ingest|encoder|indexer|query)/.test(n))).toHaveLength(4);
       expect(names.some((n) => n.includes(`redis-server 127.0.0.1:${redisPort}`))).toBe(true);
