@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { cachedOnnxBackbone, createLogger, type LoupeConfig } from '@loupe/shared';
+import { cachedOnnxBackbone, createLogger, runtimeOrder, type LoupeConfig } from '@loupe/shared';
 import { ensureLocalRedis } from './local-redis.ts';
 import { warnUnlessNoEviction } from './preflight.ts';
 import { IndexingProgress, type ProgressStats } from './indexing-progress.ts';
@@ -24,7 +24,7 @@ export async function runStart(config: LoupeConfig): Promise<number> {
   const encoders = config.LOUPE_ENCODERS ?? availableParallelism();
   log.info({ encoders, runtime: config.LOUPE_RUNTIME, threadsEach: config.LOUPE_RUNTIME_THREADS }, `starting ${encoders} encoder process${encoders === 1 ? '' : 'es'} (${config.LOUPE_ENCODERS ? 'LOUPE_ENCODERS' : 'one per core; LOUPE_ENCODERS to change'})`);
   // Convert the ONNX model once here rather than in every encoder at once.
-  if (config.LOUPE_RUNTIME === 'auto' || config.LOUPE_RUNTIME === 'onnx') {
+  if (runtimeOrder(config.LOUPE_RUNTIME).includes('onnx')) {
     await cachedOnnxBackbone(config.LOUPE_DATA_DIR, log).catch((e) => log.warn({ err: String(e) }, 'ONNX model conversion failed; the services will fall back'));
   }
 

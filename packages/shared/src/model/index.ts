@@ -6,7 +6,7 @@
  */
 export { initTf, type Tf, type TfRuntime, type TfBackendName } from './runtime/tf-runtime.ts';
 export type { InferenceRuntime, RuntimeName, AffineMap } from './runtime/inference-runtime.ts';
-export { initRuntime, runtimeSettings, type RuntimeSettings } from './runtime/select-runtime.ts';
+export { initRuntime, runtimeOrder, runtimeSettings, type RuntimeSettings } from './runtime/select-runtime.ts';
 export { OnnxInferenceRuntime } from './runtime/onnx-inference-runtime.ts';
 export { TfInferenceRuntime } from './runtime/tf-inference-runtime.ts';
 export type { Backbone } from './backbone/backbone.ts';
