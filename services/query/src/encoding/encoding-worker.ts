@@ -1,8 +1,8 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CandidateVerifier, createLogger, initRuntime, loadHashModel, prepareImage, type HashModel } from '@loupe/shared';
-import { assertQuerySize } from './query-image-size.ts';
+import { CandidateVerifier, createLogger, initRuntime, loadHashModel, type HashModel } from '@loupe/shared';
+import { prepareQuery } from './query-image.ts';
 import type { EncodingTask, EncodingWorkerData, ToEncodingWorker, WireError } from './encoding-protocol.ts';
 
 // A query encoding thread: the query's CNN forwards, head and candidate check run here, off the
@@ -44,8 +44,7 @@ async function run(task: EncodingTask): Promise<unknown> {
     case 'load':
       return { id: m.id, runtime: m.runtime, queryPlan: m.queryPlan };
     case 'encode': {
-      const { canonical, width, height } = task.image instanceof Uint8Array ? await prepareImage(asBuffer(task.image), data.limits, m.plan) : task.image;
-      assertQuerySize({ width, height });
+      const { canonical, width, height } = task.image instanceof Uint8Array ? await prepareQuery(asBuffer(task.image), data.limits, m.plan) : task.image;
       const plan = m.queryPlan;
       // A part of the plan: its views, and the query's pixels (QueryPlan.verify) only if asked.
       const part = task.views ? { ...plan, views: task.views.map((i) => plan.views[i]), verify: task.pixels === false ? undefined : plan.verify } : plan;

@@ -1,6 +1,6 @@
-import { prepareImage, type FusedHit, type ImageLimits, type QueryEvidence, type QueryPlan, type QueryView, type QueryViewCode } from '@loupe/shared';
+import type { FusedHit, ImageLimits, QueryEvidence, QueryPlan, QueryView, QueryViewCode } from '@loupe/shared';
 import type { QueryEncoder } from '../query.service.ts';
-import { assertQuerySize } from './query-image-size.ts';
+import { prepareQuery } from './query-image.ts';
 import type { QueryEncoderPool } from './query-encoder-pool.ts';
 
 /**
@@ -30,9 +30,7 @@ export class SplitQueryEncoder implements QueryEncoder {
     // Busy threads: the whole query on one of them, decode included.
     if (pool.idleThreads < 2 || !this.parts[1].length) return pool.run({ type: 'encode', modelRef, image: bytes });
     // Split: decoded once here (sharp works on libuv's threads), its canonical JPEG to both parts.
-    const { canonical, width, height } = await prepareImage(bytes, this.limits);
-    assertQuerySize({ width, height });
-    const image = { canonical, width, height };
+    const image = await prepareQuery(bytes, this.limits);
     // The query's pixels come with the part that holds the plan's first view.
     const coded = await Promise.all(this.parts.map((views, i) => pool.run({ type: 'encode', modelRef, image, views, pixels: i === 0 })));
     const out = new Array<QueryViewCode>(this.plan.views.length);
