@@ -8,7 +8,7 @@ export function packBits(bits: ArrayLike<number | boolean>): Uint8Array {
 }
 
 /** The signs of `values` (1 where > 0) packed MSB first, as packBits would pack them. */
-export function packSigns(values: Float32Array): Uint8Array {
+export function packSigns(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(Math.ceil(values.length / 8));
   for (let i = 0; i < values.length; i++) if (values[i] > 0) out[i >> 3] |= 0x80 >> (i & 7);
   return out;

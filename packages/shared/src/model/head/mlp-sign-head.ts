@@ -1,4 +1,4 @@
-import { packBits } from '../../code/bit-code.ts';
+import { packSigns } from '../../code/bit-code.ts';
 import type { HashHead, HeadSpec, NamedTensor } from './hash-head.ts';
 import { need } from './linear-sign-head.ts';
 
@@ -59,7 +59,7 @@ export class MlpSignHead implements HashHead {
       }
       h = next;
     }
-    return packBits(Array.from(h, (v) => (v > 0 ? 1 : 0)));
+    return packSigns(h);
   }
 
   toSpec(): { spec: HeadSpec; tensors: NamedTensor[] } {
