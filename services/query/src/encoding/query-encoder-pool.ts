@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../ts-worker.ts';
 import { ImageRejectedError, type ImageRejectReason, type Logger } from '@loupe/shared';
 import type { EncodingTask, EncodingWorkerData, FromEncodingWorker, LoadedModel, TaskResult, WireError } from './encoding-protocol.ts';
 
-const WORKER_ENTRY = new URL('./encoding-worker.mjs', import.meta.url);
+const WORKER_MODULE = new URL('./encoding-worker.ts', import.meta.url);
 
 /** No encoding thread can take the query soon: answered 503 with Retry-After. */
 export class QueryOverloadedError extends Error {
@@ -128,7 +129,7 @@ export class QueryEncoderPool {
   }
 
   private spawn(slot: Slot): void {
-    const worker = new Worker(WORKER_ENTRY, { workerData: this.data });
+    const worker = startTsWorker(WORKER_MODULE, { workerData: this.data });
     slot.worker = worker;
     worker.on('message', (msg: FromEncodingWorker) => {
       const p = slot.busy;

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../ts-worker.ts';
 import type { Logger } from '@loupe/shared';
 import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
 
-const WORKER_ENTRY = new URL('./shard-worker.mjs', import.meta.url);
+const WORKER_MODULE = new URL('./shard-worker.ts', import.meta.url);
 
 export interface WorkerHostEvents {
   message(host: ShardWorkerHost, msg: FromWorker): void;
@@ -37,7 +38,7 @@ export class ShardWorkerHost {
   }
 
   start(): void {
-    const worker = new Worker(WORKER_ENTRY, { workerData: this.data });
+    const worker = startTsWorker(WORKER_MODULE, { workerData: this.data });
     this.worker = worker;
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {

@@ -5,7 +5,7 @@ import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts
 
 /**
  * Body of a shard worker thread: owns the mirrors of its shards and answers search and stats
- * messages from the SearcherPool. Started through shard-worker.mjs.
+ * messages from the SearcherPool. Started through startTsWorker.
  */
 const data = workerData as ShardWorkerData;
 const port = parentPort!;
