@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { toCanonical, type EncodeInput } from '@loupe/shared';
+import { prepareImage, type EncodeInput } from '@loupe/shared';
 
 /** The data sets script's folder (../shared/datasets/fetch.sh), or LOUPE_DATASETS. */
 export const DATASETS = process.env.LOUPE_DATASETS ?? path.join(os.homedir(), '.cache/loupe-datasets');
@@ -13,12 +13,12 @@ export interface BenchPhoto {
   bytes: Buffer;
 }
 
-/** What ingest does: orient, flatten alpha, canonical JPEG (the encoder decodes it). */
+const LIMITS = { maxBytes: 2 ** 31, maxPixels: 2 ** 31 };
+
+/** What ingest does (prepareImage: orient, flatten alpha, sRGB, canonical JPEG); the encoder decodes it. */
 export async function toEncodeInput(p: BenchPhoto): Promise<EncodeInput> {
-  const meta = await sharp(p.bytes).metadata();
-  const swap = (meta.orientation ?? 1) >= 5;
-  const canonical = await toCanonical(sharp(p.bytes, { failOn: 'truncated' }).rotate().flatten({ background: '#ffffff' }));
-  return { image: canonical, width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
+  const { canonical, width, height } = await prepareImage(p.bytes, LIMITS);
+  return { image: canonical, width, height };
 }
 
 /** A real photo resampled to about `megapixels` (0: as it is) and re-encoded as JPEG q90, like a camera upload. */
