@@ -110,6 +110,38 @@ describe('crop queries through the whole pipeline (folder source, default model 
     expect(r.hits[0]).toMatchObject({ key: 'astronaut.jpg', granularity: 'global' });
   });
 
+  it('finds a photo pasted into another photo, says where in the query it was found, and marks it a match', async () => {
+    const background = path.join(REPO_ROOT, 'test/fixtures/photos/board.jpg'); // not indexed
+    const { width: W, height: H } = await sharp(background).metadata();
+    for (const [name, fx, fy] of [['chelsea-cat.jpg', 0.1, 0.15], ['rocket.jpg', 0.5, 0.35]] as const) {
+      // The photo at about 35% of the background's area, its aspect kept.
+      const { width, height } = await sharp(path.join(SAMPLES, name)).metadata();
+      const scale = Math.sqrt((0.35 * W! * H!) / (width! * height!));
+      const paste = { x: Math.round(W! * fx), y: Math.round(H! * fy), w: Math.round(width! * scale), h: Math.round(height! * scale) };
+      const pasted = await sharp(path.join(SAMPLES, name)).resize(paste.w, paste.h, { fit: 'fill' }).toBuffer();
+      const bytes = await sharp(background).composite([{ input: pasted, left: paste.x, top: paste.y }]).jpeg({ quality: 85 }).toBuffer();
+      const r = await searchBytes(pipeline.base, bytes);
+      expect(r.status, name).toBe(200);
+      expect(r.hits[0], name).toMatchObject({ key: name, match: true });
+      // The query region it was found in covers most of the paste, and the paste most of it.
+      expect(overlap(r.hits[0].queryRegion, paste), name).toBeGreaterThan(0.5);
+      expect(overlap(paste, r.hits[0].queryRegion), name).toBeGreaterThan(0.5);
+    }
+  });
+
+  it('marks no hit of a photo that is not indexed as a match, and moves the threshold with minScore', async () => {
+    for (const file of ['horse.jpg', 'smarties.jpg', 'messi.jpg']) {
+      const bytes = await sharp(path.join(REPO_ROOT, 'test/fixtures/photos', file)).modulate({ brightness: 0.8 }).jpeg({ quality: 70 }).toBuffer();
+      const r = await searchBytes(pipeline.base, bytes);
+      expect(r.status, file).toBe(200);
+      expect(r.hits.length, file).toBeGreaterThan(0);
+      expect(r.hits.filter((h: { match: boolean }) => h.match), file).toEqual([]);
+      // A threshold at the top hit's score makes it a match.
+      const moved = await searchBytes(pipeline.base, bytes, `?minScore=${r.hits[0].score}`);
+      expect(moved.hits[0], file).toMatchObject({ key: r.hits[0].key, match: true });
+    }
+  });
+
   it('finds copies rotated by a few degrees either way (the tilted query views)', async () => {
     for (const [name, angle] of [['coffee.jpg', 8], ['building.jpg', -9]] as const) {
       const bytes = await sharp(path.join(SAMPLES, name)).rotate(angle, { background: '#20a040' }).jpeg({ quality: 85 }).toBuffer();

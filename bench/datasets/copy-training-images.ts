@@ -1,6 +1,7 @@
 /**
  * Assembles the training images of the shipped copy-detection heads (builtin:mobilenetv2-copy256-p448c5-dct, -p448-dct)
- * from Debian packages, none of which holds a benchmark photo:
+ * from the Debian packages of TRAINING_SOURCE_PACKAGES (the one list of training sources), none of
+ * which holds a benchmark image:
  *   wallpapers (GNOME, KDE Plasma: the largest file of each, MATE, Lomiri, sway, UKUI), Tux Paint's
  *   photo templates and its stamps of things (animals, food, plants, buildings, ...; at least
  *   200 px on the short side), and Palapeli's puzzle photos.
@@ -14,20 +15,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { TRAINING_SOURCE_PACKAGES } from '@loupe/shared';
 
-const PACKAGES = [
-  'gnome-backgrounds',
-  'plasma-workspace-wallpapers',
-  'mate-backgrounds',
-  'lomiri-wallpapers',
-  'lomiri-wallpapers-16.04',
-  'lomiri-wallpapers-20.04',
-  'sway-backgrounds',
-  'ukui-wallpapers',
-  'tuxpaint-data',
-  'tuxpaint-stamps-default',
-  'palapeli-data',
-];
+const PACKAGES = TRAINING_SOURCE_PACKAGES;
 const WALLPAPERS = PACKAGES.filter((p) => /backgrounds|wallpapers/.test(p) && p !== 'plasma-workspace-wallpapers');
 const STAMP_KINDS = /\/stamps\/(animals|food|plants|town\/(houses|monuments)|space|vehicles|household|clothes|hobbies|sports|people|medical|military|seasonal\/(halloween|easter))\//;
 const IMAGE = /\.(jpe?g|png|webp)$/i;

@@ -20,8 +20,9 @@ Commands:
                             queries over without downtime (loupe rollout --help)
   train [--method pairs|itq|lsh|csq] [--bits N] [--labels prefix|FILE] [--out URL]
                             train a hash head on the source's images (loupe train --help)
-  eval [--semantic] [options]
+  eval [--robust|--semantic] [options]
                             copy-detection benchmark on the photos data set (loupe eval --help);
+                            --robust: random chains of edits over 3,000 images (loupe eval --robust --help);
                             --semantic: the Fashion-MNIST benchmark
   convert-model [--out FILE]
                             write the ONNX model of the bundled CNN to LOUPE_DATA_DIR/models/
@@ -113,7 +114,9 @@ async function main(argv: string[]): Promise<number> {
         return spawnSync(process.execPath, [...process.execArgv, script, ...args], { stdio: 'inherit' }).status ?? 1;
       }
       // Loaded on demand: the benchmark pulls in TF.js and sharp pipelines other commands never need.
-      return (await import('@loupe/eval')).runCopyDetectionCli(rest, { model: config.LOUPE_MODEL });
+      const evaluation = await import('@loupe/eval');
+      if (rest.includes('--robust')) return evaluation.runRobustCli(rest, { model: config.LOUPE_MODEL });
+      return evaluation.runCopyDetectionCli(rest, { model: config.LOUPE_MODEL });
     }
     case 'bench': {
       if (rest[0] === '--help' || rest[0] === '-h') return usage(BENCH_USAGE);

@@ -5,6 +5,16 @@
  * has no conv gradients, which is why the backbone stays frozen).
  */
 export { COPY_TRANSFORMS, TRAINING_TRANSFORMS, decodeSource, type CopyTransform, type SourceRaster, type TransformedCopy } from './augment/copy-transforms.ts';
+export {
+  ROBUST_EDIT_FAMILIES,
+  applyRandomEdits,
+  editRank,
+  type EditContext,
+  type EditStep,
+  type EditedCopy,
+  type RobustEditFamily,
+  type RobustEditOptions,
+} from './augment/robust-edits.ts';
 export { featureMatrix, selectRows, columnMean, columnStd, type FeatureMatrix } from './data/feature-matrix.ts';
 export { Labeler } from './data/labeler.ts';
 export { CopyPairSetService, iou, type CopyPairSet, type CopyPairOptions } from './data/copy-pair-set.service.ts';

@@ -1,6 +1,7 @@
 import {
   CandidateVerifier,
   codeBytes,
+  DEFAULT_MATCH_SCORE,
   hammingScore,
   hexToBytes,
   isWholeImageLevel,
@@ -11,6 +12,7 @@ import {
   type IndexLayout,
   type QueryView,
   type CellVerification,
+  type MatchDecision,
   type QueryViewCode,
   type QueryEvidence,
 } from '@loupe/shared';
@@ -34,6 +36,8 @@ export interface QueryEncoder {
   readonly codeView: QueryView;
   /** The model's cell verification (QueryPlan.verify), for an index with a cell level. */
   readonly verify?: CellVerification;
+  /** The model's match decision (QueryPlan.match): hits scoring at least its minScore are matches. */
+  readonly match?: MatchDecision;
 }
 
 /** Candidates' thumbnails from outside the index, for an index without a pixel level (SourceThumbnailService). */
@@ -120,7 +124,9 @@ export class QueryService {
       fused = await this.verify(verifier, fused, evidence);
       timings.check = performance.now() - started - timings.search;
     }
-    const hits = fused.slice(0, p.k).map((h) => this.toHit(h));
+    const minScore = p.minScore ?? this.encoder.match?.minScore ?? DEFAULT_MATCH_SCORE;
+    const querySize = codes.find((c) => c.querySize)?.querySize;
+    const hits = fused.slice(0, p.k).map((h) => this.toHit(h, minScore, querySize));
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
@@ -150,16 +156,19 @@ export class QueryService {
     );
   }
 
-  private toHit(h: FusedHit): SearchHit {
+  private toHit(h: FusedHit, minScore: number, querySize?: { width: number; height: number }): SearchHit {
     const granularity: Granularity = isWholeImageLevel(this.layout.plan, h.level) ? 'global' : 'region';
     const unit = levelBoxesUnit(this.layout.plan.levels[h.level])[h.view];
+    // From the rank, so scores fall as hits go down the list.
+    const score = Math.min(1, Math.max(0, hammingScore(h.rank, this.layout.bits)));
     return {
       key: h.key,
-      // From the rank, so scores fall as hits go down the list.
-      score: Math.min(1, Math.max(0, hammingScore(h.rank, this.layout.bits))),
+      score,
+      match: score >= minScore,
       distance: h.distance,
       granularity,
       region: toPixels(unit, h.width, h.height),
+      ...(h.queryBox && querySize ? { queryRegion: toPixels(h.queryBox, querySize.width, querySize.height) } : {}),
     };
   }
 }

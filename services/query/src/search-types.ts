@@ -7,11 +7,15 @@ export interface SearchHit {
   key: string;
   /** 1 - rank / bits in [0, 1], falling down the list (rank: distance + the match kind's offset, less a checked candidate's thumbnail correlation and cell agreement). */
   score: number;
+  /** The match decision: score >= minScore (the request's, else the model's calibrated threshold). */
+  match: boolean;
   /** Hamming distance of the matched view's code. */
   distance: number;
   granularity: Granularity;
   /** Box of the matched view in the indexed image's pixels (the whole image for global). */
   region: Box;
+  /** Where in the query the match was found, in the query's pixels: a copy pasted into a larger picture. Absent when the whole query matched. */
+  queryRegion?: Box;
 }
 
 export interface ShardSummary {
@@ -33,4 +37,6 @@ export interface SearchParams {
   k: number;
   granularity: GranularityMode;
   maxDistance?: number;
+  /** Moves the match threshold (SearchHit.match) for this request. */
+  minScore?: number;
 }

@@ -8,6 +8,7 @@ import {
   ViewFusion,
   CandidateVerifier,
   concatCodes,
+  hammingScore,
   type FusedHit,
   type HashModel,
   type QueryPlan,
@@ -15,8 +16,10 @@ import {
   type QueryPixels,
 } from '@loupe/shared';
 import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
+import { describeDatabaseCodes } from './database-codes.ts';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { queryCellGrids } from './query-cell-grids.ts';
+import { queryRegionCodes } from './query-region-codes.ts';
 import { perceptualHash } from './perceptual-hash.ts';
 import { EVAL_IMAGE_LIMITS, type PhotoSet } from './photo-set.ts';
 import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
@@ -32,7 +35,20 @@ export interface CopyDetectionInput {
   cacheDir: string;
   /** Photo names a trained head saw (artifact meta trainKeys): recall is also tallied without them. */
   trainedOn?: readonly string[];
+  /** Names the query set in the descriptor cache's keys (default: the fixed transforms' QUERY_SET_VERSION). */
+  querySetId?: string;
+  /**
+   * 'global' keeps only the database's codes and global floats (describeDatabaseCodes), for sets
+   * too large for every view's floats; the fused-float method is then left out. Default 'all'.
+   */
+  floats?: 'all' | 'global';
   log?: (line: string) => void;
+}
+
+/** A ranked answer with the score the query service gives it (1 - rank / bits). */
+export interface ScoredHit {
+  key: string;
+  score: number;
 }
 
 export interface CopyDetectionResult {
@@ -45,11 +61,14 @@ export interface CopyDetectionResult {
   loupeUnseen?: RecallTally;
   phash: RecallTally;
   floatGlobal: RecallTally;
-  floatFused: RecallTally;
+  /** Undefined with `floats: 'global'`. */
+  floatFused?: RecallTally;
   /** Of Loupe's correct crop answers, the share whose matched box overlaps the true crop. */
   cropBoxOverlap: number;
   /** Top hits of Loupe per query (for inspection). */
   top: (FusedHit | undefined)[];
+  /** Every query's first 10 answers, per method (for precision-recall over all queries). */
+  ranked: { loupe: ScoredHit[][]; floatGlobal: ScoredHit[][]; phash: ScoredHit[][] };
   timings: { dbMs: number; queryMs: number; cachedDb: boolean; cachedQueries: boolean };
 }
 
@@ -75,11 +94,13 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   // Runtimes agree to float rounding only: descriptors are cached per runtime.
   const dbKey = { backbone: model.backbone, runtime: model.runtime, descriptor: cnnDescriptor, dim: model.extractor.dim, plan: cnnPlan };
   // A whole-query descriptor depends on the backbone, pooling and grid only (not on the levels).
-  const queryKey = { backbone: model.backbone, runtime: model.runtime, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim };
+  const queryKey = { backbone: model.backbone, runtime: model.runtime, pooling: model.descriptor.pooling, grid: model.descriptor.grid ?? 1, dim: model.extractor.dim, querySet: input.querySetId };
 
   const tDb = performance.now();
   const viewCount = cnnPlan.levels.reduce((n, l) => n + l.grid * l.grid, 0);
-  const db = await cache.getOrCompute(
+  const allFloats = input.floats !== 'global';
+  const codesOnly = allFloats ? undefined : await describeDatabaseCodes(cache, model, set, dbKey, log);
+  const db = codesOnly ? { rows: codesOnly.global.map((g) => [g]), cached: codesOnly.cached } : await cache.getOrCompute(
     'db',
     DescriptorCache.key({ ...dbKey, photos: photoIds }),
     { rows: set.photos.length, perRow: viewCount, dim: model.extractor.dim },
@@ -124,7 +145,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     const spec = { side: view.side, orientation: view.orientation, ...(view.trim ? { trim: true } : {}), ...(view.tilt ? { tilt: view.tilt } : {}) };
     const got = await cache.getOrCompute(
       `queries-${view.side}-${view.orientation}${view.trim ? '-trim' : ''}${view.tilt ? `-tilt${view.tilt}` : ''}`,
-      DescriptorCache.key({ ...queryKey, spec, version: QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
+      DescriptorCache.key({ ...queryKey, spec, version: input.querySetId ? undefined : QUERY_SET_VERSION, photos: photoIds, n: queries.length }),
       { rows: queries.length, perRow: 1, dim: model.extractor.dim },
       async (from, to) => {
         const out: Float32Array[][] = [];
@@ -141,6 +162,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     perView.push(got.rows.map((r) => r[0]));
   }
   const qd = { rows: queries.map((_, qi) => perView.map((v) => v[qi])) };
+  const regionCodes = await queryRegionCodes(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log);
   const grids = verifier ? await queryCellGrids(cache, model, plan, queries, { ...queryKey, photos: photoIds }, prepareQuery, log) : [];
   const hasDct = plan.views.some((v) => v.kind === 'dct');
   const checksPixels = verifier?.pixels !== undefined;
@@ -170,7 +192,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const fusion = ViewFusion.forPlan(model.bits, model.plan);
   const dbCodes: Uint8Array[][][] = [];
   for (let i = 0; i < set.photos.length; i++) {
-    dbCodes.push(await Promise.all(byLevel(db.rows[i]).map(async (views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [dbPixels[i].codes[l]]))));
+    const cnnCodes = codesOnly ? codesOnly.codes[i] : await Promise.all(byLevel(db.rows[i]).map((views, l) => (model.isCnnLevel(l) ? model.hashLevel(l, views) : [])));
+    dbCodes.push(cnnCodes.map((codes, l) => (model.isCnnLevel(l) ? codes : [dbPixels[i].codes[l]])));
   }
   const codeIndex = new BruteForceIndex(
     objects((i) => dbCodes[i]),
@@ -179,7 +202,8 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   // What the query service reads per candidate: the cell level's codes side by side.
   const cellCodes = new Map(verifier ? codeIndex.objects.map((o) => [o.key, concatCodes(o.levels[verifier.cellLevel])]) : []);
   const thumbs = new Map(set.photos.map((p, i) => [p.name, dbPixels[i].thumb]));
-  const floatIndex = new BruteForceIndex(objects((i) => byLevel(db.rows[i])), (a, b) => model.bits * angularDistance(a, b));
+  // Only the global level's floats without allFloats (the fused float method then stays out).
+  const floatIndex = new BruteForceIndex(objects((i) => (allFloats ? byLevel(db.rows[i]) : [db.rows[i]])), (a, b) => model.bits * angularDistance(a, b));
   const globalOnly = plan.views.find((v) => v.orientation === 'none') ?? plan.views[0];
 
   const loupe = new RecallTally('Loupe');
@@ -188,16 +212,25 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const trainedOn = input.trainedOn && new Set(input.trainedOn);
   const loupeUnseen = trainedOn && new RecallTally('Loupe, photos not trained on');
   const floatGlobal = new RecallTally('float, global only');
-  const floatFused = new RecallTally('float, fused views');
+  const floatFused = allFloats ? new RecallTally('float, fused views') : undefined;
   const top: (FusedHit | undefined)[] = [];
+  const ranked: CopyDetectionResult['ranked'] = { loupe: [], floatGlobal: [], phash: [] };
+  // Scores as the query service gives them (QueryService.toHit).
+  const scored = (hits: FusedHit[]) => hits.slice(0, 10).map((h) => ({ key: h.key, score: Math.min(1, Math.max(0, hammingScore(h.rank, model.bits))) }));
   let cropHits = 0;
   let cropOverlaps = 0;
   const queryCodes = await Promise.all(qd.rows.map((row) => model.hashDescriptors(row)));
   queries.forEach((q, qi) => {
-    const truth = set.photos[q.source].name;
+    // A query with no source (a non-copy) is ranked for precision, and tallied nowhere.
+    const truth = q.source >= 0 ? set.photos[q.source].name : undefined;
     const cnnCodes = queryCodes[qi];
     let next = 0;
-    const codes: QueryViewCode[] = plan.views.map((view) => ({ view, code: view.kind === 'dct' ? queryRasters[qi].dct! : cnnCodes[next++] }));
+    let nextRegions = 0;
+    const codes: QueryViewCode[] = plan.views.map((view) => ({
+      view,
+      code: view.kind === 'dct' ? queryRasters[qi].dct! : cnnCodes[next++],
+      ...(view.regions ? { regions: regionCodes[qi][nextRegions++] } : {}),
+    }));
     const probes = fusion.probes(codes);
     let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
     if (verifier?.needsCheck(hits)) {
@@ -205,6 +238,13 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       hits = verifier.rerank(hits, evidence, hits.map((h) => cellCodes.get(h.key)), hits.map((h) => thumbs.get(h.key)));
     }
     top.push(hits[0]);
+    ranked.loupe.push(scored(hits));
+    const floats = cnnViews.map((view, j) => ({ view, code: qd.rows[qi][j] }));
+    const vector = (p: { queryView: string }) => floats.find((c) => c.view.name === p.queryView)!.code;
+    const gProbes = fusion.probes([{ view: globalOnly, code: new Uint8Array(0) }], 'global');
+    const globalHits = fusion.fuse(gProbes, floatIndex.search(gProbes, () => vector({ queryView: globalOnly.name })), 10);
+    ranked.floatGlobal.push(scored(globalHits));
+    if (truth === undefined) return;
     loupe.add(q.transform, hits[0]?.key === truth ? 1 : 0);
     loupeSameScene.add(q.transform, hits[0] && sceneOf(hits[0].key) === sceneOf(truth) ? 1 : 0);
     loupeTop10.add(q.transform, hits.slice(0, 10).some((h) => h.key === truth) ? 1 : 0);
@@ -214,11 +254,10 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       if (overlaps(hits[0], model, q.box)) cropOverlaps++;
     }
 
-    const floats = cnnViews.map((view, j) => ({ view, code: qd.rows[qi][j] }));
-    const vector = (p: { queryView: string }) => floats.find((c) => c.view.name === p.queryView)!.code;
-    const gProbes = fusion.probes([{ view: globalOnly, code: new Uint8Array(0) }], 'global');
-    floatGlobal.add(q.transform, fusion.fuse(gProbes, floatIndex.search(gProbes, () => vector({ queryView: globalOnly.name })), 1)[0]?.key === truth ? 1 : 0);
-    const fProbes = fusion.probes(codes.filter((c) => c.view.kind !== 'dct'));
+    floatGlobal.add(q.transform, globalHits[0]?.key === truth ? 1 : 0);
+    if (!floatFused) return;
+    // Floats of whole views only (query regions are coded, not kept as floats).
+    const fProbes = fusion.probes(codes.filter((c) => c.view.kind !== 'dct').map(({ regions: _, ...c }) => c));
     floatFused.add(q.transform, fusion.fuse(fProbes, floatIndex.search(fProbes, vector), 1)[0]?.key === truth ? 1 : 0);
   });
 
@@ -227,6 +266,9 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   for (const q of queries) {
     const h = await perceptualHash(q.bytes);
     const d = dbHashes.map((x) => hamming(h, x));
+    const order = d.map((_, i) => i).sort((a, b) => d[a] - d[b]).slice(0, 10);
+    ranked.phash.push(order.map((i) => ({ key: set.photos[i].name, score: 1 - d[i] / 64 })));
+    if (q.source < 0) continue;
     const best = Math.min(...d);
     const tied = d.filter((x) => x === best).length;
     // Ties are frequent at 64 bits: count the expected recall of a random tie-break.
@@ -244,6 +286,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
     floatFused,
     cropBoxOverlap: cropHits ? cropOverlaps / cropHits : 0,
     top,
+    ranked,
     timings: { dbMs, queryMs, cachedDb: db.cached, cachedQueries },
   };
 }

@@ -17,7 +17,7 @@ export async function queryCellGrids(
   prepareQuery: (qi: number) => Promise<Awaited<ReturnType<typeof prepareImage>>>,
   log: (line: string) => void,
 ): Promise<QueryCellGrid[][]> {
-  const views = plan.views.filter((v) => v.cells);
+  const views = plan.views.filter((v) => v.cells).map(({ regions: _, ...v }) => v);
   const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
   const bytes = model.cellBits / 8;
   const dim = sides.reduce((n, m) => n + m * m * bytes, 0);

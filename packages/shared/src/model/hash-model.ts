@@ -2,10 +2,10 @@ import { concatCodes } from '../code/bit-code.ts';
 import { decodeCanonical, type RgbRaster } from '../image/canonical-image.ts';
 import { cellLevelOf, isCnnLevel, levelBits, pixelSide, planViews, type View, type ViewPlan } from '../view/view-plan.ts';
 import { buildArtifact, type ModelArtifact } from './artifact/model-artifact.ts';
-import type { DescribeInput, ViewDescriptorExtractor } from './descriptor/view-descriptor-extractor.ts';
+import type { DescribeInput, ViewDescriptorExtractor, WholeViewSpec } from './descriptor/view-descriptor-extractor.ts';
 import type { HashHead } from './head/hash-head.ts';
 import type { RuntimeName } from './runtime/inference-runtime.ts';
-import type { QueryPlan } from '../search/fusion/query-plan.ts';
+import type { QueryPlan, QueryView } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
@@ -161,16 +161,19 @@ export class HashModel {
   async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
     const raster = await toRaster(input.image);
     const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
-    const [described] = await this.extractor.describeWholeViews([raster], cnnViews, [input]);
+    const [described] = await this.extractor.describeWholeViews([raster], cnnViews.map(wholeViewSpec), [input]);
     const codes = await this.hashDescriptors(described.map((d) => d.descriptor));
     const grids = await Promise.all(described.map((d) => d.cells && this.cellGrid(d.side, d.cells)));
+    const regions = await Promise.all(described.map((d) => d.parts && this.hashLevel(0, d.parts)));
     let next = 0;
     return plan.views.map((view) => {
       if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
       const cells = grids[next];
+      const parts = regions[next];
       const code = codes[next++];
       const pixels = view === plan.views[0] && plan.verify?.pixelWeight ? { pixels: this.queryPixels(raster, input.width, input.height) } : {};
-      return { view, code, ...(cells ? { cells } : {}), ...pixels };
+      const querySize = { width: input.width, height: input.height };
+      return { view, code, ...(cells ? { cells } : {}), ...(parts ? { regions: parts, querySize } : {}), ...pixels };
     });
   }
 
@@ -181,7 +184,7 @@ export class HashModel {
 
   /** Float descriptors of a query image's CNN views (dct views left out), in plan order. */
   async describeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<Float32Array[]> {
-    const [descriptors] = await this.extractor.describeWhole([await toRaster(input.image)], plan.views.filter((v) => v.kind !== 'dct'), [input]);
+    const [descriptors] = await this.extractor.describeWhole([await toRaster(input.image)], plan.views.filter((v) => v.kind !== 'dct').map(wholeViewSpec), [input]);
     return descriptors;
   }
 
@@ -222,4 +225,10 @@ async function toRaster(image: EncodeInput['image']): Promise<RgbRaster> {
 
 function isRaster(x: EncodeInput['image']): x is RgbRaster {
   return typeof x === 'object' && !Buffer.isBuffer(x) && 'data' in x;
+}
+
+/** How the extractor looks at a query view: its query regions are parts of the view's map. */
+export function wholeViewSpec(view: QueryView): WholeViewSpec {
+  const { regions, ...spec } = view;
+  return regions ? { ...spec, parts: regions.boxes } : spec;
 }

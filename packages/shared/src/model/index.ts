@@ -18,7 +18,7 @@ export { DescriptorConfigSchema, DEFAULT_DESCRIPTOR_CONFIG, DEFAULT_REGION_SIDE,
 export { boxToCells, unitBox, poolRegion, l2Normalize, concatNormalized, gridCells, type CellRange, type Pooling } from './descriptor/region-pooling.ts';
 export { ViewDescriptorExtractor, ViewPlanMismatchError, type DescribeInput, type WholeViewSpec } from './descriptor/view-descriptor-extractor.ts';
 export { orientRaster, type RasterOrientation } from './descriptor/orient-raster.ts';
-export { defaultQueryPlan } from './query/default-query-plan.ts';
+export { defaultQueryPlan, DEFAULT_MATCH_SCORE } from './query/default-query-plan.ts';
 export { HeadSpecSchema, type HashHead, type HeadSpec, type NamedTensor } from './head/hash-head.ts';
 export { LinearSignHead } from './head/linear-sign-head.ts';
 export { MlpSignHead } from './head/mlp-sign-head.ts';
@@ -40,6 +40,7 @@ export { readArtifact, writeArtifact, registerArtifactFetcher, normalizeArtifact
 export { S3ArtifactStore, s3ArtifactLocation, type S3Settings } from './artifact/s3-artifact-store.ts';
 export { builtinArtifact, isBuiltinModel, DEFAULT_BUILTIN_SEED } from './builtin/builtin-models.ts';
 export { isShippedModel, shippedArtifact, untrainedModel, SHIPPED_MODEL_IDS } from './builtin/shipped-models.ts';
+export { TRAINING_SOURCE_PACKAGES } from './builtin/training-sources.ts';
 export { greyThumbnailBytes } from './perceptual/dct-hash.ts';
 export { sourceThumbnail } from './perceptual/source-thumbnail.ts';
 export { HashModel, type EncodeInput, type ViewCode } from './hash-model.ts';

@@ -12,6 +12,7 @@ import type { QueryEncoderPool } from './query-encoder-pool.ts';
 export class SplitQueryEncoder implements QueryEncoder {
   readonly codeView: QueryView;
   readonly verify: QueryPlan['verify'];
+  readonly match: QueryPlan['match'];
   private readonly parts: [number[], number[]];
 
   constructor(
@@ -22,6 +23,7 @@ export class SplitQueryEncoder implements QueryEncoder {
   ) {
     this.codeView = plan.views[0];
     this.verify = plan.verify;
+    this.match = plan.match;
     this.parts = splitViews(plan.views);
   }
 

@@ -77,11 +77,11 @@ export async function buildHttpServer(d: HttpServerDeps) {
   });
 
   app.post('/v1/search', { schema: searchRouteSchema }, async (req, reply) => {
-    const q = req.query as { k: number; granularity: SearchParams['granularity']; maxDistance?: number };
+    const q = req.query as { k: number; granularity: SearchParams['granularity']; maxDistance?: number; minScore?: number };
     if (q.maxDistance !== undefined && q.maxDistance > d.bits) {
       throw new QueryInputError(400, `maxDistance must be <= ${d.bits}`);
     }
-    const params: SearchParams = { k: q.k, granularity: q.granularity, maxDistance: q.maxDistance };
+    const params: SearchParams = { k: q.k, granularity: q.granularity, maxDistance: q.maxDistance, minScore: q.minScore };
     const started = performance.now();
     let result;
     if (Buffer.isBuffer(req.body)) {

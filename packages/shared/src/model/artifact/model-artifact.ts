@@ -47,6 +47,12 @@ export const QueryPlanSchema = z.object({
         offsets: z.array(z.number().min(0).nullable()),
         maxDistance: z.number().min(0).max(1).optional(),
         cells: z.boolean().optional(),
+        regions: z
+          .object({
+            boxes: z.array(z.object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1), w: z.number().gt(0).max(1), h: z.number().gt(0).max(1) })).min(1),
+            offset: z.number().min(0),
+          })
+          .optional(),
       }),
     )
     .min(1),
@@ -58,6 +64,7 @@ export const QueryPlanSchema = z.object({
       pixelWeight: z.number().min(0).optional(),
     })
     .optional(),
+  match: z.object({ minScore: z.number().min(0).max(1) }).optional(),
 });
 
 export const ModelArtifactHeaderSchema = z

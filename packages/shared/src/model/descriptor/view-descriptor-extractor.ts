@@ -1,5 +1,5 @@
 import type { RgbRaster } from '../../image/canonical-image.ts';
-import type { View } from '../../view/view-plan.ts';
+import type { Box, View } from '../../view/view-plan.ts';
 import type { InferenceRuntime } from '../runtime/inference-runtime.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import { writeCropInput, writeRasterInput } from './backbone-input.ts';
@@ -20,6 +20,8 @@ export interface WholeViewSpec {
   cells?: boolean;
   /** Turn a copy tilted by this many degrees (clockwise) back first (untiltRaster). */
   tilt?: number;
+  /** Also describe these parts of the view (boxes as fractions of it), pooled from the same map. */
+  parts?: readonly Box[];
 }
 
 /** An image's size after EXIF orientation (its canonical raster is squashed square). */
@@ -34,6 +36,8 @@ export interface WholeViewDescriptor {
   /** Cells per side of the view's map. */
   side: number;
   cells?: Float32Array[];
+  /** With `parts`: one descriptor per box, in order. */
+  parts?: Float32Array[];
 }
 
 export interface DescribeInput {
@@ -111,19 +115,25 @@ export class ViewDescriptorExtractor {
       // A spec that leaves the raster as it is (a trim of an unframed image) shares its forward.
       const unique = [...new Set(items.map((it) => it.raster))];
       const wantsCells = new Set(items.filter((it) => specs[it.si].cells).map((it) => it.raster));
-      const described = new Map<RgbRaster, WholeViewDescriptor>();
+      const described = new Map<RgbRaster, WholeViewDescriptor & { map: PoolSource }>();
       for (const chunk of chunks(unique, this.batchSize(side))) {
         const { data, f } = await this.featureMaps(chunk, side);
         chunk.forEach((raster, n) => {
           const map = this.cellsOf(data, n, f);
-          const whole: WholeViewDescriptor = { descriptor: this.pool(map, { c0: 0, c1: f, r0: 0, r1: f }), side: f };
+          const whole: WholeViewDescriptor & { map: PoolSource } = { descriptor: this.pool(map, { c0: 0, c1: f, r0: 0, r1: f }), side: f, map };
           if (wantsCells.has(raster)) whole.cells = gridCells({ c0: 0, c1: f, r0: 0, r1: f }, f).map((cell) => this.pool(map, cell));
           described.set(raster, whole);
         });
       }
       for (const { r, si, raster } of items) {
-        const { descriptor, side: f, cells } = described.get(raster)!;
-        out[r][si] = specs[si].cells ? { descriptor, side: f, cells } : { descriptor, side: f };
+        const { descriptor, side: f, cells, map } = described.get(raster)!;
+        const { parts } = specs[si];
+        out[r][si] = {
+          descriptor,
+          side: f,
+          ...(specs[si].cells ? { cells } : {}),
+          ...(parts ? { parts: parts.map((box) => this.pool(map, boxToCells(box, f))) } : {}),
+        };
       }
     }
     return out;

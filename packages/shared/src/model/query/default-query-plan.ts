@@ -21,7 +21,29 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  *    large regions, so the smaller scales (10% crops) keep priority. 0.015 / 0.03 / 0.06 gave
  *    0.917 / 0.921 / 0.928 overall with `-p640` (10% crops 0.51 / 0.55 / 0.62, 50% crops 0.92 / 0.92 / 0.90).
  */
-export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, tilted: 0.03, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06 } as const;
+export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, tilted: 0.03, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06, queryRegion: 0.05 } as const;
+
+/**
+ * The query regions (QueryView.regions): parts of the query, as fractions of it, of 45% and 70% of
+ * its side (a picture pasted over 20-50% of a larger one), at every 20% step (the last flush with
+ * the edge), in every width x height pair — 49 boxes pooled from the largest upright view's map.
+ */
+export function queryRegionBoxes(sizes: readonly number[] = [0.45, 0.7], step = 0.2): { x: number; y: number; w: number; h: number }[] {
+  const starts = sizes.map((s) => {
+    const n = Math.ceil((1 - s) / step - 1e-9) + 1;
+    return { s, at: Array.from({ length: n }, (_, i) => Math.round(((i * (1 - s)) / (n - 1)) * 1e4) / 1e4) };
+  });
+  const out: { x: number; y: number; w: number; h: number }[] = [];
+  for (const col of starts) for (const row of starts) for (const y of row.at) for (const x of col.at) out.push({ x, y, w: col.s, h: row.s });
+  return out;
+}
+
+/**
+ * The match decision's threshold (QueryPlan.match): the lowest score whose hits were right at least
+ * 99% of the time on the robust copy-detection benchmark's tuning split with the default model
+ * (docs/benchmarks.md, "Robust copy detection"). Plans without one of their own use it too.
+ */
+export const DEFAULT_MATCH_SCORE = 0.8;
 
 /**
  * The tilted query views turn the query back by this many degrees either way (untiltRaster): a copy
@@ -123,8 +145,12 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
-  if (cellLevelOf(plan) < 0) return { views };
+  // The largest upright view above the global side lends its map to the query regions.
+  const host = views.filter((v) => v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' && v.side > globalSide).sort((a, b) => b.side - a.side)[0];
+  if (host && descriptor.mode === 'rmac') host.regions = { boxes: queryRegionBoxes(), offset: QUERY_OFFSETS.queryRegion };
+  const match = { minScore: DEFAULT_MATCH_SCORE };
+  if (cellLevelOf(plan) < 0) return { views, match };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.
   const grids = views.map((v) => (v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' ? { ...v, cells: true } : v));
-  return { views: grids, verify: { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT } };
+  return { views: grids, verify: { ...CELL_VERIFICATION, pixelWeight: PIXEL_WEIGHT }, match };
 }

@@ -35,6 +35,20 @@ export interface QueryView {
   maxDistance?: number;
   /** Also code each cell of this view's feature map: the query's grid for verification (QueryPlan.verify). */
   cells?: boolean;
+  /** Also code parts of the query, pooled from this view's map, against the whole-image level. */
+  regions?: QueryRegions;
+}
+
+/**
+ * Parts of the query matched against the index's global codes: a copy pasted into a larger
+ * picture (a meme, a collage, a screenshot) is found as a part of the query. Each box is pooled
+ * from the view's own feature map, so it costs no forward.
+ */
+export interface QueryRegions {
+  /** Boxes as fractions of the query image. */
+  boxes: { x: number; y: number; w: number; h: number }[];
+  /** Rank offset (fraction of the code length) of their hits on the global level. */
+  offset: number;
 }
 
 /**
@@ -64,6 +78,16 @@ export interface QueryPlan {
   views: QueryView[];
   /** Set when the index has a cell level. */
   verify?: CellVerification;
+  /** The match decision: a hit scoring at least minScore (1 - rank / bits) is a match. */
+  match?: MatchDecision;
+}
+
+/**
+ * A score threshold calibrated on the robust copy-detection benchmark's tuning split for a
+ * precision of at least 0.99 over every hit (docs/benchmarks.md, "Robust copy detection").
+ */
+export interface MatchDecision {
+  minScore: number;
 }
 
 /** The query view that reproduces the index's level-0 (global) code of the same image. */

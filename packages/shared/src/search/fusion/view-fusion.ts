@@ -1,4 +1,4 @@
-import { isWholeImageLevel, type ViewPlan } from '../../view/view-plan.ts';
+import { isWholeImageLevel, type Box, type ViewPlan } from '../../view/view-plan.ts';
 import type { QueryView } from './query-plan.ts';
 import type { QueryCellGrid } from './cell-grid-verifier.ts';
 import type { QueryPixels } from './pixel-verifier.ts';
@@ -11,6 +11,10 @@ export interface QueryViewCode {
   cells?: QueryCellGrid;
   /** The query's grey pixels (on the identity view, when the plan checks pixels): for PixelVerifier. */
   pixels?: QueryPixels;
+  /** Codes of the view's query regions (views with `regions`), in the order of its boxes. */
+  regions?: Uint8Array[];
+  /** With `regions`: the query's size (after EXIF orientation), which their boxes are fractions of. */
+  querySize?: { width: number; height: number };
 }
 
 /** One index search a query needs: a query view's code against one index level. */
@@ -23,6 +27,8 @@ export interface FusionProbe {
   offset: number;
   /** Hits farther than this (bits) are dropped. */
   maxDistance?: number;
+  /** A query region's probe: the part of the query it codes, as fractions of the query. */
+  queryBox?: Box;
 }
 
 /** A hit of one probe: the best view of an object at the probe's level (as the shard searchers return). */
@@ -40,6 +46,8 @@ export interface FusedHit extends ProbeHit {
   /** distance + the probe's offset: what hits are ordered by. */
   rank: number;
   queryView: string;
+  /** Where in the query the match was found (a query region's box, fractions of the query); absent for the whole query. */
+  queryBox?: Box;
 }
 
 export type GranularityFilter = 'auto' | 'global' | 'region';
@@ -72,7 +80,11 @@ export class ViewFusion {
   /** The probes of a query: each view code against each level its view searches. */
   probes(codes: QueryViewCode[], granularity: GranularityFilter = 'auto'): FusionProbe[] {
     const out: FusionProbe[] = [];
-    for (const { view, code } of codes) {
+    for (const { view, code, regions } of codes) {
+      if (view.regions && regions && granularity !== 'region') {
+        const offset = view.regions.offset * this.bits;
+        view.regions.boxes.forEach((queryBox, i) => out.push({ queryView: `${view.name}/r${i}`, level: 0, code: regions[i], offset, queryBox }));
+      }
       view.offsets.forEach((fraction, level) => {
         if (fraction === null || fraction === undefined || level >= this.levels) return;
         const whole = this.wholeLevels.includes(level);
@@ -92,7 +104,7 @@ export class ViewFusion {
       const probe = probes[i];
       for (const h of hits) {
         if (probe.maxDistance !== undefined && h.distance > probe.maxDistance) continue;
-        const hit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView };
+        const hit = { ...h, rank: h.distance + probe.offset, queryView: probe.queryView, ...(probe.queryBox ? { queryBox: probe.queryBox } : {}) };
         const prev = best.get(h.key);
         if (!prev || compareFused(hit, prev) < 0) best.set(h.key, hit);
       }
