@@ -1,7 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, loadHashModel } from '@loupe/shared';
+import { createLogger, loadHashModel, type QueryPlan } from '@loupe/shared';
 import { ROBUST_EDIT_FAMILIES } from '@loupe/train';
 import { runCopyDetection, type ScoredHit } from '../copy-detection/copy-detection-benchmark.ts';
 import { datasetsDir } from '../copy-detection/photo-set.ts';
@@ -11,7 +12,7 @@ import { buildRobustSet, DEFAULT_SIZES, type RobustQuery, type RobustSplit } fro
 import { microAveragePrecision, operatingPoint, thresholdForPrecision, type RankedAnswer } from './precision-recall.ts';
 
 export const ROBUST_USAGE = `usage: loupe eval --robust [--split test|tune] [--seed N] [--model URL] [--images DIR] [--cache DIR]
-                         [--sources N] [--copies N] [--non-copies N]
+                         [--sources N] [--copies N] [--non-copies N] [--query-plan FILE.json]
 
 Copy detection under edits nobody tuned for: every indexed image of the robust set (made by
 npx tsx bench/datasets/robust-images.ts, from packages no shipped model trained on) plus edited
@@ -39,6 +40,7 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
       sources: { type: 'string' },
       copies: { type: 'string' },
       'non-copies': { type: 'string' },
+      'query-plan': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -58,7 +60,8 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
   const set = await buildRobustSet(images, split, int(v.seed, 1), sizes);
   const copies = set.queries.filter((q) => q.source >= 0).length;
   log(`robust copy detection (${split} split, seed ${v.seed}): ${set.references.photos.length} references (${set.distractors} hard distractors), ${copies} copies + ${set.queries.length - copies} non-copies, model ${model.id}`);
-  const r = await runCopyDetection({ set: set.references, queries: set.queries, model, cacheDir: v.cache!, querySetId: set.id, floats: 'global', log });
+  const queryPlan = v['query-plan'] ? (JSON.parse(await readFile(v['query-plan'], 'utf8')) as QueryPlan) : model.queryPlan;
+  const r = await runCopyDetection({ set: set.references, queries: set.queries, model, queryPlan, cacheDir: v.cache!, querySetId: set.id, floats: 'global', log });
 
   const truth = (q: RobustQuery) => (q.source >= 0 ? set.references.photos[q.source].name : undefined);
   const methods: [string, ScoredHit[][]][] = [
@@ -79,7 +82,7 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
   const answers = (ranked: ScoredHit[][]): RankedAnswer[] => set.queries.map((q, qi) => ({ truth: truth(q), hits: ranked[qi] }));
   const uap = methods.map(([, ranked]) => microAveragePrecision(answers(ranked)));
   const loupeAnswers = answers(r.ranked.loupe);
-  const threshold = model.queryPlan.match?.minScore;
+  const threshold = queryPlan.match?.minScore;
   const atThreshold = threshold === undefined ? undefined : operatingPoint(loupeAnswers, threshold);
   const calibrated = thresholdForPrecision(loupeAnswers, 0.99);
 
