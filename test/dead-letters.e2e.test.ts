@@ -92,6 +92,8 @@ describe('dead letters: listed, retried, and no longer failed once fixed or dele
     const second = await get(`/v1/dead?limit=3&cursor=${first.body.nextCursor}`);
     expect(second.body).toEqual({ deadLetters: letters.slice(3), total: 4, nextCursor: null });
 
+    const openapi = await (await fetch(`${pipeline.base}/docs/json`)).json();
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/dead', '/v1/dead/retry']));
     expect((await get('/v1/dead?cursor=bm90LW1pbmU')).status).toBe(400);
     expect((await get('/v1/dead?limit=0')).status).toBe(400);
     // The history queue keeps its entries (outside users read loupe-dead).
