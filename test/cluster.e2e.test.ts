@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,7 @@ describe('on a 3-master Redis Cluster', () => {
       }
       dir = mkdtempSync(path.join(tmpdir(), 'loupe-cluster-photos-'));
       for (const p of photos) copyFileSync(path.join(REPO_ROOT, 'samples', p), path.join(dir, p));
+      writeFileSync(path.join(dir, 'broken.jpg'), 'not an image'); // its dead letter is kept in one slot
       // REDIS_URL points nowhere: everything must go through the cluster.
       pipeline = await startPipeline({
         REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_URL: 'redis://127.0.0.1:1', LOUPE_SOURCE: `file://${dir}`, LOUPE_SHARDS: String(SHARDS),
@@ -116,7 +117,7 @@ describe('on a 3-master Redis Cluster', () => {
         'every photo indexed',
         async () => {
           const s = await (await fetch(`${pipeline.base}/v1/stats`)).json();
-          return s.indexed === photos.length && s.pending === 0 && s;
+          return s.indexed === photos.length && s.failed === 1 && s.pending === 0 && s;
         },
         120_000,
       );
@@ -148,6 +149,8 @@ describe('on a 3-master Redis Cluster', () => {
       );
       expect(perNode.filter((keys) => keys.some((k) => k.startsWith('loupe:{s'))).length).toBeGreaterThan(1);
       expect(perNode.flat().some((k) => k.startsWith('{bull:loupe-index}'))).toBe(true);
+      const dead = await (await fetch(`${pipeline.base}/v1/dead`)).json();
+      expect(dead.deadLetters.map((d: { key: string; reason: string }) => [d.key, d.reason.split(':')[0]])).toEqual([['broken.jpg', 'not-an-image']]);
     });
   });
 });

@@ -8,6 +8,7 @@ import {
   createRedis,
   DEFAULT_MODEL,
   DeadJobSchema,
+  DeadLetterRepository,
   IndexJobSchema,
   loadConfig,
   indexJobId,
@@ -102,6 +103,17 @@ describe('encoder service (real Redis, real CNN)', () => {
     const badPayload = DeadJobSchema.parse(await deadFor('photos/invalid.jpg'));
     expect(badPayload.stage).toBe('encode');
     expect(badPayload.reason).toMatch(/invalid loupe-encode job: .*width/);
+    // Both are failed now (what /v1/stats counts and loupe dead lists), not only in the history.
+    const failedNow = createRedis(config);
+    try {
+      const listed = await new DeadLetterRepository(failedNow).list(10);
+      expect(listed.deadLetters.map((d) => [d.key, d.stage, d.reason]).sort()).toEqual([
+        ['photos/garbage.jpg', 'encode', badRaster.reason],
+        ['photos/invalid.jpg', 'encode', badPayload.reason],
+      ]);
+    } finally {
+      failedNow.disconnect();
+    }
 
     for (const g of good) {
       const out = IndexJobSchema.parse(await indexJob(g.key));

@@ -8,6 +8,8 @@ import { freePort } from './redis-server.ts';
 export interface RunningPipeline {
   config: LoupeConfig;
   base: string;
+  /** Runs one discovery pass over the source now (LOUPE_POLL_MS is 0 unless the env sets it). */
+  discover(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -17,10 +19,13 @@ export async function startPipeline(env: Record<string, string>): Promise<Runnin
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) if (env[k]) process.env[k] = env[k];
   const port = await freePort();
   const config = loadConfig({ LOUPE_LOG_LEVEL: 'warn', LOUPE_QUERY_PORT: String(port), LOUPE_POLL_MS: '0', ...env });
-  const services = [await startIndexer(config), await startEncoder(config), await startQuery(config), await startIngest(config)];
+  const services = [await startIndexer(config), await startEncoder(config), await startQuery(config)];
+  const ingest = await startIngest(config);
+  services.push(ingest);
   return {
     config,
     base: `http://127.0.0.1:${port}`,
+    discover: () => ingest.discoverOnce(),
     async close() {
       for (const s of services.reverse()) await s.close();
     },

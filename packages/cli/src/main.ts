@@ -15,6 +15,8 @@ Commands:
   search <image> [--k N] [--granularity auto|global|region] [--key KEY] [--json]
                             query the running service and print the hits
   stats [--json]            print index and pipeline counters
+  dead [--json] [--limit N] [--cursor C] | dead retry <key> | --all
+                            list the objects whose current version failed; re-queue them
   rollout <model> | --status | --finish | --abort
                             re-encode the index with another model in the background and switch
                             queries over without downtime (loupe rollout --help)
@@ -99,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       if (values.help) return usage('Usage: loupe stats [--json]\n\nIndex and pipeline counters of the running query service (GET /v1/stats); --json prints them as JSON.');
       return runStats(config, values);
     }
+    case 'dead':
+      return (await import('./commands/dead.ts')).runDead(config, rest);
     case 'convert-model':
       return (await import('./commands/convert-model.ts')).runConvertModel(config, rest);
     case 'rollout':

@@ -5,6 +5,7 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  DeadLetterRepository,
   DEFAULT_MODEL,
   ENCODER_HEARTBEAT_MS,
   forgetEncoder,
@@ -57,7 +58,7 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
   const batch = config.LOUPE_ENCODE_BATCH;
   const models = new GenerationModels(redis, (ref) => loadHashModel(ref, { logger: log }), modelRef, log);
   models.preload(modelRef, model);
-  const service = new EncoderService(models, indexQueue, deadQueue, log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
+  const service = new EncoderService(models, indexQueue, deadQueue, new DeadLetterRepository(redis), log, { maxSize: batch, maxWaitMs: BATCH_WAIT_MS });
 
   const worker = createWorker<unknown, EncodeOutcome>(
     QueueNames.encode,

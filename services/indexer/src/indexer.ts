@@ -4,6 +4,7 @@ import {
   createWorker,
   createLogger,
   deadLetter,
+  DeadLetterRepository,
   IndexJobSchema,
   JobValidationError,
   parseJob,
@@ -27,6 +28,7 @@ export async function startIndexer(config: LoupeConfig): Promise<{ close(): Prom
   const log = createLogger('indexer', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-indexer' });
   const dead = createQueue(QueueNames.dead, config, redis);
+  const failed = new DeadLetterRepository(redis);
   const signal = { closed: false };
   const router = new GenerationRouter(redis, log);
   let layoutSeen = false;
@@ -42,11 +44,15 @@ export async function startIndexer(config: LoupeConfig): Promise<{ close(): Prom
     async (job) => {
       if (!layoutSeen && !(await ready)) throw new Error('indexer is closing');
       try {
-        return await router.handle(parseJob(IndexJobSchema, QueueNames.index, job.data));
+        const data = parseJob(IndexJobSchema, QueueNames.index, job.data);
+        const outcomes = await router.handle(data);
+        // Indexed or deleted: whatever failed for this key before no longer counts as failed.
+        if (await failed.clear([data.key])) log.info({ key: data.key, op: data.op }, 'dead letter cleared');
+        return outcomes;
       } catch (err) {
         if (!(err instanceof UnindexableJobError || err instanceof JobValidationError)) throw err;
         const data = job.data as { key?: string; etag?: string };
-        await deadLetter(dead, { stage: 'index', key: String(data?.key ?? job.id), etag: data?.etag, reason: err.message });
+        await deadLetter(dead, failed, { stage: 'index', key: String(data?.key ?? job.id), etag: data?.etag, reason: err.message });
         log.warn({ key: data?.key, reason: err.message }, 'index job dead-lettered');
         return null;
       }

@@ -3,3 +3,5 @@ export type { DiscoveryReport } from './services/discovery.service.ts';
 export { isCandidateKey } from './services/candidate-key.ts';
 export { RolloutService, RolloutError, type RolloutProgress, type FinishOptions } from './services/rollout.service.ts';
 export { openRollout, type RolloutHandle } from './start-rollout.ts';
+export { DeadLetterService, type RetryOutcome, type RetryReport } from './services/dead-letter.service.ts';
+export { openDeadLetters, type DeadLettersHandle } from './start-dead-letters.ts';

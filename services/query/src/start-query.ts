@@ -10,6 +10,7 @@ import {
   runtimeSettings,
   type LoupeConfig,
 } from '@loupe/shared';
+import { openDeadLetters } from '@loupe/ingest';
 import { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import { GenerationFollower } from './generation-follower.ts';
 import { MetricsRegistry } from './metrics/metrics-registry.ts';
@@ -39,6 +40,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   void encoders.load(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
   const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
+  const deadLetters = openDeadLetters(config, { redis, logger: log });
   const thumbnails = source && new SourceThumbnailService(source, imageLimits(config), log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
   const deps = { config, redis, queues, log, encoders, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
@@ -66,6 +68,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
     log,
     token: config.LOUPE_TOKEN,
     maxBytes: config.LOUPE_MAX_BYTES,
+    deadLetters: deadLetters.service,
   });
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;
@@ -79,6 +82,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
       await follower.close();
       await encoders.close();
       await Promise.all(queues.map((q) => q.close()));
+      await deadLetters.close();
       await source?.close();
       redis.disconnect();
     },

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { liveEncoders, liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { DeadLetterRepository, liveEncoders, liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 
 export interface StatsResponse {
   indexed: number;
@@ -29,11 +29,14 @@ export class StatsService {
   ) {}
 
   async stats(): Promise<StatsResponse> {
-    const [counters, queueCounts, rollout, encoders] = await Promise.all([
+    const [counters, queueCounts, rollout, encoders, failed] = await Promise.all([
       readShardCounters(this.redis, this.layout),
       Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_JOB_STATES, 'failed', 'completed')] as const)),
       this.rollout(),
       liveEncoders(this.redis),
+      // Objects whose current version failed: falls when one is fixed or deleted (the loupe-dead
+      // queue keeps every failure ever; per-queue counts are in `queues`).
+      new DeadLetterRepository(this.redis).count(),
     ]);
     const encoderRuntimes: Record<string, number> = {};
     for (const e of encoders.values()) encoderRuntimes[e.runtime] = (encoderRuntimes[e.runtime] ?? 0) + 1;
@@ -45,14 +48,8 @@ export class StatsService {
       ids: c.created,
     }));
     let pending = 0;
-    let failed = 0;
-    // Every object that could not be indexed has one entry on the dead-letter queue (nobody
-    // consumes it), so that is the failed count; per-queue failures are in `queues`.
-    for (const [name, counts] of queueCounts) {
-      const n = pendingJobs(counts);
-      if (name === QueueNames.dead) failed += n + (counts.completed ?? 0);
-      else pending += n;
-    }
+    // Nobody consumes loupe-dead: its waiting entries are failures, not work.
+    for (const [name, counts] of queueCounts) if (name !== QueueNames.dead) pending += pendingJobs(counts);
     return {
       indexed: shards.reduce((n, s) => n + s.live, 0),
       pending,

@@ -3,6 +3,7 @@ import type { LoupeConfig } from '../config/config.ts';
 import { createRedis, isCluster, type RedisClient } from '../redis/redis-connection.ts';
 import { QueueNames, queuePrefix, type QueueName } from './queue-names.ts';
 import type { DeadJob } from '../job/job-schemas.ts';
+import type { DeadLetterRepository } from '../redis/dead-letter-repository.ts';
 
 type QueueConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUEUE_PREFIX'>;
 
@@ -54,9 +55,14 @@ export function createWorker<T = unknown, R = unknown>(
   return closeOwnedConnection(worker, connection);
 }
 
-/** Puts a failed object on the dead-letter queue with its reason; one entry per object version. */
-export async function deadLetter(queue: Queue, entry: Omit<DeadJob, 'at'>): Promise<void> {
+/**
+ * Puts a failed object on the dead-letter queue with its reason (one entry per object version:
+ * the history) and marks the key failed now (DeadLetterRepository: what `loupe dead` lists and
+ * /v1/stats counts).
+ */
+export async function deadLetter(queue: Queue, failed: DeadLetterRepository, entry: Omit<DeadJob, 'at'>): Promise<void> {
   const job: DeadJob = { ...entry, at: new Date().toISOString() };
   const id = `dead-${Buffer.from(`${entry.stage}\u0000${entry.key}\u0000${entry.etag ?? ''}`).toString('base64url')}`;
+  await failed.record(job);
   await queue.add(QueueNames.dead, job, { jobId: id, removeOnComplete: false, removeOnFail: false });
 }

@@ -34,3 +34,11 @@ export function objectJobId(stage: string, key: string, etag: string): string {
 export function indexJobId(key: string, etag: string, model: string): string {
   return objectJobId('index', key, `${etag}\u0000${model}`);
 }
+
+/**
+ * Ingest job id of a dead letter's retry: the object version plus the time of the retry, since
+ * BullMQ keeps the ids of finished jobs and ignores a second add under the first one's id.
+ */
+export function retryJobId(key: string, etag: string, at: number): string {
+  return objectJobId('ingest-retry', key, `${etag}\u0000${at}`);
+}

@@ -25,6 +25,15 @@ export const SERVING_KEY = 'loupe:serving';
 export const ENCODERS_KEY = 'loupe:encoders';
 
 /**
+ * Objects whose current version could not be indexed, one entry per key whatever the stage that
+ * gave up (see dead-letter-repository.ts): a hash key -> JSON { stage, etag, reason, at } and a
+ * sorted set key -> failure time (ms) that lists them newest first. One hash tag, so both change
+ * in one MULTI on a cluster. The loupe-dead queue keeps the history; these keys what is failed now.
+ */
+export const DEAD_LETTERS_KEY = 'loupe:{dead}:objects';
+export const DEAD_LETTERS_BY_TIME_KEY = 'loupe:{dead}:by-time';
+
+/**
  * Codes and sizes are stored in pages: one Redis string per PAGE_BYTES-sized run of objects. A
  * page is created at its full length in one command (Redis allocates a new string exactly, while
  * growing one with SETRANGE over-allocates by up to 2x, measured at +53% per code byte), so the

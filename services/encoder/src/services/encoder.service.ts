@@ -4,6 +4,7 @@ import {
   decodeCanonical,
   deadLetter,
   EncodeJobSchema,
+  type DeadLetterRepository,
   JobValidationError,
   indexJobId,
   parseJob,
@@ -50,6 +51,7 @@ export class EncoderService {
     private readonly models: GenerationModels,
     private readonly indexQueue: Queue,
     private readonly deadQueue: Queue,
+    private readonly failed: DeadLetterRepository,
     private readonly log: Logger,
     batch: { maxSize: number; maxWaitMs: number },
   ) {
@@ -81,7 +83,7 @@ export class EncoderService {
 
   /** Dead-letters a job BullMQ gave up on after its last attempt. */
   async deadLetter(key: string, etag: string | undefined, reason: string): Promise<void> {
-    await deadLetter(this.deadQueue, { stage: 'encode', key, etag, reason });
+    await deadLetter(this.deadQueue, this.failed, { stage: 'encode', key, etag, reason });
     this.log.warn({ key, etag, reason }, 'encode job dead-lettered');
   }
 

@@ -8,6 +8,7 @@ import {
   parseJob,
   prepareImage,
   QueueNames,
+  type DeadLetterRepository,
   type EncodeJob,
   type ImageLimits,
   type IndexJob,
@@ -30,6 +31,8 @@ export interface IngestJobDeps {
   encodeQueue: Queue;
   indexQueue: Queue;
   deadQueue: Queue;
+  /** Objects failed now (written beside the dead-letter queue). */
+  failed: DeadLetterRepository;
   backpressure: BackpressureService;
   limits: ImageLimits;
   plan?: ViewPlan;
@@ -123,7 +126,7 @@ export class IngestJobService {
   }
 
   private async deadLetter(key: string, etag: string, reason: string): Promise<IngestOutcome> {
-    await deadLetter(this.deps.deadQueue, { stage: 'ingest', key, etag, reason });
+    await deadLetter(this.deps.deadQueue, this.deps.failed, { stage: 'ingest', key, etag, reason });
     this.deps.logger.warn({ event: 'dead-letter', key, etag, reason }, 'object dead-lettered');
     return { status: 'dead-lettered', reason };
   }

@@ -120,7 +120,7 @@ export class RolloutService {
         if (p.next.objects !== last.objects) last = { objects: p.next.objects, since: Date.now() };
         else if (Date.now() - last.since > (o.stallMs ?? 60_000)) {
           if (o.force) break;
-          throw new RolloutError(`rollout stalled: ${short} and nothing pending (see loupe-dead); --finish --force promotes it anyway, --abort drops it`);
+          throw new RolloutError(`rollout stalled: ${short} and nothing pending (see loupe dead); --finish --force promotes it anyway, --abort drops it`);
         }
       }
       if (Date.now() > until) throw new RolloutError(`rollout not complete: ${short}, ${p.pending} jobs pending`);

@@ -8,6 +8,7 @@ import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { QueryOverloadedError } from '../encoding/query-encoder-pool.ts';
 import type { SearchParams } from '../search-types.ts';
 import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
+import { deadLetterRoutes, type DeadLetterApi } from './dead-letter-routes.ts';
 
 export interface HttpServerDeps {
   query: QueryService;
@@ -19,6 +20,8 @@ export interface HttpServerDeps {
   token?: string;
   maxBytes: number;
   bits: number;
+  /** Dead letters: listed at /v1/dead, retried at /v1/dead/retry (absent: no such routes). */
+  deadLetters?: DeadLetterApi;
 }
 
 /** Maps an image rejected by prepareImage to the status a client should see. */
@@ -104,6 +107,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
   });
 
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
+  if (d.deadLetters) await app.register(deadLetterRoutes(d.deadLetters));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const missing = d.missing();

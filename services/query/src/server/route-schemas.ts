@@ -79,3 +79,58 @@ export const statsRouteSchema = {
     },
   },
 } as const;
+
+const deadLetter = {
+  type: 'object',
+  properties: {
+    stage: { type: 'string', enum: ['ingest', 'encode', 'index'], description: 'the stage that gave up' },
+    key: { type: 'string' },
+    etag: { type: 'string', description: 'the version that failed' },
+    reason: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const deadLetterListRouteSchema = {
+  summary: 'Objects whose current version failed (dead letters), newest first',
+  description:
+    'One entry per object key; it goes when the key is indexed or deleted. Page with `cursor` = the `nextCursor` of the previous page.',
+  security: [{ bearer: [] }],
+  querystring: {
+    type: 'object',
+    properties: {
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+      cursor: { type: 'string', maxLength: 2048 },
+    },
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        deadLetters: { type: 'array', items: deadLetter },
+        total: { type: 'integer', description: 'dead letters in all pages (the `failed` of /v1/stats)' },
+        nextCursor: { type: ['string', 'null'] },
+      },
+    },
+  },
+} as const;
+
+export const deadLetterRetryRouteSchema = {
+  summary: 'Re-queue dead letters',
+  description:
+    'Body {"key": "<object key>"} or {"all": true}. Each key\'s current version goes back through the pipeline; ' +
+    'a key the source no longer has is dropped from the dead letters. 404 when the key is not a dead letter.',
+  security: [{ bearer: [] }],
+  body: {
+    type: 'object',
+    properties: { key: { type: 'string', minLength: 1, maxLength: 1024 }, all: { type: 'boolean', const: true } },
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: { requeued: { type: 'integer' }, dropped: { type: 'integer' } },
+    },
+  },
+} as const;
