@@ -232,7 +232,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
       ...(view.regions ? { regions: regionCodes[qi][nextRegions++] } : {}),
     }));
     const probes = fusion.probes(codes);
-    let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => codes.find((c) => c.view.name === p.queryView)!.code), Math.max(10, verifier?.settings.candidates ?? 0));
+    let hits = fusion.fuse(probes, codeIndex.search(probes, (p) => p.code), Math.max(10, verifier?.settings.candidates ?? 0));
     if (verifier?.needsCheck(hits)) {
       const evidence = { grids: grids[qi], pixels: queryRasters[qi]?.pixels };
       hits = verifier.rerank(hits, evidence, hits.map((h) => cellCodes.get(h.key)), hits.map((h) => thumbs.get(h.key)));
