@@ -17,3 +17,5 @@ export * from './util/seeded-random.ts';
 export * from './redis/index-generations.ts';
 export * from './redis/index-counters.ts';
 export * from './redis/encoder-registry.ts';
+export * from './redis/redis-health.ts';
+export * from './redis/source-states.ts';
