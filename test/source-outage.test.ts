@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, loadHashModel, REPO_ROOT, type LoupeConfig } from '@loupe/shared';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DEFAULT_VIEW_PLAN, ensureIndexLayout, loadConfig, loadHashModel, objectJobId, REPO_ROOT, type LoupeConfig } from '@loupe/shared';
 import { startIngest, type IngestHandle } from '@loupe/ingest';
 import { startQuery } from '@loupe/query';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
@@ -19,7 +20,8 @@ const IMAGES = ['coffee.jpg', 'rocket.jpg', 'chelsea-cat.jpg'];
  * An S3 source that answers 503 for a while (a proxy in front of fauxqs): ingest's listing and
  * reads wait with back-off instead of failing, /v1/stats shows the source as retrying with the
  * error, one log line marks each change, and once S3 answers again every object goes on to the
- * encoder: nothing dead-lettered, nothing lost.
+ * encoder: nothing dead-lettered, nothing lost. One object failing while S3 answers is that
+ * object's fault, and goes through the job's retries to the dead-letter queue.
  */
 describe('S3 source outage (503s from a proxy in front of fauxqs)', () => {
   let redis: TestRedis;
@@ -33,6 +35,7 @@ describe('S3 source outage (503s from a proxy in front of fauxqs)', () => {
   const saved: Record<string, string | undefined> = {};
 
   const stats = async () => (await fetch(`http://127.0.0.1:${query.port}/v1/stats`)).json();
+  const etagOf = async (key: string) => (await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag!.replace(/"/g, '');
   const sourceEvents = () => logs.lines.filter((l) => l.event === 'source-retrying' || l.event === 'source-ok').map((l) => l.event);
 
   beforeAll(async () => {
@@ -62,7 +65,7 @@ describe('S3 source outage (503s from a proxy in front of fauxqs)', () => {
     probe.disconnect();
     query = await startQuery(config);
     queues = openQueues(config);
-    ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger, sourceRetry: { firstDelayMs: 100, maxDelayMs: 400 } });
+    ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger, sourceRetry: { firstDelayMs: 100, maxDelayMs: 400, maxTries: 2 } });
   }, 120_000);
 
   afterAll(async () => {
@@ -95,29 +98,44 @@ describe('S3 source outage (503s from a proxy in front of fauxqs)', () => {
     await waitFor(() => proxy.failed >= 12, 60_000);
     expect(sourceEvents()).toEqual(['source-retrying']);
 
-    // Listing works again, object reads do not yet.
-    proxy.failWhen = isObjectRead;
-    const report = await pass;
-    expect(report).toMatchObject({ ran: true, listed: IMAGES.length, new: IMAGES.length });
-    expect(sourceEvents().slice(0, 2)).toEqual(['source-retrying', 'source-ok']);
+    proxy.failWhen = () => false;
+    expect(await pass).toMatchObject({ ran: true, listed: IMAGES.length, new: IMAGES.length });
+    await waitFor(async () => (await queues.encode.count()) === IMAGES.length, 60_000);
+    expect(sourceEvents()).toEqual(['source-retrying', 'source-ok']);
+    const ok = (await stats()).source;
+    expect([ok.state, ok.lastError]).toEqual(['ok', expect.stringMatching(/503/)]); // the last error kept for the record
+  }, 180_000);
 
-    // The ingest jobs wait for their reads: none fails, none is dead-lettered, the source is retrying again.
+  it('holds an object read while S3 is out, spending no job attempt, and finishes it once S3 answers', async () => {
+    const key = 'late.jpg';
+    await s3.put(BUCKET, key, readFileSync(path.join(SAMPLES, 'astronaut.jpg')));
+    proxy.failWhen = () => true;
+    await queues.ingest.add('upsert', { op: 'upsert', key, etag: await etagOf(key) }, { jobId: objectJobId('ingest', key, await etagOf(key)) });
+    await waitFor(async () => (await stats()).source.state === 'retrying');
     const failedBefore = proxy.failed;
+    // Past maxTries: the probe (a listing) fails too, so the source is out, not the object: the read waits.
     await waitFor(() => proxy.failed >= failedBefore + 12, 60_000);
-    expect((await stats()).source.state).toBe('retrying');
+    expect(await queues.ingest.getJobCounts('failed', 'active')).toEqual({ failed: 0, active: 1 });
     expect(sourceEvents()).toEqual(['source-retrying', 'source-ok', 'source-retrying']);
-    expect(await queues.ingest.getJobCounts('failed', 'completed')).toEqual({ failed: 0, completed: 0 });
-    expect(await queues.encode.count()).toBe(0);
 
     proxy.failWhen = () => false;
-    await waitFor(async () => (await queues.encode.count()) === IMAGES.length, 60_000);
+    await waitFor(async () => (await queues.encode.count()) === IMAGES.length + 1, 60_000);
     await waitFor(async () => (await stats()).source.state === 'ok');
-    const ok = (await stats()).source;
-    expect(ok.lastError).toMatch(/503/); // kept for the record
     expect(sourceEvents()).toEqual(['source-retrying', 'source-ok', 'source-retrying', 'source-ok']);
+    expect(await queues.ingest.getJobCounts('failed', 'completed')).toEqual({ failed: 0, completed: IMAGES.length + 1 });
     expect(await queues.dead.count()).toBe(0);
-    expect(await queues.ingest.getJobCounts('failed', 'completed')).toEqual({ failed: 0, completed: IMAGES.length });
-    // The pause was logged as the events above, never as errors.
+    // The outages were logged as the events above, never as errors.
     expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  }, 180_000);
+
+  it('gives up on one object that keeps failing while S3 answers: the job\'s retries, then dead-lettered', async () => {
+    const key = 'broken.jpg';
+    await s3.put(BUCKET, key, readFileSync(path.join(SAMPLES, 'baboon.jpg')));
+    proxy.failWhen = (req) => isObjectRead(req) && req.url!.includes(key);
+    const etag = await etagOf(key);
+    await queues.ingest.add('upsert', { op: 'upsert', key, etag }, { jobId: objectJobId('ingest', key, etag) });
+    const dead = await waitFor(async () => (await queues.dead.getJobs(['waiting']))[0], 120_000);
+    expect(dead.data).toMatchObject({ stage: 'ingest', key, reason: expect.stringMatching(/^fetch-failed: .*503.*after 3 attempts/) });
+    expect(await queues.encode.count()).toBe(IMAGES.length + 1);
   }, 180_000);
 });

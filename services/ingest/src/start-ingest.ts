@@ -55,7 +55,10 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   const redis = createRedis(config, { name: 'ingest', waitThroughOutages: true });
   const redisHealth = new RedisHealth(redis, logger);
   const stop = new AbortController();
-  const retry = new SourceRetryService(redis, source.url, logger, stop.signal, options.sourceRetry);
+  const probe = async () => {
+    for await (const _ of source.list(prefix)) break; // one listing page answers
+  };
+  const retry = new SourceRetryService(redis, source.url, logger, stop.signal, options.sourceRetry, probe);
   // Producers share one connection; the worker gets its own blocking one (queue factory).
   const queues: Record<'ingest' | 'encode' | 'index' | 'dead', Queue> = {
     ingest: createQueue(QueueNames.ingest, config, redis),

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import {
   deadLetter,
+  describeSourceError,
   IngestJobSchema,
   ImageRejectedError,
   JobValidationError,
@@ -102,8 +103,7 @@ export class IngestJobService {
         return { status: 'gone', why: e.why };
       }
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        const message = e instanceof Error ? e.message : String(e);
-        await this.deadLetter(key, etag, `fetch-failed: ${message} (after ${job.attemptsMade + 1} attempts)`);
+        await this.deadLetter(key, etag, `fetch-failed: ${describeSourceError(e)} (after ${job.attemptsMade + 1} attempts)`);
       }
       throw e;
     } finally {

@@ -27,8 +27,8 @@ export interface SourceRetryOptions {
   maxDelayMs: number;
   /**
    * A read fails this many times before it is given up (and the job's own retries take over) —
-   * but only while the source answers other reads: then the fault is the object's. While no read
-   * succeeds the source is out, and every read waits for it.
+   * but only if the source answers other reads (one succeeded meanwhile, or the probe does): then
+   * the fault is the object's. While nothing succeeds the source is out, and every read waits for it.
    */
   maxTries: number;
 }
@@ -56,18 +56,16 @@ export class SourceRetryService {
     private readonly log: Logger,
     private readonly signal: AbortSignal,
     options: Partial<SourceRetryOptions> = {},
+    /** A cheap read of the source (one listing page) telling a source that is out from one object that fails. */
+    private readonly probe?: () => Promise<void>,
   ) {
     this.options = { ...DEFAULTS, ...options };
-  }
-
-  /** Whether reads are failing now (the last outcome was a transient failure). */
-  get retrying(): boolean {
-    return this.state?.state === 'retrying';
   }
 
   /** Runs a source read, trying it again with back-off while it fails transiently (`what` names it in logs). */
   async read<T>(what: string, op: () => Promise<T>): Promise<T> {
     const started = Date.now();
+    let retriedWhileUp = false;
     for (let attempt = 1; ; attempt++) {
       if (this.signal.aborted) throw new SourceRetryAbortedError();
       try {
@@ -81,11 +79,29 @@ export class SourceRetryService {
           throw e;
         }
         this.failed(e, what);
-        if (attempt >= this.options.maxTries && this.lastSuccessAt > started) throw e;
+        if (attempt >= this.options.maxTries && (this.lastSuccessAt > started || (await this.sourceAnswers()))) {
+          // Failing although the source answers: the object's fault. Unless the source has only
+          // just come back: one more try at once tells.
+          if (retriedWhileUp) throw e;
+          retriedWhileUp = true;
+          continue;
+        }
         const delay = Math.min(this.options.maxDelayMs, this.options.firstDelayMs * 2 ** (attempt - 1));
         await sleep(delay * (0.75 + Math.random() / 2), undefined, { signal: this.signal }).catch(() => undefined);
       }
     }
+  }
+
+  /** Whether the source answers another read now (the probe): then a read that keeps failing is the object's fault. */
+  private async sourceAnswers(): Promise<boolean> {
+    if (!this.probe) return false;
+    try {
+      await this.probe();
+    } catch {
+      return false;
+    }
+    this.succeeded();
+    return true;
   }
 
   /** Resolves once the states written so far are in Redis (tests, shutdown). */
