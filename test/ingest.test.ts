@@ -15,6 +15,7 @@ import {
   loadConfig,
   objectJobId,
   QueueNames,
+  readSourceState,
   REPO_ROOT,
   type LoupeConfig,
 } from '@loupe/shared';
@@ -249,26 +250,33 @@ describe('ingest limits and failures', () => {
     }
   });
 
-  it('retries a fetch that fails for network reasons, then dead-letters it (fetch-failed)', async () => {
+  it('waits out a source that refuses connections: no job attempt spent, nothing dead-lettered, the source reported retrying', async () => {
     // A real connection failure: the S3 endpoint is a port nothing listens on.
     const config = configFor('down/', { S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
     const queues = openQueues(config);
     const key = 'down/photo.jpg';
+    const jobId = objectJobId('ingest', key, 'abc123');
     // The job discovery would have made before the server went away.
-    await queues.ingest.add('upsert', { op: 'upsert', key, etag: 'abc123', size: 1000 }, { jobId: objectJobId('ingest', key, 'abc123') });
+    await queues.ingest.add('upsert', { op: 'upsert', key, etag: 'abc123', size: 1000 }, { jobId });
     const logs = captureLogger();
-    const ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger });
+    const ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger, sourceRetry: { firstDelayMs: 50, maxDelayMs: 200, maxTries: 2 } });
     try {
-      const failed = await waitFor(async () => (await queues.ingest.getJobs(['failed']))[0], 30_000);
-      expect(failed.attemptsMade).toBe(3);
-      const dead = (await queues.dead.getJobs(['waiting'])).map((j) => DeadJobSchema.parse(j.data));
-      expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ stage: 'ingest', key, etag: 'abc123' });
-      expect(dead[0].reason).toMatch(/^fetch-failed: .*after 3 attempts/);
-      expect(await queues.encode.count()).toBe(0);
+      await waitFor(() => logs.events('source-retrying').length === 1, 30_000);
+      // Many back-off rounds later (well past maxTries: no read ever succeeded, so the source is out, not the object)...
+      await new Promise((r) => setTimeout(r, 3000));
+      const job = (await queues.ingest.getJob(jobId))!;
+      expect([await job.getState(), job.attemptsMade]).toEqual(['active', 0]);
+      expect(await queues.dead.count()).toBe(0);
+      expect(logs.events('source-retrying')).toHaveLength(1);
+      const state = await readSourceState(queues.connection, `s3://${BUCKET}/down/`);
+      expect(state).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/ECONNREFUSED/) });
     } finally {
       await ingest.close();
-      await queues.close();
     }
+    // Shut down while waiting: the job is put back for later, still without a spent attempt.
+    const job = (await queues.ingest.getJob(jobId))!;
+    expect([await job.getState(), job.attemptsMade]).toEqual(['delayed', 0]);
+    expect(await queues.dead.count()).toBe(0);
+    await queues.close();
   });
 });

@@ -1,7 +1,9 @@
 import type { Queue } from 'bullmq';
-import { createQueue, createRedis, QueueNames, type LoupeConfig } from '@loupe/shared';
+import { createQueue, createRedis, QueueNames, type LoupeConfig, type RedisClient } from '@loupe/shared';
 
 export interface TestQueues {
+  /** The connection they share (for reading other keys in a test). */
+  connection: RedisClient;
   ingest: Queue;
   encode: Queue;
   index: Queue;
@@ -22,6 +24,7 @@ export function openQueues(config: LoupeConfig): TestQueues {
     dead: createQueue(QueueNames.dead, config, connection),
   };
   return {
+    connection,
     ...queues,
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

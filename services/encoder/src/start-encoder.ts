@@ -12,12 +12,14 @@ import {
   reportEncoder,
   ensureIndexLayout,
   initRuntime,
+  isRedisConnectionError,
   loadHashModel,
   modelFitsLayout,
   QueueNames,
   readGenerations,
   readIndexLayout,
   readModelArtifact,
+  RedisHealth,
   runtimeSettings,
   type HashModel,
   type Logger,
@@ -36,12 +38,14 @@ const BATCH_WAIT_MS = 20;
  * together (one forward per scale per batch). Codes go to loupe-index; bad jobs to loupe-dead.
  * Also creates the index layout in Redis (shards, bits, plan, model) if none exists yet. Codes are
  * made with the model of each live index generation (LOUPE_MODEL creates the first one; a rollout
- * adds the next), so a rollout needs no encoder restart.
+ * adds the next), so a rollout needs no encoder restart. While Redis is unreachable it waits:
+ * its commands run once Redis is back, so no job attempt is spent on the outage.
  */
-export async function startEncoder(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
-  const log = createLogger('encoder', config.LOUPE_LOG_LEVEL);
+export async function startEncoder(config: LoupeConfig, options: { logger?: Logger } = {}): Promise<{ close(): Promise<void> }> {
+  const log = options.logger ?? createLogger('encoder', config.LOUPE_LOG_LEVEL);
   const runtime = await initRuntime(runtimeSettings(config), log);
-  const redis = createRedis(config, { name: 'loupe-encoder' });
+  const redis = createRedis(config, { name: 'loupe-encoder', waitThroughOutages: true });
+  const redisHealth = new RedisHealth(redis, log);
   let model: HashModel;
   let modelRef: string;
   try {
@@ -50,6 +54,7 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
     const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
     if (layout.model !== model.id) log.info({ index: layout.model, model: model.id }, 'the index uses another model: encoding with the index generations\' models');
   } catch (e) {
+    redisHealth.close();
     redis.disconnect();
     throw e;
   }
@@ -80,7 +85,8 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
     const { key, etag } = identify(job.data);
     service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
   });
-  worker.on('error', (err) => log.error({ err: err.message }, 'encode worker error'));
+  // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
+  worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'encode worker error'));
   // Heartbeat: /v1/stats shows which runtime the encoders run on (a wasm fallback is 5x slower).
   const instance = `${hostname()}:${process.pid}`;
   const heartbeat = () => reportEncoder(redis, instance, { runtime: runtime.name, threads: runtime.threads, model: model.id, ...service.totals }).catch((e) => log.warn({ err: String(e) }, 'encoder heartbeat failed'));
@@ -97,6 +103,7 @@ export async function startEncoder(config: LoupeConfig): Promise<{ close(): Prom
       await forgetEncoder(redis, instance).catch(() => undefined);
       await indexQueue.close();
       await deadQueue.close();
+      redisHealth.close();
       redis.disconnect();
       log.info('encoder stopped');
     },

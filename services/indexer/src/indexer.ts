@@ -6,10 +6,13 @@ import {
   deadLetter,
   DeadLetterRepository,
   IndexJobSchema,
+  isRedisConnectionError,
   JobValidationError,
   parseJob,
   QueueNames,
+  RedisHealth,
   type IndexLayout,
+  type Logger,
   type LoupeConfig,
 } from '@loupe/shared';
 import { GenerationRouter } from './generation-router.ts';
@@ -24,9 +27,14 @@ async function awaitLayout(router: GenerationRouter, signal: { closed: boolean }
   }
 }
 
-export async function startIndexer(config: LoupeConfig): Promise<{ close(): Promise<void> }> {
-  const log = createLogger('indexer', config.LOUPE_LOG_LEVEL);
-  const redis = createRedis(config, { name: 'loupe-indexer' });
+/**
+ * Starts the indexer: a BullMQ worker on loupe-index writing each object into its shard. While
+ * Redis is unreachable it waits (commands run once Redis is back), so no job attempt is spent on it.
+ */
+export async function startIndexer(config: LoupeConfig, options: { logger?: Logger } = {}): Promise<{ close(): Promise<void> }> {
+  const log = options.logger ?? createLogger('indexer', config.LOUPE_LOG_LEVEL);
+  const redis = createRedis(config, { name: 'loupe-indexer', waitThroughOutages: true });
+  const redisHealth = new RedisHealth(redis, log);
   const dead = createQueue(QueueNames.dead, config, redis);
   const failed = new DeadLetterRepository(redis);
   const signal = { closed: false };
@@ -60,12 +68,15 @@ export async function startIndexer(config: LoupeConfig): Promise<{ close(): Prom
     { concurrency: config.LOUPE_CONCURRENCY * 4 },
   );
   worker.on('failed', (job, err) => log.error({ jobId: job?.id, err: err.message }, 'index job failed'));
+  // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
+  worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'index worker error'));
 
   return {
     async close() {
       signal.closed = true;
       await worker.close();
       await dead.close();
+      redisHealth.close();
       redis.disconnect();
     },
   };

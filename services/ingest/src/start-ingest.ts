@@ -7,6 +7,8 @@ import {
   createWorker,
   DeadLetterRepository,
   imageLimits,
+  isRedisConnectionError,
+  RedisHealth,
   DEFAULT_VIEW_PLAN,
   QueueNames,
   type LoupeConfig,
@@ -19,6 +21,7 @@ import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
 import { BackpressureService } from './services/backpressure.service.ts';
 import { DiscoveryService, type DiscoveryReport } from './services/discovery.service.ts';
 import { IngestJobService } from './services/ingest-job.service.ts';
+import { SourceRetryAbortedError, SourceRetryService, type SourceRetryOptions } from './services/source-retry.service.ts';
 
 export interface IngestOptions {
   logger?: Logger;
@@ -32,6 +35,8 @@ export interface IngestOptions {
   /** Use this source instead of the one LOUPE_SOURCE names. */
   source?: { source: ObjectSource; prefix: string };
   plan?: ViewPlan;
+  /** Back-off of source reads that fail transiently (tests shorten it). */
+  sourceRetry?: Partial<SourceRetryOptions>;
 }
 
 export interface IngestHandle {
@@ -41,11 +46,20 @@ export interface IngestHandle {
   discoverOnce(): Promise<DiscoveryReport>;
 }
 
-/** Starts the ingest service: discovery (backfill + polling) and the ingest worker. */
+/**
+ * Starts the ingest service: discovery (backfill + polling) and the ingest worker. Outages are
+ * waited out: Redis commands wait for Redis to come back, source reads retry with back-off.
+ */
 export async function startIngest(config: LoupeConfig, options: IngestOptions = {}): Promise<IngestHandle> {
   const logger = options.logger ?? createLogger('ingest', config.LOUPE_LOG_LEVEL);
   const { source, prefix } = options.source ?? createObjectSource(config);
-  const redis = createRedis(config, { name: 'ingest' });
+  const redis = createRedis(config, { name: 'ingest', waitThroughOutages: true });
+  const redisHealth = new RedisHealth(redis, logger);
+  const stop = new AbortController();
+  const probe = async () => {
+    for await (const _ of source.list(prefix)) break; // one listing page answers
+  };
+  const retry = new SourceRetryService(redis, source.url, logger, stop.signal, options.sourceRetry, probe);
   // Producers share one connection; the worker gets its own blocking one (queue factory).
   const queues: Record<'ingest' | 'encode' | 'index' | 'dead', Queue> = {
     ingest: createQueue(QueueNames.ingest, config, redis),
@@ -55,7 +69,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   };
   const seen = new SeenObjectRepository(redis, source.url);
   const discovery = new DiscoveryService({
-    source, prefix, seen, ingestQueue: queues.ingest, encodeQueue: queues.encode, logger,
+    source, prefix, seen, ingestQueue: queues.ingest, encodeQueue: queues.encode, retry, logger,
   });
 
   // The worker exists before the backpressure callbacks can fire; they only pause/resume it.
@@ -72,6 +86,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     deadQueue: queues.dead,
     failed: new DeadLetterRepository(redis),
     backpressure,
+    retry,
     limits: imageLimits(config),
     plan: options.plan ?? DEFAULT_VIEW_PLAN,
     logger,
@@ -92,9 +107,9 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     logger.error({ event: 'job-failed', jobId: job?.id, key: (job?.data as { key?: string } | undefined)?.key, attempts: job?.attemptsMade, err: err.message },
       'ingest job failed');
   });
-  worker.on('error', (err) => logger.error({ err }, 'ingest worker error'));
+  // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
+  worker.on('error', (err) => logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'ingest worker error'));
 
-  const stop = new AbortController();
   let loop: Promise<void> = Promise.resolve();
   if ((options.discovery ?? 'auto') === 'auto') {
     loop = (async () => {
@@ -102,7 +117,8 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
         try {
           await discovery.discoverOnce();
         } catch (e) {
-          // A failed pass (source unreachable...) changes nothing; the next poll tries again.
+          if (e instanceof SourceRetryAbortedError) break; // shutting down while the source was out
+          // A failed pass (access denied...) changes nothing; the next poll tries again.
           logger.error({ err: e, source: source.url }, 'discovery pass failed');
         }
         if (config.LOUPE_POLL_MS === 0) break;
@@ -127,6 +143,8 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
         await loop;
         await discovery.settled();
         await Promise.all(Object.values(queues).map((q) => q.close()));
+        await retry.flushed();
+        redisHealth.close();
         await Promise.all([redis, workerRedis].map((c) => c.quit().catch(() => c.disconnect())));
         await source.close();
         logger.info({ event: 'stop' }, 'ingest stopped');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { forgetServing, GENERATION_DRAIN_MS, readGenerations, reportServing, type Logger, type RedisClient } from '@loupe/shared';
+import { forgetServing, GENERATION_DRAIN_MS, isRedisConnectionError, readGenerations, reportServing, type Logger, type RedisClient } from '@loupe/shared';
+import type { RedisStatus } from './query.service.ts';
 import type { ServingGeneration } from './serving-generation.ts';
 
 export interface GenerationFollowerOptions {
@@ -30,6 +31,7 @@ export class GenerationFollower {
     private currentValue: ServingGeneration,
     private readonly open: (namespace: string) => Promise<ServingGeneration>,
     private readonly redis: RedisClient,
+    private readonly redisStatus: RedisStatus,
     private readonly log: Logger,
     private readonly opts: GenerationFollowerOptions = {},
   ) {}
@@ -40,8 +42,11 @@ export class GenerationFollower {
 
   start(): void {
     const tick = () => {
+      // Nothing to follow while Redis is unreachable: requests stay on the current generation
+      // (the outage itself is logged once, by RedisHealth).
+      if (!this.redisStatus.up) return;
       // The heartbeat goes on while a switch loads: it names the generation requests use now.
-      reportServing(this.redis, this.instance, this.currentValue.namespace).catch((e) => this.log.warn({ err: String(e) }, 'serving heartbeat failed'));
+      reportServing(this.redis, this.instance, this.currentValue.namespace).catch((e) => this.logFailure(e, 'serving heartbeat failed', 'warn'));
       void this.check();
     };
     this.timer = setInterval(tick, this.opts.pollMs ?? 1000);
@@ -53,7 +58,7 @@ export class GenerationFollower {
   check(): Promise<void> {
     if (this.switching || this.closed) return this.switching ?? Promise.resolve();
     this.switching = this.follow()
-      .catch((e) => this.log.error({ err: String(e) }, 'switching index generation failed; will retry'))
+      .catch((e) => this.logFailure(e, 'switching index generation failed; will retry'))
       .finally(() => (this.switching = null));
     return this.switching;
   }
@@ -65,6 +70,11 @@ export class GenerationFollower {
     await this.switching;
     await forgetServing(this.redis, this.instance).catch(() => undefined);
     await Promise.all([this.currentValue, ...this.retiring].map((g) => g.close()));
+  }
+
+  /** A failure that is Redis going away is the outage RedisHealth reports, not an error of its own. */
+  private logFailure(e: unknown, message: string, level: 'warn' | 'error' = 'error'): void {
+    this.log[isRedisConnectionError(e) ? 'debug' : level]({ err: String(e) }, message);
   }
 
   private async follow(): Promise<void> {

@@ -2,6 +2,8 @@ import {
   CandidateVerifier,
   codeBytes,
   DEFAULT_MATCH_SCORE,
+  isRedisConnectionError,
+  RedisUnavailableError,
   hammingScore,
   hexToBytes,
   isWholeImageLevel,
@@ -40,9 +42,21 @@ export interface QueryEncoder {
   readonly match?: MatchDecision;
 }
 
+/** Thumbnails of candidates, undefined where none is to be had; `skipped` of them were given up because the query's time for them ran out. */
+export interface ThumbnailBatch {
+  thumbs: (Uint8Array | undefined)[];
+  skipped: number;
+}
+
 /** Candidates' thumbnails from outside the index, for an index without a pixel level (SourceThumbnailService). */
 export interface CandidateThumbnails {
-  thumbnailsOf(keys: string[], side: number): Promise<(Uint8Array | undefined)[]>;
+  thumbnailsOf(keys: string[], side: number): Promise<ThumbnailBatch>;
+}
+
+/** Whether Redis answers now (RedisHealth): searches by key need it, image and code searches do without. */
+export interface RedisStatus {
+  readonly up: boolean;
+  require(what: string): void;
 }
 
 /** Error codes of a client's mistakes, by HTTP status (the `error` field of the body). */
@@ -73,6 +87,7 @@ export class QueryService {
     private readonly encoder: QueryEncoder,
     private readonly fanout: ShardFanout,
     private readonly reader: IndexReaderRepository,
+    private readonly redis: RedisStatus,
     private readonly timeoutMs: number,
     private readonly thumbnails?: CandidateThumbnails,
   ) {
@@ -90,8 +105,16 @@ export class QueryService {
     return response;
   }
 
+  /** Needs Redis (the key -> id map): RedisUnavailableError while it is unreachable. */
   async searchKey(key: string, p: SearchParams): Promise<SearchResponse> {
-    const code = await this.reader.globalCodeOf(key);
+    this.redis.require('search by key');
+    let code: Uint8Array | null;
+    try {
+      code = await this.reader.globalCodeOf(key);
+    } catch (e) {
+      if (isRedisConnectionError(e)) throw new RedisUnavailableError('search by key');
+      throw e;
+    }
     if (!code) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
     return this.searchCodes([{ view: this.encoder.codeView, code }], p);
   }
@@ -117,11 +140,14 @@ export class QueryService {
     const verifier = evidence && this.verifier;
     const k = Math.max(p.k, verifier ? verifier.settings.candidates : 0);
     const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
-    const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
+    const { results, shards, stale } = await this.fanout.search(queries, this.timeoutMs);
     let fused = this.fusion.fuse(probes, results, k);
     const timings: Record<string, number> = { search: performance.now() - started };
+    let checkSkipped = 0;
     if (verifier && evidence && verifier.needsCheck(fused)) {
-      fused = await this.verify(verifier, fused, evidence);
+      const checked = await this.verify(verifier, fused, evidence);
+      fused = checked.hits;
+      checkSkipped = checked.skipped;
       timings.check = performance.now() - started - timings.search;
     }
     const minScore = p.minScore ?? this.encoder.match?.minScore ?? DEFAULT_MATCH_SCORE;
@@ -133,27 +159,45 @@ export class QueryService {
       shards: { total: shards.total, ok: shards.ok },
       timings,
     };
+    if (checkSkipped) response.checkSkipped = checkSkipped;
     if (shards.ok < shards.total) {
       response.partial = true;
       response.shards.failed = shards.failed;
     }
+    // Checked again after the search: an outage that began meanwhile makes the answer stale too.
+    if (stale || !this.redis.up) response.stale = true;
     return response;
   }
 
-  /** The candidates re-ranked by their cells and, when the query brings pixels, their thumbnails. */
-  private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CandidateVerifier, fused: H[], evidence: QueryEvidence): Promise<H[]> {
-    const [cells, thumbs] = await Promise.all([this.reader.levelCodesOf(fused, verifier.cellLevel), evidence.pixels && this.thumbnailsOf(verifier, fused)]);
-    return this.encoder.rerank(fused, evidence, cells, thumbs);
+  /**
+   * The candidates re-ranked by their cells and, when the query brings pixels, their thumbnails;
+   * `skipped`: candidates whose source image was given up for lack of time (left unchecked).
+   * Without Redis the stored cells and thumbnails are not to be had: those candidates keep their rank.
+   */
+  private async verify<H extends FusedHit & { shard: number; id: number }>(verifier: CandidateVerifier, fused: H[], evidence: QueryEvidence): Promise<{ hits: H[]; skipped: number }> {
+    const [cells, thumbs] = await Promise.all([this.storedCodes(fused, verifier.cellLevel), evidence.pixels && this.thumbnailsOf(verifier, fused)]);
+    return { hits: await this.encoder.rerank(fused, evidence, cells, thumbs?.thumbs), skipped: thumbs?.skipped ?? 0 };
   }
 
   /** The index's thumbnails (pixel level), else ones made from the source's images, else none. */
-  private thumbnailsOf(verifier: CandidateVerifier, fused: (FusedHit & { shard: number; id: number })[]): Promise<(Uint8Array | undefined)[]> | undefined {
+  private async thumbnailsOf(verifier: CandidateVerifier, fused: (FusedHit & { shard: number; id: number })[]): Promise<ThumbnailBatch | undefined> {
     if (!verifier.pixels) return undefined;
-    if (verifier.pixelLevel >= 0) return this.reader.levelCodesOf(fused, verifier.pixelLevel);
+    if (verifier.pixelLevel >= 0) return { thumbs: await this.storedCodes(fused, verifier.pixelLevel), skipped: 0 };
     return this.thumbnails?.thumbnailsOf(
       fused.map((h) => h.key),
       verifier.pixels.side,
     );
+  }
+
+  /** Candidates' codes at a level read per candidate (cells, thumbnails); none while Redis is unreachable. */
+  private async storedCodes(objects: { shard: number; id: number }[], level: number): Promise<(Uint8Array | undefined)[]> {
+    if (!this.redis.up) return objects.map(() => undefined);
+    try {
+      return await this.reader.levelCodesOf(objects, level);
+    } catch (e) {
+      if (!isRedisConnectionError(e)) throw e;
+      return objects.map(() => undefined);
+    }
   }
 
   private toHit(h: FusedHit, minScore: number, querySize?: { width: number; height: number }): SearchHit {

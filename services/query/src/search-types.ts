@@ -29,8 +29,12 @@ export interface SearchResponse {
   tookMs: number;
   shards: ShardSummary;
   partial?: boolean;
+  /** Answered from the in-memory mirrors while Redis was unreachable (or just back): recent changes may be missing. */
+  stale?: boolean;
   /** Milliseconds per phase (encode, search, check), sent as a Server-Timing header, not in the body. */
   timings?: Record<string, number>;
+  /** Candidates left without a pixel check because the query's time for source reads ran out (Server-Timing, not the body). */
+  checkSkipped?: number;
 }
 
 export interface SearchParams {

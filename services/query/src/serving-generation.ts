@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { imageLimits, readIndexLayout, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import { imageLimits, isRedisConnectionError, readGenerations, readIndexLayout, sourceUrlOf, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import type { LoadedModel } from './encoding/encoding-protocol.ts';
-import { QueryService, type CandidateThumbnails } from './query.service.ts';
+import { QueryService, type CandidateThumbnails, type RedisStatus } from './query.service.ts';
 import { SplitQueryEncoder } from './encoding/split-query-encoder.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
@@ -23,6 +23,8 @@ export interface ServingGeneration {
 export interface ServingDeps {
   config: LoupeConfig;
   redis: RedisClient;
+  /** Whether `redis` answers now (RedisHealth). */
+  redisStatus: RedisStatus;
   queues: Queue[];
   log: Logger;
   /** The threads that encode image queries (they load each generation's model). */
@@ -31,19 +33,37 @@ export interface ServingDeps {
   thumbnails?: CandidateThumbnails;
 }
 
-/** Waits for the layout of generation `namespace` (the first encoder creates the first one). */
+/** Waits for the layout of generation `namespace` (the first encoder creates the first one), and for Redis if it is unreachable. */
 export async function awaitLayout(redis: RedisClient, namespace: string, log: Logger): Promise<StoredIndexLayout> {
-  for (let i = 0; ; i++) {
-    const layout = await readIndexLayout(redis, namespace);
-    if (layout) return layout;
-    if (i === 0) log.info({ generation: namespace }, 'waiting for the index to be created by the first encoder');
+  for (let i = 0, unreachable = 0; ; i++) {
+    try {
+      const layout = await readIndexLayout(redis, namespace);
+      if (layout) return layout;
+      if (i === 0) log.info({ generation: namespace }, 'waiting for the index to be created by the first encoder');
+    } catch (e) {
+      if (!isRedisConnectionError(e)) throw e;
+      if (unreachable++ === 0) log.warn({ err: String(e) }, 'Redis unreachable; waiting for it to read the index layout');
+    }
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The active generation's namespace, waiting for Redis if it is unreachable at start. */
+export async function awaitActiveGeneration(redis: RedisClient, log: Logger): Promise<string> {
+  for (let unreachable = 0; ; ) {
+    try {
+      return (await readGenerations(redis)).active;
+    } catch (e) {
+      if (!isRedisConnectionError(e)) throw e;
+      if (unreachable++ === 0) log.warn({ err: String(e) }, 'Redis unreachable; waiting for it to start');
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
 /** Loads the generation's model and starts its searchers (resolves before the mirrors are loaded). */
 export async function openGeneration(deps: ServingDeps, namespace: string): Promise<ServingGeneration> {
-  const { config, redis, queues, log } = deps;
+  const { config, redis, redisStatus, queues, log } = deps;
   const layout = await awaitLayout(redis, namespace, log);
   // A generation made before layouts named their model loader is the one LOUPE_MODEL made.
   const modelRef = layout.modelRef ?? config.LOUPE_MODEL;
@@ -60,8 +80,8 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
     layout,
     model,
     pool,
-    query: new QueryService(layout, encoder, pool, reader, config.LOUPE_QUERY_TIMEOUT_MS, deps.thumbnails),
-    stats: new StatsService(layout, queues, redis, model.runtime),
+    query: new QueryService(layout, encoder, pool, reader, redisStatus, config.LOUPE_QUERY_TIMEOUT_MS, deps.thumbnails),
+    stats: new StatsService(layout, queues, redis, redisStatus, model.runtime, sourceUrlOf(config.LOUPE_SOURCE)),
     close: () => pool.close(),
   };
 }

@@ -6,8 +6,9 @@ import {
   createQueue,
   createRedis,
   QueueNames,
-  readGenerations,
+  RedisHealth,
   runtimeSettings,
+  type Logger,
   type LoupeConfig,
 } from '@loupe/shared';
 import { openDeadLetters } from '@loupe/ingest';
@@ -15,7 +16,7 @@ import { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import { GenerationFollower } from './generation-follower.ts';
 import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
-import { openGeneration } from './serving-generation.ts';
+import { awaitActiveGeneration, openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
 
 /** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
@@ -27,11 +28,14 @@ function queryRuntimeThreads(config: LoupeConfig): number {
  * The query service: loads the model (to encode query images the way the encoder does), waits
  * for the index layout, starts the shard searchers and serves the RPC. Follows model rollouts:
  * when another index generation becomes active it is loaded beside the current one and
- * requests switch over once its searchers are ready.
+ * requests switch over once its searchers are ready. While Redis is unreachable it answers image
+ * and code searches from its mirrors (stale) and 503 to what needs Redis, never waiting on it.
  */
-export async function startQuery(config: LoupeConfig): Promise<{ close(): Promise<void>; port: number }> {
-  const log = createLogger('query', config.LOUPE_LOG_LEVEL);
-  const redis = createRedis(config, { name: 'loupe-query' });
+export async function startQuery(config: LoupeConfig, options: { logger?: Logger } = {}): Promise<{ close(): Promise<void>; port: number }> {
+  const log = options.logger ?? createLogger('query', config.LOUPE_LOG_LEVEL);
+  // Requests read Redis on this connection: bounded by the query timeout, so none hangs on an outage.
+  const redis = createRedis(config, { name: 'loupe-query', commandTimeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
+  const redisStatus = new RedisHealth(redis, log);
   const encoders = new QueryEncoderPool(
     { runtime: { ...runtimeSettings(config), threads: queryRuntimeThreads(config) }, limits: imageLimits(config), logLevel: config.LOUPE_LOG_LEVEL },
     { workers: config.LOUPE_QUERY_WORKERS, maxQueued: config.LOUPE_QUERY_QUEUE },
@@ -41,10 +45,15 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
   const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
   const deadLetters = openDeadLetters(config, { redis, logger: log });
-  const thumbnails = source && new SourceThumbnailService(source, imageLimits(config), log, { timeoutMs: config.LOUPE_QUERY_TIMEOUT_MS });
-  const deps = { config, redis, queues, log, encoders, thumbnails };
+  const thumbnails =
+    source &&
+    new SourceThumbnailService(source, imageLimits(config), log, {
+      concurrency: config.LOUPE_VERIFY_SOURCE_READS,
+      budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
+    });
+  const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
-  const follower = new GenerationFollower(await open((await readGenerations(redis)).active), open, redis, log);
+  const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
   follower.start();
 
   const metrics = new MetricsRegistry();
@@ -54,6 +63,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
     return [[{ state: 'busy' }, busy], [{ state: 'idle' }, workers - busy]];
   });
   metrics.gauge('loupe_query_encoder_queued', 'Image queries waiting for an encoding thread', () => [[{}, encoders.usage.queued]]);
+  metrics.gauge('loupe_redis_up', 'Whether the query service reaches Redis (0: answering from its mirrors, stale)', () => [[{}, redisStatus.up ? 1 : 0]]);
   const app = await buildHttpServer({
     // Read per request, so requests go to the generation being served at that moment.
     get query() {
@@ -64,6 +74,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
     },
     stats: () => follower.current.stats.stats(),
     missing: () => follower.current.pool.missing(),
+    redis: redisStatus,
     metrics,
     log,
     token: config.LOUPE_TOKEN,
@@ -84,6 +95,7 @@ export async function startQuery(config: LoupeConfig): Promise<{ close(): Promis
       await Promise.all(queues.map((q) => q.close()));
       await deadLetters.close();
       await source?.close();
+      redisStatus.close();
       redis.disconnect();
     },
   };

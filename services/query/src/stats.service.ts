@@ -1,5 +1,21 @@
 import type { Queue } from 'bullmq';
-import { DeadLetterRepository, liveEncoders, liveObjectCount, PENDING_JOB_STATES, pendingJobs, QueueNames, readLiveLayouts, readShardCounters, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
+import {
+  DeadLetterRepository,
+  isRedisConnectionError,
+  liveEncoders,
+  liveObjectCount,
+  PENDING_JOB_STATES,
+  pendingJobs,
+  QueueNames,
+  readLiveLayouts,
+  readShardCounters,
+  readSourceState,
+  RedisUnavailableError,
+  type RedisClient,
+  type SourceState,
+  type StoredIndexLayout,
+} from '@loupe/shared';
+import type { RedisStatus } from './query.service.ts';
 
 export interface StatsResponse {
   indexed: number;
@@ -16,24 +32,41 @@ export interface StatsResponse {
   /** Inference runtimes: the query service's encoding threads', and how many live encoders run on each. */
   runtime: { query: string; encoders: Record<string, number> };
   queues: Record<string, Record<string, number>>;
+  /** Reading LOUPE_SOURCE as ingest last reported it ('unknown' before it did). */
+  source: { url: string; state: SourceState['state'] | 'unknown'; since: string | null; lastError: string | null };
 }
 
-/** Index counters from the shards plus pipeline counters from the queues. */
+/** Index counters from the shards plus pipeline counters from the queues, all read from Redis. */
 export class StatsService {
   constructor(
     private readonly layout: StoredIndexLayout,
     private readonly queues: Queue[],
     private readonly redis: RedisClient,
+    private readonly redisStatus: RedisStatus,
     /** The runtime this query service encodes image queries on. */
     private readonly queryRuntime: string,
+    /** LOUPE_SOURCE's url (ObjectSource.url), under which ingest reports its state. */
+    private readonly sourceUrl: string,
   ) {}
 
+  /** RedisUnavailableError while Redis is unreachable (the counters live there). */
   async stats(): Promise<StatsResponse> {
-    const [counters, queueCounts, rollout, encoders, failed] = await Promise.all([
+    this.redisStatus.require('stats');
+    try {
+      return await this.read();
+    } catch (e) {
+      if (isRedisConnectionError(e)) throw new RedisUnavailableError('stats');
+      throw e;
+    }
+  }
+
+  private async read(): Promise<StatsResponse> {
+    const [counters, queueCounts, rollout, encoders, source, failed] = await Promise.all([
       readShardCounters(this.redis, this.layout),
       Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_JOB_STATES, 'failed', 'completed')] as const)),
       this.rollout(),
       liveEncoders(this.redis),
+      readSourceState(this.redis, this.sourceUrl),
       // Objects whose current version failed: falls when one is fixed or deleted (the loupe-dead
       // queue keeps every failure ever; per-queue counts are in `queues`).
       new DeadLetterRepository(this.redis).count(),
@@ -62,6 +95,7 @@ export class StatsService {
       shards,
       runtime: { query: this.queryRuntime, encoders: encoderRuntimes },
       queues: Object.fromEntries(queueCounts),
+      source: { url: this.sourceUrl, state: source?.state ?? 'unknown', since: source?.since ?? null, lastError: source?.lastError ?? null },
     };
   }
 

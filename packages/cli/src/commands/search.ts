@@ -36,7 +36,7 @@ export async function runSearch(
     `${h.region.x},${h.region.y} ${h.region.w}x${h.region.h}`,
   ]);
   printTable(['#', 'key', 'score', 'dist', 'granularity', 'region (x,y wxh)'], rows);
-  process.stdout.write(`${r.hits.length} hits in ${r.tookMs} ms, shards ${r.shards.ok}/${r.shards.total}${r.partial ? ' (PARTIAL)' : ''}\n`);
+  process.stdout.write(`${r.hits.length} hits in ${r.tookMs} ms, shards ${r.shards.ok}/${r.shards.total}${r.partial ? ' (PARTIAL)' : ''}${r.stale ? ' (STALE: Redis unreachable, answered from the in-memory mirrors)' : ''}\n`);
   return 0;
 }
 

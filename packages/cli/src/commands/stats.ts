@@ -12,6 +12,7 @@ export async function runStats(config: LoupeConfig, opts: { json?: boolean } = {
     `model ${s.model} (${s.bits} bits), index generation ${s.generation}\nindexed ${s.indexed}  pending ${s.pending}  failed ${s.failed}  deleted ${s.deleted}\n` +
       (s.runtime ? `inference runtime: query ${s.runtime.query}, encoders ${Object.entries(s.runtime.encoders).map(([r, n]) => `${n} on ${r}`).join(', ') || 'none reporting'}\n` : '') +
       (s.rollout ? `rollout to ${s.rollout.model} (${s.rollout.bits} bits): ${s.rollout.indexed} of ${s.indexed} re-encoded\n` : '') +
+      (s.source?.state === 'retrying' ? `source ${s.source.url}: RETRYING since ${s.source.since} (${s.source.lastError})\n` : '') +
       '\n',
   );
   printTable(

@@ -37,6 +37,19 @@ describe('config', () => {
     expect((err as Error).message).toMatch(/LOUPE_RUNTIME: .*'auto' \| 'onnx' \| 'tfjs-node' \| 'wasm'/);
   });
 
+  it('validates the pixel check\'s source read settings', () => {
+    expect(loadConfig({}).LOUPE_VERIFY_SOURCE_READS).toBe(8);
+    expect(loadConfig({}).LOUPE_VERIFY_SOURCE_BUDGET_MS).toBeUndefined(); // LOUPE_QUERY_TIMEOUT_MS then
+    expect(loadConfig({ LOUPE_VERIFY_SOURCE_READS: '2', LOUPE_VERIFY_SOURCE_BUDGET_MS: '500' })).toMatchObject({ LOUPE_VERIFY_SOURCE_READS: 2, LOUPE_VERIFY_SOURCE_BUDGET_MS: 500 });
+    let err: unknown;
+    try {
+      loadConfig({ LOUPE_VERIFY_SOURCE_READS: '0', LOUPE_VERIFY_SOURCE_BUDGET_MS: 'soon' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['LOUPE_VERIFY_SOURCE_BUDGET_MS', 'LOUPE_VERIFY_SOURCE_READS']);
+  });
+
   it('splits sources', () => {
     expect(parseSource('s3://bucket/some/prefix/')).toEqual({ kind: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
     expect(parseSource('s3://bucket')).toEqual({ kind: 's3', bucket: 'bucket', prefix: '' });

@@ -65,6 +65,17 @@ export const ConfigSchema = z.object({
    */
   LOUPE_VERIFY_FROM_SOURCE: bool.default('true'),
   /**
+   * Candidate images the query service reads and decodes from the source at once, over all
+   * queries (more wait their turn): the pixel check must not swamp the disk, the bucket or the
+   * decoding threads.
+   */
+  LOUPE_VERIFY_SOURCE_READS: int(1, 256).default(8),
+  /**
+   * How long an image query waits for its candidates' images (default LOUPE_QUERY_TIMEOUT_MS);
+   * a candidate not ready by then is left unchecked, which is not counted against the source.
+   */
+  LOUPE_VERIFY_SOURCE_BUDGET_MS: int(1, 600_000).optional(),
+  /**
    * Where CNN forwards and heads run: ONNX Runtime, else tfjs-node, else WebAssembly (auto); a
    * named runtime that fails to load falls back along the same order with a warning.
    */

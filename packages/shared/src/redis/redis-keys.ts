@@ -161,4 +161,8 @@ export class IngestKeys {
   discoveryLock(source: string): string {
     return `${this.tag}:lock:${source}`;
   }
+  /** JSON of the source's read health as ingest last saw it (SourceState: ok, or retrying since when and why). */
+  sourceState(source: string): string {
+    return `${this.tag}:source:${source}`;
+  }
 }

@@ -17,3 +17,9 @@ export function createObjectSource(
   if (parsed.kind === 's3') return { source: new S3ObjectSource(parsed.bucket, config, parsed.prefix), prefix: parsed.prefix };
   return { source: new FileObjectSource(parsed.dir), prefix: '' };
 }
+
+/** The url of the source LOUPE_SOURCE names (ObjectSource.url), without opening it: what ingest keys its state by. */
+export function sourceUrlOf(loupeSource: string): string {
+  const parsed = parseSource(loupeSource);
+  return parsed.kind === 's3' ? S3ObjectSource.urlOf(parsed.bucket, parsed.prefix) : FileObjectSource.urlOf(parsed.dir);
+}

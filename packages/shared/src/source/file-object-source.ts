@@ -22,7 +22,12 @@ export class FileObjectSource implements ObjectSource {
 
   constructor(dir: string) {
     this.root = path.resolve(dir);
-    this.url = pathToFileURL(this.root).href;
+    this.url = FileObjectSource.urlOf(dir);
+  }
+
+  /** The url a source on this folder goes by. */
+  static urlOf(dir: string): string {
+    return pathToFileURL(path.resolve(dir)).href;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectEntry> {

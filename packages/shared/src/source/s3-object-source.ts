@@ -10,6 +10,9 @@ import type { LoupeConfig } from '../config/config.ts';
 import { ImageRejectedError } from '../image/image-rejected-error.ts';
 import { ObjectGoneError, type GetOptions, type ObjectEntry, type ObjectSource } from './object-source.ts';
 
+/** Attempts of one S3 request, the first included (the SDK's standard retry strategy). */
+export const S3_MAX_ATTEMPTS = 4;
+
 export type S3SourceConfig = Pick<LoupeConfig, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>;
 
 /** S3 (or any S3-compatible server) bucket. Credentials come from the SDK's default chain. */
@@ -22,12 +25,23 @@ export class S3ObjectSource implements ObjectSource {
     config: S3SourceConfig,
     prefix = '',
   ) {
-    this.url = `s3://${bucket}/${prefix}`;
+    this.url = S3ObjectSource.urlOf(bucket, prefix);
     this.client = new S3Client({
       region: config.S3_REGION,
       endpoint: config.S3_ENDPOINT,
       forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      // The SDK retries 5xx, throttling and timeouts itself (exponential back-off with jitter);
+      // longer outages are ingest's to wait out (SourceRetryService).
+      retryMode: 'standard',
+      maxAttempts: S3_MAX_ATTEMPTS,
+      // A server that accepts the connection and then says nothing must fail, to be retried.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
     });
+  }
+
+  /** The url a source on this bucket and prefix goes by. */
+  static urlOf(bucket: string, prefix: string): string {
+    return `s3://${bucket}/${prefix}`;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectEntry> {

@@ -9,6 +9,7 @@ import {
 } from '@loupe/shared';
 import type { SeenObjectRepository, SeenVersion } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
+import type { SourceRetryService } from './source-retry.service.ts';
 
 export interface DiscoveryReport {
   source: string;
@@ -32,6 +33,8 @@ export interface DiscoveryDeps {
   seen: SeenObjectRepository;
   ingestQueue: Queue;
   encodeQueue: Queue;
+  /** Waits out a source that times out or answers 5xx (the listing starts over once it answers). */
+  retry: SourceRetryService;
   logger: Logger;
 }
 
@@ -62,7 +65,7 @@ export class DiscoveryService {
   }
 
   private async pass(): Promise<DiscoveryReport> {
-    const { source, prefix, seen, logger } = this.deps;
+    const { source, seen, logger } = this.deps;
     const started = Date.now();
     const report: DiscoveryReport = {
       source: source.url, ran: false, pass: 0, listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0, deleted: 0, ms: 0,
@@ -75,23 +78,13 @@ export class DiscoveryService {
     try {
       report.ran = true;
       report.pass = await seen.nextPass();
-      const listedKeys = new Set<string>();
-      let batch: ObjectEntry[] = [];
-      for await (const entry of source.list(prefix)) {
-        report.listed++;
-        if (!isCandidateKey(entry.key)) {
-          report.skipped++;
-          continue;
-        }
-        listedKeys.add(entry.key);
-        batch.push(entry);
-        if (batch.length >= BATCH) {
-          await this.enqueueUpserts(batch, report);
-          await seen.extendLock(token, LOCK_TTL_MS);
-          batch = [];
-        }
-      }
-      await this.enqueueUpserts(batch, report);
+      // A listing that fails half-way starts over once the source answers: what it queued is
+      // known by then (unchanged), and job ids make queuing it again harmless.
+      const listedKeys = await this.deps.retry.read('list', async () => {
+        await seen.extendLock(token, LOCK_TTL_MS);
+        Object.assign(report, { listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0 });
+        return this.listAndEnqueue(report, token);
+      });
       // Deletions only after a complete listing: a listing that failed half-way throws above
       // and never makes unlisted keys look deleted.
       const gone: SeenVersion[] = [];
@@ -109,6 +102,29 @@ export class DiscoveryService {
     } finally {
       await seen.releaseLock(token).catch(() => undefined);
     }
+  }
+
+  /** Lists the prefix and queues an upsert per new or changed version; returns the candidate keys listed. */
+  private async listAndEnqueue(report: DiscoveryReport, token: string): Promise<Set<string>> {
+    const { source, prefix, seen } = this.deps;
+    const listedKeys = new Set<string>();
+    let batch: ObjectEntry[] = [];
+    for await (const entry of source.list(prefix)) {
+      report.listed++;
+      if (!isCandidateKey(entry.key)) {
+        report.skipped++;
+        continue;
+      }
+      listedKeys.add(entry.key);
+      batch.push(entry);
+      if (batch.length >= BATCH) {
+        await this.enqueueUpserts(batch, report);
+        await seen.extendLock(token, LOCK_TTL_MS);
+        batch = [];
+      }
+    }
+    await this.enqueueUpserts(batch, report);
+    return listedKeys;
   }
 
   private async enqueueUpserts(batch: ObjectEntry[], report: DiscoveryReport): Promise<void> {

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import {
   deadLetter,
+  describeSourceError,
   IngestJobSchema,
   ImageRejectedError,
   JobValidationError,
@@ -18,6 +19,7 @@ import {
   type ObjectSource,
 } from '@loupe/shared';
 import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
+import { SourceRetryAbortedError, type SourceRetryService } from './source-retry.service.ts';
 
 export type IngestOutcome =
   | { status: 'encoded'; width: number; height: number }
@@ -34,6 +36,8 @@ export interface IngestJobDeps {
   /** Objects failed now (written beside the dead-letter queue). */
   failed: DeadLetterRepository;
   backpressure: BackpressureService;
+  /** Source reads wait out a source that times out or answers 5xx, instead of spending the job's attempts. */
+  retry: SourceRetryService;
   limits: ImageLimits;
   plan?: ViewPlan;
   logger: Logger;
@@ -42,8 +46,9 @@ export interface IngestJobDeps {
 /**
  * What the ingest worker does with one job. Upsert: fetch the bytes of exactly the listed
  * version, prepare the image, hand it to the encode queue. Delete: hand a delete to the index
- * queue. Only transient failures (network, S3 5xx) throw and get BullMQ's retries; a bad image is
- * dead-lettered and the job completes, and nothing else stops the worker.
+ * queue. A source that times out or answers 5xx is waited out (SourceRetryService); what still
+ * fails throws and gets BullMQ's retries; a bad image is dead-lettered and the job completes, and
+ * nothing else stops the worker.
  */
 export class IngestJobService {
   constructor(private readonly deps: IngestJobDeps) {}
@@ -57,29 +62,28 @@ export class IngestJobService {
       if (e instanceof JobValidationError) throw new UnrecoverableError(e.message);
       throw e;
     }
-    if (data.op === 'delete') return this.remove(data.key, job);
-    return this.upsert(data.key, data.etag, data.size, data.generation, job, token);
-  }
-
-  private async upsert(key: string, etag: string, size: number | undefined, generation: string | undefined, job: Job, token?: string): Promise<IngestOutcome> {
-    const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
-    let release: () => void;
     try {
-      release = await backpressure.acquire();
+      if (data.op === 'delete') return await this.remove(data.key, job);
+      return await this.upsert(data.key, data.etag, data.size, data.generation, job);
     } catch (e) {
-      if (e instanceof BackpressureClosedError && token) {
-        // Shutting down while held back: put the job back without spending an attempt.
+      if ((e instanceof BackpressureClosedError || e instanceof SourceRetryAbortedError) && token) {
+        // Shutting down while held back or waiting for the source: put the job back without spending an attempt.
         await job.moveToDelayed(Date.now() + 1000, token);
         throw new DelayedError();
       }
       throw e;
     }
+  }
+
+  private async upsert(key: string, etag: string, size: number | undefined, generation: string | undefined, job: Job): Promise<IngestOutcome> {
+    const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
+    const release = await backpressure.acquire();
     try {
       if (size !== undefined && size > limits.maxBytes) {
         // Refused from the listing's size: the bytes are never downloaded.
         throw new ImageRejectedError('too-large-bytes', `${size} bytes is over the limit of ${limits.maxBytes}`);
       }
-      const bytes = await source.get(key, { etag, maxBytes: limits.maxBytes });
+      const bytes = await this.deps.retry.read(key, () => source.get(key, { etag, maxBytes: limits.maxBytes }));
       const image = await prepareImage(bytes, limits, plan);
       const encode: EncodeJob = {
         key,
@@ -94,6 +98,7 @@ export class IngestJobService {
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {
+      if (e instanceof SourceRetryAbortedError) throw e;
       if (e instanceof ImageRejectedError) return this.deadLetter(key, etag, e.describe());
       if (e instanceof ObjectGoneError) {
         // Discovery will see the deletion or the new version and make its own job.
@@ -101,8 +106,7 @@ export class IngestJobService {
         return { status: 'gone', why: e.why };
       }
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        const message = e instanceof Error ? e.message : String(e);
-        await this.deadLetter(key, etag, `fetch-failed: ${message} (after ${job.attemptsMade + 1} attempts)`);
+        await this.deadLetter(key, etag, `fetch-failed: ${describeSourceError(e)} (after ${job.attemptsMade + 1} attempts)`);
       }
       throw e;
     } finally {
@@ -114,7 +118,7 @@ export class IngestJobService {
     const { source, indexQueue, logger } = this.deps;
     // Re-created since discovery saw it gone: its upsert replaces the old version; deleting
     // now could remove the new one if the upsert is indexed first.
-    if (await source.stat(key)) {
+    if (await this.deps.retry.read(key, () => source.stat(key))) {
       logger.info({ event: 'delete-skipped', key }, 'object exists again, delete skipped');
       return { status: 'delete-skipped' };
     }

@@ -9,5 +9,6 @@ export type {
   ShardStats,
   ShardsOutcome,
 } from './searcher-types.ts';
-export { ShardMirror, SearchInputError, compareStreamIds } from './shard-mirror.ts';
+export { ShardMirror, SearchInputError } from './shard-mirror.ts';
+export { compareStreamIds } from './stream-gap.ts';
 export type { MirrorHit, MirrorSearchOptions, MirrorStats, ShardMirrorOptions } from './shard-mirror.ts';

@@ -10,29 +10,31 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
-import { ObjectLookupRepository } from './object-lookup.repository.ts';
-import { HitResolver } from './hit-resolver.ts';
-import { SearchInputError, type MirrorHit, type MirrorStats } from './shard-mirror.ts';
+import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
+import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
 import type { FromWorker, WireQuery } from './worker-protocol.ts';
 
 interface PendingSearch {
   waiting: Set<number>;
-  answers: Map<number, MirrorHit[][]>;
+  answers: Map<number, ShardAnswer>;
   failed: Set<number>;
+  /** Shards that answered from a mirror that may lack recent changes. */
+  stale: Set<number>;
   done: () => void;
 }
 
 /**
  * Main-thread side of the searchers: shard worker threads (each owning the mirrors of its
- * shards), fan-out of every query to every shard with a deadline, merge, and id -> key lookup.
- * A shard that is slow, not loaded or dead is reported in `shards.failed`; it never throws.
+ * shards), fan-out of every query to every shard with a deadline, and the merge. The mirrors name
+ * their hits (key, size), so a search needs no Redis. A shard that is slow, not loaded or dead is
+ * reported in `shards.failed`; it never throws.
  */
 export class SearcherPool {
   private config: SearcherConfig | null = null;
   private redis: RedisClient | null = null;
-  private resolver: HitResolver | null = null;
+  private readonly resolver: HitResolver;
   private layoutValue: IndexLayout | null = null;
   private hosts: ShardWorkerHost[] = [];
   private hostOfShard = new Map<number, ShardWorkerHost>();
@@ -45,6 +47,7 @@ export class SearcherPool {
 
   constructor(private readonly opts: SearcherPoolOptions = {}) {
     this.log = opts.logger ?? createLogger('query');
+    this.resolver = new HitResolver(this.log);
   }
 
   /**
@@ -55,7 +58,6 @@ export class SearcherPool {
     this.config = config;
     this.redis = createRedis(config, { name: 'loupe-query-searcher' });
     const ns = namespace ?? (await readGenerations(this.redis)).active;
-    this.resolver = new HitResolver(new ObjectLookupRepository(this.redis, ns), this.log);
     const layout = await readIndexLayout(this.redis, ns);
     if (layout) return this.startWorkers(layout);
     this.log.warn('no index layout in Redis yet; searchers start when the first object is indexed');
@@ -111,16 +113,22 @@ export class SearcherPool {
     const layout = this.layoutValue;
     if (!layout) {
       const total = this.config?.LOUPE_SHARDS ?? 0;
-      return { results: queries.map(() => []), shards: { total, ok: 0, failed: range(total) }, tookMs: 0 };
+      return { results: queries.map(() => []), shards: { total, ok: 0, failed: range(total) }, stale: false, tookMs: 0 };
     }
     const wire = queries.map((q) => validateQuery(q, layout));
     const deadline = t0 + timeoutMs;
     const failed = new Set<number>();
-    const answers = await this.fanOut(wire, layout.shards, deadline, failed);
+    const stale = new Set<number>();
+    const answers = await this.fanOut(wire, layout.shards, deadline, failed, stale);
 
-    const results = await this.resolver!.resolve(answers, wire, failed, deadline, timeoutMs);
+    const results = this.resolver.resolve(answers, wire, failed);
     const failedList = [...failed].sort((a, b) => a - b);
-    return { results, shards: { total: layout.shards, ok: layout.shards - failedList.length, failed: failedList }, tookMs: Date.now() - t0 };
+    return {
+      results,
+      shards: { total: layout.shards, ok: layout.shards - failedList.length, failed: failedList },
+      stale: [...stale].some((s) => !failed.has(s)),
+      tookMs: Date.now() - t0,
+    };
   }
 
   /** Sum of the shards' mirror stats; a shard whose worker does not answer in timeoutMs has ok: false. */
@@ -215,9 +223,9 @@ export class SearcherPool {
     this.log.info({ shards: layout.shards, workers: n }, 'shard searchers starting');
   }
 
-  private fanOut(queries: WireQuery[], shards: number, deadline: number, failed: Set<number>): Promise<Map<number, MirrorHit[][]>> {
+  private fanOut(queries: WireQuery[], shards: number, deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {
     const reqId = this.nextReq++;
-    const answers = new Map<number, MirrorHit[][]>();
+    const answers = new Map<number, ShardAnswer>();
     const waiting = new Set<number>();
     for (let s = 0; s < shards; s++) {
       const host = this.hostOfShard.get(s);
@@ -232,7 +240,7 @@ export class SearcherPool {
         resolve(answers);
       };
       const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
-      this.searches.set(reqId, { waiting, answers, failed, done: finish });
+      this.searches.set(reqId, { waiting, answers, failed, stale, done: finish });
       if (!waiting.size) finish();
     });
   }
@@ -241,8 +249,10 @@ export class SearcherPool {
     if (msg.type === 'result') {
       const p = this.searches.get(msg.reqId);
       if (!p || !p.waiting.delete(msg.shard)) return; // a late answer after the deadline
-      if (msg.results) p.answers.set(msg.shard, msg.results);
-      else {
+      if (msg.results) {
+        p.answers.set(msg.shard, { results: msg.results, objects: new Map(msg.objects) });
+        if (msg.stale) p.stale.add(msg.shard);
+      } else {
         p.failed.add(msg.shard);
         this.log.warn({ shard: msg.shard, err: msg.error }, 'shard search failed');
       }

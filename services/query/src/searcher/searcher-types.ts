@@ -27,6 +27,8 @@ export interface FanoutResult {
   /** Per query, in query order: at most k hits sorted by (distance, shard, id). */
   results: SearchHit[][];
   shards: ShardsOutcome;
+  /** Some shard answered from a mirror that may lack recent changes (Redis unreachable, or just back). */
+  stale: boolean;
   tookMs: number;
 }
 

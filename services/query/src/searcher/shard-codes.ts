@@ -1,15 +1,17 @@
 import { POPCOUNT8 } from '@loupe/shared';
 import { GrowableBytes } from './growable-bytes.ts';
+import { ObjectInfoTable } from './object-info-table.ts';
 import { createLevelCodes, type LevelCodes, type LevelCodesOptions } from './scan-kernel.ts';
 
 /**
  * In-memory copy of one shard: per level the records of objects 0..objects-1 (object i's views
- * are records i*views .. i*views+views-1), and the tombstone bitmap in Redis bit order (bit 0 =
- * MSB of byte 0, as SETBIT writes it).
+ * are records i*views .. i*views+views-1), the tombstone bitmap in Redis bit order (bit 0 =
+ * MSB of byte 0, as SETBIT writes it), and each object's key and size.
  */
 export class ShardCodes {
   readonly levels: LevelCodes[];
   readonly tombstones = new GrowableBytes();
+  readonly infos = new ObjectInfoTable();
   /** Objects held (ids 0..objects-1), deleted ones included. */
   objects = 0;
 

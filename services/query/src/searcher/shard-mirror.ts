@@ -1,5 +1,6 @@
 import {
   ShardKeys,
+  isRedisConnectionError,
   isSearchedLevel,
   codeBytes,
   createLogger,
@@ -9,9 +10,11 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
+import type { ObjectInfo } from './object-info-table.ts';
 import { ShardCodes } from './shard-codes.ts';
 import type { SearchStrategy } from './scan-kernel.ts';
 import { ShardReaderRepository, duplicateForTail, type ChangeEvent } from './shard-reader.repository.ts';
+import { compareStreamIds, streamGap } from './stream-gap.ts';
 
 /** Best view of one object at the searched level. */
 export interface MirrorHit {
@@ -52,7 +55,7 @@ export interface ShardMirrorOptions {
   /** Read from Redis at start when absent. */
   layout?: IndexLayout;
   logger?: Logger;
-  /** GETRANGE chunk size of the bulk load. */
+  /** GETRANGE chunk size of the bulk load (also sets how many id -> key lists one round trip reads). */
   chunkBytes?: number;
   /** XREAD BLOCK timeout, ms. */
   blockMs?: number;
@@ -68,11 +71,13 @@ export interface ShardMirrorOptions {
 export class SearchInputError extends Error {}
 
 /**
- * In-memory mirror of one shard's codes and tombstones. Loads everything with GETRANGE, then
- * tails the shard's change stream from the position recorded *before* the load, so a write that
- * races the load is applied again (applying an event re-reads the object's current codes, so it
- * is idempotent). If the stream was trimmed past the mirror's position it reloads fully, still
- * answering searches from the old copy meanwhile.
+ * In-memory mirror of one shard's codes, tombstones, keys and sizes. Loads everything with
+ * GETRANGE / LRANGE, then tails the shard's change stream from the position recorded *before* the
+ * load, so a write that races the load is applied again (applying an event re-reads the object's
+ * current codes, so it is idempotent). If the stream was trimmed past the mirror's position it
+ * reloads fully, still answering searches from the old copy meanwhile. While Redis is unreachable
+ * it keeps answering from what it holds and says so (isCurrent); once Redis is back the tail
+ * carries on from its last entry and it is current again when it has caught up.
  */
 export class ShardMirror {
   readonly shard: number;
@@ -88,6 +93,8 @@ export class ShardMirror {
   private loadedAt: number | null = null;
   private reloads = 0;
   private ready = false;
+  /** False from a lost connection until the tail has caught up again. */
+  private current = true;
   private closed = false;
   private tailLoop: Promise<void> | null = null;
   private readonly chunkBytes: number;
@@ -109,6 +116,7 @@ export class ShardMirror {
     this.mihMinRecords = opts.mihMinRecords;
     const tail = duplicateForTail(redis, `loupe-mirror-s${opts.shard}-tail`);
     this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard, opts.layout?.namespace));
+    this.repo.onConnectionLost(() => (this.current = false));
   }
 
   get layout(): IndexLayout | null {
@@ -196,6 +204,16 @@ export class ShardMirror {
     return this.ready;
   }
 
+  /** False while the mirror may lack changes: Redis was lost and the tail has not caught up since. */
+  isCurrent(): boolean {
+    return this.current && this.repo.connected();
+  }
+
+  /** Key and source size of object `id` (key null when unknown). */
+  describe(id: number): ObjectInfo {
+    return this.codes?.infos.get(id) ?? { key: null, width: 0, height: 0 };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.repo.disconnectTail();
@@ -216,6 +234,11 @@ export class ShardMirror {
       await this.repo.readLevel(level, codes.objectBytes(level), objects, this.chunkBytes, (first, buf) => into.write(first * views, buf));
     }
     await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));
+    await this.repo.readDims(objects, this.chunkBytes, (first, buf) => {
+      for (let i = 0; i * 8 < buf.length; i++) codes.infos.setSize(first + i, buf.readUInt32BE(i * 8), buf.readUInt32BE(i * 8 + 4));
+    });
+    // A list holds 128 entries of ~60 bytes: about chunkBytes per round trip.
+    await this.repo.readKeys(objects, Math.max(1, Math.floor(this.chunkBytes / 8192)), (id, key) => key && codes.infos.setKey(id, key));
     codes.objects = objects;
     const mihStarted = Date.now();
     codes.finishLoad();
@@ -234,10 +257,14 @@ export class ShardMirror {
         const events = await this.repo.readChanges(this.lastId, this.blockMs, this.batchSize);
         if (this.closed) break;
         if (events.length) await this.applyBatch(events);
+        // Fewer than a batch: nothing more waits in the stream.
+        if (events.length < this.batchSize && this.repo.connected()) this.current = true;
         backoff = 100;
       } catch (e) {
         if (this.closed) break;
-        this.log.warn({ err: String(e) }, 'change stream read failed; retrying');
+        this.current = false;
+        // An outage is logged once by the service (RedisHealth), not by every mirror's retries.
+        this.log[isRedisConnectionError(e) ? 'debug' : 'warn']({ err: String(e) }, 'change stream read failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);
       }
@@ -259,36 +286,18 @@ export class ShardMirror {
     for (const e of events) {
       if (e.id < 0) continue;
       if (e.op === 'delete') codes.markDeleted(e.id);
-      else if (!codes.setObject(e.id, byId.get(e.id)!)) {
-        this.log.warn({ id: e.id }, 'upserted object has no complete codes in Redis; skipped');
+      else {
+        const record = byId.get(e.id)!;
+        if (codes.setObject(e.id, record.levels)) codes.infos.set(e.id, record.key, record.width, record.height);
+        else this.log.warn({ id: e.id }, 'upserted object has no complete codes in Redis; skipped');
       }
     }
     this.lastId = events[events.length - 1].streamId;
     if (this.seq !== null) this.seq += events.length;
   }
 
-  /**
-   * Why entries between lastId and `events` may be missing (trimmed away, or the stream was
-   * recreated), or null when none are. Exact with Redis >= 7 (entries-added); on older servers
-   * it reloads whenever the stream's first entry is past lastId.
-   */
+  /** Why entries between lastId and `events` may be missing, or null when none are (streamGap). */
   private async missedChanges(events: ChangeEvent[]): Promise<string | null> {
-    const pos = await this.repo.streamPosition();
-    if (pos.entriesAdded !== null && this.seq !== null) {
-      if (pos.entriesAdded < this.seq + events.length) return 'stream was recreated';
-      // Entries numbered <= entriesAdded - length are trimmed; the next one we need is seq + 1.
-      if (this.seq < pos.entriesAdded - pos.length) return 'stream trimmed past the last applied entry';
-      return null;
-    }
-    if (pos.firstId !== null && compareStreamIds(pos.firstId, this.lastId) > 0 && pos.firstId !== events[0].streamId) {
-      return 'stream trimmed past the last applied entry';
-    }
-    return null;
+    return streamGap(await this.repo.streamPosition(), this.seq, this.lastId, events);
   }
-}
-
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
 }

@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import { PAGE_BYTES, objectsPerPage, pageSlot, type RedisClient, type ShardKeys } from '@loupe/shared';
+import { ID_BUCKET_SIZE, PAGE_BYTES, objectsPerPage, pageSlot, quietConnectionErrors, type RedisClient, type ShardKeys } from '@loupe/shared';
 
 /** One entry of a shard's change stream. */
 export interface ChangeEvent {
@@ -7,6 +7,19 @@ export interface ChangeEvent {
   op: 'upsert' | 'delete';
   id: number;
 }
+
+/** One object's codes per level, its key (UTF-8, null when its id has none) and source size. */
+export interface ObjectRecord {
+  levels: Buffer[];
+  key: Buffer | null;
+  width: number;
+  height: number;
+}
+
+/** Bytes of one id's entry in a dims page (u32 width, u32 height). */
+const DIMS_BYTES = 8;
+/** Bytes of the etag fingerprint in front of the key in an i2k entry. */
+const ETAG_FP_BYTES = 8;
 
 /** Where the change stream stands: its last generated id and how many entries were ever added. */
 export interface StreamPosition {
@@ -28,6 +41,17 @@ export class ShardReaderRepository {
     private readonly tail: RedisClient,
     readonly keys: ShardKeys,
   ) {}
+
+  /** True while both connections are up. */
+  connected(): boolean {
+    return this.redis.status === 'ready' && this.tail.status === 'ready';
+  }
+
+  /** Calls `lost` whenever either connection drops (it reconnects by itself). */
+  onConnectionLost(lost: () => void): void {
+    this.redis.on('close', lost);
+    this.tail.on('close', lost);
+  }
 
   /** Stream position from XINFO STREAM (one command, so lastId and entriesAdded agree). */
   async streamPosition(): Promise<StreamPosition> {
@@ -69,7 +93,35 @@ export class ShardReaderRepository {
    * Reads the first `objects` objects of one level's code pages, pipelining about chunkBytes per
    * round trip, and hands each page's objects to onPage(first object id, bytes) in id order.
    */
-  async readLevel(level: number, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
+  readLevel(level: number, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
+    return this.readPages((page) => this.keys.codes(level, page), objectBytes, objects, chunkBytes, onPage);
+  }
+
+  /** The source sizes of the first `objects` objects, a page at a time: onPage(first id, u32 width + u32 height per id). */
+  readDims(objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
+    return this.readPages((page) => this.keys.dims(page), DIMS_BYTES, objects, chunkBytes, onPage);
+  }
+
+  /** The keys of ids 0..objects-1 (null where an id has none), reading ID_BUCKET_SIZE ids per list and listsPerTrip lists per round trip. */
+  async readKeys(objects: number, listsPerTrip: number, onKey: (id: number, key: Buffer | null) => void): Promise<void> {
+    const lists = Math.ceil(objects / ID_BUCKET_SIZE);
+    for (let from = 0; from < lists; from += listsPerTrip) {
+      const p = this.redis.pipeline();
+      const to = Math.min(lists, from + listsPerTrip);
+      for (let b = from; b < to; b++) p.lrangeBuffer(this.keys.idBucket(b), 0, ID_BUCKET_SIZE - 1);
+      const replies = (await p.exec()) ?? [];
+      for (let b = from; b < to; b++) {
+        const [err, entries] = replies[b - from] ?? [new Error('pipeline aborted'), null];
+        if (err) throw err;
+        (entries as Buffer[]).forEach((entry, i) => {
+          const id = b * ID_BUCKET_SIZE + i;
+          if (id < objects) onKey(id, keyOfEntry(entry));
+        });
+      }
+    }
+  }
+
+  private async readPages(pageKey: (page: number) => string, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
     const per = objectsPerPage(objectBytes);
     const pages = Math.ceil(objects / per);
     const batch = Math.max(1, Math.floor(chunkBytes / PAGE_BYTES));
@@ -78,7 +130,7 @@ export class ShardReaderRepository {
       const to = Math.min(pages, from + batch);
       for (let page = from; page < to; page++) {
         const n = Math.min(per, objects - page * per);
-        p.getrangeBuffer(this.keys.codes(level, page), 0, n * objectBytes - 1);
+        p.getrangeBuffer(pageKey(page), 0, n * objectBytes - 1);
       }
       const replies = (await p.exec()) ?? [];
       for (let page = from; page < to; page++) {
@@ -91,11 +143,11 @@ export class ShardReaderRepository {
   }
 
   /**
-   * The codes of several objects at every level, read in one MULTI so each object's levels come
-   * from the same version (all keys of a shard share a hash tag, so this also works on a cluster).
-   * Result[i][level] is object ids[i]'s records at that level (empty for a level of 0 bytes: not read).
+   * Several objects' codes at every level, keys and sizes, read in one MULTI so each object's
+   * levels come from the same version (all keys of a shard share a hash tag, so this also works on
+   * a cluster). A level of 0 bytes is not read (its entry is empty).
    */
-  async readObjects(ids: number[], recordBytes: number[]): Promise<Buffer[][]> {
+  async readObjects(ids: number[], recordBytes: number[]): Promise<ObjectRecord[]> {
     if (!ids.length) return [];
     const tx = this.redis.multi();
     for (const id of ids) {
@@ -104,22 +156,25 @@ export class ShardReaderRepository {
         const { page, offset } = pageSlot(rb, id);
         tx.getrangeBuffer(this.keys.codes(level, page), offset, offset + rb - 1);
       });
+      tx.lindexBuffer(this.keys.idBucket(Math.floor(id / ID_BUCKET_SIZE)), id % ID_BUCKET_SIZE);
+      const { page, offset } = pageSlot(DIMS_BYTES, id);
+      tx.getrangeBuffer(this.keys.dims(page), offset, offset + DIMS_BYTES - 1);
     }
     const replies = await tx.exec();
     if (!replies) throw new Error('MULTI reading object codes was aborted');
-    const out: Buffer[][] = [];
     let i = 0;
-    for (let o = 0; o < ids.length; o++) {
-      out.push(
-        recordBytes.map((rb) => {
-          if (rb === 0) return Buffer.alloc(0);
-          const [err, buf] = replies[i++];
-          if (err) throw err;
-          return buf as Buffer;
-        }),
-      );
-    }
-    return out;
+    const next = (): unknown => {
+      const [err, value] = replies[i++];
+      if (err) throw err;
+      return value;
+    };
+    return ids.map(() => {
+      const levels = recordBytes.map((rb) => (rb === 0 ? Buffer.alloc(0) : (next() as Buffer)));
+      const key = keyOfEntry(next() as Buffer | null);
+      const dims = next() as Buffer;
+      const sized = dims.length === DIMS_BYTES;
+      return { levels, key, width: sized ? dims.readUInt32BE(0) : 0, height: sized ? dims.readUInt32BE(4) : 0 };
+    });
   }
 
   /**
@@ -156,6 +211,11 @@ export class ShardReaderRepository {
 
 /** A dedicated connection like `redis`, for XREAD BLOCK (waits through outages instead of failing). */
 export function duplicateForTail(redis: RedisClient, name: string): RedisClient {
-  if (redis instanceof Cluster) return redis.duplicate();
-  return redis.duplicate({ connectionName: name, maxRetriesPerRequest: null });
+  if (redis instanceof Cluster) return quietConnectionErrors(redis.duplicate());
+  return quietConnectionErrors(redis.duplicate({ connectionName: name, maxRetriesPerRequest: null }));
+}
+
+/** The object key in an i2k entry (8-byte etag fingerprint + key), null for a missing or padding entry. */
+function keyOfEntry(entry: Buffer | null): Buffer | null {
+  return entry && entry.length > ETAG_FP_BYTES ? entry.subarray(ETAG_FP_BYTES) : null;
 }

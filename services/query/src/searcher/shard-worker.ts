@@ -1,5 +1,6 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLogger, createRedis } from '@loupe/shared';
+import type { ObjectInfo } from './object-info-table.ts';
 import { SearchInputError, ShardMirror } from './shard-mirror.ts';
 import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
 
@@ -10,7 +11,8 @@ import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts
 const data = workerData as ShardWorkerData;
 const port = parentPort!;
 const log = createLogger('query', data.logLevel).child({ worker: threadId });
-const redis = createRedis(data.redis, { name: `loupe-query-worker-${threadId}` });
+// Mirrors read codes when the stream says they changed: such a read waits out a short outage.
+const redis = createRedis(data.redis, { name: `loupe-query-worker-${threadId}`, waitThroughOutages: true });
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 const mirrors = new Map<number, ShardMirror>();
@@ -51,7 +53,9 @@ port.on('message', (msg: ToWorker) => {
       }
       try {
         const results = msg.queries.map((q) => mirror.search(q.level, q.code, { k: q.k, maxDistance: q.maxDistance }));
-        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, results });
+        const ids = new Set(results.flatMap((hits) => hits.map((h) => h.id)));
+        const objects = [...ids].map((id): [number, ObjectInfo] => [id, mirror.describe(id)]);
+        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, results, objects, stale: !mirror.isCurrent() });
       } catch (e) {
         post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: String(e), inputError: e instanceof SearchInputError });
       }

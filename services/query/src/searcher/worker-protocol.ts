@@ -1,4 +1,5 @@
 import type { IndexLayout, LoupeConfig } from '@loupe/shared';
+import type { ObjectInfo } from './object-info-table.ts';
 import type { MirrorHit, MirrorStats } from './shard-mirror.ts';
 
 /** What a shard worker is started with (workerData). */
@@ -28,5 +29,16 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; shard: number }
   | { type: 'load-failed'; shard: number; error: string }
-  | { type: 'result'; reqId: number; shard: number; results?: MirrorHit[][]; error?: string; inputError?: boolean }
+  | {
+      type: 'result';
+      reqId: number;
+      shard: number;
+      results?: MirrorHit[][];
+      /** Key and source size of every object in `results`, by id. */
+      objects?: [id: number, info: ObjectInfo][];
+      /** The mirror may lack recent changes (Redis lost, not caught up yet). */
+      stale?: boolean;
+      error?: string;
+      inputError?: boolean;
+    }
   | { type: 'stats'; reqId: number; stats: MirrorStats[] };

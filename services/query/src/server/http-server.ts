@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Logger } from '@loupe/shared';
+import { isRedisConnectionError, RedisUnavailableError, type Logger } from '@loupe/shared';
 import { QueryInputError, type QueryService } from '../query.service.ts';
 import { SearchInputError } from '../searcher/index.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
@@ -15,6 +15,8 @@ export interface HttpServerDeps {
   stats: () => Promise<unknown>;
   /** What keeps this query service from answering from its mirrors; empty when ready. */
   missing: () => string[];
+  /** Whether Redis answers (searches by key and stats need it; the mirrors answer without). */
+  redis: { readonly up: boolean };
   metrics: MetricsRegistry;
   log: Logger;
   token?: string;
@@ -69,6 +71,10 @@ export async function buildHttpServer(d: HttpServerDeps) {
       d.metrics.overloaded.inc();
       return reply.code(503).header('Retry-After', String(err.retryAfterS)).send({ error: err.name, message: err.message });
     }
+    if (err instanceof RedisUnavailableError || isRedisConnectionError(err)) {
+      const unavailable = err instanceof RedisUnavailableError ? err : new RedisUnavailableError(`${req.method} ${req.routeOptions.url ?? req.url}`);
+      return reply.code(503).header('Retry-After', String(unavailable.retryAfterS)).send({ error: unavailable.name, message: unavailable.message });
+    }
     if (err.name === 'ImageRejectedError' && err.reason) {
       return reply.code(imageRejectionStatus(err.reason)).send({ error: err.reason, message: err.message });
     }
@@ -98,7 +104,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
       else throw new QueryInputError(400, 'JSON body must be {"key": "<object key>"} or {"code": "<hex>"}');
     }
     d.metrics.searchSeconds.observe((performance.now() - started) / 1000);
-    if (result.timings) reply.header('Server-Timing', Object.entries(result.timings).map(([phase, ms]) => `${phase};dur=${ms.toFixed(1)}`).join(', '));
+    if (result.timings) reply.header('Server-Timing', serverTiming(result.timings, result.checkSkipped));
     if (result.partial) {
       d.metrics.partialSearches.inc();
       return reply.code(503).send(result);
@@ -109,12 +115,23 @@ export async function buildHttpServer(d: HttpServerDeps) {
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
   if (d.deadLetters) await app.register(deadLetterRoutes(d.deadLetters));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  // Ready means the mirrors can answer: with Redis down they still do (stale), so an orchestrator
+  // keeps sending image and code searches here; the body says Redis is down.
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const missing = d.missing();
-    return missing.length === 0 ? { ready: true } : reply.code(503).send({ ready: false, missing, message: `not ready: ${missing.join('; ')}` });
+    const redis = d.redis.up ? 'up' : 'down';
+    if (missing.length) return reply.code(503).send({ ready: false, redis, missing, message: `not ready: ${missing.join('; ')}` });
+    return d.redis.up ? { ready: true, redis } : { ready: true, redis, stale: true, message: 'Redis is unreachable: image and code searches answer from the in-memory mirrors (stale); searches by key and /v1/stats answer 503' };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/plain; version=0.0.4').send(d.metrics.render()),
   );
   return app;
+}
+
+/** Server-Timing: milliseconds per phase, and how many candidates the pixel check skipped for lack of time. */
+function serverTiming(timings: Record<string, number>, checkSkipped = 0): string {
+  const phases = Object.entries(timings).map(([phase, ms]) => `${phase};dur=${ms.toFixed(1)}`);
+  if (checkSkipped) phases.push(`check-skipped;desc="${checkSkipped} candidates unchecked: source read budget spent"`);
+  return phases.join(', ');
 }

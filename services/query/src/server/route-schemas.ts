@@ -7,7 +7,9 @@ export const searchRouteSchema = {
   summary: 'Find indexed images that look like the query, or contain it',
   description:
     'Body: image bytes (Content-Type: image/*), or JSON {"key": "<object key>"} or {"code": "<hex>"}. ' +
-    'Returns one hit per object (its best view), best first. 503 with partial=true when a shard did not answer.',
+    'Returns one hit per object (its best view), best first. 503 with partial=true when a shard did not answer. ' +
+    'While Redis is unreachable, image and code searches answer from the in-memory mirrors with stale=true, and ' +
+    'searches by key answer 503 with Retry-After.',
   security: [{ bearer: [] }],
   querystring: {
     type: 'object',
@@ -44,6 +46,7 @@ export const searchRouteSchema = {
           properties: { total: { type: 'integer' }, ok: { type: 'integer' }, failed: { type: 'array', items: { type: 'integer' } } },
         },
         partial: { type: 'boolean' },
+        stale: { type: 'boolean', description: 'answered from the in-memory mirrors while Redis was unreachable (or just back): recent changes may be missing' },
       },
     },
   },
@@ -75,6 +78,16 @@ export const statsRouteSchema = {
           properties: { query: { type: 'string' }, encoders: { type: 'object', additionalProperties: { type: 'integer' } } },
         },
         queues: { type: 'object', additionalProperties: true },
+        source: {
+          type: 'object',
+          description: 'reading LOUPE_SOURCE as ingest last saw it: ok, or retrying (with back-off) since `since` after `lastError`; unknown before ingest reported',
+          properties: {
+            url: { type: 'string' },
+            state: { type: 'string', enum: ['ok', 'retrying', 'unknown'] },
+            since: { type: ['string', 'null'] },
+            lastError: { type: ['string', 'null'] },
+          },
+        },
       },
     },
   },
