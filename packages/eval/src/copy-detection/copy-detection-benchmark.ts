@@ -1,6 +1,5 @@
 import {
   decodeCanonical,
-  greyThumbnailBytes,
   levelBoxesUnit,
   prepareImage,
   toPixels,
@@ -17,6 +16,7 @@ import {
 } from '@loupe/shared';
 import { angularDistance, BruteForceIndex, hamming, type IndexedObject } from './brute-force-index.ts';
 import { describeDatabaseCodes } from './database-codes.ts';
+import { databasePixels } from './database-pixels.ts';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { queryCellGrids } from './query-cell-grids.ts';
 import { queryRegionCodes } from './query-region-codes.ts';
@@ -119,15 +119,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   const verifier = CandidateVerifier.forPlan(model.bits, model.plan, plan.verify);
   // Per photo: the codes of levels made from pixels (dct, thumbnail), and the thumbnail the pixel
   // check reads (the pixel level's, or the query service's sourceThumbnail: the same bytes).
-  const dbPixels = await Promise.all(
-    set.photos.map(async (p) => {
-      const raster = await decodeCanonical((await prepareImage(p.bytes, EVAL_IMAGE_LIMITS)).canonical);
-      return {
-        codes: model.plan.levels.map((_, l) => (model.isCnnLevel(l) ? new Uint8Array(0) : model.pixelLevelCode(l, raster))),
-        thumb: verifier?.pixels && greyThumbnailBytes(raster, verifier.pixels.side),
-      };
-    }),
-  );
+  const dbPixels = await databasePixels(cache, model, set, verifier?.pixels?.side, log);
   const dbMs = performance.now() - tDb;
 
   // One cache file per query view (side, orientation): plans that share views share descriptors.
@@ -262,7 +254,7 @@ export async function runCopyDetection(input: CopyDetectionInput): Promise<CopyD
   });
 
   const phash = new RecallTally('pHash 64-bit');
-  const dbHashes = await Promise.all(set.photos.map((p) => perceptualHash(p.bytes)));
+  const dbHashes = dbPixels.map((p) => p.phash);
   for (const q of queries) {
     const h = await perceptualHash(q.bytes);
     const d = dbHashes.map((x) => hamming(h, x));

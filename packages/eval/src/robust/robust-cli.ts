@@ -56,7 +56,7 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
   const log = (line: string) => process.stderr.write(line + '\n');
   const t0 = performance.now();
   const model = await loadHashModel(v.model!, { logger: createLogger('eval', 'warn') });
-  const images = await loadRobustImageSet(v.images);
+  const images = await loadRobustImageSet(v.images, v.cache);
   const set = await buildRobustSet(images, split, int(v.seed, 1), sizes);
   const copies = set.queries.filter((q) => q.source >= 0).length;
   log(`robust copy detection (${split} split, seed ${v.seed}): ${set.references.photos.length} references (${set.distractors} hard distractors), ${copies} copies + ${set.queries.length - copies} non-copies, model ${model.id}`);
