@@ -60,7 +60,7 @@ export interface RedisStatus {
 }
 
 /** Error codes of a client's mistakes, by HTTP status (the `error` field of the body). */
-const INPUT_ERROR_CODES = { 400: 'BadRequest', 404: 'NotFound', 413: 'TooLarge', 415: 'UnsupportedMediaType' } as const;
+export const INPUT_ERROR_CODES = { 400: 'BadRequest', 404: 'NotFound', 413: 'TooLarge', 415: 'UnsupportedMediaType' } as const;
 
 /** A client's mistake: mapped to a 4xx by the HTTP layer, `name` is its error code. */
 export class QueryInputError extends Error {

@@ -24,6 +24,12 @@ describe('config', () => {
     expect((err as Error).message).toMatch(/LOUPE_SOURCE: must be s3:\/\/bucket/);
   });
 
+  it('validates the log format', () => {
+    expect(loadConfig({}).LOUPE_LOG_FORMAT).toBe('auto');
+    expect(loadConfig({ LOUPE_LOG_FORMAT: 'pretty' }).LOUPE_LOG_FORMAT).toBe('pretty');
+    expect(() => loadConfig({ LOUPE_LOG_FORMAT: 'yaml' })).toThrow(/LOUPE_LOG_FORMAT: .*'auto' \| 'json' \| 'pretty'/);
+  });
+
   it('validates the inference runtime settings', () => {
     expect(loadConfig({})).toMatchObject({ LOUPE_RUNTIME: 'auto', LOUPE_RUNTIME_THREADS: 1, LOUPE_QUERY_WORKERS: 2, LOUPE_QUERY_QUEUE: 16 });
     expect(loadConfig({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: '2', LOUPE_ENCODERS: '3' })).toMatchObject({ LOUPE_RUNTIME: 'wasm', LOUPE_RUNTIME_THREADS: 2, LOUPE_ENCODERS: 3 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ImageLimits } from '../image/prepare-image.ts';
+import { LOG_FORMATS } from '../log/logger.ts';
 
 /** Root of the repository (used for the bundled sample folder and default data dir). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -47,6 +48,8 @@ export const ConfigSchema = z.object({
   LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   LOUPE_MODEL: z.string().default(DEFAULT_MODEL),
   LOUPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines when stdout is a terminal, JSON lines otherwise (read by createLogger). */
+  LOUPE_LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   LOUPE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.loupe')),
   /** Largest object ingest will fetch, in bytes. */
   LOUPE_MAX_BYTES: int(1024, 2 ** 31).default(50 * 1024 * 1024),

@@ -2,12 +2,12 @@ import Fastify, { LogController, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { isRedisConnectionError, RedisUnavailableError, type Logger } from '@loupe/shared';
-import { QueryInputError, type QueryService } from '../query.service.ts';
+import { INPUT_ERROR_CODES, QueryInputError, type QueryService } from '../query.service.ts';
 import { SearchInputError } from '../searcher/index.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { QueryOverloadedError } from '../encoding/query-encoder-pool.ts';
 import type { SearchParams } from '../search-types.ts';
-import { searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
+import { searchRequestBody, searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 import { deadLetterRoutes, type DeadLetterApi } from './dead-letter-routes.ts';
 
 export interface HttpServerDeps {
@@ -79,13 +79,19 @@ export async function buildHttpServer(d: HttpServerDeps) {
       return reply.code(imageRejectionStatus(err.reason)).send({ error: err.reason, message: err.message });
     }
     if (err.validation || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
-      return reply.code(err.statusCode ?? 400).send({ error: err.code ?? 'BadRequest', message: err.message });
+      // Fastify's own rejections (validation, body parsing, size) take the same codes as ours.
+      const status = err.statusCode ?? 400;
+      const code = INPUT_ERROR_CODES[status as keyof typeof INPUT_ERROR_CODES] ?? err.code ?? 'BadRequest';
+      return reply.code(status).send({ error: code, message: err.message });
     }
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'InternalError', message: 'internal error' });
   });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'NotFound', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  app.post('/v1/search', { schema: searchRouteSchema }, async (req, reply) => {
+  // The body is checked by the handler (clearer messages than a schema's), so the OpenAPI document gets it here.
+  const documentSearchBody = ({ schema, url }: { schema: object; url: string }) => ({ schema: { ...schema, body: searchRequestBody }, url });
+  app.post('/v1/search', { schema: searchRouteSchema, config: { swaggerTransform: documentSearchBody } }, async (req, reply) => {
     const q = req.query as { k: number; granularity: SearchParams['granularity']; maxDistance?: number; minScore?: number };
     if (q.maxDistance !== undefined && q.maxDistance > d.bits) {
       throw new QueryInputError(400, `maxDistance must be <= ${d.bits}`);
@@ -120,7 +126,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const missing = d.missing();
     const redis = d.redis.up ? 'up' : 'down';
-    if (missing.length) return reply.code(503).send({ ready: false, redis, missing, message: `not ready: ${missing.join('; ')}` });
+    if (missing.length) return reply.code(503).send({ error: 'NotReady', ready: false, redis, missing, message: `not ready: ${missing.join('; ')}` });
     return d.redis.up ? { ready: true, redis } : { ready: true, redis, stale: true, message: 'Redis is unreachable: image and code searches answer from the in-memory mirrors (stale); searches by key and /v1/stats answer 503' };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>

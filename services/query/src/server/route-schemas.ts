@@ -1,6 +1,40 @@
+import { errorResponses, unavailableOrPartial } from './error-schemas.ts';
+
 const box = {
   type: 'object',
   properties: { x: { type: 'integer' }, y: { type: 'integer' }, w: { type: 'integer' }, h: { type: 'integer' } },
+} as const;
+
+/** The answer to a search: also the body of a partial 503, with partial=true. */
+const searchResult = {
+  type: 'object',
+  required: ['hits', 'tookMs', 'shards'],
+  properties: {
+    hits: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'score', 'match', 'distance', 'granularity', 'region'],
+        properties: {
+          key: { type: 'string' },
+          score: { type: 'number' },
+          match: { type: 'boolean' },
+          distance: { type: 'integer' },
+          granularity: { type: 'string', enum: ['global', 'region'] },
+          region: box,
+          queryRegion: box,
+        },
+      },
+    },
+    tookMs: { type: 'number' },
+    shards: {
+      type: 'object',
+      required: ['total', 'ok'],
+      properties: { total: { type: 'integer' }, ok: { type: 'integer' }, failed: { type: 'array', items: { type: 'integer' } } },
+    },
+    partial: { type: 'boolean' },
+    stale: { type: 'boolean', description: 'answered from the in-memory mirrors while Redis was unreachable (or just back): recent changes may be missing' },
+  },
 } as const;
 
 export const searchRouteSchema = {
@@ -22,31 +56,27 @@ export const searchRouteSchema = {
     additionalProperties: false,
   },
   response: {
-    '2xx': {
-      type: 'object',
-      properties: {
-        hits: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              key: { type: 'string' },
-              score: { type: 'number' },
-              match: { type: 'boolean' },
-              distance: { type: 'integer' },
-              granularity: { type: 'string', enum: ['global', 'region'] },
-              region: box,
-              queryRegion: box,
-            },
-          },
-        },
-        tookMs: { type: 'number' },
-        shards: {
-          type: 'object',
-          properties: { total: { type: 'integer' }, ok: { type: 'integer' }, failed: { type: 'array', items: { type: 'integer' } } },
-        },
-        partial: { type: 'boolean' },
-        stale: { type: 'boolean', description: 'answered from the in-memory mirrors while Redis was unreachable (or just back): recent changes may be missing' },
+    200: { description: 'Hits, best first', ...searchResult },
+    ...errorResponses(400, 401, 404, 413, 415, 500),
+    503: unavailableOrPartial({ ...searchResult, required: ['hits', 'partial', 'shards'] }),
+  },
+} as const;
+
+/**
+ * What POST /v1/search accepts, for the OpenAPI document only: the handler checks the JSON body itself
+ * (so "both key and code" gets a message saying so), and image bytes are checked when decoded.
+ */
+export const searchRequestBody = {
+  required: true,
+  content: {
+    'image/*': { schema: { type: 'string', format: 'binary', description: 'image bytes (JPEG, PNG, WebP, GIF, AVIF, TIFF, ...), at most LOUPE_MAX_BYTES' } },
+    'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'image bytes, format sniffed' } },
+    'application/json': {
+      schema: {
+        oneOf: [
+          { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, description: 'an indexed object key: search with its stored code' } }, additionalProperties: false },
+          { type: 'object', required: ['code'], properties: { code: { type: 'string', pattern: '^[0-9a-fA-F]+$', description: 'a binary code in hex, as many bits as the index uses' } }, additionalProperties: false },
+        ],
       },
     },
   },
@@ -90,6 +120,7 @@ export const statsRouteSchema = {
         },
       },
     },
+    ...errorResponses(401, 500, 503),
   },
 } as const;
 
@@ -126,6 +157,7 @@ export const deadLetterListRouteSchema = {
         nextCursor: { type: ['string', 'null'] },
       },
     },
+    ...errorResponses(400, 401, 500, 503),
   },
 } as const;
 
@@ -137,6 +169,7 @@ export const deadLetterRetryRouteSchema = {
   security: [{ bearer: [] }],
   body: {
     type: 'object',
+    description: '{"key": "<object key>"} or {"all": true}',
     properties: { key: { type: 'string', minLength: 1, maxLength: 1024 }, all: { type: 'boolean', const: true } },
     additionalProperties: false,
   },
@@ -145,5 +178,6 @@ export const deadLetterRetryRouteSchema = {
       type: 'object',
       properties: { requeued: { type: 'integer' }, dropped: { type: 'integer' } },
     },
+    ...errorResponses(400, 401, 404, 413, 415, 500, 503),
   },
 } as const;
