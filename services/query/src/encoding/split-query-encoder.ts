@@ -55,7 +55,7 @@ export class SplitQueryEncoder implements QueryEncoder {
 
 /**
  * The plan's view indices in two parts of about equal cost (largest first, each to the lighter
- * part). A forward costs its pixels; turning a tilted copy back costs about 0.7 of a 224 forward in JS.
+ * part). A forward costs its pixels (a view with query regions runs one more per region); turning a tilted copy back costs about 0.7 of a 224 forward in JS.
  * Views that see the same raster at the same side (the whole query and its trimmed self, for an
  * image without a frame) share one forward, so they stay together.
  */
@@ -63,7 +63,9 @@ export function splitViews(views: QueryView[]): [number[], number[]] {
   const groups = new Map<string, { indices: number[]; cost: number }>();
   views.forEach((v, i) => {
     const key = v.kind === 'dct' ? 'dct' : v.tilt ? `tilt${v.tilt}` : `${v.side}:${v.orientation}`;
-    const cost = v.kind === 'dct' ? 0.05 : (v.side / 224) ** 2 + (v.tilt ? 0.7 : 0);
+    // Query regions are a forward each at the view's side.
+    const forwards = 1 + (v.regions?.boxes.length ?? 0);
+    const cost = v.kind === 'dct' ? 0.05 : forwards * (v.side / 224) ** 2 + (v.tilt ? 0.7 : 0);
     const g = groups.get(key) ?? { indices: [], cost: 0 };
     g.indices.push(i);
     g.cost = Math.max(g.cost, cost);

@@ -20,7 +20,7 @@ export interface WholeViewSpec {
   cells?: boolean;
   /** Turn a copy tilted by this many degrees (clockwise) back first (untiltRaster). */
   tilt?: number;
-  /** Also describe these parts of the view (boxes as fractions of it), pooled from the same map. */
+  /** Also describe these parts of the view (boxes as fractions of it), each cropped and forwarded at `side`. */
   parts?: readonly Box[];
 }
 
@@ -115,24 +115,26 @@ export class ViewDescriptorExtractor {
       // A spec that leaves the raster as it is (a trim of an unframed image) shares its forward.
       const unique = [...new Set(items.map((it) => it.raster))];
       const wantsCells = new Set(items.filter((it) => specs[it.si].cells).map((it) => it.raster));
-      const described = new Map<RgbRaster, WholeViewDescriptor & { map: PoolSource }>();
+      const described = new Map<RgbRaster, WholeViewDescriptor>();
       for (const chunk of chunks(unique, this.batchSize(side))) {
         const { data, f } = await this.featureMaps(chunk, side);
         chunk.forEach((raster, n) => {
           const map = this.cellsOf(data, n, f);
-          const whole: WholeViewDescriptor & { map: PoolSource } = { descriptor: this.pool(map, { c0: 0, c1: f, r0: 0, r1: f }), side: f, map };
+          const whole: WholeViewDescriptor = { descriptor: this.pool(map, { c0: 0, c1: f, r0: 0, r1: f }), side: f };
           if (wantsCells.has(raster)) whole.cells = gridCells({ c0: 0, c1: f, r0: 0, r1: f }, f).map((cell) => this.pool(map, cell));
           described.set(raster, whole);
         });
       }
       for (const { r, si, raster } of items) {
-        const { descriptor, side: f, cells, map } = described.get(raster)!;
+        const { descriptor, side: f, cells } = described.get(raster)!;
         const { parts } = specs[si];
         out[r][si] = {
           descriptor,
           side: f,
           ...(specs[si].cells ? { cells } : {}),
-          ...(parts ? { parts: parts.map((box) => this.pool(map, boxToCells(box, f))) } : {}),
+          // A part pooled from the whole view's map carries its surroundings (the receptive field
+          // spans the map): cropped and forwarded on its own, it codes as the picture it is.
+          ...(parts ? { parts: await this.describeParts(raster, parts, side) } : {}),
         };
       }
     }
@@ -184,6 +186,16 @@ export class ViewDescriptorExtractor {
         out[i][vi] = this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f });
       });
     }
+  }
+
+  /** Each box of a raster (fractions of it) cropped, resized to `side` and described whole. */
+  private async describeParts(raster: RgbRaster, boxes: readonly Box[], side: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (const chunk of chunks([...boxes], this.batchSize(side))) {
+      const { data, f } = await this.forward(chunk.length, side, (n, batch, offset) => writeCropInput(raster, chunk[n], side, batch, offset));
+      chunk.forEach((_, n) => out.push(this.pool(this.cellsOf(data, n, f), { c0: 0, c1: f, r0: 0, r1: f })));
+    }
+    return out;
   }
 
   /** Map `n` of a batch, ready to pool regions from (average pooling reads a summed-area table). */

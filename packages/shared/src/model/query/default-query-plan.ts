@@ -24,17 +24,15 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
 export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, tilted: 0.03, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06, queryRegion: 0.05 } as const;
 
 /**
- * The query regions (QueryView.regions): parts of the query, as fractions of it, of 45% and 70% of
- * its side (a picture pasted over 20-50% of a larger one), at every 20% step (the last flush with
- * the edge), in every width x height pair — 49 boxes pooled from the largest upright view's map.
+ * The query regions (QueryView.regions): parts of the query, as fractions of it, each forwarded at
+ * the global side — a picture pasted over 20-50% of a larger one is found when a part holds about
+ * it. The four corners and the centre at 60% of the side, and the centres of the four quadrants at
+ * 45%: nine forwards of 224 px a query.
  */
-export function queryRegionBoxes(sizes: readonly number[] = [0.45, 0.7], step = 0.2): { x: number; y: number; w: number; h: number }[] {
-  const starts = sizes.map((s) => {
-    const n = Math.ceil((1 - s) / step - 1e-9) + 1;
-    return { s, at: Array.from({ length: n }, (_, i) => Math.round(((i * (1 - s)) / (n - 1)) * 1e4) / 1e4) };
-  });
+export function queryRegionBoxes(): { x: number; y: number; w: number; h: number }[] {
   const out: { x: number; y: number; w: number; h: number }[] = [];
-  for (const col of starts) for (const row of starts) for (const y of row.at) for (const x of col.at) out.push({ x, y, w: col.s, h: row.s });
+  for (const [x, y] of [[0, 0], [0.4, 0], [0, 0.4], [0.4, 0.4], [0.2, 0.2]]) out.push({ x, y, w: 0.6, h: 0.6 });
+  for (const [x, y] of [[0.025, 0.025], [0.525, 0.025], [0.025, 0.525], [0.525, 0.525]]) out.push({ x, y, w: 0.45, h: 0.45 });
   return out;
 }
 
@@ -145,9 +143,8 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
     const offsets = isDct.map((dct) => (dct ? QUERY_OFFSETS.dct : null));
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
-  // The largest upright view above the global side lends its map to the query regions.
-  const host = views.filter((v) => v.orientation === 'none' && !v.trim && !v.tilt && v.kind !== 'dct' && v.side > globalSide).sort((a, b) => b.side - a.side)[0];
-  if (host && descriptor.mode === 'rmac') host.regions = { boxes: queryRegionBoxes(), offset: QUERY_OFFSETS.queryRegion };
+  // The whole query's view carries the query regions (forwarded at its side, the global level's).
+  if (descriptor.mode === 'rmac') views[0].regions = { boxes: queryRegionBoxes(), offset: QUERY_OFFSETS.queryRegion };
   const match = { minScore: DEFAULT_MATCH_SCORE };
   if (cellLevelOf(plan) < 0) return { views, match };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.

@@ -35,14 +35,15 @@ export interface QueryView {
   maxDistance?: number;
   /** Also code each cell of this view's feature map: the query's grid for verification (QueryPlan.verify). */
   cells?: boolean;
-  /** Also code parts of the query, pooled from this view's map, against the whole-image level. */
+  /** Also code parts of the query, each cropped and forwarded at this view's side, against the whole-image level. */
   regions?: QueryRegions;
 }
 
 /**
  * Parts of the query matched against the index's global codes: a copy pasted into a larger
- * picture (a meme, a collage, a screenshot) is found as a part of the query. Each box is pooled
- * from the view's own feature map, so it costs no forward.
+ * picture (a meme, a collage, a screenshot) is found as a part of the query. Each box costs a
+ * forward: pooled from the whole query's map instead, a part's code carries its surroundings and
+ * lands as far from its source's global code as unrelated images do (docs/benchmarks.md).
  */
 export interface QueryRegions {
   /** Boxes as fractions of the query image. */
