@@ -17,3 +17,4 @@ export * from './util/seeded-random.ts';
 export * from './redis/index-generations.ts';
 export * from './redis/index-counters.ts';
 export * from './redis/encoder-registry.ts';
+export * from './redis/object-version.ts';
