@@ -19,8 +19,9 @@ export const UNVERSIONED = 0;
 /**
  * How long the indexer remembers the version of a deleted key (ShardKeys.deletedKey). It must
  * outlast any older job of that key still in flight: retries back off for seconds, and a backlog
- * is worked off in hours, so a week is ample; a deleted key costs about 100 bytes meanwhile. A job
- * older than that would index its object again (the next discovery pass does not see it).
+ * is worked off in hours, so a week is ample; a deleted key costs about 200 bytes meanwhile
+ * (measured with 40-byte keys). A job older than that would index its object again (the next
+ * discovery pass does not see it).
  */
 export const DELETED_KEY_TTL_MS = 7 * 24 * 3600_000;
 

@@ -60,7 +60,8 @@ export const ID_BUCKET_SIZE = 128;
  * substring value). Measured for the global level alone (bench/postings-memory.ts, 4 x 16-bit
  * substrings): dense bitmaps 6,109 B/object at 20k objects (they grow as values x ids / 8: ~30 GiB
  * at 1M), Redis sets 193 B/object, packed u32 ids in listpack hashes 28 B/object, against 8 code
- * bytes, and the whole layout above is 208 B/object at 100k (target <= 1.5 x 152). The searchers
+ * bytes, and the whole layout above is 208 B/object at 100k (target <= 1.5 x 152; measured before
+ * the 8-byte version pages). The searchers
  * build the MIH in memory from the codes they mirror (1.6–2.2 s per 10M records) instead.
  */
 export class ShardKeys {
