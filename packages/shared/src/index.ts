@@ -19,3 +19,4 @@ export * from './redis/index-counters.ts';
 export * from './redis/encoder-registry.ts';
 export * from './redis/dead-letter-cursor.ts';
 export * from './redis/dead-letter-repository.ts';
+export * from './redis/object-version.ts';

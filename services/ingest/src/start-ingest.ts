@@ -8,6 +8,7 @@ import {
   DeadLetterRepository,
   imageLimits,
   DEFAULT_VIEW_PLAN,
+  ObjectVersionClock,
   QueueNames,
   type LoupeConfig,
   type Logger,
@@ -55,7 +56,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   };
   const seen = new SeenObjectRepository(redis, source.url);
   const discovery = new DiscoveryService({
-    source, prefix, seen, ingestQueue: queues.ingest, encodeQueue: queues.encode, logger,
+    source, prefix, seen, clock: new ObjectVersionClock(redis), ingestQueue: queues.ingest, encodeQueue: queues.encode, logger,
   });
 
   // The worker exists before the backpressure callbacks can fire; they only pause/resume it.

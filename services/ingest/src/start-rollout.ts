@@ -6,7 +6,9 @@ import {
   type LoupeConfig,
   type RedisClient,
   createObjectSource,
+  ObjectVersionClock,
 } from '@loupe/shared';
+import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
 import { RolloutService } from './services/rollout.service.ts';
 
 export interface RolloutHandle {
@@ -19,7 +21,9 @@ export interface RolloutHandle {
 export function openRollout(config: LoupeConfig, deps: { redis: RedisClient; loadModel: (ref: string) => Promise<HashModel>; logger: Logger }): RolloutHandle {
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config, deps.redis));
   const source = createObjectSource(config);
-  const service = new RolloutService({ ...deps, source, ingestQueue: queues[0], pipelineQueues: queues });
+  const seen = new SeenObjectRepository(deps.redis, source.source.url);
+  const clock = new ObjectVersionClock(deps.redis);
+  const service = new RolloutService({ ...deps, source, seen, clock, ingestQueue: queues[0], pipelineQueues: queues });
   return {
     service,
     async close() {

@@ -3,6 +3,21 @@ import { IngestKeys, type RedisClient } from '@loupe/shared';
 export interface SeenVersion {
   key: string;
   etag: string;
+  /** Object version its jobs carry; absent for entries written before versions existed. */
+  version?: number;
+}
+
+/** A seen-hash value: the etag, then NUL and the version when there is one. */
+export function seenValue(v: Pick<SeenVersion, 'etag' | 'version'>): string {
+  return v.version === undefined ? v.etag : `${v.etag}\u0000${v.version}`;
+}
+
+/** Inverse of seenValue (a value without a valid version suffix is an etag alone). */
+export function parseSeenValue(key: string, value: string): SeenVersion {
+  const at = value.lastIndexOf('\u0000');
+  const tail = value.slice(at + 1);
+  if (at < 0 || !/^\d{1,16}$/.test(tail) || !Number.isSafeInteger(Number(tail))) return { key, etag: value };
+  return { key, etag: value.slice(0, at), version: Number(tail) };
 }
 
 // Compare-and-delete / compare-and-expire: only the holder's token may release or extend.
@@ -10,8 +25,9 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
- * Discovery's memory in Redis, per source: the hash of object key -> etag of every version that
- * became a job, a pass counter, and the lock that lets one process at a time run a pass.
+ * Discovery's memory in Redis, per source: the hash of object key -> etag (and version) of every
+ * version that became a job, a pass counter, and the lock that lets one process at a time run a
+ * pass (or a rollout's backfill).
  */
 export class SeenObjectRepository {
   private readonly seenKey: string;
@@ -28,14 +44,16 @@ export class SeenObjectRepository {
     this.lockKey = keys.discoveryLock(sourceUrl);
   }
 
-  /** Known etag of each key, null when never seen. */
-  async etags(keys: string[]): Promise<(string | null)[]> {
-    return keys.length ? this.redis.hmget(this.seenKey, ...keys) : [];
+  /** Known version of each key, null when never seen. */
+  async versions(keys: string[]): Promise<(SeenVersion | null)[]> {
+    if (!keys.length) return [];
+    const values = await this.redis.hmget(this.seenKey, ...keys);
+    return values.map((v, i) => (v === null ? null : parseSeenValue(keys[i], v)));
   }
 
   async markSeen(versions: SeenVersion[]): Promise<void> {
     if (!versions.length) return;
-    await this.redis.hset(this.seenKey, Object.fromEntries(versions.map((v) => [v.key, v.etag])));
+    await this.redis.hset(this.seenKey, Object.fromEntries(versions.map((v) => [v.key, seenValue(v)])));
   }
 
   async forget(keys: string[]): Promise<void> {
@@ -49,7 +67,7 @@ export class SeenObjectRepository {
       const [next, flat] = await this.redis.hscan(this.seenKey, cursor, 'COUNT', count);
       cursor = next;
       const page: SeenVersion[] = [];
-      for (let i = 0; i < flat.length; i += 2) page.push({ key: flat[i], etag: flat[i + 1] });
+      for (let i = 0; i < flat.length; i += 2) page.push(parseSeenValue(flat[i], flat[i + 1]));
       if (page.length) yield page;
     } while (cursor !== '0');
   }

@@ -12,6 +12,7 @@ import {
   type EncodeJob,
   type ImageLimits,
   type IndexJob,
+  type IngestJob,
   type Logger,
   type ViewPlan,
   ObjectGoneError,
@@ -57,11 +58,12 @@ export class IngestJobService {
       if (e instanceof JobValidationError) throw new UnrecoverableError(e.message);
       throw e;
     }
-    if (data.op === 'delete') return this.remove(data.key, job);
-    return this.upsert(data.key, data.etag, data.size, data.generation, job, token);
+    if (data.op === 'delete') return this.remove(data, job);
+    return this.upsert(data, job, token);
   }
 
-  private async upsert(key: string, etag: string, size: number | undefined, generation: string | undefined, job: Job, token?: string): Promise<IngestOutcome> {
+  private async upsert(data: Extract<IngestJob, { op: 'upsert' }>, job: Job, token?: string): Promise<IngestOutcome> {
+    const { key, etag, size, generation, version } = data;
     const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
     let release: () => void;
     try {
@@ -89,8 +91,9 @@ export class IngestJobService {
         image: image.canonical.toString('base64'),
         views: image.views,
         ...(generation ? { generation } : {}),
+        ...(version !== undefined ? { version } : {}),
       };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag) });
+      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag, version) });
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {
@@ -110,15 +113,15 @@ export class IngestJobService {
     }
   }
 
-  private async remove(key: string, job: Job): Promise<IngestOutcome> {
+  private async remove({ key, version }: Extract<IngestJob, { op: 'delete' }>, job: Job): Promise<IngestOutcome> {
     const { source, indexQueue, logger } = this.deps;
-    // Re-created since discovery saw it gone: its upsert replaces the old version; deleting
-    // now could remove the new one if the upsert is indexed first.
+    // Re-created since discovery saw it gone: its upsert (a newer version) replaces the old one.
     if (await source.stat(key)) {
       logger.info({ event: 'delete-skipped', key }, 'object exists again, delete skipped');
       return { status: 'delete-skipped' };
     }
-    const del: IndexJob = { op: 'delete', key };
+    // The version orders it against upserts of the key, so a late older one cannot bring it back.
+    const del: IndexJob = { op: 'delete', key, ...(version !== undefined ? { version } : {}) };
     // The ingest job's creation time is stable across its retries and distinct per deletion.
     await indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, String(job.timestamp)) });
     logger.info({ event: 'delete', key }, 'delete queued');

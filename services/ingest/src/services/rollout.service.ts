@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import {
@@ -19,13 +20,19 @@ import {
   type RedisClient,
   type StoredIndexLayout,
   type ObjectEntry,
+  type ObjectVersionClock,
   type ConfiguredSource,
 } from '@loupe/shared';
+import type { SeenObjectRepository } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
+import { DISCOVERY_LOCK_TTL_MS } from './discovery.service.ts';
 
 export interface RolloutDeps {
   redis: RedisClient;
   source: ConfiguredSource;
+  /** Discovery's state of the source: the backfill takes its lock, so it never overlaps a pass. */
+  seen: SeenObjectRepository;
+  clock: ObjectVersionClock;
   ingestQueue: Queue;
   /** Queues whose pending jobs may still write to the next generation (ingest, encode, index). */
   pipelineQueues: Queue[];
@@ -57,6 +64,8 @@ export interface FinishOptions {
 }
 
 const BACKFILL_BATCH = 500;
+/** How often the backfill tries for the discovery lock while a pass holds it. */
+const BACKFILL_LOCK_POLL_MS = 250;
 /** A query service whose heartbeat is older than this is not waited for. */
 const SERVING_FRESH_MS = 15_000;
 
@@ -149,29 +158,49 @@ export class RolloutService {
     return next.namespace;
   }
 
-  /** One ingest job per object of the source, for the new generation only. */
+  /**
+   * One ingest job per object of the source, for the new generation only. It lists the source as
+   * a discovery pass would, under the same lock and with an object version of its own, so its jobs
+   * are ordered with discovery's: a version discovery sees after the backfill wins in the next
+   * generation, and one the backfill sees after a pass wins over that pass's.
+   */
   private async backfill(generation: string): Promise<number> {
     const { source, prefix } = this.deps.source;
-    let batch: ObjectEntry[] = [];
-    let queued = 0;
-    const flush = async () => {
-      await this.deps.ingestQueue.addBulk(
-        batch.map((e) => ({
-          name: 'upsert',
-          data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation } satisfies IngestJob,
-          opts: { jobId: objectJobId(`ingest@${generation}`, e.key, e.etag) },
-        })),
-      );
-      queued += batch.length;
-      batch = [];
-    };
-    for await (const e of source.list(prefix)) {
-      if (!isCandidateKey(e.key)) continue;
-      batch.push(e);
-      if (batch.length >= BACKFILL_BATCH) await flush();
+    const { seen, clock, logger } = this.deps;
+    const token = randomUUID();
+    for (let waited = false; !(await seen.acquireLock(token, DISCOVERY_LOCK_TTL_MS)); waited = true) {
+      if (!waited) logger.info({ source: source.url }, 'waiting for the running discovery pass before listing the source');
+      await sleep(BACKFILL_LOCK_POLL_MS);
     }
-    if (batch.length) await flush();
-    return queued;
+    try {
+      const version = await clock.next();
+      let batch: ObjectEntry[] = [];
+      let queued = 0;
+      const flush = async () => {
+        if (!(await seen.extendLock(token, DISCOVERY_LOCK_TTL_MS))) {
+          throw new RolloutError(`discovery lock of ${source.url} lost during the backfill; start the rollout again to resume it`);
+        }
+        await this.deps.ingestQueue.addBulk(
+          batch.map((e) => ({
+            name: 'upsert',
+            data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation, version } satisfies IngestJob,
+            // Without the version: a resumed rollout does not queue an object version twice.
+            opts: { jobId: objectJobId(`ingest@${generation}`, e.key, e.etag) },
+          })),
+        );
+        queued += batch.length;
+        batch = [];
+      };
+      for await (const e of source.list(prefix)) {
+        if (!isCandidateKey(e.key)) continue;
+        batch.push(e);
+        if (batch.length >= BACKFILL_BATCH) await flush();
+      }
+      if (batch.length) await flush();
+      return queued;
+    } finally {
+      await seen.releaseLock(token).catch(() => undefined);
+    }
   }
 
   private async awaitQueryServices(generation: string, timeoutMs: number, pollMs: number): Promise<void> {
