@@ -152,4 +152,12 @@ export class IngestKeys {
   discoveryLock(source: string): string {
     return `${this.tag}:lock:${source}`;
   }
+  /** String: epoch ms at which the last complete discovery pass over a source began. */
+  listedAt(source: string): string {
+    return `${this.tag}:listed-at:${source}`;
+  }
+  /** Hash object key -> sequencer of the last S3 event applied for it (LOUPE_EVENTS). */
+  sequencers(source: string): string {
+    return `${this.tag}:seq:${source}`;
+  }
 }

@@ -11,12 +11,14 @@ const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 
 /**
  * Discovery's memory in Redis, per source: the hash of object key -> etag of every version that
- * became a job, a pass counter, and the lock that lets one process at a time run a pass.
+ * became a job, a pass counter, when the last complete pass began, and the lock that lets one
+ * process at a time run a pass.
  */
 export class SeenObjectRepository {
   private readonly seenKey: string;
   private readonly passKey: string;
   private readonly lockKey: string;
+  private readonly listedAtKey: string;
 
   constructor(
     private readonly redis: RedisClient,
@@ -26,6 +28,7 @@ export class SeenObjectRepository {
     this.seenKey = keys.seen(sourceUrl);
     this.passKey = keys.pass(sourceUrl);
     this.lockKey = keys.discoveryLock(sourceUrl);
+    this.listedAtKey = keys.listedAt(sourceUrl);
   }
 
   /** Known etag of each key, null when never seen. */
@@ -60,6 +63,16 @@ export class SeenObjectRepository {
 
   async nextPass(): Promise<number> {
     return this.redis.incr(this.passKey);
+  }
+
+  /** Epoch ms at which the last complete pass began, null when none completed. */
+  async listedAt(): Promise<number | null> {
+    const v = await this.redis.get(this.listedAtKey);
+    return v === null ? null : Number(v);
+  }
+
+  async markListed(at: number): Promise<void> {
+    await this.redis.set(this.listedAtKey, String(at));
   }
 
   async acquireLock(token: string, ttlMs: number): Promise<boolean> {

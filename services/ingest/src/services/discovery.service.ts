@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import {
-  objectJobId,
-  type IngestJob,
-  type Logger,
-  type ObjectEntry,
-  type ObjectSource,
-} from '@loupe/shared';
+import type { Logger, ObjectEntry, ObjectSource } from '@loupe/shared';
 import type { SeenObjectRepository, SeenVersion } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
+import type { ObjectJobsService, UpsertCounts } from './object-jobs.service.ts';
 
 export interface DiscoveryReport {
   source: string;
@@ -30,19 +24,26 @@ export interface DiscoveryDeps {
   source: ObjectSource;
   prefix: string;
   seen: SeenObjectRepository;
-  ingestQueue: Queue;
-  encodeQueue: Queue;
+  jobs: ObjectJobsService;
   logger: Logger;
+  /**
+   * Something else (S3 events) also turns changes into jobs while a pass lists: a difference
+   * between the listing and the seen hash is then checked against the object as it is now
+   * (one HEAD per difference) before it becomes a job, so a stale listing undoes nothing.
+   */
+  confirmChanges?: boolean;
 }
 
 const BATCH = 500;
 const LOCK_TTL_MS = 60_000;
+/** Objects looked up at once when confirming differences. */
+const CONFIRM_PARALLEL = 16;
 
 /**
  * Turns the source's state into ingest jobs: lists everything under the prefix, compares it
  * with the seen hash, and enqueues one upsert job per new or changed object version and one
- * delete job per vanished key. Job ids make every step idempotent: a pass that dies half-way is
- * simply run again. A backfill is just the first pass (empty seen hash).
+ * delete job per vanished key (ObjectJobsService). Job ids make every step idempotent: a pass
+ * that dies half-way is simply run again. A backfill is just the first pass (empty seen hash).
  */
 export class DiscoveryService {
   private chain: Promise<unknown> = Promise.resolve();
@@ -62,7 +63,8 @@ export class DiscoveryService {
   }
 
   private async pass(): Promise<DiscoveryReport> {
-    const { source, prefix, seen, logger } = this.deps;
+    const { source, prefix, seen, jobs, logger, confirmChanges } = this.deps;
+    const current = confirmChanges ? (key: string) => source.stat(key) : undefined;
     const started = Date.now();
     const report: DiscoveryReport = {
       source: source.url, ran: false, pass: 0, listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0, deleted: 0, ms: 0,
@@ -86,21 +88,25 @@ export class DiscoveryService {
         listedKeys.add(entry.key);
         batch.push(entry);
         if (batch.length >= BATCH) {
-          await this.enqueueUpserts(batch, report);
+          this.count(await jobs.enqueueUpserts(batch, current), report);
           await seen.extendLock(token, LOCK_TTL_MS);
           batch = [];
         }
       }
-      await this.enqueueUpserts(batch, report);
+      this.count(await jobs.enqueueUpserts(batch, current), report);
       // Deletions only after a complete listing: a listing that failed half-way throws above
       // and never makes unlisted keys look deleted.
       const gone: SeenVersion[] = [];
       for await (const page of seen.scan()) for (const v of page) if (!listedKeys.has(v.key)) gone.push(v);
       for (let i = 0; i < gone.length; i += BATCH) {
-        await this.enqueueDeletes(gone.slice(i, i + BATCH), report.pass);
+        let slice = gone.slice(i, i + BATCH);
+        if (current) slice = await this.stillGone(slice, current);
+        await jobs.enqueueDeletes(slice, String(report.pass));
+        report.deleted += slice.length;
         await seen.extendLock(token, LOCK_TTL_MS);
       }
-      report.deleted = gone.length;
+      // The listing is complete: the re-list schedule with events on counts from its start.
+      await seen.markListed(started);
       report.ms = Date.now() - started;
       // A pass that found nothing new is routine (every LOUPE_POLL_MS): debug, not info.
       const changed = report.new + report.changed + report.deleted > 0;
@@ -111,62 +117,20 @@ export class DiscoveryService {
     }
   }
 
-  private async enqueueUpserts(batch: ObjectEntry[], report: DiscoveryReport): Promise<void> {
-    if (!batch.length) return;
-    const { seen, ingestQueue } = this.deps;
-    const known = await seen.etags(batch.map((e) => e.key));
-    const fresh: ObjectEntry[] = [];
-    const superseded: SeenVersion[] = [];
-    batch.forEach((e, i) => {
-      const before = known[i];
-      if (before === e.etag) return void report.unchanged++;
-      if (before === null) report.new++;
-      else {
-        report.changed++;
-        superseded.push({ key: e.key, etag: before });
-      }
-      fresh.push(e);
-    });
-    await this.forgetJobs(superseded);
-    await ingestQueue.addBulk(
-      fresh.map((e) => ({
-        name: 'upsert',
-        data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size } satisfies IngestJob,
-        opts: { jobId: objectJobId('ingest', e.key, e.etag) },
-      })),
-    );
-    // Marked seen only once the jobs exist: a crash in between re-adds them (same ids) next pass.
-    await seen.markSeen(fresh);
+  /** The versions whose key does not exist now (created again since the listing passed it: kept). */
+  private async stillGone(gone: SeenVersion[], current: (key: string) => Promise<ObjectEntry | null>): Promise<SeenVersion[]> {
+    const out: SeenVersion[] = [];
+    for (let i = 0; i < gone.length; i += CONFIRM_PARALLEL) {
+      const slice = gone.slice(i, i + CONFIRM_PARALLEL);
+      const now = await Promise.all(slice.map((v) => current(v.key)));
+      slice.forEach((v, j) => now[j] === null && out.push(v));
+    }
+    return out;
   }
 
-  private async enqueueDeletes(gone: SeenVersion[], pass: number): Promise<void> {
-    const { seen, ingestQueue } = this.deps;
-    await this.forgetJobs(gone);
-    await ingestQueue.addBulk(
-      gone.map((v) => ({
-        name: 'delete',
-        data: { op: 'delete', key: v.key } satisfies IngestJob,
-        // A key can vanish again after coming back: the pass number keeps each deletion distinct.
-        opts: { jobId: objectJobId('ingest-del', v.key, String(pass)) },
-      })),
-    );
-    await seen.forget(gone.map((v) => v.key));
-  }
-
-  /**
-   * Removes the finished or still-waiting jobs of superseded versions from the ingest and encode
-   * queues. Job ids come from (key, etag), and BullMQ ignores an add whose id it still holds, so
-   * without this a version that comes back (A -> B -> A, or delete then re-upload of the same
-   * bytes) would be silently dropped. It also spares the encoder stale work. Active jobs are
-   * locked and stay (remove returns 0).
-   */
-  private async forgetJobs(versions: SeenVersion[]): Promise<void> {
-    const { ingestQueue, encodeQueue } = this.deps;
-    await Promise.all(
-      versions.flatMap((v) => [
-        ingestQueue.remove(objectJobId('ingest', v.key, v.etag)),
-        encodeQueue.remove(objectJobId('encode', v.key, v.etag)),
-      ]),
-    );
+  private count(counts: UpsertCounts, report: DiscoveryReport): void {
+    report.new += counts.new;
+    report.changed += counts.changed;
+    report.unchanged += counts.unchanged;
   }
 }
