@@ -3,3 +3,4 @@ export type { DiscoveryReport } from './services/discovery.service.ts';
 export { isCandidateKey } from './services/candidate-key.ts';
 export { RolloutService, RolloutError, type RolloutProgress, type FinishOptions } from './services/rollout.service.ts';
 export { openRollout, type RolloutHandle } from './start-rollout.ts';
+export { SqsEventQueueRepository } from './repositories/sqs-event-queue.repository.ts';
