@@ -219,7 +219,8 @@ describe('the event queue consumer', () => {
     const config = configFor('cons/', events);
     const queues = openQueues(config);
     const logs = captureLogger();
-    const ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger });
+    // Short long-polls: the summary line comes when a receive finds the queue empty.
+    const ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger, events: { waitSeconds: 1 } });
     try {
       await s3.put(BUCKET, 'cons/a.jpg', sample('baboon.jpg'));
       await s3.send(queueUrl, 'this is not JSON');
