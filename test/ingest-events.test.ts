@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,15 +8,15 @@ import {
 } from '@loupe/shared';
 import { startIngest } from '@loupe/ingest';
 import { captureLogger, waitFor } from './support/capture-logger.ts';
-import { searchBytes, startPipeline, type RunningPipeline } from './support/pipeline.ts';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.ts';
+import { createdEvent, currentObjects, queueDrained, s3EventMessage } from './support/s3-events.ts';
 import { startS3, type TestS3 } from './support/s3-server.ts';
-import { openQueues, type TestQueues } from './support/test-queues.ts';
+import { openQueues } from './support/test-queues.ts';
 
 const BUCKET = 'photos';
 const SAMPLES = path.join(REPO_ROOT, 'samples');
 const sample = (f: string) => readFileSync(path.join(SAMPLES, f));
-// Polling and re-listing never come round during a test: whatever changes, events did it.
+// Polling and re-listing never come round unless a test asks: whatever changes, events did it.
 const NEVER = { LOUPE_POLL_MS: '86400000', LOUPE_RELIST_MS: '2592000000' };
 
 let redis: TestRedis;
@@ -29,7 +27,6 @@ const savedEnv: Record<string, string | undefined> = {};
 beforeAll(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
   s3.createBucket(BUCKET);
-  s3.createBucket('elsewhere');
   db = new Redis(redis.url);
   // Credentials reach the service the way they do in production: the SDK reads the environment.
   for (const [k, v] of Object.entries(s3.env)) {
@@ -47,164 +44,10 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), s3?.stop()]);
 });
 
-/** The S3 event JSON as S3 writes it, for one object; keys URL-encoded with + for spaces. */
-function record(eventName: string, key: string, object: { eTag?: string; size?: number; sequencer: string }, bucket = BUCKET) {
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: new Date().toISOString(),
-    eventName,
-    userIdentity: { principalId: 'AWS:TEST' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'R', 'x-amz-id-2': 'H' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'loupe',
-      bucket: { name: bucket, ownerIdentity: { principalId: 'O' }, arn: `arn:aws:s3:::${bucket}` },
-      object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'), ...object },
-    },
-  };
-}
-const message = (...records: object[]) => JSON.stringify({ Records: records });
-
-async function current(prefix: string): Promise<Map<string, { etag: string; size: number }>> {
-  const r = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-  return new Map((r.Contents ?? []).map((o) => [o.Key!, { etag: o.ETag!.replace(/"/g, ''), size: o.Size! }]));
-}
-
-/** A creation event of the object as it is now in the bucket. */
-async function created(key: string, sequencer: string, eventName = 'ObjectCreated:Put') {
-  const o = (await current(key)).get(key);
-  if (!o) throw new Error(`${key} is not in the bucket`);
-  return record(eventName, key, { eTag: o.etag, size: o.size, sequencer });
-}
-
-const drained = (queueUrl: string, inFlight = 0) =>
-  waitFor(async () => {
-    const d = await s3.queueDepth(queueUrl);
-    return d.waiting === 0 && d.inFlight === inFlight;
-  });
-
-describe('ingest driven by S3 event notifications (fauxqs SQS), through the whole pipeline', () => {
-  const prefix = 'ev/';
-  const source = `s3://${BUCKET}/${prefix}`;
-  let queueUrl: string;
-  let pipeline: RunningPipeline;
-  let queues: TestQueues;
-  const seenEtag = (key: string) => db.hget(new IngestKeys().seen(source), key);
-  const stats = async () => (await fetch(`${pipeline.base}/v1/stats`)).json();
-  const byKey = (key: string) =>
-    fetch(`${pipeline.base}/v1/search?k=3`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
-  const settled = (indexed: number) => waitFor(async () => {
-    const s = await stats();
-    return s.indexed === indexed && s.pending === 0 && s;
-  }, 120_000, 200);
-
-  beforeAll(async () => {
-    const queue = s3.createQueue('loupe-events');
-    queueUrl = queue.queueUrl;
-    pipeline = await startPipeline({ ...s3.env, ...NEVER, REDIS_URL: redis.url, LOUPE_SOURCE: source, LOUPE_EVENTS: queue.events, LOUPE_SHARDS: '2' });
-    queues = openQueues(pipeline.config);
-    // The start-up backfill (of an empty prefix) is done before anything is put in the bucket.
-    await waitFor(() => db.get(new IngestKeys().listedAt(source)));
-  });
-
-  afterAll(async () => {
-    await queues?.close();
-    await pipeline?.close();
-  });
-
-  it('indexes what creation events announce, and only that', async () => {
-    await s3.put(BUCKET, 'ev/cat on a mat.jpg', sample('chelsea-cat.jpg'));
-    await s3.put(BUCKET, 'ev/coffee.jpg', sample('coffee.jpg'));
-    await s3.put(BUCKET, 'ev/rocket.jpg', sample('rocket.jpg'));
-    await s3.put(BUCKET, 'ev/README.md', '# not an image\n');
-    await s3.put(BUCKET, 'elsewhere-key.jpg', sample('coins.jpg'));
-    // In the bucket, but no event says so: only a listing would find it.
-    await s3.put(BUCKET, 'ev/unannounced.jpg', sample('astronaut.jpg'));
-
-    await s3.send(queueUrl, JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: BUCKET }));
-    await s3.send(queueUrl, message(await created('ev/cat on a mat.jpg', '0065F1A2B3C4D5E601'), await created('ev/coffee.jpg', '0065F1A2B3C4D5E602')));
-    // Through SNS (no raw delivery): the S3 JSON arrives as the envelope's Message string.
-    await s3.send(queueUrl, JSON.stringify({
-      Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:000000000000:uploads',
-      Message: message(await created('ev/rocket.jpg', '0065F1A2B3C4D5E603', 'ObjectCreated:CompleteMultipartUpload')),
-    }));
-    await s3.send(queueUrl, message(
-      await created('ev/README.md', '0065F1A2B3C4D5E604'),
-      await created('elsewhere-key.jpg', '0065F1A2B3C4D5E605'),
-      record('ObjectCreated:Put', 'ev/other-bucket.jpg', { eTag: 'x', size: 1, sequencer: '01' }, 'elsewhere'),
-      record('ObjectTagging:Put', 'ev/coffee.jpg', { sequencer: '0065F1A2B3C4D5E6FF' }),
-    ));
-
-    await settled(3);
-    await drained(queueUrl);
-    const cat = await byKey('ev/cat on a mat.jpg');
-    expect(cat.status).toBe(200);
-    expect((await cat.json()).hits[0]).toMatchObject({ key: 'ev/cat on a mat.jpg', distance: 0 });
-    expect((await byKey('ev/unannounced.jpg')).status).toBe(404);
-    expect((await byKey('ev/README.md')).status).toBe(404);
-    // Indexed from events alone: the only listing was the start-up backfill of the empty prefix.
-    expect(await db.get(new IngestKeys().pass(source))).toBe('1');
-  });
-
-  it('removes an object on its removal event', async () => {
-    await s3.remove(BUCKET, 'ev/coffee.jpg');
-    await s3.send(queueUrl, message(record('ObjectRemoved:Delete', 'ev/coffee.jpg', { sequencer: '0065F1A2B3C4D5E610' })));
-    await settled(2);
-    await waitFor(async () => (await byKey('ev/coffee.jpg')).status === 404);
-    expect(await seenEtag('ev/coffee.jpg')).toBeNull();
-  });
-
-  it('a duplicated event changes nothing, not even a late duplicate of a creation since removed', async () => {
-    const coffee = objectJobId('ingest', 'ev/coffee.jpg', md5(sample('coffee.jpg')));
-    const before = await queues.ingest.getJobCounts('completed', 'waiting', 'active', 'delayed');
-    expect(await queues.ingest.getJob(coffee)).toBeFalsy(); // withdrawn when the object was removed
-    // Delivered again: the rocket's creation, and the coffee's creation after its removal.
-    await s3.send(queueUrl, JSON.stringify({
-      Type: 'Notification', Message: message(await created('ev/rocket.jpg', '0065F1A2B3C4D5E603', 'ObjectCreated:CompleteMultipartUpload')),
-    }));
-    await s3.send(queueUrl, message(record('ObjectCreated:Put', 'ev/coffee.jpg', { eTag: md5(sample('coffee.jpg')), size: sample('coffee.jpg').length, sequencer: '0065F1A2B3C4D5E602' })));
-    await drained(queueUrl);
-    // Applied, the late creation would have queued the coffee again (its job was withdrawn) and
-    // marked it seen; dropped, nothing moved.
-    expect(await queues.ingest.getJob(coffee)).toBeFalsy();
-    expect(await seenEtag('ev/coffee.jpg')).toBeNull();
-    expect(await queues.ingest.getJobCounts('completed', 'waiting', 'active', 'delayed')).toEqual(before);
-    expect(await stats()).toMatchObject({ indexed: 2, pending: 0 });
-  });
-
-  it('an older event arriving after a newer one changes nothing', async () => {
-    const key = 'ev/rocket.jpg';
-    const oldEtag = (await current(key)).get(key)!.etag;
-    await s3.put(BUCKET, key, sample('orange.jpg'));
-    const newEtag = (await current(key)).get(key)!.etag;
-    expect(newEtag).not.toBe(oldEtag);
-    // The newer event first; its sequencer is longer but, right-padded, still the later one.
-    await s3.send(queueUrl, message(await created(key, '0065F1A2B3C4D5E62000')));
-    await waitFor(async () => (await queues.ingest.getJob(objectJobId('ingest', key, newEtag)))?.finishedOn);
-    await settled(2);
-    // Then the older one, as SQS may deliver it.
-    await s3.send(queueUrl, message(record('ObjectCreated:Put', key, { eTag: oldEtag, size: sample('rocket.jpg').length, sequencer: '0065F1A2B3C4D5E611' })));
-    await drained(queueUrl);
-    expect(await seenEtag(key)).toBe(newEtag);
-    expect(await queues.ingest.getJob(objectJobId('ingest', key, oldEtag))).toBeFalsy();
-    // The index holds the newer bytes under the key.
-    const r = await searchBytes(pipeline.base, sample('orange.jpg'));
-    expect(r.hits[0]).toMatchObject({ key, distance: 0 });
-    // A removal older than the creation it follows is dropped too.
-    await s3.send(queueUrl, message(record('ObjectRemoved:Delete', key, { sequencer: '0065F1A2B3C4D5E612' })));
-    await drained(queueUrl);
-    expect(await seenEtag(key)).toBe(newEtag);
-    expect(await stats()).toMatchObject({ indexed: 2, pending: 0 });
-  });
-});
-
-/** The ETag S3 gives a single-part upload: the MD5 of the bytes. */
-function md5(bytes: Buffer): string {
-  return createHash('md5').update(bytes).digest('hex');
-}
+const message = s3EventMessage;
+const current = (prefix: string) => currentObjects(s3, BUCKET, prefix);
+const created = (key: string, sequencer: string) => createdEvent(s3, BUCKET, key, sequencer);
+const drained = (queueUrl: string, inFlight = 0) => queueDrained(s3, queueUrl, inFlight);
 
 describe('the event queue consumer', () => {
   // Each test has its own prefix (its own seen hash) and its own BullMQ queues.
