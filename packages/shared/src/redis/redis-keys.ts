@@ -165,8 +165,9 @@ export class IngestKeys {
     this.tag = `${namespace}:{ingest}`;
   }
   /**
-   * Hash object key -> etag of every object version discovery has turned into a job, followed by
-   * NUL and the version it was stamped with (entries written before versions existed have none).
+   * Hash object key -> etag of every object version turned into a job (by discovery or an S3
+   * event), followed by NUL and the version it was stamped with (entries written before versions
+   * existed have none).
    */
   seen(source: string): string {
     return `${this.tag}:seen:${source}`;
@@ -175,12 +176,31 @@ export class IngestKeys {
   pass(source: string): string {
     return `${this.tag}:pass:${source}`;
   }
-  /** Held (SET NX PX) by the one ingest process running a discovery pass over a source. */
+  /**
+   * The source's lock (SET NX PX): held by whoever queues jobs of the source, a discovery pass or
+   * a rollout's backfill for their whole listing, an S3 event for one object, so object versions
+   * follow the order in which they were seen. The value names the holder.
+   */
   discoveryLock(source: string): string {
     return `${this.tag}:lock:${source}`;
+  }
+  /**
+   * String: the holder token of a pass or backfill waiting for the lock while S3 events hold it;
+   * events do not take the lock while it is there (seconds-long PX), so a pass is not starved.
+   */
+  discoveryLockTurn(source: string): string {
+    return `${this.tag}:lock-turn:${source}`;
   }
   /** Last object version handed out (ObjectVersionClock), one for all sources. */
   get versionClock(): string {
     return `${this.tag}:version`;
+  }
+  /** String: epoch ms at which the last complete discovery pass over a source began. */
+  listedAt(source: string): string {
+    return `${this.tag}:listed-at:${source}`;
+  }
+  /** Hash object key -> sequencer of the last S3 event applied for it (LOUPE_EVENTS). */
+  sequencers(source: string): string {
+    return `${this.tag}:seq:${source}`;
   }
 }

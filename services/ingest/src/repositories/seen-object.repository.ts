@@ -20,19 +20,15 @@ export function parseSeenValue(key: string, value: string): SeenVersion {
   return { key, etag: value.slice(0, at), version: Number(tail) };
 }
 
-// Compare-and-delete / compare-and-expire: only the holder's token may release or extend.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-
 /**
- * Discovery's memory in Redis, per source: the hash of object key -> etag (and version) of every
- * version that became a job, a pass counter, and the lock that lets one process at a time run a
- * pass (or a rollout's backfill).
+ * The memory of what became a job, per source: the hash of object key -> etag and version of
+ * every object version queued (by a discovery pass or an S3 event), a pass counter, and when the
+ * last complete pass began. The source's lock is SourceLockRepository.
  */
 export class SeenObjectRepository {
   private readonly seenKey: string;
   private readonly passKey: string;
-  private readonly lockKey: string;
+  private readonly listedAtKey: string;
 
   constructor(
     private readonly redis: RedisClient,
@@ -41,7 +37,7 @@ export class SeenObjectRepository {
   ) {
     this.seenKey = keys.seen(sourceUrl);
     this.passKey = keys.pass(sourceUrl);
-    this.lockKey = keys.discoveryLock(sourceUrl);
+    this.listedAtKey = keys.listedAt(sourceUrl);
   }
 
   /** Known version of each key, null when never seen. */
@@ -80,15 +76,13 @@ export class SeenObjectRepository {
     return this.redis.incr(this.passKey);
   }
 
-  async acquireLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.lockKey, token, 'PX', ttlMs, 'NX')) === 'OK';
+  /** Epoch ms at which the last complete pass began, null when none completed. */
+  async listedAt(): Promise<number | null> {
+    const v = await this.redis.get(this.listedAtKey);
+    return v === null ? null : Number(v);
   }
 
-  async extendLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(EXTEND, 1, this.lockKey, token, ttlMs)) === 1;
-  }
-
-  async releaseLock(token: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.lockKey, token);
+  async markListed(at: number): Promise<void> {
+    await this.redis.set(this.listedAtKey, String(at));
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import {
@@ -8,32 +7,28 @@ import {
   GENERATION_DRAIN_MS,
   generationNamespace,
   liveObjectCount,
-  objectJobId,
   PENDING_JOB_STATES,
   pendingJobs,
   promoteGeneration,
   readLiveLayouts,
   servedGenerations,
   type HashModel,
-  type IngestJob,
   type Logger,
   type RedisClient,
   type StoredIndexLayout,
   type ObjectEntry,
-  type ObjectVersionClock,
   type ConfiguredSource,
 } from '@loupe/shared';
-import type { SeenObjectRepository } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
-import { DISCOVERY_LOCK_TTL_MS } from './discovery.service.ts';
+import type { ObjectJobsService } from './object-jobs.service.ts';
+import { SourceLockLostError, type SourceLockService } from './source-lock.service.ts';
 
 export interface RolloutDeps {
   redis: RedisClient;
   source: ConfiguredSource;
-  /** Discovery's state of the source: the backfill takes its lock, so it never overlaps a pass. */
-  seen: SeenObjectRepository;
-  clock: ObjectVersionClock;
-  ingestQueue: Queue;
+  /** The source's lock: the backfill lists under it, so it never overlaps a pass or an event. */
+  lock: SourceLockService;
+  jobs: ObjectJobsService;
   /** Queues whose pending jobs may still write to the next generation (ingest, encode, index). */
   pipelineQueues: Queue[];
   loadModel: (ref: string) => Promise<HashModel>;
@@ -64,8 +59,6 @@ export interface FinishOptions {
 }
 
 const BACKFILL_BATCH = 500;
-/** How often the backfill tries for the discovery lock while a pass holds it. */
-const BACKFILL_LOCK_POLL_MS = 250;
 /** A query service whose heartbeat is older than this is not waited for. */
 const SERVING_FRESH_MS = 15_000;
 
@@ -166,40 +159,26 @@ export class RolloutService {
    */
   private async backfill(generation: string): Promise<number> {
     const { source, prefix } = this.deps.source;
-    const { seen, clock, logger } = this.deps;
-    const token = randomUUID();
-    for (let waited = false; !(await seen.acquireLock(token, DISCOVERY_LOCK_TTL_MS)); waited = true) {
-      if (!waited) logger.info({ source: source.url }, 'waiting for the running discovery pass before listing the source');
-      await sleep(BACKFILL_LOCK_POLL_MS);
-    }
+    const { lock, jobs, logger } = this.deps;
+    const onWait = () => logger.info({ source: source.url }, 'waiting for the running discovery pass before listing the source');
     try {
-      const version = await clock.next();
-      let batch: ObjectEntry[] = [];
-      let queued = 0;
-      const flush = async () => {
-        if (!(await seen.extendLock(token, DISCOVERY_LOCK_TTL_MS))) {
-          throw new RolloutError(`discovery lock of ${source.url} lost during the backfill; start the rollout again to resume it`);
+      return await lock.hold('backfill', async (held) => {
+        let batch: ObjectEntry[] = [];
+        let queued = 0;
+        for await (const e of source.list(prefix)) {
+          if (!isCandidateKey(e.key)) continue;
+          batch.push(e);
+          if (batch.length < BACKFILL_BATCH) continue;
+          await jobs.enqueueForGeneration(batch, generation, held);
+          queued += batch.length;
+          batch = [];
         }
-        await this.deps.ingestQueue.addBulk(
-          batch.map((e) => ({
-            name: 'upsert',
-            data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation, version } satisfies IngestJob,
-            // Without the version: a resumed rollout does not queue an object version twice.
-            opts: { jobId: objectJobId(`ingest@${generation}`, e.key, e.etag) },
-          })),
-        );
-        queued += batch.length;
-        batch = [];
-      };
-      for await (const e of source.list(prefix)) {
-        if (!isCandidateKey(e.key)) continue;
-        batch.push(e);
-        if (batch.length >= BACKFILL_BATCH) await flush();
-      }
-      if (batch.length) await flush();
-      return queued;
-    } finally {
-      await seen.releaseLock(token).catch(() => undefined);
+        await jobs.enqueueForGeneration(batch, generation, held);
+        return queued + batch.length;
+      }, { wait: true, onWait });
+    } catch (e) {
+      if (e instanceof SourceLockLostError) throw new RolloutError(`${e.message} during the backfill; start the rollout again to resume it`);
+      throw e;
     }
   }
 
