@@ -17,6 +17,7 @@ import {
   type RedisClient,
 } from '@loupe/shared';
 import { openDeadLetters, type DeadLettersHandle } from '@loupe/ingest';
+import { SeenObjectRepository } from '../services/ingest/src/repositories/seen-object.repository.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { startS3, type TestS3 } from './support/s3-server.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
@@ -89,11 +90,28 @@ describe('retry of an encode-stage dead letter (real Redis, S3 emulator)', () =>
     expect(await failed.get(KEY)).toMatchObject({ stage: 'encode', etag });
   });
 
+  it('re-runs the object version the key was last queued with, never a newer one', async () => {
+    // Discovery (or an S3 event) queued this etag at version 42, and its encode failed.
+    await new SeenObjectRepository(client, `s3://${BUCKET}/cam/`).markSeen([{ key: KEY, etag, version: 42 }]);
+    await failed.record({ stage: 'encode', key: KEY, etag, reason: 'bad canonical raster: x', at: new Date().toISOString() });
+    await queues.encode.add('encode', { key: KEY }, { jobId: objectJobId('encode', KEY, etag, 42) });
+    await queues.index.add('upsert', { key: KEY }, { jobId: indexJobId(KEY, etag, MODEL, 42) });
+    const waiting = (await queues.ingest.getJobs(['waiting'])).length;
+
+    expect(await deadLetters.service.retry(KEY)).toBe('requeued');
+    expect(await queues.encode.getJob(objectJobId('encode', KEY, etag, 42))).toBeUndefined();
+    expect(await queues.index.getJob(indexJobId(KEY, etag, MODEL, 42))).toBeUndefined();
+    const jobs = await queues.ingest.getJobs(['waiting']);
+    expect(jobs).toHaveLength(waiting + 1);
+    expect(IngestJobSchema.parse(jobs.find((j) => j.data.version !== undefined)!.data))
+      .toEqual({ op: 'upsert', key: KEY, etag, size: expect.any(Number), version: 42 });
+  });
+
   it('answers null for a key that is not a dead letter, and drops one the source no longer has', async () => {
     expect(await deadLetters.service.retry('cam/never-failed.jpg')).toBeNull();
     await s3.remove(BUCKET, KEY);
     expect(await deadLetters.service.retry(KEY)).toBe('dropped');
     expect(await failed.count()).toBe(0);
-    expect(await queues.ingest.getJobs(['waiting'])).toHaveLength(2);
+    expect(await queues.ingest.getJobs(['waiting'])).toHaveLength(3);
   });
 });

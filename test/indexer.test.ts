@@ -82,7 +82,7 @@ describe('indexer against a real redis-server', () => {
     expect(changed.op === 'upsert' && changed.outcome).toBe('replaced');
     expect(changed.op === 'upsert' && first.op === 'upsert' && changed.id === first.id).toBe(true);
     const sk = new ShardKeys(first.shard);
-    const id = first.op === 'upsert' ? first.id : -1;
+    const id = first.op === 'upsert' ? first.id! : -1;
     const rec = await redis.getrangeBuffer(...recordAt(sk, 0, 1, id, 0));
     expect(rec[0]).toBe(99);
     const events = await redis.xrange(sk.changes, '-', '+');
@@ -93,8 +93,8 @@ describe('indexer against a real redis-server', () => {
     const a = await svc.handle(job('gone.jpg', 'v1', 3));
     const d = await svc.handle({ op: 'delete', key: 'gone.jpg' });
     const sk = new ShardKeys(a.shard);
-    const id = a.op === 'upsert' ? a.id : -1;
-    expect(d).toEqual({ op: 'delete', shard: a.shard, id });
+    const id = a.op === 'upsert' ? a.id! : -1;
+    expect(d).toEqual({ op: 'delete', shard: a.shard, id, outcome: 'deleted' });
     expect(await redis.getbit(sk.tombstones, id)).toBe(1);
     expect(await lookupObjectId(redis, sk, 'gone.jpg')).toBeNull();
     expect((await svc.handle({ op: 'delete', key: 'gone.jpg' })).id).toBeNull();
@@ -111,11 +111,11 @@ describe('indexer against a real redis-server', () => {
     for (let i = 0; i < keys.length; i += 200) {
       const batch = keys.slice(i, i + 200);
       const got = await Promise.all(batch.map((key) => repo.upsert({ key, etag: 'e1', width: 1, height: 1, levels })));
-      batch.forEach((key, j) => ids.set(key, got[j].id));
+      batch.forEach((key, j) => ids.set(key, got[j].id!));
     }
     expect(new Set(ids.values()).size).toBe(keys.length);
     const gone = keys.filter((_, i) => i % 7 === 3);
-    for (const key of gone) expect(await repo.remove(key)).toBe(ids.get(key));
+    for (const key of gone) expect((await repo.remove(key)).id).toBe(ids.get(key));
     const state = await redis.hgetall(sk.keyMapState);
     expect(Number(state.n)).toBe(keys.length - gone.length);
     expect(Number(state.L)).toBeGreaterThan(4); // split many times
@@ -146,12 +146,12 @@ describe('indexer against a real redis-server', () => {
     // Pretend b.jpg's fingerprint belongs to a.jpg (one bucket while the shard is this small).
     await redis.hset(sk.keyBucket(0), keyFingerprint('b.jpg'), String(a.id));
     const b = await repo.upsert({ key: 'b.jpg', etag: 'e', width: 1, height: 1, levels });
-    expect(b).toEqual({ id: a.id + 1, outcome: 'created' });
+    expect(b).toEqual({ id: a.id! + 1, outcome: 'created' });
     expect(await redis.hget(sk.keyCollisions, 'b.jpg')).toBe(String(b.id));
     expect(await repo.idOf('b.jpg')).toBe(b.id);
     expect(await repo.idOf('a.jpg')).toBe(a.id);
     expect((await repo.upsert({ key: 'b.jpg', etag: 'e', width: 1, height: 1, levels })).outcome).toBe('unchanged');
-    expect(await repo.remove('b.jpg')).toBe(b.id);
+    expect((await repo.remove('b.jpg')).id).toBe(b.id);
     expect(await repo.idOf('b.jpg')).toBeNull();
     expect(await redis.hlen(sk.keyCollisions)).toBe(0);
     expect(await repo.idOf('a.jpg')).toBe(a.id);

@@ -104,12 +104,13 @@ describe('ingest from a file:// folder', () => {
     const logs = captureLogger();
     const ingest = await startIngest(config, { discovery: 'manual', logger: logs.logger });
     try {
-      expect(await ingest.discoverOnce()).toMatchObject({ listed: 7, skipped: 3, new: 4 });
+      const first = await ingest.discoverOnce();
+      expect(first).toMatchObject({ listed: 7, skipped: 3, new: 4 });
       await settled();
       const source = new FileObjectSource(dir);
       const expected = [];
       for (const key of ['photos/a.jpg', 'photos/nested/deep/b.jpg', 'c-no-extension']) {
-        expected.push(objectJobId('encode', key, (await source.stat(key))!.etag));
+        expected.push(objectJobId('encode', key, (await source.stat(key))!.etag, first.version));
       }
       const encodeJobs = await queues.encode.getJobs(['waiting']);
       expect(encodeJobs.map((j) => j.id).sort()).toEqual(expected.sort());
@@ -122,14 +123,16 @@ describe('ingest from a file:// folder', () => {
       const later = new Date(Date.now() + 5000);
       utimesSync(path.join(dir, 'photos/a.jpg'), later, later);
       unlinkSync(path.join(dir, 'photos/nested/deep/b.jpg'));
-      expect(await ingest.discoverOnce()).toMatchObject({ new: 0, changed: 1, deleted: 1, unchanged: 2 });
+      const second = await ingest.discoverOnce();
+      expect(second).toMatchObject({ new: 0, changed: 1, deleted: 1, unchanged: 2 });
+      expect(second.version).toBeGreaterThan(first.version);
       await settled();
       const a = (await source.stat('photos/a.jpg'))!;
-      const job = await queues.encode.getJob(objectJobId('encode', 'photos/a.jpg', a.etag));
+      const job = await queues.encode.getJob(objectJobId('encode', 'photos/a.jpg', a.etag, second.version));
       expect(job?.data.width).toBe(512); // fruits.jpg is 512x480, astronaut 512x512
       expect(job?.data.height).toBe(480);
       const deletes = await queues.index.getJobs(['waiting']);
-      expect(deletes.map((j) => j.data)).toEqual([{ op: 'delete', key: 'photos/nested/deep/b.jpg' }]);
+      expect(deletes.map((j) => j.data)).toEqual([{ op: 'delete', key: 'photos/nested/deep/b.jpg', version: second.version }]);
     } finally {
       await ingest.close();
     }
@@ -147,7 +150,8 @@ describe('ingest from a file:// folder', () => {
       expect(passes.find((l) => l.new === 1)?.level).toBe(30);
       expect(passes.filter((l) => l.new === 0 && l.changed === 0 && l.deleted === 0).every((l) => l.level === 20)).toBe(true);
       const st = (await new FileObjectSource(dir).stat('photos/new-rocket.jpg'))!;
-      await waitFor(() => queues.encode.getJob(objectJobId('encode', 'photos/new-rocket.jpg', st.etag)));
+      const version = passes.find((l) => l.new === 1)?.version as number;
+      await waitFor(() => queues.encode.getJob(objectJobId('encode', 'photos/new-rocket.jpg', st.etag, version)));
     } finally {
       await ingest.close();
     }

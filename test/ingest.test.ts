@@ -98,6 +98,10 @@ describe('ingest from S3 (fauxqs) into real Redis', () => {
     await queues?.close();
   });
 
+  /** Etag and version of every waiting encode job of `key`. */
+  const encodeJobsOf = async (key: string) =>
+    (await queues.encode.getJobs(['waiting'])).filter((j) => j.data.key === key).map((j) => ({ etag: j.data.etag, version: j.data.version }));
+
   // discoverOnce() returns once its jobs are queued, so "nothing left to run" means all done.
   const settled = () =>
     waitFor(async () => {
@@ -108,13 +112,14 @@ describe('ingest from S3 (fauxqs) into real Redis', () => {
   it('backfills: one encode job per image, bad objects dead-lettered with reasons', async () => {
     const report = await ingest.discoverOnce();
     expect(report).toMatchObject({ ran: true, listed: 13, skipped: 1, new: 12, changed: 0, deleted: 0 });
+    expect(report.version).toBeGreaterThan(0);
     const counts = await settled();
     expect(counts).toMatchObject({ completed: 12, failed: 0 });
 
     const etags = await etagsUnder(prefix);
     const encodeJobs = await queues.encode.getJobs(['waiting']);
     expect(encodeJobs).toHaveLength(GOOD.length);
-    const expectedIds = GOOD.map((f) => objectJobId('encode', `${prefix}${f}`, etags.get(`${prefix}${f}`)!)).sort();
+    const expectedIds = GOOD.map((f) => objectJobId('encode', `${prefix}${f}`, etags.get(`${prefix}${f}`)!, report.version)).sort();
     expect(encodeJobs.map((j) => j.id).sort()).toEqual(expectedIds);
     for (const job of encodeJobs.slice(0, 3)) {
       const data = EncodeJobSchema.parse(job.data);
@@ -154,29 +159,33 @@ describe('ingest from S3 (fauxqs) into real Redis', () => {
     const newEtag = (await etagsUnder(prefix)).get(key)!;
     expect(newEtag).not.toBe(oldEtag);
 
-    expect(await ingest.discoverOnce()).toMatchObject({ new: 0, changed: 1, unchanged: 11, deleted: 0 });
+    const changed = await ingest.discoverOnce();
+    expect(changed).toMatchObject({ new: 0, changed: 1, unchanged: 11, deleted: 0 });
     await settled();
-    expect(await queues.encode.getJob(objectJobId('encode', key, newEtag))).toBeTruthy();
     // The superseded, never-encoded version was withdrawn from the encode queue.
-    expect(await queues.encode.getJob(objectJobId('encode', key, oldEtag))).toBeFalsy();
+    expect(await encodeJobsOf(key)).toEqual([{ etag: newEtag, version: changed.version }]);
+    expect(await queues.encode.getJob(objectJobId('encode', key, newEtag, changed.version))).toBeTruthy();
     expect(await queues.encode.count()).toBe(GOOD.length);
 
-    // Back to the original bytes (same etag as before): it is a new version again, not a duplicate.
+    // Back to the original bytes (same etag as before): a new version again, not a duplicate.
     await s3.put(BUCKET, key, original);
-    expect(await ingest.discoverOnce()).toMatchObject({ changed: 1 });
+    const reverted = await ingest.discoverOnce();
+    expect(reverted).toMatchObject({ changed: 1 });
+    expect(reverted.version).toBeGreaterThan(changed.version);
     await settled();
-    expect(await queues.encode.getJob(objectJobId('encode', key, oldEtag))).toBeTruthy();
-    expect(await queues.encode.getJob(objectJobId('encode', key, newEtag))).toBeFalsy();
+    expect(await encodeJobsOf(key)).toEqual([{ etag: oldEtag, version: reverted.version }]);
   });
 
   it('a deleted object gives one delete index job', async () => {
     const key = `${prefix}coffee.jpg`;
     await s3.remove(BUCKET, key);
-    expect(await ingest.discoverOnce()).toMatchObject({ listed: 12, deleted: 1, new: 0, changed: 0 });
+    const report = await ingest.discoverOnce();
+    expect(report).toMatchObject({ listed: 12, deleted: 1, new: 0, changed: 0 });
     await settled();
     const indexJobs = await queues.index.getJobs(['waiting']);
     expect(indexJobs).toHaveLength(1);
-    expect(IndexJobSchema.parse(indexJobs[0].data)).toEqual({ op: 'delete', key });
+    // It carries its pass's version, so a late index of an older version cannot bring it back.
+    expect(IndexJobSchema.parse(indexJobs[0].data)).toEqual({ op: 'delete', key, version: report.version });
     expect(indexJobs[0].id).toMatch(/^index-del-/);
     // Gone for good: another pass deletes nothing more.
     expect(await ingest.discoverOnce()).toMatchObject({ deleted: 0, unchanged: 11 });

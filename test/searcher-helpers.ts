@@ -58,8 +58,9 @@ export class ShardWriter {
   async put(key: string, shard: number, levels = this.randomLevels()): Promise<ExpectedObject> {
     const width = 100 + this.rand.below(1000);
     const height = 100 + this.rand.below(1000);
-    const { id } = await this.repos[shard].upsert({ key, etag: `v${++this.version}`, width, height, levels });
-    const obj = { key, id, shard, levels, deleted: false, width, height };
+    const r = await this.repos[shard].upsert({ key, etag: `v${++this.version}`, width, height, levels });
+    if (r.id === null) throw new Error(`${key}: upsert refused (${r.outcome})`);
+    const obj = { key, id: r.id, shard, levels, deleted: false, width, height };
     this.objects.set(key, obj);
     return obj;
   }

@@ -1,5 +1,6 @@
 import { startFauxqs } from 'fauxqs';
 import { S3Client, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 export interface TestS3 {
   endpoint: string;
@@ -8,14 +9,20 @@ export interface TestS3 {
   createBucket(name: string): void;
   put(bucket: string, key: string, body: Uint8Array | string): Promise<void>;
   remove(bucket: string, key: string): Promise<void>;
+  /** An SQS queue on the same emulator: its URL, and the LOUPE_EVENTS value that names it. */
+  createQueue(name: string): { queueUrl: string; events: string };
+  send(queueUrl: string, body: string): Promise<void>;
+  /** Messages waiting, and received but not deleted. */
+  queueDepth(queueUrl: string): Promise<{ waiting: number; inFlight: number }>;
   stop(): Promise<void>;
 }
 
-/** Starts the fauxqs S3 emulator over HTTP on a free port. */
+/** Starts the fauxqs S3 + SQS emulator over HTTP on a free port. */
 export async function startS3(): Promise<TestS3> {
   const server = await startFauxqs({ port: 0, logger: false });
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const client = new S3Client({ endpoint: server.address, region: 'us-east-1', forcePathStyle: true, credentials });
+  const sqs = new SQSClient({ endpoint: server.address, region: 'us-east-1', credentials });
   return {
     endpoint: server.address,
     client,
@@ -33,8 +40,23 @@ export async function startS3(): Promise<TestS3> {
     async remove(bucket, key) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
+    createQueue(name) {
+      // fauxqs names queues http://sqs.<region>.localhost:<port>/000000000000/<name>.
+      const { queueUrl } = server.createQueue(name);
+      return { queueUrl, events: queueUrl.replace(/^http:/, 'sqs:') };
+    },
+    async send(queueUrl, body) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    },
+    async queueDepth(queueUrl) {
+      const r = await sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }));
+      return { waiting: Number(r.Attributes?.ApproximateNumberOfMessages), inFlight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    },
     async stop() {
       client.destroy();
+      sqs.destroy();
       await server.stop();
     },
   };

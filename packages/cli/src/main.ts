@@ -46,10 +46,10 @@ JSON line; docs/benchmarks.md says what each measures.`;
 
 /** What each command checks of its settings before it starts (see preflight). */
 const PREFLIGHT: Record<string, PreflightCheck[]> = {
-  start: ['port', 'model', 'source'],
+  start: ['port', 'model', 'source', 'events'],
   query: ['port', 'model'],
   encoder: ['model'],
-  ingest: ['source'],
+  ingest: ['source', 'events'],
 };
 
 function usage(text: string): number {

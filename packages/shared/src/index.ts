@@ -21,3 +21,4 @@ export * from './redis/dead-letter-cursor.ts';
 export * from './redis/dead-letter-repository.ts';
 export * from './redis/redis-health.ts';
 export * from './redis/source-states.ts';
+export * from './redis/object-version.ts';

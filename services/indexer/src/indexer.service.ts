@@ -3,16 +3,17 @@ import {
   hexToBytes,
   levelSizes,
   shardOf,
+  versionOf,
   type IndexJob,
   type IndexLayout,
   type Logger,
 } from '@loupe/shared';
-import type { ShardRepository, UpsertOutcome } from './repository/shard.repository.ts';
+import type { RemoveResult, ShardRepository, UpsertResult } from './repository/shard.repository.ts';
 
 /** A job that can never succeed (wrong code size, foreign model): dead-lettered, not retried. */
 export class UnindexableJobError extends Error {}
 
-export type IndexOutcome = { op: 'upsert'; shard: number; id: number; outcome: UpsertOutcome } | { op: 'delete'; shard: number; id: number | null };
+export type IndexOutcome = ({ op: 'upsert'; shard: number } & UpsertResult) | ({ op: 'delete'; shard: number } & RemoveResult);
 
 /** Routes each object to its shard and turns the job's per-view codes into packed level strings. */
 export class IndexerService {
@@ -30,18 +31,34 @@ export class IndexerService {
     this.bytes = this.sizes.map((_, l) => levelCodeBytes(layout, l));
   }
 
+  /**
+   * Writes one job. A write older than the version the shard holds for the key is refused inside
+   * the script (counted in the shard's `stale` counter) and logged here; the job still completes.
+   */
   async handle(job: IndexJob): Promise<IndexOutcome> {
     const shard = shardOf(job.key, this.layout.shards);
     const repo = this.shards[shard];
+    const version = versionOf(job);
+    const generation = this.layout.namespace;
     if (job.op === 'delete') {
-      const id = await repo.remove(job.key);
-      this.log.info({ key: job.key, shard, id }, id === null ? 'delete of unindexed key ignored' : 'object deleted');
-      return { op: 'delete', shard, id };
+      const r = await repo.remove(job.key, version);
+      if (r.outcome === 'stale') this.logStale(job, shard, r.held);
+      else this.log.info({ key: job.key, shard, id: r.id, version, generation }, r.outcome === 'absent' ? 'delete of unindexed key ignored' : 'object deleted');
+      return { op: 'delete', shard, ...r };
     }
     const levels = this.packLevels(job);
-    const r = await repo.upsert({ key: job.key, etag: job.etag, width: job.width, height: job.height, levels });
-    this.log.debug({ key: job.key, etag: job.etag, shard, ...r }, 'object indexed');
+    const r = await repo.upsert({ key: job.key, etag: job.etag, width: job.width, height: job.height, levels, version });
+    if (r.outcome === 'stale') this.logStale(job, shard, r.held);
+    else this.log.debug({ key: job.key, etag: job.etag, shard, version, ...r }, 'object indexed');
     return { op: 'upsert', shard, ...r };
+  }
+
+  private logStale(job: IndexJob, shard: number, held: number): void {
+    this.log.info(
+      { event: 'stale-write', op: job.op, key: job.key, etag: job.op === 'upsert' ? job.etag : undefined, version: versionOf(job), held,
+        shard, generation: this.layout.namespace },
+      `stale ${job.op} refused: the index holds a newer version of the key`,
+    );
   }
 
   private packLevels(job: Extract<IndexJob, { op: 'upsert' }>): Uint8Array[] {

@@ -5,3 +5,4 @@ export { RolloutService, RolloutError, type RolloutProgress, type FinishOptions 
 export { openRollout, type RolloutHandle } from './start-rollout.ts';
 export { DeadLetterService, type RetryOutcome, type RetryReport } from './services/dead-letter.service.ts';
 export { openDeadLetters, type DeadLettersHandle } from './start-dead-letters.ts';
+export { SqsEventQueueRepository } from './repositories/sqs-event-queue.repository.ts';

@@ -8,6 +8,7 @@ import {
   type LoupeConfig,
   type RedisClient,
 } from '@loupe/shared';
+import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
 import { DeadLetterService } from './services/dead-letter.service.ts';
 
 export interface DeadLettersHandle {
@@ -23,6 +24,7 @@ export function openDeadLetters(config: LoupeConfig, deps: { redis: RedisClient;
   const service = new DeadLetterService({
     failed: new DeadLetterRepository(deps.redis),
     source,
+    seen: new SeenObjectRepository(deps.redis, source.url),
     ingestQueue,
     encodeQueue,
     indexQueue,

@@ -10,6 +10,9 @@ import {
   isRedisConnectionError,
   RedisHealth,
   DEFAULT_VIEW_PLAN,
+  ObjectVersionClock,
+  parseEventsUrl,
+  parseSource,
   QueueNames,
   type LoupeConfig,
   type Logger,
@@ -17,19 +20,30 @@ import {
   type ObjectSource,
   createObjectSource,
 } from '@loupe/shared';
+import { EventSequencerRepository } from './repositories/event-sequencer.repository.ts';
 import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
+import { SourceLockRepository } from './repositories/source-lock.repository.ts';
+import { SqsEventQueueRepository } from './repositories/sqs-event-queue.repository.ts';
 import { BackpressureService } from './services/backpressure.service.ts';
 import { DiscoveryService, type DiscoveryReport } from './services/discovery.service.ts';
+import { EventConsumerService, type EventConsumerOptions } from './services/event-consumer.service.ts';
 import { IngestJobService } from './services/ingest-job.service.ts';
+import { ObjectJobsService } from './services/object-jobs.service.ts';
+import { S3EventService } from './services/s3-event.service.ts';
+import { SourceLockService } from './services/source-lock.service.ts';
 import { SourceRetryAbortedError, SourceRetryService, type SourceRetryOptions } from './services/source-retry.service.ts';
 
 export interface IngestOptions {
   logger?: Logger;
   /**
-   * 'auto' (default): backfill at start, then poll every LOUPE_POLL_MS (0 = backfill only).
-   * 'manual': discovery runs only when discoverOnce() is called (tests, CLI).
+   * 'auto' (default): backfill at start, then poll every LOUPE_POLL_MS (0 = backfill only); with
+   * LOUPE_EVENTS, list when the last complete listing is LOUPE_RELIST_MS old (or there is none).
+   * 'manual': discovery runs only when discoverOnce() is called (tests, CLI). Events, when
+   * LOUPE_EVENTS is set, are consumed either way.
    */
   discovery?: 'auto' | 'manual';
+  /** Limits of the event queue consumer (LOUPE_EVENTS). */
+  events?: EventConsumerOptions;
   /** Poll interval of the encode backlog while backpressure is on (default 1000 ms). */
   backpressurePollMs?: number;
   /** Use this source instead of the one LOUPE_SOURCE names. */
@@ -47,8 +61,9 @@ export interface IngestHandle {
 }
 
 /**
- * Starts the ingest service: discovery (backfill + polling) and the ingest worker. Outages are
- * waited out: Redis commands wait for Redis to come back, source reads retry with back-off.
+ * Starts the ingest service: discovery (backfill + polling, or S3 events from LOUPE_EVENTS with a
+ * periodic re-list) and the ingest worker. Outages are waited out: Redis commands wait for Redis
+ * to come back, source reads retry with back-off.
  */
 export async function startIngest(config: LoupeConfig, options: IngestOptions = {}): Promise<IngestHandle> {
   const logger = options.logger ?? createLogger('ingest', config.LOUPE_LOG_LEVEL);
@@ -68,9 +83,10 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     dead: createQueue(QueueNames.dead, config, redis),
   };
   const seen = new SeenObjectRepository(redis, source.url);
-  const discovery = new DiscoveryService({
-    source, prefix, seen, ingestQueue: queues.ingest, encodeQueue: queues.encode, retry, logger,
-  });
+  const lock = new SourceLockService({ locks: new SourceLockRepository(redis, source.url), clock: new ObjectVersionClock(redis), sourceUrl: source.url });
+  const objectJobs = new ObjectJobsService({ seen, ingestQueue: queues.ingest, encodeQueue: queues.encode });
+  const eventQueue = config.LOUPE_EVENTS ? new SqsEventQueueRepository(parseEventsUrl(config.LOUPE_EVENTS)!.queueUrl, config) : null;
+  const discovery = new DiscoveryService({ source, prefix, seen, lock, jobs: objectJobs, retry, logger, confirmChanges: eventQueue !== null });
 
   // The worker exists before the backpressure callbacks can fire; they only pause/resume it.
   let pauseWorker: (on: boolean) => void = () => undefined;
@@ -110,25 +126,51 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'ingest worker error'));
 
+  let consumer: EventConsumerService | null = null;
+  if (eventQueue) {
+    const bucket = parseSource(source.url);
+    if (bucket.kind !== 's3') throw new Error(`LOUPE_EVENTS needs an s3:// source, not ${source.url}`);
+    const sequencers = new EventSequencerRepository(redis, source.url);
+    const events = new S3EventService({ bucket: bucket.bucket, prefix, source, seen, sequencers, lock, jobs: objectJobs, retry, logger });
+    consumer = new EventConsumerService(eventQueue, events, logger, options.events);
+    consumer.start();
+  }
+
+  const pause = (ms: number) => sleep(ms, undefined, { signal: stop.signal }).catch(() => undefined);
   let loop: Promise<void> = Promise.resolve();
   if ((options.discovery ?? 'auto') === 'auto') {
     loop = (async () => {
       while (!stop.signal.aborted) {
+        if (eventQueue) {
+          // Events keep the index current; a full listing is only the safety net, due
+          // LOUPE_RELIST_MS after the last complete one (any process's), so a restart lists nothing.
+          const listedAt = await seen.listedAt().catch(() => null);
+          if (listedAt !== null && config.LOUPE_RELIST_MS === 0) break;
+          const due = listedAt === null ? 0 : listedAt + config.LOUPE_RELIST_MS - Date.now();
+          if (due > 0) {
+            await pause(Math.min(due, 3_600_000));
+            continue;
+          }
+        }
         try {
-          await discovery.discoverOnce();
+          const report = await discovery.discoverOnce();
+          // Another process is listing: look again once it may have finished.
+          if (eventQueue && !report.ran) await pause(60_000);
         } catch (e) {
           if (e instanceof SourceRetryAbortedError) break; // shutting down while the source was out
           // A failed pass (access denied...) changes nothing; the next poll tries again.
           logger.error({ err: e, source: source.url }, 'discovery pass failed');
+          if (eventQueue) await pause(60_000);
         }
+        if (eventQueue) continue;
         if (config.LOUPE_POLL_MS === 0) break;
-        await sleep(config.LOUPE_POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        await pause(config.LOUPE_POLL_MS);
       }
     })();
   }
   logger.info(
-    { event: 'start', source: source.url, pollMs: config.LOUPE_POLL_MS, concurrency: config.LOUPE_CONCURRENCY,
-      encodeBacklog: config.LOUPE_ENCODE_BACKLOG },
+    { event: 'start', source: source.url, concurrency: config.LOUPE_CONCURRENCY, encodeBacklog: config.LOUPE_ENCODE_BACKLOG,
+      ...(eventQueue ? { events: eventQueue.queueUrl, relistMs: config.LOUPE_RELIST_MS } : { pollMs: config.LOUPE_POLL_MS }) },
     'ingest started',
   );
 
@@ -138,6 +180,9 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     close() {
       closing ??= (async () => {
         stop.abort();
+        // First: messages in hand are applied (their jobs queued) and deleted while Redis is open.
+        await consumer?.stop();
+        eventQueue?.close();
         backpressure.close();
         await worker.close();
         await loop;

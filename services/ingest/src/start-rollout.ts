@@ -6,8 +6,13 @@ import {
   type LoupeConfig,
   type RedisClient,
   createObjectSource,
+  ObjectVersionClock,
 } from '@loupe/shared';
+import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
+import { SourceLockRepository } from './repositories/source-lock.repository.ts';
+import { ObjectJobsService } from './services/object-jobs.service.ts';
 import { RolloutService } from './services/rollout.service.ts';
+import { SourceLockService } from './services/source-lock.service.ts';
 
 export interface RolloutHandle {
   service: RolloutService;
@@ -19,7 +24,10 @@ export interface RolloutHandle {
 export function openRollout(config: LoupeConfig, deps: { redis: RedisClient; loadModel: (ref: string) => Promise<HashModel>; logger: Logger }): RolloutHandle {
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index].map((q) => createQueue(q, config, deps.redis));
   const source = createObjectSource(config);
-  const service = new RolloutService({ ...deps, source, ingestQueue: queues[0], pipelineQueues: queues });
+  const url = source.source.url;
+  const lock = new SourceLockService({ locks: new SourceLockRepository(deps.redis, url), clock: new ObjectVersionClock(deps.redis), sourceUrl: url });
+  const jobs = new ObjectJobsService({ seen: new SeenObjectRepository(deps.redis, url), ingestQueue: queues[0], encodeQueue: queues[1] });
+  const service = new RolloutService({ ...deps, source, lock, jobs, pipelineQueues: queues });
   return {
     service,
     async close() {

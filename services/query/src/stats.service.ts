@@ -28,7 +28,8 @@ export interface StatsResponse {
   generation: string;
   /** A model rollout re-encoding the index into the next generation, or null. */
   rollout: { generation: string; model: string; bits: number; indexed: number } | null;
-  shards: { shard: number; live: number; deleted: number; replaced: number; ids: number }[];
+  /** Per shard; `stale`: writes the indexer refused as older than the version it held. */
+  shards: { shard: number; live: number; deleted: number; replaced: number; stale: number; ids: number }[];
   /** Inference runtimes: the query service's encoding threads', and how many live encoders run on each. */
   runtime: { query: string; encoders: Record<string, number> };
   queues: Record<string, Record<string, number>>;
@@ -78,6 +79,7 @@ export class StatsService {
       live: c.created - c.deleted,
       deleted: c.deleted,
       replaced: c.replaced,
+      stale: c.stale,
       ids: c.created,
     }));
     let pending = 0;

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { createObjectSource, createRedis, readModelArtifact, type Logger, type LoupeConfig } from '@loupe/shared';
+import { createObjectSource, createRedis, parseEventsUrl, readModelArtifact, type Logger, type LoupeConfig } from '@loupe/shared';
+import { SqsEventQueueRepository } from '@loupe/ingest';
 
 /** A setting that cannot work: start-up stops with exit code 2 and the variable named. */
 export class SettingError extends Error {
@@ -12,14 +13,15 @@ export class SettingError extends Error {
   }
 }
 
-export type PreflightCheck = 'port' | 'model' | 'source';
+export type PreflightCheck = 'port' | 'model' | 'source' | 'events';
 
 /** How long listing the source may take before start-up gives up on it. */
 const SOURCE_TIMEOUT_MS = 10_000;
 
 /**
  * Checks, before a service starts (or `loupe start` says it is up), that what the settings name is
- * there: the query port is free, the model loads, the source lists. Throws SettingError naming
+ * there: the query port is free, the model loads, the source lists, the event queue (LOUPE_EVENTS)
+ * answers. Throws SettingError naming
  * the variable, so a bad setting stops start-up instead of crash-looping a service.
  */
 export async function preflight(config: LoupeConfig, checks: PreflightCheck[]): Promise<void> {
@@ -30,6 +32,7 @@ export async function preflight(config: LoupeConfig, checks: PreflightCheck[]): 
     });
   }
   if (checks.includes('source')) await checkSourceLists(config);
+  if (checks.includes('events') && config.LOUPE_EVENTS) await checkEventQueue(config, config.LOUPE_EVENTS);
 }
 
 async function checkPortFree(config: LoupeConfig): Promise<void> {
@@ -63,6 +66,19 @@ async function checkSourceLists(config: LoupeConfig): Promise<void> {
   } finally {
     clearTimeout(timer);
     await source.close();
+  }
+}
+
+async function checkEventQueue(config: LoupeConfig, events: string): Promise<void> {
+  const queue = new SqsEventQueueRepository(parseEventsUrl(events)!.queueUrl, config);
+  const timeout = AbortSignal.timeout(SOURCE_TIMEOUT_MS);
+  try {
+    await queue.depth(timeout);
+  } catch (e) {
+    const why = timeout.aborted ? `no answer within ${SOURCE_TIMEOUT_MS / 1000} s` : (e as Error).message;
+    throw new SettingError('LOUPE_EVENTS', `cannot read the queue ${queue.queueUrl}: ${why}`);
+  } finally {
+    queue.close();
   }
 }
 

@@ -16,8 +16,9 @@ export async function runStats(config: LoupeConfig, opts: { json?: boolean } = {
       '\n',
   );
   printTable(
-    ['shard', 'live', 'deleted', 'replaced'],
-    s.shards.map((x: any) => [String(x.shard), String(x.live), String(x.deleted), String(x.replaced)]),
+    ['shard', 'live', 'deleted', 'replaced', 'stale'],
+    // stale: writes the indexer refused as older than the version it held (absent from older servers).
+    s.shards.map((x: any) => [String(x.shard), String(x.live), String(x.deleted), String(x.replaced), String(x.stale ?? 0)]),
   );
   return 0;
 }

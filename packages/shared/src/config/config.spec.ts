@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseSource } from './config.ts';
+import { ConfigError, loadConfig, parseEventsUrl, parseSource } from './config.ts';
 
 describe('config', () => {
   it('works with nothing set', () => {
@@ -60,5 +60,41 @@ describe('config', () => {
     expect(parseSource('s3://bucket/some/prefix/')).toEqual({ kind: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
     expect(parseSource('s3://bucket')).toEqual({ kind: 's3', bucket: 'bucket', prefix: '' });
     expect(parseSource('file:///tmp/photos')).toEqual({ kind: 'file', dir: '/tmp/photos' });
+  });
+
+  it('reads the S3 event queue: sqs:// is https, http on a loopback host, sqs+http(s):// names the scheme', () => {
+    expect(parseEventsUrl('sqs://sqs.eu-west-1.amazonaws.com/123456789012/loupe-events')).toEqual({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/loupe-events' });
+    expect(parseEventsUrl('sqs://localhost:4566/000000000000/q')).toEqual({ queueUrl: 'http://localhost:4566/000000000000/q' });
+    expect(parseEventsUrl('sqs://sqs.us-east-1.localhost:4566/000000000000/q')).toEqual({ queueUrl: 'http://sqs.us-east-1.localhost:4566/000000000000/q' });
+    expect(parseEventsUrl('sqs://127.0.0.1:9324/000000000000/q')).toEqual({ queueUrl: 'http://127.0.0.1:9324/000000000000/q' });
+    expect(parseEventsUrl('sqs://[::1]:9324/000000000000/q')).toEqual({ queueUrl: 'http://[::1]:9324/000000000000/q' });
+    expect(parseEventsUrl('sqs+http://s3:4566/000000000000/q')).toEqual({ queueUrl: 'http://s3:4566/000000000000/q' });
+    expect(parseEventsUrl('sqs+https://localhost:4566/000000000000/q')).toEqual({ queueUrl: 'https://localhost:4566/000000000000/q' });
+    // A lookalike of localhost is not loopback.
+    expect(parseEventsUrl('sqs://localhost.example.com/1/q')).toEqual({ queueUrl: 'https://localhost.example.com/1/q' });
+    for (const bad of ['https://sqs.eu-west-1.amazonaws.com/1/q', 'sqs://host/q', 'sqs://host/1/q/extra', 'sqs://host/1/bad name',
+      'sqs://host/1/q?x=1', 'sqs+ftp://host/1/q', 'sqs://user:pw@host/1/q', 'sqs:///1/q', 'sqs://host:99999/1/q']) {
+      expect(parseEventsUrl(bad), bad).toBeNull();
+    }
+  });
+
+  it('validates LOUPE_EVENTS and LOUPE_RELIST_MS, and refuses events without an s3:// source', () => {
+    const defaults = loadConfig({});
+    expect([defaults.LOUPE_EVENTS, defaults.LOUPE_RELIST_MS]).toEqual([undefined, 86_400_000]);
+    expect(loadConfig({ LOUPE_SOURCE: 's3://photos/', LOUPE_EVENTS: 'sqs://localhost:4566/000000000000/q', LOUPE_RELIST_MS: '0' }))
+      .toMatchObject({ LOUPE_EVENTS: 'sqs://localhost:4566/000000000000/q', LOUPE_RELIST_MS: 0 });
+    const issues = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return (e as ConfigError).issues;
+      }
+      return [];
+    };
+    expect(issues({ LOUPE_SOURCE: 's3://photos/', LOUPE_EVENTS: 'https://sqs.us-east-1.amazonaws.com/1/q', LOUPE_RELIST_MS: '-1' }).map((i) => i.variable).sort())
+      .toEqual(['LOUPE_EVENTS', 'LOUPE_RELIST_MS']);
+    expect(issues({ LOUPE_SOURCE: 's3://photos/', LOUPE_EVENTS: 'https://x/1/q' })[0].message).toMatch(/must be sqs:\/\//);
+    const folder = issues({ LOUPE_SOURCE: 'file:///tmp/photos', LOUPE_EVENTS: 'sqs://localhost:4566/000000000000/q' });
+    expect(folder).toEqual([{ variable: 'LOUPE_EVENTS', message: expect.stringMatching(/needs an s3:\/\/ LOUPE_SOURCE/) }]);
   });
 });

@@ -18,6 +18,9 @@ const source = z.string().refine(
   'must be s3://bucket[/prefix] or file:///absolute/dir',
 );
 
+const EVENTS_URL_FORMAT =
+  'must be sqs://<queue host>/<account>/<queue name> (https; http for a localhost host), or sqs+http:// / sqs+https://';
+
 /**
  * The model a new index gets when LOUPE_MODEL is not set. An index made with an earlier default
  * (another view plan) keeps its own model: the encoder follows it (startEncoder).
@@ -61,6 +64,13 @@ export const ConfigSchema = z.object({
   LOUPE_CONCURRENCY: int(1, 64).default(2),
   /** Poll interval of the source for new/changed/deleted objects, ms (0 = backfill once). */
   LOUPE_POLL_MS: int(0, 86_400_000).default(30000),
+  /**
+   * SQS queue that receives the bucket's S3 event notifications (parseEventsUrl). When set,
+   * ingest follows the events instead of polling, and re-lists only every LOUPE_RELIST_MS.
+   */
+  LOUPE_EVENTS: z.string().refine((s) => parseEventsUrl(s) !== null, EVENTS_URL_FORMAT).optional(),
+  /** With LOUPE_EVENTS: full re-list interval, the safety net for lost events (0 = never after the first). */
+  LOUPE_RELIST_MS: int(0, 30 * 86_400_000).default(86_400_000),
   LOUPE_QUERY_TIMEOUT_MS: int(10, 600_000).default(2000),
   /**
    * The query service reads a crop query's top candidates from LOUPE_SOURCE to compare their pixels
@@ -118,7 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     const v = env[name];
     if (v !== undefined && v !== '') picked[name] = v;
   }
-  const r = ConfigSchema.safeParse(picked);
+  const r = ConfigSchema.superRefine(checkEventsSource).safeParse(picked);
   if (!r.success) {
     throw new ConfigError(
       r.error.issues.map((i) => ({
@@ -128,6 +138,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     );
   }
   return r.data;
+}
+
+/**
+ * The http(s) queue URL that LOUPE_EVENTS names, or null when it is not one. `sqs://` is the queue
+ * URL with its scheme replaced: https, except for a loopback host (localhost, *.localhost,
+ * 127.x.x.x, [::1]), where emulators listen on plain http. `sqs+http://` and `sqs+https://` name
+ * the scheme outright (an emulator on another host, say). The path is /<account>/<queue name>.
+ */
+export function parseEventsUrl(s: string): { queueUrl: string } | null {
+  const m = /^sqs(\+https?)?:\/\/([^/?#\s]+)(\/[^/?#\s]+\/[A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/.exec(s);
+  if (!m) return null;
+  let url: URL;
+  try {
+    url = new URL(`http://${m[2]}`);
+  } catch {
+    return null;
+  }
+  if (url.username || url.password) return null;
+  const loopback = /(^|\.)localhost$|^127\.\d+\.\d+\.\d+$|^\[::1\]$/.test(url.hostname);
+  const scheme = m[1] ? m[1].slice(1) : loopback ? 'http' : 'https';
+  return { queueUrl: `${scheme}://${m[2]}${m[3]}` };
+}
+
+/** Events name objects in one bucket: they only make sense for an s3:// source. */
+function checkEventsSource(c: { LOUPE_EVENTS?: string; LOUPE_SOURCE: string }, ctx: z.RefinementCtx): void {
+  if (c.LOUPE_EVENTS && !c.LOUPE_SOURCE.startsWith('s3://')) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['LOUPE_EVENTS'], message: `needs an s3:// LOUPE_SOURCE (LOUPE_SOURCE is ${c.LOUPE_SOURCE})` });
+  }
 }
 
 export type SourceUrl = { kind: 's3'; bucket: string; prefix: string } | { kind: 'file'; dir: string };

@@ -10,10 +10,16 @@ const etag = z.string().min(1).max(256);
 const hex = z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lower-case hex');
 /** Index generation (namespace) a job is for alone: a rollout's re-encode. Absent = every live one. */
 const generation = z.string().min(1).max(200).optional();
+/**
+ * Object version (redis/object-version.ts): larger = seen later; the indexer refuses a write older
+ * than what it holds for the key. Stamped by discovery and carried unchanged to the index job.
+ * Absent (jobs queued before versions existed) = UNVERSIONED, the oldest.
+ */
+const version = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 
 export const IngestJobSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional(), generation }),
-  z.object({ op: z.literal('delete'), key: objectKey }),
+  z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional(), generation, version }),
+  z.object({ op: z.literal('delete'), key: objectKey, version }),
 ]);
 export type IngestJob = z.infer<typeof IngestJobSchema>;
 
@@ -41,6 +47,7 @@ export const EncodeJobSchema = z.object({
   image: z.string().min(1),
   views: z.array(ViewSchema).min(1),
   generation,
+  version,
 });
 export type EncodeJob = z.infer<typeof EncodeJobSchema>;
 
@@ -55,8 +62,9 @@ export const IndexJobSchema = z.discriminatedUnion('op', [
     bits: z.number().int().positive(),
     /** One code per view, in plan order, as hex. */
     views: z.array(ViewSchema.extend({ code: hex })).min(1),
+    version,
   }),
-  z.object({ op: z.literal('delete'), key: objectKey }),
+  z.object({ op: z.literal('delete'), key: objectKey, version }),
 ]);
 export type IndexJob = z.infer<typeof IndexJobSchema>;
 

@@ -24,15 +24,20 @@ export function queuePrefix(base: string, queue: QueueName, cluster: boolean): s
   return cluster ? `{${base}:${queue}}` : base;
 }
 
-/** Job id for one object version: the same (key, etag) always maps to the same job. */
-export function objectJobId(stage: string, key: string, etag: string): string {
+/**
+ * Job id for one object version: the same (key, etag) always maps to the same job. With a version
+ * (object-version.ts) it is part of the id too, so a version that comes back (A -> B -> A) is a new
+ * job and not swallowed by the first A's job, still active or kept among the completed ones.
+ */
+export function objectJobId(stage: string, key: string, etag: string, version?: number): string {
+  const v = version === undefined ? '' : `\u0000${version}`;
   // BullMQ forbids ':' in custom ids; base64url keeps any key legal and reversible.
-  return `${stage}-${Buffer.from(`${key}\u0000${etag}`).toString('base64url')}`;
+  return `${stage}-${Buffer.from(`${key}\u0000${etag}${v}`).toString('base64url')}`;
 }
 
 /** Index job id: one per object version and model, so a re-encode with a new model is not dropped. */
-export function indexJobId(key: string, etag: string, model: string): string {
-  return objectJobId('index', key, `${etag}\u0000${model}`);
+export function indexJobId(key: string, etag: string, model: string, version?: number): string {
+  return objectJobId('index', key, `${etag}\u0000${model}`, version);
 }
 
 /**

@@ -7,6 +7,8 @@ export interface ShardCounters {
   created: number;
   replaced: number;
   deleted: number;
+  /** Writes refused as older than the version held for their key (object-version.ts). */
+  stale: number;
 }
 
 /** The indexer's per-shard counters of one index generation. */
@@ -14,7 +16,7 @@ export function readShardCounters(redis: RedisClient, layout: IndexLayout): Prom
   return Promise.all(
     Array.from({ length: layout.shards }, async (_, shard) => {
       const h = await redis.hgetall(new ShardKeys(shard, layout.namespace).counters);
-      return { shard, created: Number(h.created ?? 0), replaced: Number(h.replaced ?? 0), deleted: Number(h.deleted ?? 0) };
+      return { shard, created: Number(h.created ?? 0), replaced: Number(h.replaced ?? 0), deleted: Number(h.deleted ?? 0), stale: Number(h.stale ?? 0) };
     }),
   );
 }

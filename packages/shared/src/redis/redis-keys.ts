@@ -69,7 +69,8 @@ export const ID_BUCKET_SIZE = 128;
  * substring value). Measured for the global level alone (bench/postings-memory.ts, 4 x 16-bit
  * substrings): dense bitmaps 6,109 B/object at 20k objects (they grow as values x ids / 8: ~30 GiB
  * at 1M), Redis sets 193 B/object, packed u32 ids in listpack hashes 28 B/object, against 8 code
- * bytes, and the whole layout above is 208 B/object at 100k (target <= 1.5 x 152). The searchers
+ * bytes, and the whole layout above is 208 B/object at 100k (target <= 1.5 x 152; measured before
+ * the 8-byte version pages). The searchers
  * build the MIH in memory from the codes they mirror (1.6–2.2 s per 10M records) instead.
  */
 export class ShardKeys {
@@ -115,7 +116,21 @@ export class ShardKeys {
   get nextId(): string {
     return `${this.tag}:next`;
   }
-  /** Hash of counters: created, deleted, replaced. */
+  /**
+   * Page of object versions (object-version.ts): u64 big-endian per id, at pageSlot(8, id); a
+   * slot never written (objects indexed before versions existed) reads as version 0.
+   */
+  versions(page: number): string {
+    return `${this.tag}:ver:${page}`;
+  }
+  /**
+   * String: the version of a recent delete of `key` (8 bytes), so a late write of an older version
+   * cannot bring the object back. Expires after DELETED_KEY_TTL_MS.
+   */
+  deletedKey(key: string): string {
+    return `${this.tag}:gone:${key}`;
+  }
+  /** Hash of counters: created, deleted, replaced, stale (writes refused as older than the index's). */
   get counters(): string {
     return `${this.tag}:stats`;
   }
@@ -149,7 +164,11 @@ export class IngestKeys {
   constructor(namespace = 'loupe') {
     this.tag = `${namespace}:{ingest}`;
   }
-  /** Hash object key -> etag of every object version discovery has turned into a job. */
+  /**
+   * Hash object key -> etag of every object version turned into a job (by discovery or an S3
+   * event), followed by NUL and the version it was stamped with (entries written before versions
+   * existed have none).
+   */
   seen(source: string): string {
     return `${this.tag}:seen:${source}`;
   }
@@ -157,12 +176,35 @@ export class IngestKeys {
   pass(source: string): string {
     return `${this.tag}:pass:${source}`;
   }
-  /** Held (SET NX PX) by the one ingest process running a discovery pass over a source. */
+  /**
+   * The source's lock (SET NX PX): held by whoever queues jobs of the source, a discovery pass or
+   * a rollout's backfill for their whole listing, an S3 event for one object, so object versions
+   * follow the order in which they were seen. The value names the holder.
+   */
   discoveryLock(source: string): string {
     return `${this.tag}:lock:${source}`;
   }
   /** JSON of the source's read health as ingest last saw it (SourceState: ok, or retrying since when and why). */
   sourceState(source: string): string {
     return `${this.tag}:source:${source}`;
+  }
+  /**
+   * String: the holder token of a pass or backfill waiting for the lock while S3 events hold it;
+   * events do not take the lock while it is there (seconds-long PX), so a pass is not starved.
+   */
+  discoveryLockTurn(source: string): string {
+    return `${this.tag}:lock-turn:${source}`;
+  }
+  /** Last object version handed out (ObjectVersionClock), one for all sources. */
+  get versionClock(): string {
+    return `${this.tag}:version`;
+  }
+  /** String: epoch ms at which the last complete discovery pass over a source began. */
+  listedAt(source: string): string {
+    return `${this.tag}:listed-at:${source}`;
+  }
+  /** Hash object key -> sequencer of the last S3 event applied for it (LOUPE_EVENTS). */
+  sequencers(source: string): string {
+    return `${this.tag}:seq:${source}`;
   }
 }

@@ -69,7 +69,7 @@ export class EncoderService {
       for (const target of targets) {
         raster ??= await this.decode(job);
         const codes = await this.encodeFor(target, job, raster);
-        await this.indexQueue.add('upsert', this.indexJob(job, target.model, codes), { jobId: indexJobId(job.key, job.etag, target.model.id) });
+        await this.indexQueue.add('upsert', this.indexJob(job, target.model, codes), { jobId: indexJobId(job.key, job.etag, target.model.id, job.version) });
         views += codes.length;
       }
       return { status: 'indexed', views, generations: targets.length };
@@ -131,6 +131,8 @@ export class EncoderService {
       model: model.id,
       bits: model.bits,
       views: codes.map((c) => ({ level: c.level, index: c.index, box: c.box, code: bytesToHex(c.code) })),
+      // Carried unchanged: the indexer orders this code set against other versions of the key by it.
+      ...(job.version !== undefined ? { version: job.version } : {}),
     };
   }
 }

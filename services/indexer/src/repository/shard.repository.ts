@@ -1,9 +1,21 @@
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
-import { KEY_MAP_LUA, PAGE_BYTES, etagFingerprint, keyFingerprint, lookupObjectId, type RedisClient, type ShardKeys } from '@loupe/shared';
+import {
+  DELETED_KEY_TTL_MS,
+  KEY_MAP_LUA,
+  PAGE_BYTES,
+  UNVERSIONED,
+  encodeVersion,
+  etagFingerprint,
+  keyFingerprint,
+  lookupObjectId,
+  type RedisClient,
+  type ShardKeys,
+} from '@loupe/shared';
 
-/** A script of ./scripts with the shared key-map functions in front (TAG is ARGV[1] in both). */
-const script = (name: string) => `local TAG = ARGV[1]\n${KEY_MAP_LUA}\n${readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8')}`;
+const lua = (name: string) => readFileSync(new URL(`../scripts/${name}.lua`, import.meta.url), 'utf8');
+/** A script of ./scripts with the shared key-map and version functions in front (TAG is ARGV[1] in both). */
+const script = (name: string) => `local TAG = ARGV[1]\nlocal PAGE = ${PAGE_BYTES}\n${KEY_MAP_LUA}\n${lua('object-versions')}\n${lua(name)}`;
 const INDEX_OBJECT = script('index-object');
 const DELETE_OBJECT = script('delete-object');
 
@@ -14,7 +26,18 @@ const DELETE_OBJECT = script('delete-object');
  */
 export const CHANGE_STREAM_MAXLEN = 10_000;
 
-export type UpsertOutcome = 'created' | 'replaced' | 'unchanged';
+export type UpsertOutcome = 'created' | 'replaced' | 'unchanged' | 'stale';
+
+/**
+ * What an upsert did. `stale`: nothing written, the shard holds a newer version of the key
+ * (`held`): the indexed object's, or a recent delete's (then id is null).
+ */
+export type UpsertResult =
+  | { id: number; outcome: 'created' | 'replaced' | 'unchanged' }
+  | { id: number | null; outcome: 'stale'; held: number };
+
+/** What a delete did: `absent` when the key is not indexed, `stale` when a newer version is (`held`). */
+export type RemoveResult = { id: number; outcome: 'deleted' } | { id: null; outcome: 'absent' } | { id: number; outcome: 'stale'; held: number };
 
 export interface ShardObject {
   key: string;
@@ -23,7 +46,11 @@ export interface ShardObject {
   height: number;
   /** Per level: the codes of all the level's views, concatenated in view order. */
   levels: Uint8Array[];
+  /** Object version (object-version.ts); UNVERSIONED when absent. */
+  version?: number;
 }
+
+type ScriptReply = [number, string, number?];
 
 type EvalArgs = [string, number, ...(string | Buffer)[]];
 
@@ -32,11 +59,14 @@ export class ShardRepository {
   constructor(
     private readonly redis: RedisClient,
     readonly keys: ShardKeys,
+    /** How long a delete's version is remembered for its key. */
+    private readonly deletedKeyTtlMs = DELETED_KEY_TTL_MS,
   ) {}
 
-  async upsert(obj: ShardObject): Promise<{ id: number; outcome: UpsertOutcome }> {
-    const [id, outcome] = (await this.redis.eval(...this.upsertArgs(obj))) as [number, UpsertOutcome];
-    return { id, outcome };
+  async upsert(obj: ShardObject): Promise<UpsertResult> {
+    const [id, outcome, held] = (await this.redis.eval(...this.upsertArgs(obj))) as ScriptReply;
+    if (outcome === 'stale') return { id: id < 0 ? null : id, outcome, held: held ?? 0 };
+    return { id, outcome: outcome as 'created' | 'replaced' | 'unchanged' };
   }
 
   /** Queues the same atomic upsert into a MULTI or pipeline (several objects in one transaction). */
@@ -44,13 +74,16 @@ export class ShardRepository {
     return batch.eval(...this.upsertArgs(obj));
   }
 
-  async remove(key: string): Promise<number | null> {
-    const id = (await this.redis.eval(...this.removeArgs(key))) as number;
-    return id < 0 ? null : id;
+  /** Deletes `key` unless the shard holds a newer version of it (UNVERSIONED deletes are the oldest). */
+  async remove(key: string, version = UNVERSIONED): Promise<RemoveResult> {
+    const [id, outcome, held] = (await this.redis.eval(...this.removeArgs(key, version))) as ScriptReply;
+    if (outcome === 'stale') return { id, outcome, held: held ?? 0 };
+    if (outcome === 'absent') return { id: null, outcome };
+    return { id, outcome: 'deleted' };
   }
 
-  removeIn(batch: ChainableCommander, key: string): ChainableCommander {
-    return batch.eval(...this.removeArgs(key));
+  removeIn(batch: ChainableCommander, key: string, version = UNVERSIONED): ChainableCommander {
+    return batch.eval(...this.removeArgs(key, version));
   }
 
   /** The id of an indexed key, or null. */
@@ -58,20 +91,22 @@ export class ShardRepository {
     return lookupObjectId(this.redis, this.keys, key);
   }
 
-  async counters(): Promise<{ created: number; replaced: number; deleted: number; ids: number }> {
+  async counters(): Promise<{ created: number; replaced: number; deleted: number; stale: number; ids: number }> {
     const [h, next] = await Promise.all([this.redis.hgetall(this.keys.counters), this.redis.get(this.keys.nextId)]);
     return {
       created: Number(h.created ?? 0),
       replaced: Number(h.replaced ?? 0),
       deleted: Number(h.deleted ?? 0),
+      stale: Number(h.stale ?? 0),
       ids: Number(next ?? 0),
     };
   }
 
-  private removeArgs(key: string): EvalArgs {
+  private removeArgs(key: string, version: number): EvalArgs {
     const k = this.keys;
     const keys = [k.keyMapState, k.tombstones, k.counters, k.changes];
-    return [DELETE_OBJECT, keys.length, ...keys, k.tag, key, keyFingerprint(key), String(CHANGE_STREAM_MAXLEN)];
+    return [DELETE_OBJECT, keys.length, ...keys, k.tag, key, keyFingerprint(key), String(CHANGE_STREAM_MAXLEN),
+      encodeVersion(version), String(this.deletedKeyTtlMs)];
   }
 
   private upsertArgs(obj: ShardObject): EvalArgs {
@@ -81,6 +116,6 @@ export class ShardRepository {
     dims.writeUInt32BE(obj.height, 4);
     const keys = [k.keyMapState, k.nextId, k.tombstones, k.counters, k.changes];
     return [INDEX_OBJECT, keys.length, ...keys, k.tag, obj.key, keyFingerprint(obj.key), etagFingerprint(obj.etag), dims,
-      String(CHANGE_STREAM_MAXLEN), String(PAGE_BYTES), ...obj.levels.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))];
+      String(CHANGE_STREAM_MAXLEN), encodeVersion(obj.version ?? UNVERSIONED), ...obj.levels.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))];
   }
 }

@@ -3,20 +3,32 @@ import { IngestKeys, type RedisClient } from '@loupe/shared';
 export interface SeenVersion {
   key: string;
   etag: string;
+  /** Object version its jobs carry; absent for entries written before versions existed. */
+  version?: number;
 }
 
-// Compare-and-delete / compare-and-expire: only the holder's token may release or extend.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+/** A seen-hash value: the etag, then NUL and the version when there is one. */
+export function seenValue(v: Pick<SeenVersion, 'etag' | 'version'>): string {
+  return v.version === undefined ? v.etag : `${v.etag}\u0000${v.version}`;
+}
+
+/** Inverse of seenValue (a value without a valid version suffix is an etag alone). */
+export function parseSeenValue(key: string, value: string): SeenVersion {
+  const at = value.lastIndexOf('\u0000');
+  const tail = value.slice(at + 1);
+  if (at < 0 || !/^\d{1,16}$/.test(tail) || !Number.isSafeInteger(Number(tail))) return { key, etag: value };
+  return { key, etag: value.slice(0, at), version: Number(tail) };
+}
 
 /**
- * Discovery's memory in Redis, per source: the hash of object key -> etag of every version that
- * became a job, a pass counter, and the lock that lets one process at a time run a pass.
+ * The memory of what became a job, per source: the hash of object key -> etag and version of
+ * every object version queued (by a discovery pass or an S3 event), a pass counter, and when the
+ * last complete pass began. The source's lock is SourceLockRepository.
  */
 export class SeenObjectRepository {
   private readonly seenKey: string;
   private readonly passKey: string;
-  private readonly lockKey: string;
+  private readonly listedAtKey: string;
 
   constructor(
     private readonly redis: RedisClient,
@@ -25,17 +37,19 @@ export class SeenObjectRepository {
   ) {
     this.seenKey = keys.seen(sourceUrl);
     this.passKey = keys.pass(sourceUrl);
-    this.lockKey = keys.discoveryLock(sourceUrl);
+    this.listedAtKey = keys.listedAt(sourceUrl);
   }
 
-  /** Known etag of each key, null when never seen. */
-  async etags(keys: string[]): Promise<(string | null)[]> {
-    return keys.length ? this.redis.hmget(this.seenKey, ...keys) : [];
+  /** Known version of each key, null when never seen. */
+  async versions(keys: string[]): Promise<(SeenVersion | null)[]> {
+    if (!keys.length) return [];
+    const values = await this.redis.hmget(this.seenKey, ...keys);
+    return values.map((v, i) => (v === null ? null : parseSeenValue(keys[i], v)));
   }
 
   async markSeen(versions: SeenVersion[]): Promise<void> {
     if (!versions.length) return;
-    await this.redis.hset(this.seenKey, Object.fromEntries(versions.map((v) => [v.key, v.etag])));
+    await this.redis.hset(this.seenKey, Object.fromEntries(versions.map((v) => [v.key, seenValue(v)])));
   }
 
   async forget(keys: string[]): Promise<void> {
@@ -49,7 +63,7 @@ export class SeenObjectRepository {
       const [next, flat] = await this.redis.hscan(this.seenKey, cursor, 'COUNT', count);
       cursor = next;
       const page: SeenVersion[] = [];
-      for (let i = 0; i < flat.length; i += 2) page.push({ key: flat[i], etag: flat[i + 1] });
+      for (let i = 0; i < flat.length; i += 2) page.push(parseSeenValue(flat[i], flat[i + 1]));
       if (page.length) yield page;
     } while (cursor !== '0');
   }
@@ -62,15 +76,13 @@ export class SeenObjectRepository {
     return this.redis.incr(this.passKey);
   }
 
-  async acquireLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.lockKey, token, 'PX', ttlMs, 'NX')) === 'OK';
+  /** Epoch ms at which the last complete pass began, null when none completed. */
+  async listedAt(): Promise<number | null> {
+    const v = await this.redis.get(this.listedAtKey);
+    return v === null ? null : Number(v);
   }
 
-  async extendLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(EXTEND, 1, this.lockKey, token, ttlMs)) === 1;
-  }
-
-  async releaseLock(token: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.lockKey, token);
+  async markListed(at: number): Promise<void> {
+    await this.redis.set(this.listedAtKey, String(at));
   }
 }

@@ -10,10 +10,13 @@ import {
   type Logger,
   type ObjectSource,
 } from '@loupe/shared';
+import type { SeenObjectRepository } from '../repositories/seen-object.repository.ts';
 
 export interface DeadLetterDeps {
   failed: DeadLetterRepository;
   source: ObjectSource;
+  /** What the source's jobs were last stamped with (object versions). */
+  seen: SeenObjectRepository;
   ingestQueue: Queue;
   encodeQueue: Queue;
   indexQueue: Queue;
@@ -36,6 +39,10 @@ const RETRY_BATCH = 32;
  * The objects whose current version failed, and their retry: the key's current version goes
  * back on the ingest queue (the whole pipeline again, as the stored raster of a failed encode is
  * not kept), or, when the key is gone from the source, it is simply no longer failed.
+ *
+ * A retry carries the object version the key was last queued with (the seen hash), not a new
+ * one: it re-runs that version, so it cannot win in the index over a version queued after it,
+ * and it needs no source lock (a retry is not held up by a discovery pass).
  */
 export class DeadLetterService {
   constructor(private readonly deps: DeadLetterDeps) {}
@@ -66,32 +73,34 @@ export class DeadLetterService {
   }
 
   private async requeue(key: string): Promise<RetryOutcome> {
-    const { failed, source, ingestQueue, logger } = this.deps;
+    const { failed, source, seen, ingestQueue, logger } = this.deps;
     const current = await source.stat(key);
     if (!current) {
       await failed.clear([key]);
       logger.info({ event: 'dead-letter-dropped', key }, 'dead letter dropped: the object no longer exists');
       return 'dropped';
     }
-    await this.forgetJobs(key, current.etag);
-    const job: IngestJob = { op: 'upsert', key, etag: current.etag, size: current.size };
+    const [known] = await seen.versions([key]);
+    const version = known?.version;
+    await this.forgetJobs(key, current.etag, version);
+    const job: IngestJob = { op: 'upsert', key, etag: current.etag, size: current.size, ...(version !== undefined ? { version } : {}) };
     await ingestQueue.add('upsert', job, { jobId: retryJobId(key, current.etag, Date.now()) });
-    logger.info({ event: 'dead-letter-retry', key, etag: current.etag }, 'dead letter re-queued');
+    logger.info({ event: 'dead-letter-retry', key, etag: current.etag, version }, 'dead letter re-queued');
     return 'requeued';
   }
 
   /**
    * Removes the finished jobs this version left on the encode and index queues: their ids come
-   * from (key, etag), so BullMQ would silently drop the retry's own encode and index jobs.
+   * from (key, etag, version), so BullMQ would silently drop the retry's own encode and index jobs.
    */
-  private async forgetJobs(key: string, etag: string): Promise<void> {
+  private async forgetJobs(key: string, etag: string, version: number | undefined): Promise<void> {
     const { encodeQueue, indexQueue, generations } = this.deps;
     const layouts = await generations.list();
     await Promise.all([
-      encodeQueue.remove(objectJobId('encode', key, etag)),
+      encodeQueue.remove(objectJobId('encode', key, etag, version)),
       ...layouts.flatMap((l) => [
-        encodeQueue.remove(objectJobId(`encode@${l.namespace}`, key, etag)),
-        indexQueue.remove(indexJobId(key, etag, l.model)),
+        encodeQueue.remove(objectJobId(`encode@${l.namespace}`, key, etag, version)),
+        indexQueue.remove(indexJobId(key, etag, l.model, version)),
       ]),
     ]);
   }

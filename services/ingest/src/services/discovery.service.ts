@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import {
-  objectJobId,
-  type IngestJob,
-  type Logger,
-  type ObjectEntry,
-  type ObjectSource,
-} from '@loupe/shared';
+import type { Logger, ObjectEntry, ObjectSource } from '@loupe/shared';
 import type { SeenObjectRepository, SeenVersion } from '../repositories/seen-object.repository.ts';
 import { isCandidateKey } from './candidate-key.ts';
+import type { ObjectJobsService, UpsertCounts } from './object-jobs.service.ts';
+import type { HeldLock, SourceLockService } from './source-lock.service.ts';
 import type { SourceRetryService } from './source-retry.service.ts';
 
 export interface DiscoveryReport {
@@ -17,6 +11,8 @@ export interface DiscoveryReport {
   ran: boolean;
   /** Discovery pass number over this source (0 when not ran). */
   pass: number;
+  /** Object version stamped on every job of this pass (0 when not ran). */
+  version: number;
   listed: number;
   /** Listed but not image candidates (see candidate-key.ts). */
   skipped: number;
@@ -31,21 +27,34 @@ export interface DiscoveryDeps {
   source: ObjectSource;
   prefix: string;
   seen: SeenObjectRepository;
-  ingestQueue: Queue;
-  encodeQueue: Queue;
+  lock: SourceLockService;
+  jobs: ObjectJobsService;
   /** Waits out a source that times out or answers 5xx (the listing starts over once it answers). */
   retry: SourceRetryService;
   logger: Logger;
+  /**
+   * Something else (S3 events) also turns changes into jobs: a difference between the listing and
+   * the seen hash is then checked against the object as it is now (one HEAD per difference)
+   * before it becomes a job, so a listing that lags behind the events applied before it (a store
+   * whose listings are eventually consistent) undoes nothing.
+   */
+  confirmChanges?: boolean;
 }
 
 const BATCH = 500;
-const LOCK_TTL_MS = 60_000;
+/** Objects looked up at once when confirming differences. */
+const CONFIRM_PARALLEL = 16;
 
 /**
  * Turns the source's state into ingest jobs: lists everything under the prefix, compares it
  * with the seen hash, and enqueues one upsert job per new or changed object version and one
- * delete job per vanished key. Job ids make every step idempotent: a pass that dies half-way is
- * simply run again. A backfill is just the first pass (empty seen hash).
+ * delete job per vanished key (ObjectJobsService). A pass that dies half-way is simply run again.
+ * A backfill is just the first pass (empty seen hash).
+ *
+ * A pass holds the source's lock throughout and stamps one object version on all its jobs
+ * (SourceLockService), so it never overlaps another pass, a backfill or an S3 event, and whatever
+ * is queued after it (a later pass, an event) wins over it in the index, in whatever order the
+ * jobs finish. A pass that loses the lock (held past its TTL) stops.
  */
 export class DiscoveryService {
   private chain: Promise<unknown> = Promise.resolve();
@@ -65,48 +74,57 @@ export class DiscoveryService {
   }
 
   private async pass(): Promise<DiscoveryReport> {
-    const { source, seen, logger } = this.deps;
-    const started = Date.now();
+    const { source, lock, logger } = this.deps;
     const report: DiscoveryReport = {
-      source: source.url, ran: false, pass: 0, listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0, deleted: 0, ms: 0,
+      source: source.url, ran: false, pass: 0, version: 0, listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0, deleted: 0, ms: 0,
     };
-    const token = randomUUID();
-    if (!(await seen.acquireLock(token, LOCK_TTL_MS))) {
-      logger.debug({ source: source.url }, 'discovery skipped: another process holds the lock');
-      return report;
+    const ran = await lock.hold('pass', (held) => this.listUnder(held, report), { wait: false });
+    if (ran === null) logger.debug({ source: source.url }, 'discovery skipped: another process holds the lock');
+    return report;
+  }
+
+  private async listUnder(held: HeldLock, report: DiscoveryReport): Promise<true> {
+    const { source, seen, jobs, retry, logger, confirmChanges } = this.deps;
+    const current = confirmChanges ? (key: string) => retry.read(key, () => source.stat(key)) : undefined;
+    const started = Date.now();
+    report.ran = true;
+    report.pass = await seen.nextPass();
+    report.version = held.version;
+    // A listing that fails half-way starts over once the source answers (still holding the lock,
+    // same version): what it queued is known by then (unchanged), and job ids make queuing it
+    // again harmless.
+    const listedKeys = await retry.read('list', async () => {
+      await held.keep();
+      Object.assign(report, { listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0 });
+      return this.listAndEnqueue(held, report, current);
+    });
+    // Deletions only after a complete listing: a listing that failed half-way throws above
+    // and never makes unlisted keys look deleted.
+    const gone: SeenVersion[] = [];
+    for await (const page of seen.scan()) for (const v of page) if (!listedKeys.has(v.key)) gone.push(v);
+    for (let i = 0; i < gone.length; i += BATCH) {
+      await held.keep();
+      let slice = gone.slice(i, i + BATCH);
+      if (current) slice = await this.stillGone(slice, current);
+      await jobs.enqueueDeletes(slice, held);
+      report.deleted += slice.length;
     }
-    try {
-      report.ran = true;
-      report.pass = await seen.nextPass();
-      // A listing that fails half-way starts over once the source answers: what it queued is
-      // known by then (unchanged), and job ids make queuing it again harmless.
-      const listedKeys = await this.deps.retry.read('list', async () => {
-        await seen.extendLock(token, LOCK_TTL_MS);
-        Object.assign(report, { listed: 0, skipped: 0, new: 0, changed: 0, unchanged: 0 });
-        return this.listAndEnqueue(report, token);
-      });
-      // Deletions only after a complete listing: a listing that failed half-way throws above
-      // and never makes unlisted keys look deleted.
-      const gone: SeenVersion[] = [];
-      for await (const page of seen.scan()) for (const v of page) if (!listedKeys.has(v.key)) gone.push(v);
-      for (let i = 0; i < gone.length; i += BATCH) {
-        await this.enqueueDeletes(gone.slice(i, i + BATCH), report.pass);
-        await seen.extendLock(token, LOCK_TTL_MS);
-      }
-      report.deleted = gone.length;
-      report.ms = Date.now() - started;
-      // A pass that found nothing new is routine (every LOUPE_POLL_MS): debug, not info.
-      const changed = report.new + report.changed + report.deleted > 0;
-      logger[changed || report.pass === 1 ? 'info' : 'debug']({ event: 'discovery', ...report }, 'discovery pass done');
-      return report;
-    } finally {
-      await seen.releaseLock(token).catch(() => undefined);
-    }
+    // The listing is complete: the re-list schedule with events on counts from its start.
+    await seen.markListed(started);
+    report.ms = Date.now() - started;
+    // A pass that found nothing new is routine (every LOUPE_POLL_MS): debug, not info.
+    const changed = report.new + report.changed + report.deleted > 0;
+    logger[changed || report.pass === 1 ? 'info' : 'debug']({ event: 'discovery', ...report }, 'discovery pass done');
+    return true;
   }
 
   /** Lists the prefix and queues an upsert per new or changed version; returns the candidate keys listed. */
-  private async listAndEnqueue(report: DiscoveryReport, token: string): Promise<Set<string>> {
-    const { source, prefix, seen } = this.deps;
+  private async listAndEnqueue(
+    held: HeldLock,
+    report: DiscoveryReport,
+    current: ((key: string) => Promise<ObjectEntry | null>) | undefined,
+  ): Promise<Set<string>> {
+    const { source, prefix, jobs } = this.deps;
     const listedKeys = new Set<string>();
     let batch: ObjectEntry[] = [];
     for await (const entry of source.list(prefix)) {
@@ -118,71 +136,30 @@ export class DiscoveryService {
       listedKeys.add(entry.key);
       batch.push(entry);
       if (batch.length >= BATCH) {
-        await this.enqueueUpserts(batch, report);
-        await seen.extendLock(token, LOCK_TTL_MS);
+        await held.keep();
+        this.count(await jobs.enqueueUpserts(batch, held, current), report);
         batch = [];
       }
     }
-    await this.enqueueUpserts(batch, report);
+    await held.keep();
+    this.count(await jobs.enqueueUpserts(batch, held, current), report);
     return listedKeys;
   }
 
-  private async enqueueUpserts(batch: ObjectEntry[], report: DiscoveryReport): Promise<void> {
-    if (!batch.length) return;
-    const { seen, ingestQueue } = this.deps;
-    const known = await seen.etags(batch.map((e) => e.key));
-    const fresh: ObjectEntry[] = [];
-    const superseded: SeenVersion[] = [];
-    batch.forEach((e, i) => {
-      const before = known[i];
-      if (before === e.etag) return void report.unchanged++;
-      if (before === null) report.new++;
-      else {
-        report.changed++;
-        superseded.push({ key: e.key, etag: before });
-      }
-      fresh.push(e);
-    });
-    await this.forgetJobs(superseded);
-    await ingestQueue.addBulk(
-      fresh.map((e) => ({
-        name: 'upsert',
-        data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size } satisfies IngestJob,
-        opts: { jobId: objectJobId('ingest', e.key, e.etag) },
-      })),
-    );
-    // Marked seen only once the jobs exist: a crash in between re-adds them (same ids) next pass.
-    await seen.markSeen(fresh);
+  /** The versions whose key does not exist now (created again since the listing passed it: kept). */
+  private async stillGone(gone: SeenVersion[], current: (key: string) => Promise<ObjectEntry | null>): Promise<SeenVersion[]> {
+    const out: SeenVersion[] = [];
+    for (let i = 0; i < gone.length; i += CONFIRM_PARALLEL) {
+      const slice = gone.slice(i, i + CONFIRM_PARALLEL);
+      const now = await Promise.all(slice.map((v) => current(v.key)));
+      slice.forEach((v, j) => now[j] === null && out.push(v));
+    }
+    return out;
   }
 
-  private async enqueueDeletes(gone: SeenVersion[], pass: number): Promise<void> {
-    const { seen, ingestQueue } = this.deps;
-    await this.forgetJobs(gone);
-    await ingestQueue.addBulk(
-      gone.map((v) => ({
-        name: 'delete',
-        data: { op: 'delete', key: v.key } satisfies IngestJob,
-        // A key can vanish again after coming back: the pass number keeps each deletion distinct.
-        opts: { jobId: objectJobId('ingest-del', v.key, String(pass)) },
-      })),
-    );
-    await seen.forget(gone.map((v) => v.key));
-  }
-
-  /**
-   * Removes the finished or still-waiting jobs of superseded versions from the ingest and encode
-   * queues. Job ids come from (key, etag), and BullMQ ignores an add whose id it still holds, so
-   * without this a version that comes back (A -> B -> A, or delete then re-upload of the same
-   * bytes) would be silently dropped. It also spares the encoder stale work. Active jobs are
-   * locked and stay (remove returns 0).
-   */
-  private async forgetJobs(versions: SeenVersion[]): Promise<void> {
-    const { ingestQueue, encodeQueue } = this.deps;
-    await Promise.all(
-      versions.flatMap((v) => [
-        ingestQueue.remove(objectJobId('ingest', v.key, v.etag)),
-        encodeQueue.remove(objectJobId('encode', v.key, v.etag)),
-      ]),
-    );
+  private count(counts: UpsertCounts, report: DiscoveryReport): void {
+    report.new += counts.new;
+    report.changed += counts.changed;
+    report.unchanged += counts.unchanged;
   }
 }

@@ -13,6 +13,7 @@ import {
   type EncodeJob,
   type ImageLimits,
   type IndexJob,
+  type IngestJob,
   type Logger,
   type ViewPlan,
   ObjectGoneError,
@@ -63,8 +64,8 @@ export class IngestJobService {
       throw e;
     }
     try {
-      if (data.op === 'delete') return await this.remove(data.key, job);
-      return await this.upsert(data.key, data.etag, data.size, data.generation, job);
+      if (data.op === 'delete') return await this.remove(data, job);
+      return await this.upsert(data, job);
     } catch (e) {
       if ((e instanceof BackpressureClosedError || e instanceof SourceRetryAbortedError) && token) {
         // Shutting down while held back or waiting for the source: put the job back without spending an attempt.
@@ -75,7 +76,8 @@ export class IngestJobService {
     }
   }
 
-  private async upsert(key: string, etag: string, size: number | undefined, generation: string | undefined, job: Job): Promise<IngestOutcome> {
+  private async upsert(data: Extract<IngestJob, { op: 'upsert' }>, job: Job): Promise<IngestOutcome> {
+    const { key, etag, size, generation, version } = data;
     const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
     const release = await backpressure.acquire();
     try {
@@ -93,8 +95,9 @@ export class IngestJobService {
         image: image.canonical.toString('base64'),
         views: image.views,
         ...(generation ? { generation } : {}),
+        ...(version !== undefined ? { version } : {}),
       };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag) });
+      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag, version) });
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {
@@ -114,15 +117,15 @@ export class IngestJobService {
     }
   }
 
-  private async remove(key: string, job: Job): Promise<IngestOutcome> {
+  private async remove({ key, version }: Extract<IngestJob, { op: 'delete' }>, job: Job): Promise<IngestOutcome> {
     const { source, indexQueue, logger } = this.deps;
-    // Re-created since discovery saw it gone: its upsert replaces the old version; deleting
-    // now could remove the new one if the upsert is indexed first.
+    // Re-created since discovery saw it gone: its upsert (a newer version) replaces the old one.
     if (await this.deps.retry.read(key, () => source.stat(key))) {
       logger.info({ event: 'delete-skipped', key }, 'object exists again, delete skipped');
       return { status: 'delete-skipped' };
     }
-    const del: IndexJob = { op: 'delete', key };
+    // The version orders it against upserts of the key, so a late older one cannot bring it back.
+    const del: IndexJob = { op: 'delete', key, ...(version !== undefined ? { version } : {}) };
     // The ingest job's creation time is stable across its retries and distinct per deletion.
     await indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, String(job.timestamp)) });
     logger.info({ event: 'delete', key }, 'delete queued');

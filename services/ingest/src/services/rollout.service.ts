@@ -7,14 +7,12 @@ import {
   GENERATION_DRAIN_MS,
   generationNamespace,
   liveObjectCount,
-  objectJobId,
   PENDING_JOB_STATES,
   pendingJobs,
   promoteGeneration,
   readLiveLayouts,
   servedGenerations,
   type HashModel,
-  type IngestJob,
   type Logger,
   type RedisClient,
   type StoredIndexLayout,
@@ -22,11 +20,15 @@ import {
   type ConfiguredSource,
 } from '@loupe/shared';
 import { isCandidateKey } from './candidate-key.ts';
+import type { ObjectJobsService } from './object-jobs.service.ts';
+import { SourceLockLostError, type SourceLockService } from './source-lock.service.ts';
 
 export interface RolloutDeps {
   redis: RedisClient;
   source: ConfiguredSource;
-  ingestQueue: Queue;
+  /** The source's lock: the backfill lists under it, so it never overlaps a pass or an event. */
+  lock: SourceLockService;
+  jobs: ObjectJobsService;
   /** Queues whose pending jobs may still write to the next generation (ingest, encode, index). */
   pipelineQueues: Queue[];
   loadModel: (ref: string) => Promise<HashModel>;
@@ -149,29 +151,35 @@ export class RolloutService {
     return next.namespace;
   }
 
-  /** One ingest job per object of the source, for the new generation only. */
+  /**
+   * One ingest job per object of the source, for the new generation only. It lists the source as
+   * a discovery pass would, under the same lock and with an object version of its own, so its jobs
+   * are ordered with discovery's: a version discovery sees after the backfill wins in the next
+   * generation, and one the backfill sees after a pass wins over that pass's.
+   */
   private async backfill(generation: string): Promise<number> {
     const { source, prefix } = this.deps.source;
-    let batch: ObjectEntry[] = [];
-    let queued = 0;
-    const flush = async () => {
-      await this.deps.ingestQueue.addBulk(
-        batch.map((e) => ({
-          name: 'upsert',
-          data: { op: 'upsert', key: e.key, etag: e.etag, size: e.size, generation } satisfies IngestJob,
-          opts: { jobId: objectJobId(`ingest@${generation}`, e.key, e.etag) },
-        })),
-      );
-      queued += batch.length;
-      batch = [];
-    };
-    for await (const e of source.list(prefix)) {
-      if (!isCandidateKey(e.key)) continue;
-      batch.push(e);
-      if (batch.length >= BACKFILL_BATCH) await flush();
+    const { lock, jobs, logger } = this.deps;
+    const onWait = () => logger.info({ source: source.url }, 'waiting for the running discovery pass before listing the source');
+    try {
+      return await lock.hold('backfill', async (held) => {
+        let batch: ObjectEntry[] = [];
+        let queued = 0;
+        for await (const e of source.list(prefix)) {
+          if (!isCandidateKey(e.key)) continue;
+          batch.push(e);
+          if (batch.length < BACKFILL_BATCH) continue;
+          await jobs.enqueueForGeneration(batch, generation, held);
+          queued += batch.length;
+          batch = [];
+        }
+        await jobs.enqueueForGeneration(batch, generation, held);
+        return queued + batch.length;
+      }, { wait: true, onWait });
+    } catch (e) {
+      if (e instanceof SourceLockLostError) throw new RolloutError(`${e.message} during the backfill; start the rollout again to resume it`);
+      throw e;
     }
-    if (batch.length) await flush();
-    return queued;
   }
 
   private async awaitQueryServices(generation: string, timeoutMs: number, pollMs: number): Promise<void> {
