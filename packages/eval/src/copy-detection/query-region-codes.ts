@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { HashModel, prepareImage, QueryPlan } from '@loupe/shared';
+import type { Box, HashModel, prepareImage, QueryPlan } from '@loupe/shared';
 import { DescriptorCache } from './descriptor-cache.ts';
 import type { CopyQuery } from './query-set.ts';
 
+type Regions = { box: Box; code: Uint8Array }[];
+
 /**
- * Each query's region codes (the plan's views with `regions`), as HashModel.encodeQuery gives
- * them: [query][view with regions][box]. Cached as codes, one float per byte (exact), under the
- * head's digest.
+ * Each query's regions (the plan's views with `regions`), as HashModel.encodeQuery gives them:
+ * [query][view with regions] -> the proposed parts and their codes. Cached one float per code byte
+ * (exact), each part after its box (4 floats) and a count per view.
  */
 export async function queryRegionCodes(
   cache: DescriptorCache,
@@ -16,23 +18,35 @@ export async function queryRegionCodes(
   key: Record<string, unknown>,
   prepareQuery: (qi: number) => Promise<Awaited<ReturnType<typeof prepareImage>>>,
   log: (line: string) => void,
-): Promise<Uint8Array[][][]> {
+): Promise<Regions[][]> {
   const views = plan.views.filter((v) => v.regions).map(({ cells: _, ...v }) => v);
   if (!views.length) return queries.map(() => []);
   const bytes = model.bits / 8;
-  const counts = views.map((v) => v.regions!.boxes.length);
+  const counts = views.map((v) => v.regions!.proposals);
   const head = createHash('sha256');
   for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-regions',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), views: views.map(({ side, orientation, regions }) => ({ side, orientation, boxes: regions!.boxes })), n: queries.length }),
-    { rows: queries.length, perRow: 1, dim: counts.reduce((n, c) => n + c * bytes, 0) },
+    DescriptorCache.key({ ...key, head: head.digest('hex'), views: views.map(({ side, orientation, regions }) => ({ side, orientation, regions })), n: queries.length }),
+    { rows: queries.length, perRow: 1, dim: counts.reduce((n, c) => n + 1 + c * (4 + bytes), 0) },
     async (from, to) => {
       const out: Float32Array[][] = [];
       for (let qi = from; qi < to; qi++) {
         const img = await prepareQuery(qi);
         const codes = await model.encodeQuery({ image: img.canonical, width: img.width, height: img.height }, { views });
-        out.push([Float32Array.from(codes.flatMap((c) => c.regions!.flatMap((r) => [...r])))]);
+        const row = new Float32Array(counts.reduce((n, c) => n + 1 + c * (4 + bytes), 0));
+        let o = 0;
+        codes.forEach(({ regions = [] }, vi) => {
+          row[o++] = regions.length;
+          const start = o;
+          for (const { box, code } of regions) {
+            row.set([box.x, box.y, box.w, box.h], o);
+            row.set(code, o + 4);
+            o += 4 + bytes;
+          }
+          o = start + counts[vi] * (4 + bytes);
+        });
+        out.push([row]);
       }
       return out;
     },
@@ -41,6 +55,15 @@ export async function queryRegionCodes(
   );
   return got.rows.map(([row]) => {
     let o = 0;
-    return counts.map((count) => Array.from({ length: count }, () => Uint8Array.from(row.subarray(o, (o += bytes)))));
+    return counts.map((count) => {
+      const n = row[o++];
+      const start = o;
+      const regions: Regions = [];
+      for (let i = 0; i < n; i++, o += 4 + bytes) {
+        regions.push({ box: { x: row[o], y: row[o + 1], w: row[o + 2], h: row[o + 3] }, code: Uint8Array.from(row.subarray(o + 4, o + 4 + bytes)) });
+      }
+      o = start + count * (4 + bytes);
+      return regions;
+    });
   });
 }

@@ -9,6 +9,7 @@ import type { QueryPlan, QueryView } from '../search/fusion/query-plan.ts';
 import type { QueryViewCode } from '../search/fusion/view-fusion.ts';
 import type { QueryCellGrid } from '../search/fusion/cell-grid-verifier.ts';
 import { defaultQueryPlan } from './query/default-query-plan.ts';
+import { pasteProposals } from './descriptor/paste-proposals.ts';
 import { DctHash, greyThumbnailBytes } from './perceptual/dct-hash.ts';
 import { QUERY_PIXELS_SIDE, type QueryPixels } from '../search/fusion/pixel-verifier.ts';
 
@@ -161,10 +162,15 @@ export class HashModel {
   async encodeQuery(input: EncodeInput, plan: QueryPlan = this.queryPlan): Promise<QueryViewCode[]> {
     const raster = await toRaster(input.image);
     const cnnViews = plan.views.filter((v) => v.kind !== 'dct');
-    const [described] = await this.extractor.describeWholeViews([raster], cnnViews.map(wholeViewSpec), [input]);
+    // Query regions: the parts where the query's edges say a picture may be pasted.
+    const proposals = (v: QueryView) => (v.regions ? pasteProposals(raster, v.regions.proposals) : []);
+    const specs = cnnViews.map((v) => ({ ...wholeViewSpec(v), ...(v.regions ? { parts: proposals(v) } : {}) }));
+    const [described] = await this.extractor.describeWholeViews([raster], specs, [input]);
     const codes = await this.hashDescriptors(described.map((d) => d.descriptor));
     const grids = await Promise.all(described.map((d) => d.cells && this.cellGrid(d.side, d.cells)));
-    const regions = await Promise.all(described.map((d) => d.parts && this.hashLevel(0, d.parts)));
+    const regions = await Promise.all(
+      described.map(async (d, i) => d.parts && (await this.hashLevel(0, d.parts)).map((code, j) => ({ box: specs[i].parts![j], code }))),
+    );
     let next = 0;
     return plan.views.map((view) => {
       if (view.kind === 'dct') return { view, code: this.dctCode(raster) };
@@ -227,8 +233,8 @@ function isRaster(x: EncodeInput['image']): x is RgbRaster {
   return typeof x === 'object' && !Buffer.isBuffer(x) && 'data' in x;
 }
 
-/** How the extractor looks at a query view: its query regions are parts of the view's map. */
+/** How the extractor looks at a query view as a whole (its query regions are proposed per query). */
 export function wholeViewSpec(view: QueryView): WholeViewSpec {
-  const { regions, ...spec } = view;
-  return regions ? { ...spec, parts: regions.boxes } : spec;
+  const { regions: _, ...spec } = view;
+  return spec;
 }

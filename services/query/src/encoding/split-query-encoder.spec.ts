@@ -12,7 +12,7 @@ describe('splitViews (a query split over two encoding threads)', () => {
     expect(b.length).toBeGreaterThan(0);
     // A trimmed view shares its untrimmed twin's forward (an image without a frame).
     // A view's query regions are a forward each.
-    const forwards = (v: QueryView) => (v.side / 224) ** 2 * (1 + (v.regions?.boxes.length ?? 0));
+    const forwards = (v: QueryView) => (v.side / 224) ** 2 * (1 + (v.regions?.proposals ?? 0));
     const cost = (part: number[]) => part.reduce((s, i) => s + (plan.views[i].kind === 'dct' || plan.views[i].trim ? 0 : forwards(plan.views[i]) + (plan.views[i].tilt ? 0.7 : 0)), 0);
     expect(Math.abs(cost(a) - cost(b))).toBeLessThanOrEqual(1.1);
   });

@@ -64,7 +64,7 @@ export function splitViews(views: QueryView[]): [number[], number[]] {
   views.forEach((v, i) => {
     const key = v.kind === 'dct' ? 'dct' : v.tilt ? `tilt${v.tilt}` : `${v.side}:${v.orientation}`;
     // Query regions are a forward each at the view's side.
-    const forwards = 1 + (v.regions?.boxes.length ?? 0);
+    const forwards = 1 + (v.regions?.proposals ?? 0);
     const cost = v.kind === 'dct' ? 0.05 : forwards * (v.side / 224) ** 2 + (v.tilt ? 0.7 : 0);
     const g = groups.get(key) ?? { indices: [], cost: 0 };
     g.indices.push(i);

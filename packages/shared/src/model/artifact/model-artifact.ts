@@ -49,7 +49,7 @@ export const QueryPlanSchema = z.object({
         cells: z.boolean().optional(),
         regions: z
           .object({
-            boxes: z.array(z.object({ x: z.number().min(0).max(1), y: z.number().min(0).max(1), w: z.number().gt(0).max(1), h: z.number().gt(0).max(1) })).min(1),
+            proposals: z.number().int().min(1).max(64),
             offset: z.number().min(0),
           })
           .optional(),

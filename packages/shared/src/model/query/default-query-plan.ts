@@ -23,18 +23,9 @@ import type { DescriptorConfig } from '../descriptor/descriptor-config.ts';
  */
 export const QUERY_OFFSETS = { region: 0.01, turned: 0.03, trimmed: 0.02, tilted: 0.03, dct: 0, dctMaxDistance: 0.25, pairedScale: 0.06, queryRegion: 0.05 } as const;
 
-/**
- * The query regions (QueryView.regions): parts of the query, as fractions of it, each forwarded at
- * the global side — a picture pasted over 20-50% of a larger one is found when a part holds about
- * it. The four corners and the centre at 60% of the side, and the centres of the four quadrants at
- * 45%: nine forwards of 224 px a query.
- */
-export function queryRegionBoxes(): { x: number; y: number; w: number; h: number }[] {
-  const out: { x: number; y: number; w: number; h: number }[] = [];
-  for (const [x, y] of [[0, 0], [0.4, 0], [0, 0.4], [0.4, 0.4], [0.2, 0.2]]) out.push({ x, y, w: 0.6, h: 0.6 });
-  for (const [x, y] of [[0.025, 0.025], [0.525, 0.025], [0.025, 0.525], [0.525, 0.525]]) out.push({ x, y, w: 0.45, h: 0.45 });
-  return out;
-}
+
+/** Parts of the query proposed as pasted pictures (pasteProposals) and searched: a 224 forward each. */
+export const QUERY_REGION_PROPOSALS = 6;
 
 /**
  * The match decision's threshold (QueryPlan.match): the lowest score whose hits were right at least
@@ -144,7 +135,7 @@ export function defaultQueryPlan(descriptor: DescriptorConfig, plan: ViewPlan): 
     views.push({ name: 'dct', kind: 'dct', orientation: 'none', side: globalSide, offsets, maxDistance: QUERY_OFFSETS.dctMaxDistance });
   }
   // The whole query's view carries the query regions (forwarded at its side, the global level's).
-  if (descriptor.mode === 'rmac') views[0].regions = { boxes: queryRegionBoxes(), offset: QUERY_OFFSETS.queryRegion };
+  if (descriptor.mode === 'rmac') views[0].regions = { proposals: QUERY_REGION_PROPOSALS, offset: QUERY_OFFSETS.queryRegion };
   const match = { minScore: DEFAULT_MATCH_SCORE };
   if (cellLevelOf(plan) < 0) return { views, match };
   // The unturned, untrimmed, untilted views see the query as the index's regions do, at each paired scale.

@@ -41,13 +41,14 @@ export interface QueryView {
 
 /**
  * Parts of the query matched against the index's global codes: a copy pasted into a larger
- * picture (a meme, a collage, a screenshot) is found as a part of the query. Each box costs a
- * forward: pooled from the whole query's map instead, a part's code carries its surroundings and
- * lands as far from its source's global code as unrelated images do (docs/benchmarks.md).
+ * picture (a meme, a collage, a screenshot) is found as a part of the query. The parts are where
+ * the query's straight edges say a pasted picture may be (pasteProposals), each cropped and
+ * forwarded: a forward each. Pooled from the whole query's map, or cut on a fixed grid, a part's
+ * code lands as far from its source's global code as unrelated images do (docs/benchmarks.md).
  */
 export interface QueryRegions {
-  /** Boxes as fractions of the query image. */
-  boxes: { x: number; y: number; w: number; h: number }[];
+  /** How many proposed parts are coded at most. */
+  proposals: number;
   /** Rank offset (fraction of the code length) of their hits on the global level. */
   offset: number;
 }

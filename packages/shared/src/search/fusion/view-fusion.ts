@@ -11,8 +11,8 @@ export interface QueryViewCode {
   cells?: QueryCellGrid;
   /** The query's grey pixels (on the identity view, when the plan checks pixels): for PixelVerifier. */
   pixels?: QueryPixels;
-  /** Codes of the view's query regions (views with `regions`), in the order of its boxes. */
-  regions?: Uint8Array[];
+  /** The view's query regions (views with `regions`): each part of the query (fractions of it) and its code. */
+  regions?: { box: Box; code: Uint8Array }[];
   /** With `regions`: the query's size (after EXIF orientation), which their boxes are fractions of. */
   querySize?: { width: number; height: number };
 }
@@ -83,7 +83,7 @@ export class ViewFusion {
     for (const { view, code, regions } of codes) {
       if (view.regions && regions && granularity !== 'region') {
         const offset = view.regions.offset * this.bits;
-        view.regions.boxes.forEach((queryBox, i) => out.push({ queryView: `${view.name}/r${i}`, level: 0, code: regions[i], offset, queryBox }));
+        regions.forEach((r, i) => out.push({ queryView: `${view.name}/r${i}`, level: 0, code: r.code, offset, queryBox: r.box }));
       }
       view.offsets.forEach((fraction, level) => {
         if (fraction === null || fraction === undefined || level >= this.levels) return;
