@@ -27,7 +27,7 @@ export async function queryRegionCodes(
   for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-regions',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), views: views.map(({ side, orientation, regions }) => ({ side, orientation, regions })), n: queries.length }),
+    DescriptorCache.key({ ...key, head: head.digest('hex'), views: views.map(({ side, orientation, regions }) => ({ side, orientation, proposals: regions!.proposals })), n: queries.length }),
     { rows: queries.length, perRow: 1, dim: counts.reduce((n, c) => n + 1 + c * (4 + bytes), 0) },
     async (from, to) => {
       const out: Float32Array[][] = [];
