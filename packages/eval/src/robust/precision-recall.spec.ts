@@ -22,9 +22,11 @@ describe('precision-recall over all queries', () => {
 
   it('picks the lowest threshold that keeps the precision asked for', () => {
     expect(thresholdForPrecision(answers, 0.99)).toMatchObject({ threshold: 0.9, precision: 1, recall: 0.5 });
+    // A wrong hit above every right one: no threshold is that precise.
+    expect(thresholdForPrecision([...answers, { hits: [{ key: 'q', score: 0.95 }] }], 0.99)).toBeUndefined();
     expect(thresholdForPrecision(answers, 0.6)).toMatchObject({ threshold: 0.7, recall: 1 });
     // Equal scores are one group: no threshold separates them.
     const tied: RankedAnswer[] = [{ truth: 'a', hits: [{ key: 'a', score: 0.5 }] }, { hits: [{ key: 'n', score: 0.5 }] }];
-    expect(thresholdForPrecision(tied, 0.99).predictions).toBe(0);
+    expect(thresholdForPrecision(tied, 0.99)).toBeUndefined();
   });
 });

@@ -65,11 +65,11 @@ export function operatingPoint(answers: readonly RankedAnswer[], threshold: numb
 
 /**
  * The lowest score threshold whose hits are right at least `precision` of the time: the match
- * threshold with the most recall at that precision. Above every hit when none qualifies.
+ * threshold with the most recall at that precision. Undefined when no threshold reaches it (the
+ * best-scored group of hits is already less precise).
  */
-export function thresholdForPrecision(answers: readonly RankedAnswer[], precision: number): OperatingPoint {
+export function thresholdForPrecision(answers: readonly RankedAnswer[], precision: number): OperatingPoint | undefined {
   let best: number | undefined;
   for (const g of sweep(answers)) if (g.correct / g.predicted >= precision) best = g.score;
-  const top = Math.max(0, ...answers.flatMap((a) => a.hits.map((h) => h.score)));
-  return operatingPoint(answers, best ?? Math.min(1, top + 1e-4));
+  return best === undefined ? undefined : operatingPoint(answers, best);
 }

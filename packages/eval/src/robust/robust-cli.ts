@@ -93,7 +93,12 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
   }
   lines.push(`µAP: Loupe ${uap[0].toFixed(3)}, pHash ${uap[1].toFixed(3)}, float global ${uap[2].toFixed(3)}`);
   if (atThreshold) lines.push(`at the model's match threshold ${threshold}: precision ${atThreshold.precision.toFixed(4)}, recall ${atThreshold.recall.toFixed(3)} (${atThreshold.predictions} hits marked as matches)`);
-  lines.push(`on this split, the lowest threshold with precision >= 0.99: ${calibrated.threshold} (recall ${calibrated.recall.toFixed(3)})${split === 'test' ? ' — for information: thresholds are chosen on the tune split' : ''}`);
+  const top = operatingPoint(loupeAnswers, Math.max(...loupeAnswers.flatMap((a) => a.hits.map((h) => h.score))));
+  lines.push(
+    calibrated
+      ? `on this split, the lowest threshold with precision >= 0.99: ${calibrated.threshold} (recall ${calibrated.recall.toFixed(3)})${split === 'test' ? ' — for information: thresholds are chosen on the tune split' : ''}`
+      : `on this split no threshold reaches precision 0.99: the best-scored hits (score ${top.threshold}, ${top.predictions} of them) are right ${(top.precision * 100).toFixed(1)}% of the time`,
+  );
   const seconds = (performance.now() - t0) / 1000;
   lines.push(`descriptors ${r.timings.cachedDb && r.timings.cachedQueries ? 'from cache' : `computed (db ${(r.timings.dbMs / 1000).toFixed(0)} s, queries ${(r.timings.queryMs / 1000).toFixed(0)} s)`}; ${seconds.toFixed(0)} s; load avg ${os.loadavg()[0].toFixed(2)}`);
   process.stdout.write(lines.join('\n') + '\n');
@@ -114,7 +119,7 @@ export async function runRobustCli(args: string[], defaults: { model: string }):
       float_global_recall_at_1: json(at1[2]),
       uap: { loupe: round(uap[0]), phash: round(uap[1]), float_global: round(uap[2]) },
       ...(atThreshold ? { match: { threshold, precision: round(atThreshold.precision), recall: round(atThreshold.recall) } } : {}),
-      threshold_for_precision_099: { threshold: calibrated.threshold, recall: round(calibrated.recall) },
+      threshold_for_precision_099: calibrated ? { threshold: calibrated.threshold, recall: round(calibrated.recall) } : null,
       seconds: Math.round(seconds),
     }) + '\n',
   );
