@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { levelBits, prepareImage, type HashModel } from '@loupe/shared';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { EVAL_IMAGE_LIMITS, type PhotoSet } from './photo-set.ts';
@@ -28,11 +27,9 @@ export async function describeDatabaseCodes(
   const codeBytes = levels.reduce((n, l) => n + l.views * l.bytes, 0);
   const codeFloats = Math.ceil(codeBytes / 4);
   const dim = model.extractor.dim;
-  const head = createHash('sha256');
-  for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'db-codes',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), photos: set.photos.map((p) => `${p.name}:${p.bytes.length}`) }),
+    DescriptorCache.key({ ...key, head: DescriptorCache.headDigest(model), photos: set.photos.map((p) => `${p.name}:${p.bytes.length}`) }),
     { rows: set.photos.length, perRow: 1, dim: dim + codeFloats },
     async (from, to) => {
       const inputs = await Promise.all(

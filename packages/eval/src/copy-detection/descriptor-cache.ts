@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HashModel } from '@loupe/shared';
 
 /**
  * Float descriptors on disk, so a rerun of the benchmark skips the CNN: one file per key,
@@ -12,6 +13,13 @@ export class DescriptorCache {
 
   static key(parts: unknown): string {
     return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  }
+
+  /** A digest of a model's head weights, for the keys of cached codes (they depend on the head). */
+  static headDigest(model: HashModel): string {
+    const head = createHash('sha256');
+    for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    return head.digest('hex');
   }
 
   file(name: string, key: string): string {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HashModel, prepareImage, QueryCellGrid, QueryPlan } from '@loupe/shared';
 import { DescriptorCache } from './descriptor-cache.ts';
 import { QUERY_SET_VERSION, type CopyQuery } from './query-set.ts';
@@ -21,12 +20,10 @@ export async function queryCellGrids(
   const sides = views.map((v) => model.extractor.backbone.featureMapSide(v.side));
   const bytes = model.cellBits / 8;
   const dim = sides.reduce((n, m) => n + m * m * bytes, 0);
-  const head = createHash('sha256');
-  for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-cells',
     // Grids depend on how each view looks at the query, not on the levels it searches (offsets).
-    DescriptorCache.key({ ...key, head: head.digest('hex'), bytes, views: views.map(({ side, orientation, trim }) => ({ side, orientation, trim })), version: QUERY_SET_VERSION, n: queries.length }),
+    DescriptorCache.key({ ...key, head: DescriptorCache.headDigest(model), bytes, views: views.map(({ side, orientation, trim }) => ({ side, orientation, trim })), version: QUERY_SET_VERSION, n: queries.length }),
     { rows: queries.length, perRow: 1, dim },
     async (from, to) => {
       const out: Float32Array[][] = [];

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Box, HashModel, prepareImage, QueryPlan } from '@loupe/shared';
 import { DescriptorCache } from './descriptor-cache.ts';
 import type { CopyQuery } from './query-set.ts';
@@ -23,11 +22,9 @@ export async function queryRegionCodes(
   if (!views.length) return queries.map(() => []);
   const bytes = model.bits / 8;
   const counts = views.map((v) => v.regions!.proposals);
-  const head = createHash('sha256');
-  for (const t of model.head.toSpec().tensors) head.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const got = await cache.getOrCompute(
     'query-regions',
-    DescriptorCache.key({ ...key, head: head.digest('hex'), views: views.map(({ side, orientation, regions }) => ({ side, orientation, proposals: regions!.proposals })), n: queries.length }),
+    DescriptorCache.key({ ...key, head: DescriptorCache.headDigest(model), views: views.map(({ side, orientation, regions }) => ({ side, orientation, proposals: regions!.proposals })), n: queries.length }),
     { rows: queries.length, perRow: 1, dim: counts.reduce((n, c) => n + 1 + c * (4 + bytes), 0) },
     async (from, to) => {
       const out: Float32Array[][] = [];
