@@ -19,7 +19,7 @@ import {
 import { openDeadLetters, type DeadLettersHandle } from '@loupe/ingest';
 import { SeenObjectRepository } from '../services/ingest/src/repositories/seen-object.repository.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { startS3, type TestS3 } from './support/s3-server.ts';
+import { startS3, type TestS3, useS3Env } from './support/s3-server.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
 const BUCKET = 'photos';
@@ -39,15 +39,12 @@ describe('retry of an encode-stage dead letter (real Redis, S3 emulator)', () =>
   let deadLetters: DeadLettersHandle;
   let failed: DeadLetterRepository;
   let etag: string;
-  const savedEnv: Record<string, string | undefined> = {};
+  let restoreEnv: () => void = () => undefined;
 
   beforeAll(async () => {
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     // The SDK reads credentials from the environment, as in production.
-    for (const [k, v] of Object.entries(s3.env)) {
-      savedEnv[k] = process.env[k];
-      process.env[k] = v;
-    }
+    restoreEnv = useS3Env(s3);
     s3.createBucket(BUCKET);
     await s3.put(BUCKET, KEY, readFileSync(path.join(REPO_ROOT, 'samples/coffee.jpg')));
     config = loadConfig({ ...s3.env, REDIS_URL: redis.url, LOUPE_SOURCE: `s3://${BUCKET}/cam/`, LOUPE_LOG_LEVEL: 'silent' });
@@ -64,10 +61,7 @@ describe('retry of an encode-stage dead letter (real Redis, S3 emulator)', () =>
     await queues?.close();
     client?.disconnect();
     await Promise.all([redis?.stop(), s3?.stop()]);
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   });
 
   it('clears the version\'s old encode and index job ids and queues a new ingest job each time', async () => {

@@ -11,7 +11,7 @@ import { heldObject, holds } from './support/index-probe.ts';
 import { startPipeline, type RunningPipeline } from './support/pipeline.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { createdEvent, currentObjects, queueDrained, s3EventMessage, s3EventRecord } from './support/s3-events.ts';
-import { startS3, type TestS3 } from './support/s3-server.ts';
+import { startS3, type TestS3, useS3Env } from './support/s3-server.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
 const BUCKET = 'photos';
@@ -23,7 +23,7 @@ const NEVER = { LOUPE_POLL_MS: '86400000', LOUPE_RELIST_MS: '2592000000' };
 let redis: TestRedis;
 let s3: TestS3;
 let db: Redis;
-const savedEnv: Record<string, string | undefined> = {};
+let restoreEnv: () => void = () => undefined;
 
 beforeAll(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
@@ -31,17 +31,11 @@ beforeAll(async () => {
   s3.createBucket('elsewhere');
   db = new Redis(redis.url);
   // Credentials reach the service the way they do in production: the SDK reads the environment.
-  for (const [k, v] of Object.entries(s3.env)) {
-    savedEnv[k] = process.env[k];
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
 });
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
   db?.disconnect();
   await Promise.all([redis?.stop(), s3?.stop()]);
 });

@@ -21,7 +21,7 @@ import {
 } from '@loupe/shared';
 import { startIngest, type IngestHandle } from '@loupe/ingest';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.ts';
-import { startS3, type TestS3 } from './support/s3-server.ts';
+import { startS3, type TestS3, useS3Env } from './support/s3-server.ts';
 import { captureLogger, waitFor } from './support/capture-logger.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
@@ -33,23 +33,17 @@ const GOOD = ['astronaut.jpg', 'baboon.jpg', 'chelsea-cat.jpg', 'coffee.jpg', 'c
 
 let redis: TestRedis;
 let s3: TestS3;
-const savedEnv: Record<string, string | undefined> = {};
+let restoreEnv: () => void = () => undefined;
 
 beforeAll(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
   s3.createBucket(BUCKET);
   // Credentials reach the service the way they do in production: the SDK reads the environment.
-  for (const [k, v] of Object.entries(s3.env)) {
-    savedEnv[k] = process.env[k];
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
 });
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
   await Promise.all([redis?.stop(), s3?.stop()]);
 });
 

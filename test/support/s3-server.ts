@@ -61,3 +61,18 @@ export async function startS3(): Promise<TestS3> {
     },
   };
 }
+
+/**
+ * Puts the emulator's credentials in process.env, where the AWS SDK of a service started in this
+ * process reads them (as in production); returns the function that puts the environment back.
+ */
+export function useS3Env(s3: TestS3): () => void {
+  const saved = Object.fromEntries(Object.keys(s3.env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, s3.env);
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
