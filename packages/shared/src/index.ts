@@ -12,6 +12,7 @@ export * from './view/view-plan.ts';
 export * from './log/logger.ts';
 export * from './model/index.ts';
 export * from './image/index.ts';
+export * from './video/index.ts';
 export * from './source/index.ts';
 export * from './search/index.ts';
 export * from './util/seeded-random.ts';

@@ -1,0 +1,29 @@
+/**
+ * Reading ffmpeg's log line by line, as written with `-loglevel level+info` (each line tagged
+ * `[info]`, `[error]`...): the log can be long (a warning per damaged frame), so nothing keeps it whole.
+ */
+
+/** The `pts_time` of a frame `showinfo` reports (one line per frame written), else null. */
+export function showinfoTime(line: string): number | null {
+  if (!line.includes('Parsed_showinfo')) return null;
+  const m = /\bpts_time:\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)/.exec(line);
+  return m ? Math.max(0, Number(m[1])) : null;
+}
+
+/** The input's duration in seconds from a `Duration:` line, else null (also for `Duration: N/A`). */
+export function durationOf(line: string): number | null {
+  const m = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(line);
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
+}
+
+/**
+ * The last of `lines` ffmpeg logged as an error (or fatal), without its tags and with `strip` (the
+ * temp path) removed; else the last line. What a dead letter says about a video that does not decode.
+ */
+export function lastErrorLine(lines: string[], strip = ''): string {
+  const kept = lines.map((l) => l.trim()).filter(Boolean);
+  const line = ([...kept].reverse().find((l) => /\[(error|fatal|panic)\]/.test(l)) ?? kept.at(-1) ?? 'no output')
+    .replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/, '')
+    .replace(/^\[(error|fatal|panic|warning|info)\]\s*/, '');
+  return (strip ? line.split(strip).join('') : line).slice(0, 300);
+}

@@ -1,0 +1,108 @@
+import type { Queue } from 'bullmq';
+import {
+  frameKey,
+  objectJobId,
+  prepareImage,
+  type EncodeJob,
+  type ImageLimits,
+  type IndexJob,
+  type IngestJob,
+  type KeyframeExtractor,
+  type Logger,
+  type ViewPlan,
+} from '@loupe/shared';
+import type { VideoFrames, VideoFramesRepository } from '../repositories/video-frames.repository.ts';
+
+export interface VideoIngestDeps {
+  extractor: KeyframeExtractor;
+  frames: VideoFramesRepository;
+  encodeQueue: Queue;
+  indexQueue: Queue;
+  /** Limits of each frame as an image (the video's own are the extractor's). */
+  limits: ImageLimits;
+  plan?: ViewPlan;
+  logger: Logger;
+}
+
+type Upsert = Extract<IngestJob, { op: 'upsert' }>;
+
+/**
+ * Videos: each keyframe becomes an object of its own, `<key>#t=<seconds>`, prepared like an image
+ * and queued for the encoder with the video's etag and object version; the frame list kept per
+ * video (VideoFramesRepository) lets a new version delete the frames it no longer has, and a
+ * delete of the video delete them all. Throws VideoRejectedError (dead-lettered by the caller).
+ */
+export class VideoIngestService {
+  constructor(private readonly deps: VideoIngestDeps) {}
+
+  async ingest(job: Upsert, bytes: Buffer): Promise<{ frames: number }> {
+    const { key, etag, version, generation } = job;
+    const { extractor, encodeQueue, limits, plan, logger } = this.deps;
+    const started = performance.now();
+    const cut = await extractor.extract(bytes);
+    const times: number[] = [];
+    for (const frame of cut.frames) {
+      const frameObject = frameKey(key, frame.t);
+      if (times.length && frameKey(key, times[times.length - 1]) === frameObject) continue; // same millisecond
+      const image = await prepareImage(frame.image, limits, plan);
+      const encode: EncodeJob = {
+        key: frameObject,
+        etag,
+        width: image.width,
+        height: image.height,
+        image: image.canonical.toString('base64'),
+        views: image.views,
+        ...(generation ? { generation } : {}),
+        ...(version !== undefined ? { version } : {}),
+      };
+      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', frameObject, etag, version) });
+      times.push(frame.t);
+    }
+    // A rollout's re-encode (generation) writes the next index only: the frame list is the live one's.
+    if (!generation) await this.replaceFrames(key, { etag, ...(version !== undefined ? { version } : {}), times });
+    logger.info(
+      { event: 'video-cut', key, etag, frames: times.length, duration: cut.duration, truncated: cut.truncated, ms: Math.round(performance.now() - started) },
+      'video cut into keyframes',
+    );
+    return { frames: times.length };
+  }
+
+  /**
+   * The key is not a video (any more): deletes the frames of an earlier version that was one.
+   * `version` orders the deletes after those frames' upserts.
+   */
+  async dropFrames(key: string, version: number | undefined, jobStamp: string): Promise<number> {
+    const held = await this.deps.frames.get(key);
+    if (!held) return 0;
+    await this.deleteFrames(key, held.times, version, jobStamp);
+    await this.deps.frames.forget(key);
+    return held.times.length;
+  }
+
+  /**
+   * Stores the new frame list and deletes the frames of the previous one the new version does not
+   * have; the video's own key is deleted too (an image indexed under it before, and its dead letter).
+   * When a newer version's list is already stored, this version's extra frames go instead.
+   */
+  private async replaceFrames(key: string, next: VideoFrames): Promise<void> {
+    const { frames } = this.deps;
+    const stamp = `${next.etag}\u0000${next.version ?? ''}`;
+    const previous = await frames.get(key);
+    const newer = await frames.setUnlessNewer(key, next);
+    const [keep, drop, version] = newer
+      ? [newer.times, next.times, newer.version]
+      : [next.times, previous?.times ?? [], next.version];
+    const kept = new Set(keep.map((t) => frameKey(key, t)));
+    await this.deleteFrames(key, drop.filter((t) => !kept.has(frameKey(key, t))), version, stamp);
+    if (!newer) await this.queueDelete(key, version, stamp);
+  }
+
+  private async deleteFrames(key: string, times: number[], version: number | undefined, stamp: string): Promise<void> {
+    for (const t of times) await this.queueDelete(frameKey(key, t), version, stamp);
+  }
+
+  private async queueDelete(key: string, version: number | undefined, stamp: string): Promise<void> {
+    const del: IndexJob = { op: 'delete', key, ...(version !== undefined ? { version } : {}) };
+    await this.deps.indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, stamp) });
+  }
+}
