@@ -8,6 +8,7 @@ import {
   hexToBytes,
   isWholeImageLevel,
   levelBoxesUnit,
+  parseFrameKey,
   toPixels,
   ViewFusion,
   type FusedHit,
@@ -152,7 +153,7 @@ export class QueryService {
     }
     const minScore = p.minScore ?? this.encoder.match?.minScore ?? DEFAULT_MATCH_SCORE;
     const querySize = codes.find((c) => c.querySize)?.querySize;
-    const hits = fused.slice(0, p.k).map((h) => this.toHit(h, minScore, querySize));
+    const hits = onePerVideo(fused.map((h) => this.toHit(h, minScore, querySize))).slice(0, p.k);
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
@@ -205,8 +206,10 @@ export class QueryService {
     const unit = levelBoxesUnit(this.layout.plan.levels[h.level])[h.view];
     // From the rank, so scores fall as hits go down the list.
     const score = Math.min(1, Math.max(0, hammingScore(h.rank, this.layout.bits)));
+    const frame = parseFrameKey(h.key);
     return {
-      key: h.key,
+      key: frame ? frame.key : h.key,
+      ...(frame ? { t: frame.t } : {}),
       score,
       match: score >= minScore,
       distance: h.distance,
@@ -215,6 +218,16 @@ export class QueryService {
       ...(h.queryBox && querySize ? { queryRegion: toPixels(h.queryBox, querySize.width, querySize.height) } : {}),
     };
   }
+}
+
+/**
+ * A video's keyframes are objects of their own in the index (`<key>#t=<seconds>`): the first, best
+ * one stands for the video and the others go, so one video does not fill the answer. Hits come
+ * best first. Fewer than k hits may be left when frames of one video filled the fused top k.
+ */
+function onePerVideo(hits: SearchHit[]): SearchHit[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => h.t === undefined || (!seen.has(h.key) && seen.add(h.key)));
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -16,7 +16,8 @@ const searchResult = {
         type: 'object',
         required: ['key', 'score', 'match', 'distance', 'granularity', 'region'],
         properties: {
-          key: { type: 'string' },
+          key: { type: 'string', description: 'the object; for a video, the video (its best keyframe is at t)' },
+          t: { type: 'number', description: 'for a video: the time in seconds of the keyframe that matched' },
           score: { type: 'number' },
           match: { type: 'boolean' },
           distance: { type: 'integer' },

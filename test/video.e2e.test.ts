@@ -1,0 +1,160 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createRedis,
+  FileObjectSource,
+  frameKey,
+  IngestKeys,
+  KeyframeExtractor,
+  locateFfmpeg,
+  REPO_ROOT,
+  type DeadLetter,
+  type RedisClient,
+} from '@loupe/shared';
+import { heldObject } from './support/index-probe.ts';
+import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
+import { startRedis, type TestRedis } from './support/redis-server.ts';
+import { frameAt, makeSlideshow } from './support/videos.ts';
+
+const SAMPLES = path.join(REPO_ROOT, 'samples');
+const sample = (f: string) => path.join(SAMPLES, f);
+const ffmpeg = await locateFfmpeg();
+/** Keyframe interval of these tests (seconds): a frame grab must be found within one of it. */
+const INTERVAL = 2;
+const STILLS = ['apple.jpg', 'baboon.jpg', 'building.jpg', 'butterfly.jpg', 'coins.jpg', 'starry-night.jpg'];
+const VIDEO = 'clips/slides.mp4';
+
+describe('ffmpeg', () => {
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')('is the npm package\'s static build on Linux x64', () => {
+    expect(ffmpeg).toMatchObject({ from: 'npm', path: expect.stringContaining('@ffmpeg-installer/linux-x64') });
+  });
+
+  it('without one, a video is refused as video-unsupported', async () => {
+    const extractor = new KeyframeExtractor(null, { maxBytes: 1e9, maxFrames: 10, frameIntervalS: 5, maxSeconds: 60 });
+    await expect(extractor.extract(Buffer.alloc(100))).rejects.toMatchObject({ name: 'VideoRejectedError', reason: 'video-unsupported', message: 'no ffmpeg' });
+  });
+});
+
+describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, default model)', () => {
+  let redis: TestRedis;
+  let dir: string;
+  let work: string;
+  let pipeline: RunningPipeline;
+  let client: RedisClient;
+  let framesKey: string;
+
+  const stats = async () => (await fetch(`${pipeline.base}/v1/stats`)).json();
+  const frameList = async (key: string): Promise<{ etag: string; times: number[] } | null> => {
+    const v = await client.hget(framesKey, key);
+    return v === null ? null : JSON.parse(v);
+  };
+  const indexed = async (key: string) => (await heldObject(client, 'loupe', 2, key)) !== null;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-video-src-'));
+    work = mkdtempSync(path.join(os.tmpdir(), 'loupe-video-work-'));
+    for (const f of STILLS) copyFileSync(sample(f), path.join(dir, f));
+    // Photos of the video are not indexed as stills: a frame grab can only find the video.
+    await makeSlideshow(ffmpeg!, ['coffee.jpg', 'rocket.jpg', 'chelsea-cat.jpg'].map(sample), path.join(work, 'slides.mp4'));
+    const video = readFileSync(path.join(work, 'slides.mp4'));
+    mkdirSync(path.join(dir, 'clips'));
+    writeFileSync(path.join(dir, VIDEO), video);
+    // Cut in half: the MP4's index (moov, written last) is gone.
+    writeFileSync(path.join(dir, 'clips/truncated.mp4'), video.subarray(0, video.length >> 1));
+    pipeline = await startPipeline({
+      REDIS_URL: redis.url, LOUPE_SOURCE: `file://${dir}`, LOUPE_SHARDS: '2', LOUPE_VIDEO_FRAME_INTERVAL_S: String(INTERVAL),
+    });
+    client = createRedis(pipeline.config);
+    framesKey = new IngestKeys().videoFrames(FileObjectSource.urlOf(dir));
+    await waitFor('the stills and the video\'s frames indexed, the truncated video dead-lettered', async () => {
+      const s = await stats();
+      const list = await frameList(VIDEO);
+      return list && s.pending === 0 && s.failed === 1 && s.indexed === STILLS.length + list.times.length && s;
+    });
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await pipeline?.close();
+    await redis?.stop();
+    for (const d of [dir, work]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('cuts the 12 s slideshow into the first frame, its scene changes and a frame every 2 s, each indexed as <key>#t=', async () => {
+    const list = (await frameList(VIDEO))!;
+    // 0, 2 (coffee), 4 (cut to the rocket), 6, 8 (cut to the cat), 10: the cuts fall on the interval here.
+    expect(list.times).toEqual([0, 2, 4, 6, 8, 10]);
+    for (const t of list.times) expect(await indexed(frameKey(VIDEO, t)), `t=${t}`).toBe(true);
+    expect(await indexed(VIDEO)).toBe(false);
+  });
+
+  it('finds the video at the right moment from a frame grab and from a crop of one, once per video', async () => {
+    for (const T of [1.3, 5.2, 9.6]) {
+      const grab = await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), T, path.join(work, `grab-${T}.png`));
+      const crop = await sharp(grab).extract({ left: 144, top: 54, width: 240, height: 135 }).jpeg({ quality: 90 }).toBuffer();
+      for (const [what, bytes, type] of [['grab', grab, 'image/png'], ['crop', crop, 'image/jpeg']] as const) {
+        const r = await searchBytes(pipeline.base, bytes, '', type);
+        expect(r.status, `${what} at ${T}`).toBe(200);
+        expect(r.hits[0], `${what} at ${T}`).toMatchObject({ key: VIDEO, region: expect.any(Object) });
+        expect(Math.abs(r.hits[0].t - T), `${what} at ${T}: t=${r.hits[0].t}`).toBeLessThanOrEqual(INTERVAL);
+        expect(r.hits.filter((h: { key: string }) => h.key === VIDEO)).toHaveLength(1);
+        expect(r.hits.every((h: { key: string }) => !h.key.includes('#t='))).toBe(true);
+      }
+    }
+    // A still is a hit without t.
+    const still = await searchBytes(pipeline.base, readFileSync(sample('baboon.jpg')));
+    expect(still.hits[0]).toMatchObject({ key: 'baboon.jpg' });
+    expect(still.hits[0]).not.toHaveProperty('t');
+  });
+
+  it('dead-letters the truncated video with ffmpeg\'s reason and goes on', async () => {
+    const dead: DeadLetter[] = (await (await fetch(`${pipeline.base}/v1/dead`)).json()).deadLetters;
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ key: 'clips/truncated.mp4', stage: 'ingest' });
+    expect(dead[0].reason).toMatch(/^video-undecodable: .*Invalid data found when processing input/);
+    expect(dead[0].reason).not.toContain(os.tmpdir());
+  });
+
+  it('replaces the frames of a video overwritten with another, and deletes the ones the new version has not', async () => {
+    const before = (await frameList(VIDEO))!;
+    const next = path.join(work, 'next.mp4');
+    // 5 s per photo: frames at 0, 2, 4, 5 (the cut), 7, 9 — 5, 7 and 9 are new, 6, 8 and 10 must go.
+    await makeSlideshow(ffmpeg!, ['astronaut.jpg', 'leuven.jpg'].map(sample), next, 5);
+    writeFileSync(path.join(dir, VIDEO), readFileSync(next));
+    await pipeline.discover();
+    const after = (await waitFor('the new version\'s frame list', async () => {
+      const list = await frameList(VIDEO);
+      return list && list.etag !== before.etag && list;
+    }))!;
+    expect(after.times).toEqual([0, 2, 4, 5, 7, 9]);
+    const gone = before.times.filter((t) => !after.times.includes(t));
+    expect(gone).toEqual([6, 8, 10]);
+    await waitFor('the old frames deleted and the new ones indexed', async () => {
+      const s = await stats();
+      if (s.pending !== 0) return false;
+      for (const t of gone) if (await indexed(frameKey(VIDEO, t))) return false;
+      for (const t of after.times) if (!(await indexed(frameKey(VIDEO, t)))) return false;
+      return s.indexed === STILLS.length + after.times.length;
+    });
+    const grab = await frameAt(ffmpeg!, next, 7.5, path.join(work, 'grab-next.png'));
+    const r = await searchBytes(pipeline.base, grab, '', 'image/png');
+    expect(r.hits[0]).toMatchObject({ key: VIDEO });
+    expect(Math.abs(r.hits[0].t - 7.5)).toBeLessThanOrEqual(INTERVAL);
+  });
+
+  it('deletes every frame when the video is deleted, and forgets its frame list', async () => {
+    const list = (await frameList(VIDEO))!;
+    unlinkSync(path.join(dir, VIDEO));
+    await pipeline.discover();
+    await waitFor('every frame of the video deleted', async () => {
+      for (const t of list.times) if (await indexed(frameKey(VIDEO, t))) return false;
+      const s = await stats();
+      return s.pending === 0 && s.indexed === STILLS.length;
+    });
+    expect(await frameList(VIDEO)).toBeNull();
+  });
+});
