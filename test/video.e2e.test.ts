@@ -17,7 +17,7 @@ import {
 import { heldObject } from './support/index-probe.ts';
 import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
-import { frameAt, makeSlideshow } from './support/videos.ts';
+import { debianClip, frameAt, makeSlideshow, remuxToMkv } from './support/videos.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'samples');
 const sample = (f: string) => path.join(SAMPLES, f);
@@ -26,6 +26,10 @@ const ffmpeg = await locateFfmpeg();
 const INTERVAL = 2;
 const STILLS = ['apple.jpg', 'baboon.jpg', 'building.jpg', 'butterfly.jpg', 'coins.jpg', 'starry-night.jpg'];
 const VIDEO = 'clips/slides.mp4';
+/** A real street clip from a Debian package, as MKV, when it can be had (debianClip). */
+const CLIP = 'clips/city.mkv';
+const clip = ffmpeg ? debianClip() : null;
+if (ffmpeg && !clip) console.warn('video.e2e: the Debian clip could not be fetched; its test is skipped');
 
 describe('ffmpeg', () => {
   it.runIf(process.platform === 'linux' && process.arch === 'x64')('is the npm package\'s static build on Linux x64', () => {
@@ -52,6 +56,8 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     return v === null ? null : JSON.parse(v);
   };
   const indexed = async (key: string) => (await heldObject(client, 'loupe', 2, key)) !== null;
+  /** Frames of the Debian clip (0 without it; -1 while it is not cut yet, so no count matches). */
+  const clipFrames = async () => (clip ? ((await frameList(CLIP))?.times.length ?? -1) : 0);
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -65,6 +71,7 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     writeFileSync(path.join(dir, VIDEO), video);
     // Cut in half: the MP4's index (moov, written last) is gone.
     writeFileSync(path.join(dir, 'clips/truncated.mp4'), video.subarray(0, video.length >> 1));
+    if (clip) await remuxToMkv(ffmpeg!, clip, path.join(dir, CLIP));
     pipeline = await startPipeline({
       REDIS_URL: redis.url, LOUPE_SOURCE: `file://${dir}`, LOUPE_SHARDS: '2', LOUPE_VIDEO_FRAME_INTERVAL_S: String(INTERVAL),
     });
@@ -73,7 +80,7 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     await waitFor('the stills and the video\'s frames indexed, the truncated video dead-lettered', async () => {
       const s = await stats();
       const list = await frameList(VIDEO);
-      return list && s.pending === 0 && s.failed === 1 && s.indexed === STILLS.length + list.times.length && s;
+      return list && s.pending === 0 && s.failed === 1 && s.indexed === STILLS.length + list.times.length + (await clipFrames()) && s;
     });
   });
 
@@ -111,6 +118,19 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     expect(still.hits[0]).not.toHaveProperty('t');
   });
 
+  it.runIf(clip)('cuts a real street clip (MKV) at its scene change too, and a frame grab finds it at the right moment', async () => {
+    const list = (await frameList(CLIP))!;
+    expect(list.times[0]).toBe(0);
+    // Every 2 s, and a cut of the camera between 4 and 6 s.
+    expect(list.times.filter((t) => t % INTERVAL !== 0).length).toBeGreaterThan(0);
+    for (const T of [1.1, 5.5]) {
+      const grab = await frameAt(ffmpeg!, path.join(dir, CLIP), T, path.join(work, `city-${T}.png`));
+      const r = await searchBytes(pipeline.base, grab, '', 'image/png');
+      expect(r.hits[0], `grab at ${T}`).toMatchObject({ key: CLIP });
+      expect(Math.abs(r.hits[0].t - T), `grab at ${T}: t=${r.hits[0].t}`).toBeLessThanOrEqual(INTERVAL);
+    }
+  });
+
   it('dead-letters the truncated video with ffmpeg\'s reason and goes on', async () => {
     const dead: DeadLetter[] = (await (await fetch(`${pipeline.base}/v1/dead`)).json()).deadLetters;
     expect(dead).toHaveLength(1);
@@ -138,7 +158,7 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
       if (s.pending !== 0) return false;
       for (const t of gone) if (await indexed(frameKey(VIDEO, t))) return false;
       for (const t of after.times) if (!(await indexed(frameKey(VIDEO, t)))) return false;
-      return s.indexed === STILLS.length + after.times.length;
+      return s.indexed === STILLS.length + after.times.length + (await clipFrames());
     });
     const grab = await frameAt(ffmpeg!, next, 7.5, path.join(work, 'grab-next.png'));
     const r = await searchBytes(pipeline.base, grab, '', 'image/png');
@@ -153,7 +173,7 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     await waitFor('every frame of the video deleted', async () => {
       for (const t of list.times) if (await indexed(frameKey(VIDEO, t))) return false;
       const s = await stats();
-      return s.pending === 0 && s.indexed === STILLS.length;
+      return s.pending === 0 && s.indexed === STILLS.length + (await clipFrames());
     });
     expect(await frameList(VIDEO)).toBeNull();
   });

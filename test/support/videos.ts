@@ -1,5 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FfmpegBinary } from '@loupe/shared';
 
@@ -28,4 +31,36 @@ export async function makeSlideshow(ffmpeg: FfmpegBinary, photos: string[], out:
 export async function frameAt(ffmpeg: FfmpegBinary, video: string, seconds: number, out: string): Promise<Buffer> {
   await run(ffmpeg.path, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-ss', String(seconds), '-i', video, '-frames:v', '1', out]);
   return readFile(out);
+}
+
+/** A real clip a Debian package ships: 7.6 s of a city street (MPEG-2, 720x405), from Kivy's examples. */
+const CLIP = { package: 'python-kivy-examples', path: './usr/share/kivy-examples/widgets/cityCC0.mpg' };
+
+/**
+ * The Debian clip, from $LOUPE_DATASETS/videos (~/.cache/loupe-datasets), fetched there with
+ * `apt-get download` (8.7 MB) when it is missing; null when that cannot be done (no apt lists, say).
+ */
+export function debianClip(): string | null {
+  const dir = path.join(process.env.LOUPE_DATASETS ?? path.join(os.homedir(), '.cache/loupe-datasets'), 'videos');
+  const file = path.join(dir, path.basename(CLIP.path));
+  if (existsSync(file)) return file;
+  const work = mkdtempSync(path.join(os.tmpdir(), 'loupe-clip-'));
+  try {
+    execFileSync('apt-get', ['download', '-q', CLIP.package], { cwd: work, stdio: 'ignore', timeout: 120_000 });
+    const deb = path.join(work, readdirSync(work).find((f) => f.endsWith('.deb'))!);
+    const tar = execFileSync('dpkg-deb', ['--fsys-tarfile', deb], { maxBuffer: 256 << 20 });
+    const clip = execFileSync('tar', ['-xO', CLIP.path], { input: tar, maxBuffer: 64 << 20 });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, clip);
+    return file;
+  } catch {
+    return null;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** `video`'s first video stream copied into a Matroska file (no re-encoding). */
+export async function remuxToMkv(ffmpeg: FfmpegBinary, video: string, out: string): Promise<void> {
+  await run(ffmpeg.path, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', video, '-map', '0:v:0', '-c:v', 'copy', out]);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationOf, lastErrorLine, showinfoTime } from './ffmpeg-log.ts';
+import { inputTimes, lastErrorLine, showinfoTime } from './ffmpeg-log.ts';
 
 // Lines as ffmpeg 4.1 writes them with -loglevel level+info.
 const SHOWINFO = '[Parsed_showinfo_1 @ 0x3e5ca8c0] [info] n:   2 pts:  51200 pts_time:4.04    pos:    71685 fmt:rgb24 sar:1/1 s:480x270 i:P iskey:1 type:I checksum:936AF544';
@@ -13,9 +13,12 @@ describe('ffmpeg log lines', () => {
     expect(showinfoTime('[info] frame=  120 fps= 10 q=2.0 Lsize=N/A time=00:08:15.04 bitrate=N/A')).toBeNull();
   });
 
-  it('reads the duration of the input', () => {
-    expect(durationOf('[info]   Duration: 01:02:03.50, start: 0.000000, bitrate: 108 kb/s')).toBe(3723.5);
-    expect(durationOf('[info]   Duration: N/A, start: 0.000000, bitrate: N/A')).toBeNull();
+  it('reads the duration and the start time of the input', () => {
+    expect(inputTimes('[info]   Duration: 01:02:03.50, start: 0.000000, bitrate: 108 kb/s')).toEqual({ duration: 3723.5, start: 0 });
+    expect(inputTimes('[info]   Duration: 00:00:07.60, start: 0.540000, bitrate: 4813 kb/s')).toEqual({ duration: 7.6, start: 0.54 });
+    expect(inputTimes('[info]   Duration: N/A, start: 1.400000, bitrate: N/A')).toEqual({ duration: null, start: 1.4 });
+    expect(inputTimes('[info]     DURATION        : 00:00:07.600000000')).toBeNull();
+    expect(inputTimes(SHOWINFO)).toBeNull();
   });
 
   it('names the last error without tags or the temp folder', () => {

@@ -7,13 +7,18 @@
 export function showinfoTime(line: string): number | null {
   if (!line.includes('Parsed_showinfo')) return null;
   const m = /\bpts_time:\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)/.exec(line);
-  return m ? Math.max(0, Number(m[1])) : null;
+  return m ? Number(m[1]) : null;
 }
 
-/** The input's duration in seconds from a `Duration:` line, else null (also for `Duration: N/A`). */
-export function durationOf(line: string): number | null {
-  const m = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(line);
-  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
+/**
+ * The input's duration and start time in seconds from its `Duration: 00:00:07.60, start: 0.540000`
+ * line (duration null when `N/A`); null for any other line. Frame times count from the start: an
+ * MPEG stream's first frame may carry 0.54 s, which a player shows as 0.
+ */
+export function inputTimes(line: string): { duration: number | null; start: number } | null {
+  const m = /^(?:\[\w+\]\s*)?Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N\/A)(?:, start: (-?\d+(?:\.\d+)?))?/.exec(line.trim());
+  if (!m) return null;
+  return { duration: m[1] === undefined ? null : Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]), start: m[4] === undefined ? 0 : Number(m[4]) };
 }
 
 /**

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FfmpegBinary } from './ffmpeg-binary.ts';
-import { durationOf, lastErrorLine, showinfoTime } from './ffmpeg-log.ts';
+import { inputTimes, lastErrorLine, showinfoTime } from './ffmpeg-log.ts';
 import { VideoRejectedError } from './video-rejected-error.ts';
 
 export interface VideoLimits {
@@ -19,7 +19,7 @@ export interface VideoLimits {
 }
 
 export interface Keyframe {
-  /** Presentation time in seconds. */
+  /** Seconds from the start of the video (its first frame is at 0). */
   t: number;
   /** The frame at the video's size, as a JPEG. */
   image: Buffer;
@@ -94,9 +94,9 @@ export class KeyframeExtractor {
   private run(args: string[], dir: string): Promise<{ exit: number | null; times: number[]; duration: number | null; error: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.ffmpeg!.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      const times: number[] = [];
+      const pts: number[] = [];
       const tail: string[] = [];
-      let duration: number | null = null;
+      let input: { duration: number | null; start: number } | null = null;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -104,8 +104,8 @@ export class KeyframeExtractor {
       }, this.timeLimitMs);
       createInterface({ input: child.stderr }).on('line', (line) => {
         const t = showinfoTime(line);
-        if (t !== null) return void times.push(t);
-        duration ??= durationOf(line);
+        if (t !== null) return void pts.push(t);
+        input ??= inputTimes(line);
         tail.push(line);
         if (tail.length > 50) tail.shift();
       });
@@ -116,7 +116,9 @@ export class KeyframeExtractor {
       child.on('close', (exit) => {
         clearTimeout(timer);
         const error = timedOut ? `ffmpeg took longer than ${this.timeLimitMs / 1000} s` : lastErrorLine(tail, `${dir}${path.sep}`);
-        resolve({ exit: timedOut ? null : exit, times, duration, error });
+        const start = input?.start ?? 0;
+        const times = pts.map((t) => Math.max(0, t - start));
+        resolve({ exit: timedOut ? null : exit, times, duration: input?.duration ?? null, error });
       });
     });
   }
