@@ -97,6 +97,7 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     expect(list.times).toEqual([0, 2, 4, 6, 8, 10]);
     for (const t of list.times) expect(await indexed(frameKey(VIDEO, t)), `t=${t}`).toBe(true);
     expect(await indexed(VIDEO)).toBe(false);
+    expect((await stats()).runtime.ffmpeg).toBe(`${ffmpeg!.version} (${ffmpeg!.from})`);
   });
 
   it('finds the video at the right moment from a frame grab and from a crop of one, once per video', async () => {

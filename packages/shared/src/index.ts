@@ -23,4 +23,5 @@ export * from './redis/dead-letter-cursor.ts';
 export * from './redis/dead-letter-repository.ts';
 export * from './redis/redis-health.ts';
 export * from './redis/source-states.ts';
+export * from './redis/ffmpeg-report.ts';
 export * from './redis/object-version.ts';

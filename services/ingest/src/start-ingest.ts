@@ -11,6 +11,7 @@ import {
   KeyframeExtractor,
   locateFfmpeg,
   videoLimits,
+  writeFfmpegReport,
   type FfmpegBinary,
   isRedisConnectionError,
   RedisHealth,
@@ -107,6 +108,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   const ffmpeg = options.ffmpeg !== undefined ? options.ffmpeg : await locateFfmpeg();
   if (ffmpeg) logger.info({ event: 'ffmpeg', path: ffmpeg.path, version: ffmpeg.version, from: ffmpeg.from }, 'videos are cut with ffmpeg');
   else logger.warn({ event: 'ffmpeg', path: null }, 'no ffmpeg: videos will be dead-lettered (video-unsupported)');
+  await writeFfmpegReport(redis, source.url, ffmpeg);
   const limits = imageLimits(config);
   const plan = options.plan ?? DEFAULT_VIEW_PLAN;
   const video = new VideoIngestService({

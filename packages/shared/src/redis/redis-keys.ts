@@ -211,6 +211,10 @@ export class IngestKeys {
   videoFrames(source: string): string {
     return `${this.tag}:frames:${source}`;
   }
+  /** String: JSON of the ffmpeg ingest found at its last start ({path, version, from}, or null: none). */
+  ffmpeg(source: string): string {
+    return `${this.tag}:ffmpeg:${source}`;
+  }
   /** Hash object key -> sequencer of the last S3 event applied for it (LOUPE_EVENTS). */
   sequencers(source: string): string {
     return `${this.tag}:seq:${source}`;

@@ -105,8 +105,12 @@ export const statsRouteSchema = {
         shards: { type: 'array', items: { type: 'object', additionalProperties: true } },
         runtime: {
           type: 'object',
-          description: 'inference runtimes (onnx, tfjs-node, wasm): the query service\'s, and how many live encoders run on each',
-          properties: { query: { type: 'string' }, encoders: { type: 'object', additionalProperties: { type: 'integer' } } },
+          description: 'inference runtimes (onnx, tfjs-node, wasm): the query service\'s, and how many live encoders run on each; the ffmpeg ingest cuts videos with',
+          properties: {
+            query: { type: 'string' },
+            encoders: { type: 'object', additionalProperties: { type: 'integer' } },
+            ffmpeg: { type: 'string', description: '`<version> (npm|system)`, `none` (videos are dead-lettered), `unknown` before ingest started' },
+          },
         },
         queues: { type: 'object', additionalProperties: true },
         source: {
