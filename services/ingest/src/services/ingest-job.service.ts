@@ -10,7 +10,6 @@ import {
   prepareImage,
   QueueNames,
   type DeadLetterRepository,
-  type EncodeJob,
   type ImageLimits,
   type IndexJob,
   type IngestJob,
@@ -23,6 +22,7 @@ import {
 } from '@loupe/shared';
 import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
 import { SourceRetryAbortedError, type SourceRetryService } from './source-retry.service.ts';
+import { queueEncode } from './encode-job.ts';
 import type { VideoIngestService } from './video-ingest.service.ts';
 
 export type IngestOutcome =
@@ -100,17 +100,7 @@ export class IngestJobService {
       // A video before, an image now: its frames go.
       if (!generation) await video.dropFrames(key, version, `${etag}\u0000${version ?? ''}`);
       const image = await prepareImage(bytes, limits, plan);
-      const encode: EncodeJob = {
-        key,
-        etag,
-        width: image.width,
-        height: image.height,
-        image: image.canonical.toString('base64'),
-        views: image.views,
-        ...(generation ? { generation } : {}),
-        ...(version !== undefined ? { version } : {}),
-      };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag, version) });
+      await queueEncode(encodeQueue, key, data, image);
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {

@@ -3,7 +3,6 @@ import {
   frameKey,
   objectJobId,
   prepareImage,
-  type EncodeJob,
   type ImageLimits,
   type IndexJob,
   type IngestJob,
@@ -12,6 +11,7 @@ import {
   type ViewPlan,
 } from '@loupe/shared';
 import type { VideoFrames, VideoFramesRepository } from '../repositories/video-frames.repository.ts';
+import { queueEncode } from './encode-job.ts';
 
 export interface VideoIngestDeps {
   extractor: KeyframeExtractor;
@@ -44,18 +44,7 @@ export class VideoIngestService {
     for (const frame of cut.frames) {
       const frameObject = frameKey(key, frame.t);
       if (times.length && frameKey(key, times[times.length - 1]) === frameObject) continue; // same millisecond
-      const image = await prepareImage(frame.image, limits, plan);
-      const encode: EncodeJob = {
-        key: frameObject,
-        etag,
-        width: image.width,
-        height: image.height,
-        image: image.canonical.toString('base64'),
-        views: image.views,
-        ...(generation ? { generation } : {}),
-        ...(version !== undefined ? { version } : {}),
-      };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', frameObject, etag, version) });
+      await queueEncode(encodeQueue, frameObject, job, await prepareImage(frame.image, limits, plan));
       times.push(frame.t);
     }
     // A rollout's re-encode (generation) writes the next index only: the frame list is the live one's.
