@@ -108,7 +108,8 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   const ffmpeg = options.ffmpeg !== undefined ? options.ffmpeg : await locateFfmpeg();
   if (ffmpeg) logger.info({ event: 'ffmpeg', path: ffmpeg.path, version: ffmpeg.version, from: ffmpeg.from }, 'videos are cut with ffmpeg');
   else logger.warn({ event: 'ffmpeg', path: null }, 'no ffmpeg: videos will be dead-lettered (video-unsupported)');
-  await writeFfmpegReport(redis, source.url, ffmpeg);
+  // Not awaited: start-up and stopping do not wait for Redis (the command runs once it answers).
+  void writeFfmpegReport(redis, source.url, ffmpeg).catch((e) => logger.warn({ err: String(e) }, 'ffmpeg not reported to Redis'));
   const limits = imageLimits(config);
   const plan = options.plan ?? DEFAULT_VIEW_PLAN;
   const video = new VideoIngestService({
