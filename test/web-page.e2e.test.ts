@@ -147,6 +147,53 @@ describe('the web page in headless Chromium, on the whole pipeline over the samp
     expect(requests.filter((u) => !u.startsWith(pipeline.base) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
   });
 
+  it('searches a dropped image and a pasted one; a picture pasted into the query is boxed on the query', async () => {
+    const { page } = browser;
+    /** Hands the page a file the way a drop or a paste does (a DataTransfer holding it). */
+    const hand = async (how: 'drop' | 'paste', bytes: Buffer) => {
+      const answer = page.waitForResponse((r) => r.url().includes('/v1/search'));
+      await page.evaluate(([how, base64]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], `${how}.jpg`, { type: 'image/jpeg' }));
+        if (how === 'drop') document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }, [how, bytes.toString('base64')] as const);
+      return (await answer).json();
+    };
+    await page.goto(pipeline.base);
+    const dropped = await hand('drop', await quarterCrop('astronaut.jpg'));
+    expect(dropped.hits[0].key).toBe('astronaut.jpg');
+    await page.locator('li.hit[data-key="astronaut.jpg"]').first().waitFor();
+
+    // A collage: two photos pasted side by side on a white page. Each is found as a part of the query.
+    const [rocket, coffee] = await Promise.all(['rocket.jpg', 'coffee.jpg'].map((f) => sharp(path.join(SAMPLES, f)).resize({ height: 300 }).toBuffer()));
+    const rocketWidth = (await sharp(rocket).metadata()).width!;
+    const coffeeWidth = (await sharp(coffee).metadata()).width!;
+    const width = 40 + rocketWidth + 40 + coffeeWidth + 40;
+    const collage = await sharp({ create: { width, height: 400, channels: 3, background: '#ffffff' } })
+      .composite([{ input: rocket, left: 40, top: 50 }, { input: coffee, left: 80 + rocketWidth, top: 50 }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    const pasted = await hand('paste', collage);
+    const ranked = pasted.hits.map((h: any, rank: number) => ({ ...h, rank }));
+    const found = (key: string) => ranked.find((h: any) => h.key === key);
+    expect(found('rocket.jpg')?.queryRegion).toBeDefined();
+    expect(found('coffee.jpg')?.queryRegion).toBeDefined();
+    const boxes = page.locator('#query-figure .box');
+    // One box per part, labelled with the hits found there.
+    await expect(boxes.count()).resolves.toBe(new Set(ranked.filter((h: any) => h.queryRegion).map((h: any) => JSON.stringify(h.queryRegion))).size);
+    // The coffee's box lies on the coffee, scaled to the query as shown.
+    const { queryRegion, rank } = found('coffee.jpg');
+    expect(queryRegion.x).toBeGreaterThan(40 + rocketWidth);
+    const query = (await page.locator('#query-img').boundingBox())!;
+    const drawn = (await boxes.filter({ hasText: new RegExp(`(^| )#${rank + 1}( |$)`) }).first().boundingBox())!;
+    expect(Math.abs(drawn.x - query.x - (queryRegion.x / width) * query.width)).toBeLessThan(2);
+    expect(Math.abs(drawn.y - query.y - (queryRegion.y / 400) * query.height)).toBeLessThan(2);
+    expect(Math.abs(drawn.width - (queryRegion.w / width) * query.width)).toBeLessThan(2);
+    await imagesLoaded(page, 'li.hit');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'query-region.png') });
+  });
+
   it('says plainly that duplicate groups are not there when the server answers 404', async () => {
     const { page } = browser;
     await page.click('nav button[data-view="duplicates"]');

@@ -121,10 +121,16 @@ async function search(blob) {
   $('search-status').textContent = `${body.hits.length} hits in ${body.tookMs} ms${notes.length ? ` (${notes.join('; ')})` : ''}`;
   await img.decode().catch(() => undefined);
   const querySize = { width: img.naturalWidth, height: img.naturalHeight };
+  // One box per part of the query, labelled with every hit found there.
+  const parts = new Map();
   body.hits.forEach((hit, i) => {
-    if (hit.queryRegion) drawBox(figure, hit.queryRegion, querySize, `#${i + 1}`);
+    if (hit.queryRegion) {
+      const id = JSON.stringify(hit.queryRegion);
+      parts.set(id, [...(parts.get(id) ?? []), `#${i + 1}`]);
+    }
     $('hits').append(hitCard(hit, i));
   });
+  for (const [id, labels] of parts) drawBox(figure, JSON.parse(id), querySize, labels.join(' '));
 }
 
 function hitCard(hit, i) {

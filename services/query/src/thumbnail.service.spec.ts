@@ -11,9 +11,17 @@ const LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000 };
 /** A folder source that counts its reads. */
 class CountingSource extends FileObjectSource {
   reads: string[] = [];
-  override get(key: string, opts?: GetOptions): Promise<Buffer> {
+  inFlight = 0;
+  maxInFlight = 0;
+  override async get(key: string, opts?: GetOptions): Promise<Buffer> {
     this.reads.push(key);
-    return super.get(key, opts);
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      return await super.get(key, opts);
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -79,6 +87,15 @@ describe('ThumbnailService (a real folder of images)', () => {
     // b.png went (a.png was used after it); a.png and c.png stay.
     for (const key of ['a.png', 'c.png', 'b.png']) await service.thumbnail(key, 64, 'jpeg');
     expect(source.reads).toEqual(['a.png', 'b.png', 'c.png', 'b.png']);
+  });
+
+  it('makes at most `concurrency` thumbnails at once; the others wait their turn', async () => {
+    const service = new ThumbnailService(source, isIndexed, LIMITS, { concurrency: 2 });
+    source.maxInFlight = 0;
+    const keys = ['a.png', 'b.png', 'c.png', 'wide.jpg', 'turned.jpg'];
+    const thumbs = await Promise.all(keys.map((key) => service.thumbnail(key, 48, 'jpeg')));
+    expect(thumbs.every((t) => t && t.bytes.length > 0)).toBe(true);
+    expect(source.maxInFlight).toBe(2);
   });
 
   it('makes a thumbnail again once it is older than maxAgeMs (an object replaced under its key)', async () => {

@@ -16,6 +16,11 @@ export interface ThumbnailOptions {
   cacheBytes: number;
   /** A cached thumbnail is made again after this long: an object replaced under its key is re-read. */
   maxAgeMs: number;
+  /**
+   * Thumbnails made at once; the others wait. Decoding runs on libuv's threads, which image queries
+   * decode on too: a page asking for a dozen thumbnails must not hold them all.
+   */
+  concurrency: number;
 }
 
 /** The object could not be read or decoded from the source (an outage, or an image the source now holds broken). */
@@ -32,7 +37,7 @@ interface Entry {
   bytes: number;
 }
 
-const DEFAULTS: ThumbnailOptions = { cacheBytes: 32 * 1024 * 1024, maxAgeMs: 5 * 60_000 };
+const DEFAULTS: ThumbnailOptions = { cacheBytes: 32 * 1024 * 1024, maxAgeMs: 5 * 60_000, concurrency: 2 };
 
 /**
  * Colour thumbnails of indexed images for the web page, read from the source and bounded to
@@ -44,6 +49,8 @@ export class ThumbnailService {
   private readonly cache = new Map<string, Entry>();
   private cachedBytes = 0;
   private readonly options: ThumbnailOptions;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly source: ObjectSource,
@@ -90,6 +97,18 @@ export class ThumbnailService {
   }
 
   private async render(key: string, size: number, format: ThumbnailFormat): Promise<Thumbnail | null> {
+    if (this.running < this.options.concurrency) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // a finishing one hands its slot over
+    try {
+      return await this.read(key, size, format);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private async read(key: string, size: number, format: ThumbnailFormat): Promise<Thumbnail | null> {
     let original: Buffer;
     try {
       original = await this.source.get(key, { maxBytes: this.limits.maxBytes });
