@@ -78,6 +78,12 @@ function thumbnail(key) {
   return { figure, size };
 }
 
+/** Empties a list of cards, freeing their thumbnails' blob: URLs (they live until revoked). */
+function clearCards(list) {
+  for (const img of list.querySelectorAll('img')) if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+  list.replaceChildren();
+}
+
 /** Draws `box` (in an image of `size` pixels) on the figure, scaled to whatever size it is shown at. */
 function drawBox(figure, box, size, label) {
   if (!box || !size?.width || !size?.height) return;
@@ -97,8 +103,11 @@ const fmt = {
 // ---- search
 
 let queryUrl;
+/** Counts searches: an answer that comes after a newer search began is dropped. */
+let searches = 0;
 
 async function search(blob) {
+  const mine = ++searches;
   if (queryUrl) URL.revokeObjectURL(queryUrl);
   queryUrl = URL.createObjectURL(blob);
   const figure = $('query-figure');
@@ -107,19 +116,21 @@ async function search(blob) {
   img.src = queryUrl;
   $('query').hidden = false;
   $('query-info').textContent = `${blob.name ?? 'pasted image'} (${fmt.bytes(blob.size)})`;
-  $('hits').replaceChildren();
+  clearCards($('hits'));
   $('search-status').textContent = 'Searching…';
   let body;
   try {
     const res = await api(`/v1/search?k=${HITS}`, { method: 'POST', body: blob, headers: { 'content-type': blob.type || 'application/octet-stream' } });
     body = await json(res, (b) => b.partial === true);
   } catch (e) {
-    $('search-status').textContent = e.message;
+    if (mine === searches) $('search-status').textContent = e.message;
     return;
   }
+  if (mine !== searches) return;
   const notes = [body.partial && 'partial: a shard did not answer', body.stale && 'stale: Redis is unreachable'].filter(Boolean);
   $('search-status').textContent = `${body.hits.length} hits in ${body.tookMs} ms${notes.length ? ` (${notes.join('; ')})` : ''}`;
   await img.decode().catch(() => undefined);
+  if (mine !== searches) return;
   const querySize = { width: img.naturalWidth, height: img.naturalHeight };
   // One box per part of the query, labelled with every hit found there.
   const parts = new Map();
@@ -157,7 +168,10 @@ function pickImage(files) {
 
 function setUpSearch() {
   const drop = $('drop');
-  $('file').addEventListener('change', (e) => pickImage(e.target.files));
+  $('file').addEventListener('change', (e) => {
+    pickImage(e.target.files);
+    e.target.value = ''; // picking the same file again is a new search
+  });
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
     drop.classList.add('over');
@@ -181,7 +195,7 @@ let duplicatesCursor = null;
 async function loadDuplicates(more = false) {
   if (!more) {
     duplicatesCursor = null;
-    $('groups').replaceChildren();
+    clearCards($('groups'));
   }
   $('duplicates-status').textContent = 'Loading…';
   let body;
