@@ -18,6 +18,7 @@ import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { awaitActiveGeneration, openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
+import { ThumbnailService } from './thumbnail.service.ts';
 
 /** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
 function queryRuntimeThreads(config: LoupeConfig): number {
@@ -43,14 +44,15 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
   );
   void encoders.load(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
-  const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
+  // The web page's thumbnails read the source too; only the candidate check can be told not to.
+  const source = createObjectSource(config).source;
   const deadLetters = openDeadLetters(config, { redis, logger: log });
-  const thumbnails =
-    source &&
-    new SourceThumbnailService(source, imageLimits(config), log, {
-      concurrency: config.LOUPE_VERIFY_SOURCE_READS,
-      budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
-    });
+  const thumbnails = config.LOUPE_VERIFY_FROM_SOURCE
+    ? new SourceThumbnailService(source, imageLimits(config), log, {
+        concurrency: config.LOUPE_VERIFY_SOURCE_READS,
+        budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
+      })
+    : undefined;
   const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
@@ -80,6 +82,7 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     token: config.LOUPE_TOKEN,
     maxBytes: config.LOUPE_MAX_BYTES,
     deadLetters: deadLetters.service,
+    thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config)),
   });
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;
@@ -94,7 +97,7 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
       await encoders.close();
       await Promise.all(queues.map((q) => q.close()));
       await deadLetters.close();
-      await source?.close();
+      await source.close();
       redisStatus.close();
       redis.disconnect();
     },
