@@ -62,6 +62,17 @@ export async function buildHttpServer(d: HttpServerDeps) {
   });
   app.addHook('onResponse', async (req, reply) => {
     d.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
+  // close() answers the requests in flight, but a keep-alive connection would then hold it until
+  // its client hangs up (keepAliveTimeout, 72 s): while closing, answers say `Connection: close`
+  // and connections left idle are closed as soon as their last answer is out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {

@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, REPO_ROOT } from '@loupe/shared';
+import { alive, processTree, readProcesses } from './support/process-tree.ts';
+import { searchBytes } from './support/pipeline.ts';
+import { freePort, startRedis, type TestRedis } from './support/redis-server.ts';
+import { openQueues, type TestQueues } from './support/test-queues.ts';
+
+/**
+ * SIGTERM (a process manager) and SIGINT (Ctrl-C: the terminal signals the whole process group)
+ * to each service run alone, `node bin/loupe.mjs <service>`, and to `loupe start`: the process
+ * tree is gone within 10 s, exit code 0, no job of the service is left active in Redis, and a
+ * restarted service finishes the work. Real processes, Redis, source folder and CNN.
+ */
+type Stop = 'SIGTERM' | 'Ctrl-C';
+const SAMPLES = readdirSync(path.join(REPO_ROOT, 'samples')).filter((f) => /\.(jpe?g|png)$/.test(f));
+const COPIES = 2; // each sample under two keys: enough work to signal a service in the middle of it
+const OBJECTS = SAMPLES.length * COPIES;
+
+interface Run {
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  output(): string;
+}
+
+/** `node bin/loupe.mjs <args>` in its own process group (as a shell runs a foreground command). */
+function loupe(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/loupe.mjs'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, output: () => out };
+}
+
+/** Sends the stop; resolves with how long until every process of the tree was gone, and the exit code. */
+async function stop(run: Run, how: Stop): Promise<{ ms: number; code: number | null; commands: string[] }> {
+  const processes = readProcesses();
+  const tree = processTree(run.child.pid!, processes);
+  const commands = tree.map((pid) => processes.get(pid)?.cmd.join(' ') ?? '');
+  const t0 = Date.now();
+  if (how === 'Ctrl-C') process.kill(-run.child.pid!, 'SIGINT');
+  else run.child.kill('SIGTERM');
+  try {
+    while (tree.some(alive) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 5));
+  } finally {
+    for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL'); // what a failed stop left
+  }
+  return { ms: Date.now() - t0, code: await run.exit, commands };
+}
+
+/** Polls fast (the in-flight window of a job can be short) until `probe` holds. */
+async function until(what: string, probe: () => Promise<boolean>, run: Run, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`no ${what}:\n${run.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const counts = (q: Queue) => q.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed');
+
+describe('each service under SIGTERM and SIGINT', () => {
+  let redis: TestRedis;
+  let queues: TestQueues;
+  let env: Record<string, string>;
+  const dirs: string[] = [];
+  const stopTimes: Record<string, number> = {};
+  const signalledMidJob: string[] = []; // the runs whose signal came while a job was active
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const source = mkdtempSync(path.join(tmpdir(), 'loupe-signals-src-'));
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'loupe-signals-data-'));
+    dirs.push(source, dataDir);
+    for (let c = 0; c < COPIES; c++) {
+      mkdirSync(path.join(source, `copy${c}`));
+      for (const f of SAMPLES) copyFileSync(path.join(REPO_ROOT, 'samples', f), path.join(source, `copy${c}`, f));
+    }
+    env = {
+      REDIS_URL: redis.url,
+      LOUPE_SOURCE: `file://${source}`,
+      LOUPE_DATA_DIR: dataDir, // shared: the ONNX model is converted once
+      LOUPE_POLL_MS: '0',
+      LOUPE_LOG_FORMAT: 'json',
+      LOUPE_LOG_LEVEL: 'info',
+      LOUPE_ENCODE_BATCH: '4',
+      LOUPE_QUERY_WORKERS: '1',
+      LOUPE_QUERY_PORT: String(await freePort()),
+    };
+    queues = openQueues(loadConfig({ REDIS_URL: redis.url }));
+  });
+
+  afterAll(async () => {
+    console.log(`stop times (ms): ${JSON.stringify(stopTimes)}; signalled while a job was active: ${signalledMidJob.join(', ')}`);
+    await queues?.close();
+    await redis?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /**
+   * Runs `service` three times over its queue's work: stopped by SIGTERM while jobs are active,
+   * then by Ctrl-C while jobs are active, then left to finish. After each stop no job is active
+   * and none failed: the ones in flight were finished (`inFlight: 'finished'`) or put back to
+   * wait (ingest puts back a job that has not read its object yet), none lost.
+   * `leavesWork`: its jobs are slow enough that some are always left for the next run.
+   */
+  async function drainAcrossStops(
+    service: 'ingest' | 'encoder' | 'indexer',
+    queue: () => Queue,
+    total: number,
+    { inFlight, leavesWork }: { inFlight: 'finished' | 'finished-or-put-back'; leavesWork: boolean },
+  ): Promise<void> {
+    for (const how of ['SIGTERM', 'Ctrl-C'] as const) {
+      const run = loupe([service], env);
+      // Signalled the moment its first job of this run is taken: that job, at least, is in flight.
+      const done = (await counts(queue())).completed;
+      let sawActive = false;
+      await until(`${service} job taken`, async () => {
+        const c = await counts(queue());
+        sawActive ||= c.active > 0;
+        return c.active > 0 || c.completed > done;
+      }, run);
+      const { ms, code } = await stop(run, how);
+      stopTimes[`${service} ${how}`] = ms;
+      const after = await counts(queue());
+      if (sawActive) signalledMidJob.push(`${service} ${how}`);
+      expect({ service, how, code, active: after.active, failed: after.failed }).toEqual({ service, how, code: 0, active: 0, failed: 0 });
+      expect(ms).toBeLessThan(10_000);
+      if (inFlight === 'finished') expect(after.completed).toBeGreaterThan(done);
+      if (leavesWork) expect(after.completed, 'work left for the next run').toBeLessThan(total);
+      expect(after.completed + after.waiting + after.delayed + after.prioritized).toBe(total);
+    }
+    const run = loupe([service], env);
+    await until(`${service} finishing the work`, async () => (await counts(queue())).completed === total, run);
+    const { ms, code } = await stop(run, 'SIGTERM');
+    expect({ code, ms: ms < 10_000 }).toEqual({ code: 0, ms: true });
+  }
+
+  it('ingest drains its jobs, and a restarted ingest queues every object for the encoder', async () => {
+    await drainAcrossStops('ingest', () => queues.ingest, OBJECTS, { inFlight: 'finished-or-put-back', leavesWork: true });
+    expect((await counts(queues.encode)).waiting).toBe(OBJECTS);
+  });
+
+  it('an encoder stopped mid-batch finishes the batch; a restarted one encodes the rest', async () => {
+    await drainAcrossStops('encoder', () => queues.encode, OBJECTS, { inFlight: 'finished', leavesWork: true });
+    expect((await counts(queues.index)).waiting).toBe(OBJECTS);
+  });
+
+  it('the indexer drains its jobs, and a restarted indexer indexes the rest', async () => {
+    // An index job takes milliseconds: the first run may index everything before the signal lands.
+    await drainAcrossStops('indexer', () => queues.index, OBJECTS, { inFlight: 'finished', leavesWork: false });
+  });
+
+  it('the query service answers the search in flight, then stops; it reports every object indexed', async () => {
+    for (const how of ['SIGTERM', 'Ctrl-C'] as const) {
+      const run = loupe(['query'], env);
+      const base = `http://127.0.0.1:${env.LOUPE_QUERY_PORT}`;
+      await until('query ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, run);
+      const stats = (await (await fetch(`${base}/v1/stats`)).json()) as { indexed: number };
+      expect(stats.indexed).toBe(OBJECTS);
+      const search = searchBytes(base, readFileSync(path.join(REPO_ROOT, 'samples/chelsea-cat.jpg')));
+      await new Promise((r) => setTimeout(r, 50)); // the request is in, its encoding under way
+      const { ms, code } = await stop(run, how);
+      stopTimes[`query ${how}`] = ms;
+      const answer = await search;
+      expect({ how, code, status: answer.status, top: answer.hits?.[0]?.key }).toEqual({ how, code: 0, status: 200, top: expect.stringMatching(/chelsea-cat\.jpg$/) });
+      expect(ms).toBeLessThan(10_000);
+    }
+  });
+
+  it('loupe start stops every service and then the Redis it started, with no job left active', async () => {
+    for (const how of ['SIGTERM', 'Ctrl-C'] as const) {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'loupe-signals-start-'));
+      dirs.push(dataDir);
+      // The ONNX model of the shared data directory: no conversion in this run.
+      mkdirSync(path.join(dataDir, 'models'));
+      for (const f of readdirSync(path.join(env.LOUPE_DATA_DIR, 'models'))) copyFileSync(path.join(env.LOUPE_DATA_DIR, 'models', f), path.join(dataDir, 'models', f));
+      const redisPort = await freePort();
+      const startEnv = { ...env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOUPE_DATA_DIR: dataDir, LOUPE_ENCODERS: '1', LOUPE_QUERY_PORT: String(await freePort()) };
+      const run = loupe(['start'], startEnv);
+      const own = openQueues(loadConfig({ REDIS_URL: startEnv.REDIS_URL }));
+      own.connection.on('error', () => {}); // refused until start has launched Redis, and again after the stop
+      try {
+        await until('an encode job in flight', async () => (await own.encode.getActiveCount().catch(() => 0)) > 0, run);
+      } finally {
+        own.connection.disconnect();
+      }
+      const { ms, code, commands } = await stop(run, how);
+      stopTimes[`start ${how}`] = ms;
+      expect({ how, code }).toEqual({ how, code: 0 });
+      expect(ms).toBeLessThan(10_000);
+      // All of them were in the tree that is now gone: its Redis and the four services (one encoder).
+      expect(commands.filter((c) => /main\.ts (ingest|encoder|indexer|query)$/.test(c))).toHaveLength(4);
+      expect(commands.some((c) => c.includes(`redis-server 127.0.0.1:${redisPort}`))).toBe(true);
+      // Its Redis (append-only file under LOUPE_DATA_DIR/redis) kept what the services wrote while draining.
+      const reopened = await startRedis(['--appendonly', 'yes', '--dir', path.join(dataDir, 'redis')]);
+      const after = openQueues(loadConfig({ REDIS_URL: reopened.url }));
+      try {
+        const active = await Promise.all([after.ingest, after.encode, after.index].map((q) => q.getActiveCount()));
+        expect({ how, active }).toEqual({ how, active: [0, 0, 0] });
+        expect(await after.encode.getCompletedCount()).toBeGreaterThan(0);
+      } finally {
+        await after.close();
+        await reopened.stop();
+      }
+    }
+  });
+});
