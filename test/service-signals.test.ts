@@ -6,7 +6,6 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '@loupe/shared';
 import { alive, processTree, readProcesses } from './support/process-tree.ts';
-import { searchBytes } from './support/pipeline.ts';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
@@ -161,6 +160,17 @@ describe('each service under SIGTERM and SIGINT', () => {
     await drainAcrossStops('indexer', () => queues.index, OBJECTS, { inFlight: 'finished', leavesWork: false });
   });
 
+  it('a service stopped during start-up exits 0 at once (the query service waiting for a first index)', async () => {
+    for (const how of ['SIGTERM', 'Ctrl-C'] as const) {
+      const run = loupe(['query'], { ...env, REDIS_URL: `${redis.url}/7` }); // an empty database: no index
+      await until('query waiting for the index', async () => run.output().includes('waiting for the index'), run);
+      const { ms, code } = await stop(run, how);
+      stopTimes[`query starting ${how}`] = ms;
+      expect({ how, code, stopped: /stopped during start-up/.test(run.output()) }).toEqual({ how, code: 0, stopped: true });
+      expect(ms).toBeLessThan(10_000);
+    }
+  });
+
   it('the query service answers the search in flight, then stops; it reports every object indexed', async () => {
     for (const how of ['SIGTERM', 'Ctrl-C'] as const) {
       const run = loupe(['query'], env);
@@ -168,12 +178,17 @@ describe('each service under SIGTERM and SIGINT', () => {
       await until('query ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, run);
       const stats = (await (await fetch(`${base}/v1/stats`)).json()) as { indexed: number };
       expect(stats.indexed).toBe(OBJECTS);
-      const search = searchBytes(base, readFileSync(path.join(REPO_ROOT, 'samples/chelsea-cat.jpg')));
+      const body = new Blob([readFileSync(path.join(REPO_ROOT, 'samples/chelsea-cat.jpg'))]);
+      const search = fetch(`${base}/v1/search`, { method: 'POST', body, headers: { 'content-type': 'image/jpeg' } });
       await new Promise((r) => setTimeout(r, 50)); // the request is in, its encoding under way
       const { ms, code } = await stop(run, how);
       stopTimes[`query ${how}`] = ms;
       const answer = await search;
-      expect({ how, code, status: answer.status, top: answer.hits?.[0]?.key }).toEqual({ how, code: 0, status: 200, top: expect.stringMatching(/chelsea-cat\.jpg$/) });
+      const { hits } = (await answer.json()) as { hits: { key: string }[] };
+      // `Connection: close`: answered after the stop began, so the search was in flight.
+      expect({ how, code, status: answer.status, connection: answer.headers.get('connection'), top: hits[0]?.key }).toEqual({
+        how, code: 0, status: 200, connection: 'close', top: expect.stringMatching(/chelsea-cat\.jpg$/),
+      });
       expect(ms).toBeLessThan(10_000);
     }
   });
