@@ -5,8 +5,10 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '@loupe/shared';
+import { isListing, startFaultyProxy } from './support/faulty-proxy.ts';
 import { alive, processTree, readProcesses } from './support/process-tree.ts';
 import { freePort, startRedis, type TestRedis } from './support/redis-server.ts';
+import { startS3 } from './support/s3-server.ts';
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
 /**
@@ -158,6 +160,27 @@ describe('each service under SIGTERM and SIGINT', () => {
   it('the indexer drains its jobs, and a restarted indexer indexes the rest', async () => {
     // An index job takes milliseconds: the first run may index everything before the signal lands.
     await drainAcrossStops('indexer', () => queues.index, OBJECTS, { inFlight: 'finished', leavesWork: false });
+  });
+
+  it('ingest stopped in the middle of a long listing ends the listing there', async () => {
+    const s3 = await startS3();
+    const proxy = await startFaultyProxy(s3.endpoint);
+    try {
+      s3.createBucket('big');
+      await Promise.all(Array.from({ length: 60 }, (_, i) => s3.put('big', `notes/${i}.txt`, 'x')));
+      // Pages of 5 keys, a second each: listing the bucket takes 12 s, as a large bucket takes minutes.
+      let listings = 0;
+      proxy.slowWhen = (req) => (isListing(req) ? (listings++, { delayMs: 1000, url: `${req.url}&max-keys=5` }) : null);
+      const run = loupe(['ingest'], { ...env, ...s3.env, S3_ENDPOINT: proxy.url, LOUPE_SOURCE: 's3://big/', REDIS_URL: `${redis.url}/3` });
+      await until('the listing under way', async () => listings >= 3, run); // preflight's page, then the pass's
+      const { ms, code } = await stop(run, 'SIGTERM');
+      stopTimes['ingest listing SIGTERM'] = ms;
+      expect({ code, pagesAsked: listings < 6 }).toEqual({ code: 0, pagesAsked: true });
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      await proxy.close();
+      await s3.stop();
+    }
   });
 
   it('a service stopped during start-up exits 0 at once (the query service waiting for a first index)', async () => {
