@@ -28,6 +28,8 @@ interface Run {
   output(): string;
 }
 
+const runs: Run[] = [];
+
 /** `node bin/loupe.mjs <args>` in its own process group (as a shell runs a foreground command). */
 function loupe(args: string[], env: Record<string, string>): Run {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/loupe.mjs'), ...args], {
@@ -40,7 +42,9 @@ function loupe(args: string[], env: Record<string, string>): Run {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exit, output: () => out };
+  const run = { child, exit, output: () => out };
+  runs.push(run);
+  return run;
 }
 
 /** Sends the stop; resolves with how long until every process of the tree was gone, and the exit code. */
@@ -102,6 +106,8 @@ describe('each service under SIGTERM and SIGINT', () => {
   });
 
   afterAll(async () => {
+    // What a failed test left running (its own process group: vitest would not stop it).
+    for (const run of runs) if (run.child.exitCode === null) for (const pid of processTree(run.child.pid!)) if (alive(pid)) process.kill(pid, 'SIGKILL');
     console.log(`stop times (ms): ${JSON.stringify(stopTimes)}; signalled while a job was active: ${signalledMidJob.join(', ')}`);
     await queues?.close();
     await redis?.stop();
