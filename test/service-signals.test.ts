@@ -168,6 +168,21 @@ describe('each service under SIGTERM and SIGINT', () => {
     await drainAcrossStops('indexer', () => queues.index, OBJECTS, { inFlight: 'finished', leavesWork: false });
   });
 
+  it('an indexer stopped while its job waits for the index to exist hands the job back, no attempt spent', async () => {
+    const empty = openQueues(loadConfig({ REDIS_URL: `${redis.url}/4` })); // no index layout here
+    try {
+      const job = await empty.index.add('index', { op: 'delete', key: 'waiting-for-the-index.jpg' });
+      const run = loupe(['indexer'], { ...env, REDIS_URL: `${redis.url}/4` });
+      await until('the job taken', async () => (await empty.index.getActiveCount()) > 0, run);
+      const { ms, code } = await stop(run, 'SIGTERM');
+      const after = await empty.index.getJob(job.id!);
+      expect({ code, state: await after?.getState(), attemptsMade: after?.attemptsMade }).toEqual({ code: 0, state: 'delayed', attemptsMade: 0 });
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('ingest stopped in the middle of a long listing ends the listing there', async () => {
     const s3 = await startS3();
     const proxy = await startFaultyProxy(s3.endpoint);
