@@ -175,6 +175,7 @@ describe('each service under SIGTERM and SIGINT', () => {
       const run = loupe(['indexer'], { ...env, REDIS_URL: `${redis.url}/4` });
       await until('the job taken', async () => (await empty.index.getActiveCount()) > 0, run);
       const { ms, code } = await stop(run, 'SIGTERM');
+      stopTimes['indexer before the index SIGTERM'] = ms;
       const after = await empty.index.getJob(job.id!);
       expect({ code, state: await after?.getState(), attemptsMade: after?.attemptsMade }).toEqual({ code: 0, state: 'delayed', attemptsMade: 0 });
       expect(ms).toBeLessThan(10_000);
