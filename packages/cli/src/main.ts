@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '@loupe/shared';
 import { runService, SERVICES, type ServiceName } from './commands/run-service.ts';
 import { runStart } from './commands/start.ts';
 import { preflight, SettingError, type PreflightCheck } from './commands/preflight.ts';
+import { listenForStop, unlessStopped } from './commands/stop-signals.ts';
 import { runSearch } from './commands/search.ts';
 import { runStats } from './commands/stats.ts';
 
@@ -73,20 +74,24 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  // Long-running commands stop on SIGTERM/SIGINT from here on, preflight included (exit code 0).
+  const isService = (SERVICES as readonly string[]).includes(command);
+  const stop = isService || command === 'start' ? listenForStop() : new AbortController().signal;
   const checks = PREFLIGHT[command];
   if (checks) {
     try {
-      await preflight(config, checks);
+      await unlessStopped(preflight(config, checks), stop);
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
       process.stderr.write(`loupe: ${e.message}\n`);
       return 2;
     }
+    if (stop.aborted) return 0;
   }
-  if ((SERVICES as readonly string[]).includes(command)) return runService(command as ServiceName, config);
+  if (isService) return runService(command as ServiceName, config, stop);
   switch (command) {
     case 'start':
-      return runStart(config);
+      return runStart(config, stop);
     case 'search': {
       const { values, positionals } = parseArgs({
         args: rest,

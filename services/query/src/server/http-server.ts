@@ -65,8 +65,19 @@ export async function buildHttpServer(d: HttpServerDeps) {
       return reply.code(401).send({ error: 'Unauthorized', message: 'missing or wrong bearer token' });
     }
   });
+  // close() answers the requests in flight, but a keep-alive connection would then hold it until
+  // its client hangs up (keepAliveTimeout, 72 s): while closing, answers say `Connection: close`
+  // and connections left idle are closed as soon as their last answer is out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     d.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
   });
 
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
