@@ -12,6 +12,8 @@ Commands:
   start                     run Redis (if none answers), ingest, encoder, indexer and query
   ingest|encoder|indexer|query
                             run one service in this process
+  searcher [--shards 0-15]  mirror some shards and serve their search to query routers
+                            (LOUPE_SEARCHERS=registry; README, Scaling out)
   search <image> [--k N] [--granularity auto|global|region] [--key KEY] [--json]
                             query the running service and print the hits
   stats [--json]            print index and pipeline counters
@@ -50,7 +52,14 @@ const PREFLIGHT: Record<string, PreflightCheck[]> = {
   query: ['port', 'model'],
   encoder: ['model'],
   ingest: ['source', 'events'],
+  searcher: ['searcher'],
 };
+
+/** `loupe searcher --shards R` is LOUPE_SEARCHER_SHARDS=R, validated (and named) the same way. */
+function searcherEnv(args: string[]): NodeJS.ProcessEnv {
+  const { values } = parseArgs({ args, options: { shards: { type: 'string' } }, strict: false });
+  return typeof values.shards === 'string' ? { ...process.env, LOUPE_SEARCHER_SHARDS: values.shards } : process.env;
+}
 
 function usage(text: string): number {
   process.stdout.write(text + '\n');
@@ -65,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(command === 'searcher' ? searcherEnv(rest) : process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`loupe: ${e.message}\n`);

@@ -18,6 +18,7 @@ import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { awaitActiveGeneration, openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
+import { openRouter } from './router/open-router.ts';
 
 /** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
 function queryRuntimeThreads(config: LoupeConfig): number {
@@ -51,7 +52,9 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
       concurrency: config.LOUPE_VERIFY_SOURCE_READS,
       budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
     });
-  const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails };
+  // LOUPE_SEARCHERS=registry: shard searches go to searcher processes (loupe searcher), not threads of ours.
+  const router = config.LOUPE_SEARCHERS === 'registry' ? await openRouter(config, redis, log) : undefined;
+  const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails, router: router?.deps };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
   follower.start();
@@ -84,13 +87,14 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;
   const { layout } = follower.current;
-  log.info({ port, model: layout.model, runtime: follower.current.model.runtime, encodingThreads: config.LOUPE_QUERY_WORKERS, generation: layout.namespace, shards: layout.shards, bits: layout.bits }, 'query service listening');
+  log.info({ port, model: layout.model, runtime: follower.current.model.runtime, encodingThreads: config.LOUPE_QUERY_WORKERS, generation: layout.namespace, shards: layout.shards, bits: layout.bits, searchers: config.LOUPE_SEARCHERS }, 'query service listening');
 
   return {
     port,
     async close() {
       await app.close();
       await follower.close();
+      router?.close();
       await encoders.close();
       await Promise.all(queues.map((q) => q.close()));
       await deadLetters.close();

@@ -2,9 +2,9 @@ import { createLogger, type LoupeConfig } from '@loupe/shared';
 import { startIngest } from '@loupe/ingest';
 import { startEncoder } from '@loupe/encoder';
 import { startIndexer } from '@loupe/indexer';
-import { startQuery } from '@loupe/query';
+import { startQuery, startSearcher } from '@loupe/query';
 
-export const SERVICES = ['ingest', 'encoder', 'indexer', 'query'] as const;
+export const SERVICES = ['ingest', 'encoder', 'indexer', 'query', 'searcher'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 const starters: Record<ServiceName, (c: LoupeConfig) => Promise<{ close(): Promise<void> }>> = {
@@ -12,6 +12,7 @@ const starters: Record<ServiceName, (c: LoupeConfig) => Promise<{ close(): Promi
   encoder: startEncoder,
   indexer: startIndexer,
   query: startQuery,
+  searcher: startSearcher,
 };
 
 /** Runs one service until SIGTERM/SIGINT, then closes it gracefully (BullMQ worker.close()). */
