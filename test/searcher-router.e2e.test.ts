@@ -15,6 +15,7 @@ import {
   shardOf,
   type IndexLayout,
 } from '@loupe/shared';
+import { startQuery } from '@loupe/query';
 import { SearcherPool, type SearchQuery } from '../services/query/src/searcher/index.ts';
 import { openRouter } from '../services/query/src/router/open-router.ts';
 import { ShardRouter, type RouterDeps } from '../services/query/src/router/shard-router.ts';
@@ -128,6 +129,32 @@ describe('searcher processes behind a router', () => {
     expect(new Set(routed.results.flat().map((h) => h.shard)).size).toBe(SHARDS);
     // One call per searcher: each got the shards of its range in one request.
     expect(called.sort()).toEqual(searchers.slice(0, 2).map((s) => s.address).sort());
+  });
+
+  it('makes the query service a router with LOUPE_SEARCHERS=registry: its answers are the embedded query service\'s', async () => {
+    const common = { REDIS_URL: server.url, LOUPE_QUERY_PORT: '0', LOUPE_LOG_LEVEL: 'warn', LOUPE_QUERY_WORKERS: '1', LOUPE_VERIFY_FROM_SOURCE: 'false', LOUPE_MODEL: 'builtin:mobilenetv2-rp64' };
+    const [embedded, routed] = await Promise.all([
+      startQuery(loadConfig(common)),
+      startQuery(loadConfig({ ...common, LOUPE_SEARCHERS: 'registry', LOUPE_SEARCHER_TOKEN: TOKEN, LOUPE_SEARCHER_HEARTBEAT_MS: String(HEARTBEAT_MS) })),
+    ]);
+    try {
+      const ask = async (port: number, body: object) => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/search?k=20`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+        expect(res.status).toBe(200);
+        const { tookMs: _, ...rest } = await res.json();
+        return rest;
+      };
+      await waitFor('both ready', async () => (await fetch(`http://127.0.0.1:${embedded.port}/readyz`)).ok && (await fetch(`http://127.0.0.1:${routed.port}/readyz`)).ok, 60_000);
+      for (const o of writer.live().slice(0, 6)) {
+        const body = { key: o.key };
+        const [a, b] = await Promise.all([ask(embedded.port, body), ask(routed.port, body)]);
+        expect(b).toEqual(a);
+        expect(b.shards).toEqual({ total: SHARDS, ok: SHARDS });
+        expect(b.hits[0]).toMatchObject({ key: o.key, distance: 0 });
+      }
+    } finally {
+      await Promise.all([embedded.close(), routed.close()]);
+    }
   });
 
   it('refuses a request without the shared secret, or with another one', async () => {
