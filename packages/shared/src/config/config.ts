@@ -30,6 +30,13 @@ const EVENTS_URL_FORMAT =
 export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
 
 /**
+ * Shards of a new index when LOUPE_SHARDS is not set: room to spread the index over 16 searcher
+ * processes later (a process mirrors any number of them; its worker threads stay bounded by its
+ * cores). A rollout can move an index to another count (`loupe rollout --shards`).
+ */
+export const DEFAULT_SHARDS = 16;
+
+/**
  * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).
  * Defaults make `npm start` work with nothing set.
  */
@@ -47,7 +54,8 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
     .optional(),
-  LOUPE_SHARDS: int(1, 1024).default(4),
+  /** Shard count of a new index (default DEFAULT_SHARDS); unset, an existing index keeps its own. */
+  LOUPE_SHARDS: int(1, 1024).optional(),
   LOUPE_QUERY_PORT: int(0, 65535).default(7700),
   /**
    * Where the query service's shard searches run: `embedded` (its own worker threads, every shard)
