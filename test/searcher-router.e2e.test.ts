@@ -83,7 +83,7 @@ beforeAll(async () => {
     await Promise.all(Array.from({ length: 100 }, (_, j) => `photos/${i + j}.jpg`).map((key) => writer.put(key, shardOf(key, SHARDS))));
   }
   for (const o of writer.live().filter((_, i) => i % 11 === 3)) await writer.remove(o.key);
-  env = { REDIS_URL: server.url, LOUPE_SEARCHER_TOKEN: TOKEN, LOUPE_SEARCHER_HEARTBEAT_MS: String(HEARTBEAT_MS), LOUPE_LOG_LEVEL: 'info' };
+  env = { REDIS_URL: server.url, LOUPE_SEARCHER_TOKEN: TOKEN, LOUPE_SEARCHER_HEARTBEAT_MS: String(HEARTBEAT_MS) };
   // Two searchers with disjoint ranges, and the reference: one pool of the query service's kind holding every shard.
   // In this order in `searchers`: [a1 (0-3), b1 (4-7), ...].
   const [a1, b1, ref] = await Promise.all([

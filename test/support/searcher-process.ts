@@ -27,7 +27,8 @@ export async function spawnSearcher(env: Record<string, string>, shards: string,
   // `--import tsx` resolves from the working directory: the repository's node_modules.
   const proc = spawn(process.execPath, ['--import', 'tsx', main, 'searcher', '--shards', shards], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOUPE_LOG_FORMAT: 'json', LOUPE_SEARCHER_PORT: '0', ...env },
+    // Info at least: the "searcher listening" line says where it is.
+    env: { ...process.env, LOUPE_LOG_FORMAT: 'json', LOUPE_SEARCHER_PORT: '0', ...env, LOUPE_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

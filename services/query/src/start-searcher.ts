@@ -44,7 +44,8 @@ export async function startSearcher(config: LoupeConfig, options: { logger?: Log
   const shards = parseShardRanges(config.LOUPE_SEARCHER_SHARDS);
   if (!shards) throw new Error(`LOUPE_SEARCHER_SHARDS: not shard ranges: ${config.LOUPE_SEARCHER_SHARDS}`);
   const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const redis = createRedis(config, { name: 'loupe-searcher' });
+  // Bounded commands: heartbeats during an outage fail instead of queueing up behind it.
+  const redis = createRedis(config, { name: 'loupe-searcher', commandTimeoutMs: Math.max(2000, config.LOUPE_SEARCHER_HEARTBEAT_MS) });
   const redisStatus = new RedisHealth(redis, log);
 
   const open = async (namespace: string): Promise<SearcherGeneration> => {
@@ -73,8 +74,9 @@ export async function startSearcher(config: LoupeConfig, options: { logger?: Log
     if (now !== registered) log.info({ searcher: id, address, generations }, 'searcher registration changed');
     registered = now;
   };
+  // Tried while Redis is away too: the first heartbeat after it is back re-registers at once.
   const beat = () => {
-    if (redisStatus.up) beating = heartbeat().catch((e) => log[isRedisConnectionError(e) ? 'debug' : 'warn']({ err: String(e) }, 'searcher heartbeat failed'));
+    beating = heartbeat().catch((e) => log[isRedisConnectionError(e) ? 'debug' : 'warn']({ err: String(e) }, 'searcher heartbeat failed'));
   };
   const timer = setInterval(beat, heartbeatMs);
   timer.unref();

@@ -12,9 +12,15 @@ import type { RouterDeps } from './shard-router.ts';
 export async function openRouter(config: LoupeConfig, redis: RedisClient, log: Logger): Promise<{ deps: RouterDeps; close(): void }> {
   const token = searcherToken(config);
   if (!token) throw new Error('LOUPE_SEARCHER_TOKEN: LOUPE_SEARCHERS=registry needs the searchers\' shared secret');
-  const directory = new SearcherDirectory(redis, log, { pollMs: config.LOUPE_SEARCHER_HEARTBEAT_MS });
-  await directory.start();
   const clients = new Map<string, SearcherRpcClient>();
+  const directory = new SearcherDirectory(redis, log, {
+    pollMs: config.LOUPE_SEARCHER_HEARTBEAT_MS,
+    left: (s) => {
+      clients.get(s.address)?.close();
+      clients.delete(s.address);
+    },
+  });
+  await directory.start();
   const client = (address: string) => {
     let c = clients.get(address);
     if (!c) clients.set(address, (c = new SearcherRpcClient(address, token)));

@@ -5,6 +5,8 @@ export interface SearcherDirectoryOptions {
   pollMs: number;
   /** How long a searcher whose call failed is tried only after every other replica. */
   downMs?: number;
+  /** Called for a searcher that left the registry (its connection can go). */
+  left?: (searcher: SearcherRegistration) => void;
 }
 
 /**
@@ -69,11 +71,18 @@ export class SearcherDirectory {
   async refresh(): Promise<void> {
     try {
       const list = await liveSearchers(this.redis);
+      // Back from a Redis outage, registrations that expired meanwhile come back with the
+      // searchers' next heartbeat: keep the last list's searchers one more read until they do.
+      if (this.failing) for (const s of this.searchers) if (!list.some((x) => x.id === s.id)) list.push(s);
       list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const before = new Set(this.searchers.map((s) => s.id));
       const after = new Set(list.map((s) => s.id));
       for (const s of list) if (!before.has(s.id)) this.log.info({ searcher: s.id, address: s.address, shards: s.shards }, 'searcher registered');
-      for (const s of this.searchers) if (!after.has(s.id)) this.log.warn({ searcher: s.id, address: s.address }, 'searcher left the registry');
+      for (const s of this.searchers) {
+        if (after.has(s.id)) continue;
+        this.log.warn({ searcher: s.id, address: s.address }, 'searcher left the registry');
+        if (!list.some((x) => x.address === s.address)) this.opts.left?.(s);
+      }
       for (const id of this.down.keys()) if (!after.has(id)) this.down.delete(id);
       this.searchers = list;
       this.loaded = true;

@@ -5,6 +5,7 @@ import type { FanoutResult, SearchQuery } from '../searcher/searcher-types.ts';
 import type { SearcherRpcClient } from '../searcher-rpc/searcher-rpc-client.ts';
 import type { LatencyWindow } from './latency-window.ts';
 import { RoutedSearch } from './routed-search.ts';
+import { waitReady } from '../searcher/wait-ready.ts';
 import type { SearcherDirectory } from './searcher-directory.ts';
 
 /** What every generation's router shares: the registry, the connections, the call latencies. */
@@ -82,13 +83,8 @@ export class ShardRouter {
     return uncovered.length ? [`no searcher holds shards ${ranges(uncovered)} of generation ${this.generation} ready`] : [];
   }
 
-  async waitReady(timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (!this.ready()) {
-      if (Date.now() >= until || this.closed) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return true;
+  waitReady(timeoutMs: number): Promise<boolean> {
+    return waitReady(() => this.ready(), timeoutMs, () => this.closed);
   }
 
   /** The registry and connections are the query service's, closed with it. */

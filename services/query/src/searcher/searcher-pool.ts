@@ -14,6 +14,7 @@ import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
+import { waitReady } from './wait-ready.ts';
 import type { FromWorker, WireQuery } from './worker-protocol.ts';
 
 /** The shards' own answers to a search, before the merge (what a searcher process sends a router). */
@@ -109,13 +110,8 @@ export class SearcherPool {
   }
 
   /** Resolves true once ready(), false after timeoutMs. */
-  async waitReady(timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (!this.ready()) {
-      if (Date.now() >= until || this.closed) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return true;
+  waitReady(timeoutMs: number): Promise<boolean> {
+    return waitReady(() => this.ready(), timeoutMs, () => this.closed);
   }
 
   /**
