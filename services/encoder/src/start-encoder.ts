@@ -5,6 +5,7 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   DeadLetterRepository,
   DEFAULT_MODEL,
   ENCODER_HEARTBEAT_MS,
@@ -80,13 +81,13 @@ export async function startEncoder(config: LoupeConfig, options: { logger?: Logg
     { concurrency: batch },
   );
   worker.on('failed', (job, err) => {
-    if (!job || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
-    if (job.attemptsMade < (job.opts.attempts ?? 1)) {
-      log.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'encode job failed, will retry');
+    const reason = job && givenUpReason(job, err);
+    if (!reason) {
+      if (job && err.name !== 'UnrecoverableError') log.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'encode job failed, will retry');
       return;
     }
     const { key, etag } = identify(job.data);
-    service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
+    service.deadLetter(key, etag, reason).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
   });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'encode worker error'));

@@ -2,6 +2,7 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   createLogger,
   deadLetter,
   DeadLetterRepository,
@@ -67,7 +68,14 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
     },
     { concurrency: config.LOUPE_CONCURRENCY * 4 },
   );
-  worker.on('failed', (job, err) => log.error({ jobId: job?.id, err: err.message }, 'index job failed'));
+  worker.on('failed', (job, err) => {
+    log.error({ jobId: job?.id, err: err.message }, 'index job failed');
+    const reason = job && givenUpReason(job, err);
+    if (!reason) return;
+    const data = job.data as { key?: string; etag?: string };
+    deadLetter(dead, failed, { stage: 'index', key: String(data?.key ?? job.id), etag: data?.etag, reason })
+      .catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
+  });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'index worker error'));
 

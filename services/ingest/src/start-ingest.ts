@@ -5,6 +5,7 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   DeadLetterRepository,
   imageLimits,
   isRedisConnectionError,
@@ -122,6 +123,9 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     if (err.name === 'DelayedError') return;
     logger.error({ event: 'job-failed', jobId: job?.id, key: (job?.data as { key?: string } | undefined)?.key, attempts: job?.attemptsMade, err: err.message },
       'ingest job failed');
+    // The processor dead-letters a last attempt that fails; a job its workers died holding is left.
+    const reason = job && givenUpReason(job, err, { lastAttemptHandled: true });
+    if (reason) jobs.deadLetterGivenUp(job, reason).catch((e) => logger.error({ err: String(e) }, 'dead-letter failed'));
   });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'ingest worker error'));
