@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@loupe/shared';
-import { runService, SERVICES, type ServiceName } from './commands/run-service.ts';
+import { runService, RUNNABLE_SERVICES, type ServiceName } from './commands/run-service.ts';
 import { runStart } from './commands/start.ts';
 import { preflight, SettingError, type PreflightCheck } from './commands/preflight.ts';
 import { runSearch } from './commands/search.ts';
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  if ((SERVICES as readonly string[]).includes(command)) return runService(command as ServiceName, config);
+  if ((RUNNABLE_SERVICES as readonly string[]).includes(command)) return runService(command as ServiceName, config);
   switch (command) {
     case 'start':
       return runStart(config);

@@ -4,8 +4,11 @@ import { startEncoder } from '@loupe/encoder';
 import { startIndexer } from '@loupe/indexer';
 import { startQuery, startSearcher } from '@loupe/query';
 
-export const SERVICES = ['ingest', 'encoder', 'indexer', 'query', 'searcher'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** The services `loupe start` runs, one child each. */
+export const SERVICES = ['ingest', 'encoder', 'indexer', 'query'] as const;
+/** Every service `loupe <service>` runs in its process: those, and a searcher (for routers; never started by `loupe start`). */
+export const RUNNABLE_SERVICES = [...SERVICES, 'searcher'] as const;
+export type ServiceName = (typeof RUNNABLE_SERVICES)[number];
 
 const starters: Record<ServiceName, (c: LoupeConfig) => Promise<{ close(): Promise<void> }>> = {
   ingest: startIngest,
