@@ -152,6 +152,9 @@ describe('searcher processes behind a router', () => {
         expect(b.shards).toEqual({ total: SHARDS, ok: SHARDS });
         expect(b.hits[0]).toMatchObject({ key: o.key, distance: 0 });
       }
+      const metrics = await (await fetch(`http://127.0.0.1:${routed.port}/metrics`)).text();
+      expect(metrics).toMatch(/^loupe_router_searchers 2$/m);
+      expect(metrics).toMatch(/^# TYPE loupe_router_calls_total counter$/m);
     } finally {
       await Promise.all([embedded.close(), routed.close()]);
     }
@@ -207,6 +210,7 @@ describe('searcher processes behind a router', () => {
     // A replica that stops answering (SIGSTOP: connected, silent): after the hedge delay (40 ms)
     // the other replica is asked, and every answer is whole, long before the 5 s deadline.
     const a1 = searchers[0];
+    const hedgedBefore = router.deps.counters.hedged;
     process.kill(a1.pid, 'SIGSTOP');
     try {
       for (let i = 0; i < 4; i++) {
@@ -215,6 +219,7 @@ describe('searcher processes behind a router', () => {
         expect(res.tookMs).toBeLessThan(1000);
         queries.forEach((q, qi) => expect(res.results[qi]).toEqual(expected(writer.live(), q)));
       }
+      expect(router.deps.counters.hedged - hedgedBefore).toBeGreaterThanOrEqual(4);
     } finally {
       process.kill(a1.pid, 'SIGCONT');
     }
@@ -224,6 +229,7 @@ describe('searcher processes behind a router', () => {
     const r = routerFor();
     const [a1, b1, a2] = searchers;
     const queries = makeQueries(8, writer.live());
+    const failedOverBefore = router.deps.counters.failedOver;
     await a1.kill();
     const killedAt = Date.now();
     const res = await r.search(queries, 5000);
@@ -231,6 +237,7 @@ describe('searcher processes behind a router', () => {
     expect(res.shards).toEqual({ total: SHARDS, ok: SHARDS, failed: [] });
     queries.forEach((q, i) => expect(res.results[i]).toEqual(expected(writer.live(), q)));
     expect(whole).toBeLessThan(HEARTBEAT_MS);
+    expect(router.deps.counters.failedOver - failedOverBefore).toBe(4); // shards 0-3, once
 
     await a2.kill();
     const t0 = Date.now();

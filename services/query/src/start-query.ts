@@ -66,6 +66,13 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     return [[{ state: 'busy' }, busy], [{ state: 'idle' }, workers - busy]];
   });
   metrics.gauge('loupe_query_encoder_queued', 'Image queries waiting for an encoding thread', () => [[{}, encoders.usage.queued]]);
+  if (router) {
+    const { directory, counters } = router.deps;
+    metrics.gauge('loupe_router_searchers', 'Searcher processes registered in Redis (LOUPE_SEARCHERS=registry)', () => [[{}, directory.list().length]]);
+    metrics.gauge('loupe_router_calls_total', 'Calls to searchers (first tries, hedges and failovers)', () => [[{}, counters.calls]], 'counter');
+    metrics.gauge('loupe_router_hedged_shards_total', 'Shards asked of a second replica because the first was slow', () => [[{}, counters.hedged]], 'counter');
+    metrics.gauge('loupe_router_failed_over_shards_total', 'Shards asked of another replica because theirs failed', () => [[{}, counters.failedOver]], 'counter');
+  }
   metrics.gauge('loupe_redis_up', 'Whether the query service reaches Redis (0: answering from its mirrors, stale)', () => [[{}, redisStatus.up ? 1 : 0]]);
   const app = await buildHttpServer({
     // Read per request, so requests go to the generation being served at that moment.

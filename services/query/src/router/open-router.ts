@@ -27,7 +27,7 @@ export async function openRouter(config: LoupeConfig, redis: RedisClient, log: L
     return c;
   };
   return {
-    deps: { directory, client, latency: new LatencyWindow(), hedgeMs: config.LOUPE_QUERY_HEDGE_MS, log },
+    deps: { directory, client, latency: new LatencyWindow(), hedgeMs: config.LOUPE_QUERY_HEDGE_MS, log, counters: { calls: 0, hedged: 0, failedOver: 0 } },
     close() {
       directory.close();
       for (const c of clients.values()) c.close();

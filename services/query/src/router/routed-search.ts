@@ -22,6 +22,10 @@ export interface RoutedOutcome {
   stale: Set<number>;
   /** Calls sent (first tries, hedges and failovers). */
   calls: number;
+  /** Shards asked of a second replica because the first was slow. */
+  hedged: number;
+  /** Shards asked of another replica because theirs failed. */
+  failedOver: number;
 }
 
 /**
@@ -39,6 +43,8 @@ export class RoutedSearch {
   private readonly inFlight = new Map<number, number>();
   private readonly controllers = new Set<AbortController>();
   private calls = 0;
+  private hedged = 0;
+  private failedOver = 0;
   private finished = false;
   private resolve: () => void = () => undefined;
 
@@ -51,14 +57,14 @@ export class RoutedSearch {
   run(hedgeMs: number): Promise<RoutedOutcome> {
     const done = new Promise<void>((r) => (this.resolve = r));
     const deadlineTimer = setTimeout(() => this.finish(), Math.max(0, this.deadline - Date.now()));
-    const hedgeTimer = setTimeout(() => this.dispatch(this.unanswered().filter((s) => (this.inFlight.get(s) ?? 0) <= 1)), hedgeMs);
+    const hedgeTimer = setTimeout(() => (this.hedged += this.dispatch(this.unanswered().filter((s) => (this.inFlight.get(s) ?? 0) <= 1))), hedgeMs);
     this.dispatch(this.shards);
     this.checkDone();
     return done.then(() => {
       clearTimeout(deadlineTimer);
       clearTimeout(hedgeTimer);
       const failed = new Set(this.shards.filter((s) => !this.answers.has(s)));
-      return { answers: this.answers, failed, stale: this.stale, calls: this.calls };
+      return { answers: this.answers, failed, stale: this.stale, calls: this.calls, hedged: this.hedged, failedOver: this.failedOver };
     });
   }
 
@@ -66,9 +72,10 @@ export class RoutedSearch {
     return this.shards.filter((s) => !this.answers.has(s));
   }
 
-  /** Sends each shard to its next untried replica, grouped into one call per searcher. */
-  private dispatch(shards: number[]): void {
-    if (this.finished) return;
+  /** Sends each shard to its next untried replica, grouped into one call per searcher; returns how many shards were sent. */
+  private dispatch(shards: number[]): number {
+    if (this.finished) return 0;
+    let sent = 0;
     const groups = new Map<string, { searcher: SearcherRegistration; shards: number[] }>();
     for (const shard of shards) {
       if (this.answers.has(shard)) continue;
@@ -77,12 +84,14 @@ export class RoutedSearch {
       const next = this.deps.replicas(shard).find((r) => !tried.has(r.id));
       if (!next) continue;
       tried.add(next.id);
+      sent++;
       this.inFlight.set(shard, (this.inFlight.get(shard) ?? 0) + 1);
       const group = groups.get(next.id) ?? { searcher: next, shards: [] };
       group.shards.push(shard);
       groups.set(next.id, group);
     }
     for (const { searcher, shards: group } of groups.values()) this.call(searcher, group);
+    return sent;
   }
 
   private call(searcher: SearcherRegistration, shards: number[]): void {
@@ -116,7 +125,7 @@ export class RoutedSearch {
       this.answers.set(reply.shard, reply.answer);
       if (reply.stale) this.stale.add(reply.shard);
     }
-    this.dispatch(shards.filter((s) => !this.answers.has(s) && (this.inFlight.get(s) ?? 0) === 0));
+    this.failedOver += this.dispatch(shards.filter((s) => !this.answers.has(s) && (this.inFlight.get(s) ?? 0) === 0));
     this.checkDone();
   }
 

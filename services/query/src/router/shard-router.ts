@@ -8,8 +8,16 @@ import { RoutedSearch } from './routed-search.ts';
 import { waitReady } from '../searcher/wait-ready.ts';
 import type { SearcherDirectory } from './searcher-directory.ts';
 
-/** What every generation's router shares: the registry, the connections, the call latencies. */
+/** Since start: what routing took beyond one call per searcher (for /metrics). */
+export interface RouterCounters {
+  calls: number;
+  hedged: number;
+  failedOver: number;
+}
+
+/** What every generation's router shares: the registry, the connections, the call latencies, the counters. */
 export interface RouterDeps {
+  counters: RouterCounters;
   directory: SearcherDirectory;
   client(address: string): SearcherRpcClient;
   latency: LatencyWindow;
@@ -61,7 +69,11 @@ export class ShardRouter {
       t0 + timeoutMs,
     );
     const hedgeMs = this.deps.hedgeMs ?? Math.max(1, latency.quantile(0.95, INITIAL_HEDGE_MS));
-    const { answers, failed, stale } = await search.run(hedgeMs);
+    const { answers, failed, stale, calls, hedged, failedOver } = await search.run(hedgeMs);
+    const { counters } = this.deps;
+    counters.calls += calls;
+    counters.hedged += hedged;
+    counters.failedOver += failedOver;
     const failedList = [...failed].sort((a, b) => a - b);
     return {
       results: this.resolver.resolve(answers, wire, failed),
