@@ -100,9 +100,9 @@ export class RoutedSearch {
     this.calls++;
     const started = performance.now();
     const timeoutMs = Math.max(1, this.deadline - Date.now());
-    this.deps
-      .client(searcher.address)
-      .search({ generation: this.deps.generation, timeoutMs, shards, queries: this.deps.queries }, controller.signal)
+    // Inside a promise: an address that cannot even be dialled fails this call, not the query.
+    Promise.resolve()
+      .then(() => this.deps.client(searcher.address).search({ generation: this.deps.generation, timeoutMs, shards, queries: this.deps.queries }, controller.signal))
       .then(
         (replies) => {
           this.deps.answered(performance.now() - started);
