@@ -37,6 +37,8 @@ const log = createLogger('router-test', 'error');
 let server: TestRedis;
 let redis: Redis;
 let writer: ShardWriter;
+/** Generation 2's objects (6 shards), written by the generation test. */
+let writer2: ShardWriter;
 let reference: SearcherPool;
 let env: Record<string, string>;
 let router: { deps: RouterDeps; close(): void };
@@ -75,8 +77,10 @@ async function start(shards: string): Promise<SearcherProcess> {
 }
 
 beforeAll(async () => {
-  server = await startRedis();
+  // AOF: the outage test restarts Redis, which must come back with the index.
+  server = await startRedis(['--appendonly', 'yes']);
   redis = new Redis(server.url);
+  redis.on('error', () => undefined); // refused connections during the outage test
   writer = new ShardWriter(redis, layout, rand);
   await writer.init();
   for (let i = 0; i < 800; i += 100) {
@@ -261,7 +265,7 @@ describe('searcher processes behind a router', () => {
     // Generation 2: 6 shards, so the 4-7 searcher holds 4 and 5 of it.
     const gen2: IndexLayout & { namespace: string } = { shards: 6, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'test-model-2', namespace: 'loupe@gen2' };
     await beginGeneration(redis, gen2);
-    const writer2 = new ShardWriter(redis, gen2, rand);
+    writer2 = new ShardWriter(redis, gen2, rand);
     for (let i = 0; i < 300; i++) await writer2.put(`photos/${i}.jpg`, shardOf(`photos/${i}.jpg`, 6));
     await promoteGeneration(redis, gen2.namespace);
 
@@ -291,5 +295,33 @@ describe('searcher processes behind a router', () => {
     await waitFor('the old generation to be dropped', async () => (await liveSearchers(redis)).every((s) => !('loupe' in s.generations)), 20_000);
     const old = await routerFor().search(makeQueries(2, writer.live()), 2000);
     expect(old.shards.ok).toBe(0);
+  });
+
+  it('keeps routing to the searchers it knew through a Redis outage, answering stale, and fresh once Redis is back', async () => {
+    const gen2 = writer2.layout;
+    const r2 = routerFor('loupe@gen2', gen2);
+    const live = searchers.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null);
+    const queries = makeQueries(4, writer2.live(), gen2);
+    const before = await r2.search(queries, 5000);
+    expect(before.shards.ok).toBe(6);
+    await server.stop();
+    try {
+      // Longer than a registration lives (3 heartbeats): the router keeps the list it read last.
+      await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+      const during = await r2.search(queries, 5000);
+      expect(during.shards).toEqual({ total: 6, ok: 6, failed: [] });
+      expect(during.stale).toBe(true);
+      expect(during.results).toEqual(before.results);
+    } finally {
+      await server.restart();
+    }
+    await waitFor('the searchers to register again', async () => {
+      const regs = await liveSearchers(redis);
+      return live.every((s) => regs.some((x) => x.id === s.id));
+    }, 20_000);
+    await waitFor('fresh answers', async () => {
+      const res = await r2.search(queries, 5000);
+      return res.shards.ok === 6 && !res.stale;
+    }, 30_000);
   });
 });
