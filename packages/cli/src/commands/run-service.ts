@@ -2,17 +2,21 @@ import { createLogger, type LoupeConfig } from '@loupe/shared';
 import { startIngest } from '@loupe/ingest';
 import { startEncoder } from '@loupe/encoder';
 import { startIndexer } from '@loupe/indexer';
-import { startQuery } from '@loupe/query';
+import { startQuery, startSearcher } from '@loupe/query';
 import { DRAIN_DEADLINE_MS, stopped, unlessStopped, within } from './stop-signals.ts';
 
+/** The services `loupe start` runs, one child each. */
 export const SERVICES = ['ingest', 'encoder', 'indexer', 'query'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** Every service `loupe <service>` runs in its process: those, and a searcher (for routers; never started by `loupe start`). */
+export const RUNNABLE_SERVICES = [...SERVICES, 'searcher'] as const;
+export type ServiceName = (typeof RUNNABLE_SERVICES)[number];
 
 const starters: Record<ServiceName, (c: LoupeConfig) => Promise<{ close(): Promise<void> }>> = {
   ingest: startIngest,
   encoder: startEncoder,
   indexer: startIndexer,
   query: startQuery,
+  searcher: startSearcher,
 };
 
 /**
