@@ -25,3 +25,4 @@ export * from './redis/redis-health.ts';
 export * from './redis/source-states.ts';
 export * from './redis/ffmpeg-report.ts';
 export * from './redis/object-version.ts';
+export * from './redis/searcher-registry.ts';
