@@ -21,6 +21,7 @@ describe('sniffVideoFormat', () => {
     expect(sniffVideoFormat(box('ftyp', 'heic'))).toBeNull();
     expect(sniffVideoFormat(box('ftyp', 'avif'))).toBeNull();
     expect(sniffVideoFormat(box('ftyp', 'M4A '))).toBeNull();
+    expect(sniffVideoFormat(box('ftyp', 'crx '))).toBeNull();
     expect(sniffVideoFormat(readFileSync(path.join(REPO_ROOT, 'samples/coffee.jpg')))).toBeNull();
     expect(sniffVideoFormat(Buffer.from('hello world, not a video'))).toBeNull();
     expect(sniffVideoFormat(Buffer.alloc(4))).toBeNull();

@@ -2,8 +2,8 @@
 export type VideoFormat = 'mp4' | 'mov' | 'webm' | 'mkv';
 
 const EBML_MAGIC = Buffer.from([0x1a, 0x45, 0xdf, 0xa3]);
-/** ISO-BMFF brands of still images (HEIF, AVIF) and audio: sharp or nobody reads them, not the video path. */
-const NOT_VIDEO_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1', 'avif', 'avis', 'M4A ', 'M4B ', 'M4P ']);
+/** ISO-BMFF brands of still images (HEIF, AVIF, Canon CR3 raw) and audio: sharp or nobody reads them, not the video path. */
+const NOT_VIDEO_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1', 'avif', 'avis', 'avci', 'crx ', 'M4A ', 'M4B ', 'M4P ']);
 /** Top-level atoms an old QuickTime file may start with instead of `ftyp`. */
 const QUICKTIME_ATOMS = new Set(['moov', 'mdat', 'wide', 'free', 'skip', 'pnot']);
 
