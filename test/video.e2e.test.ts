@@ -5,6 +5,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createRedis,
+  DeadJobSchema,
+  EncodeJobSchema,
+  loadConfig,
   FileObjectSource,
   frameKey,
   IngestKeys,
@@ -14,7 +17,10 @@ import {
   type DeadLetter,
   type RedisClient,
 } from '@loupe/shared';
+import { startIngest } from '@loupe/ingest';
+import { captureLogger } from './support/capture-logger.ts';
 import { heldObject } from './support/index-probe.ts';
+import { openQueues } from './support/test-queues.ts';
 import { searchBytes, startPipeline, waitFor, type RunningPipeline } from './support/pipeline.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { debianClip, frameAt, makeSlideshow, remuxToMkv } from './support/videos.ts';
@@ -39,6 +45,31 @@ describe('ffmpeg', () => {
   it('without one, a video is refused as video-unsupported', async () => {
     const extractor = new KeyframeExtractor(null, { maxBytes: 1e9, maxFrames: 10, frameIntervalS: 5, maxSeconds: 60 });
     await expect(extractor.extract(Buffer.alloc(100))).rejects.toMatchObject({ name: 'VideoRejectedError', reason: 'video-unsupported', message: 'no ffmpeg' });
+  });
+
+  it('without one, ingest says so at start, dead-letters videos and prepares images as before', async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-no-ffmpeg-'));
+    copyFileSync(sample('coffee.jpg'), path.join(dir, 'coffee.jpg'));
+    // The start of an MP4 (a box `ftyp`, brand `isom`): a video by its bytes, whatever follows.
+    writeFileSync(path.join(dir, 'clip.bin'), Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypisom'), Buffer.alloc(200)]));
+    const config = loadConfig({ REDIS_URL: redis.url, LOUPE_SOURCE: `file://${dir}`, LOUPE_POLL_MS: '0' });
+    const queues = openQueues(config);
+    const logs = captureLogger();
+    const ingest = await startIngest(config, { ffmpeg: null, logger: logs.logger });
+    try {
+      expect(logs.lines.find((l) => l.event === 'ffmpeg')).toMatchObject({ path: null, level: 40 });
+      await waitFor('the video dead-lettered and the image queued', async () => (await queues.dead.count()) === 1 && (await queues.encode.count()) === 1, 60_000);
+      const [dead] = await queues.dead.getJobs(['waiting']);
+      expect(DeadJobSchema.parse(dead.data)).toMatchObject({ stage: 'ingest', key: 'clip.bin', reason: 'video-unsupported: no ffmpeg' });
+      const [encode] = await queues.encode.getJobs(['waiting']);
+      expect(EncodeJobSchema.parse(encode.data)).toMatchObject({ key: 'coffee.jpg' });
+    } finally {
+      await ingest.close();
+      await queues.close();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -177,5 +208,22 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
       return s.pending === 0 && s.indexed === STILLS.length + (await clipFrames());
     });
     expect(await frameList(VIDEO)).toBeNull();
+  });
+
+  it('deletes the frames of a video that an image replaces, and indexes the image under the key', async () => {
+    writeFileSync(path.join(dir, VIDEO), readFileSync(path.join(work, 'slides.mp4')));
+    await pipeline.discover();
+    const list = (await waitFor('the video cut again', () => frameList(VIDEO)))!;
+    writeFileSync(path.join(dir, VIDEO), readFileSync(sample('coffee.jpg')));
+    await pipeline.discover();
+    await waitFor('the frames deleted and the image indexed', async () => {
+      for (const t of list.times) if (await indexed(frameKey(VIDEO, t))) return false;
+      const s = await stats();
+      return s.pending === 0 && (await indexed(VIDEO)) && s.indexed === STILLS.length + 1 + (await clipFrames());
+    });
+    expect(await frameList(VIDEO)).toBeNull();
+    const r = await searchBytes(pipeline.base, readFileSync(sample('coffee.jpg')));
+    expect(r.hits[0]).toMatchObject({ key: VIDEO, distance: 0 });
+    expect(r.hits[0]).not.toHaveProperty('t');
   });
 });
