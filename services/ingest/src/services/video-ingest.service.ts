@@ -69,21 +69,21 @@ export class VideoIngestService {
   }
 
   /**
-   * Stores the new frame list and deletes the frames of the previous one the new version does not
-   * have; the video's own key is deleted too (an image indexed under it before, and its dead letter).
-   * When a newer version's list is already stored, this version's extra frames go instead.
+   * Deletes the frames of the previous list that the new version has not, and the video's own key
+   * (an image indexed under it before, and its dead letter), then stores the new list: deletes
+   * first, so a job run again after a crash finds the same previous list. When a newer version's
+   * list is stored meanwhile, it stays, and this version's frames that it has not are deleted.
    */
   private async replaceFrames(key: string, next: VideoFrames): Promise<void> {
     const { frames } = this.deps;
     const stamp = `${next.etag}\u0000${next.version ?? ''}`;
     const previous = await frames.get(key);
+    if (!previous || (previous.version ?? 0) <= (next.version ?? 0)) {
+      await this.deleteFrames(key, framesNotIn(key, previous?.times ?? [], next.times), next.version, stamp);
+      await this.queueDelete(key, next.version, stamp);
+    }
     const newer = await frames.setUnlessNewer(key, next);
-    const [keep, drop, version] = newer
-      ? [newer.times, next.times, newer.version]
-      : [next.times, previous?.times ?? [], next.version];
-    const kept = new Set(keep.map((t) => frameKey(key, t)));
-    await this.deleteFrames(key, drop.filter((t) => !kept.has(frameKey(key, t))), version, stamp);
-    if (!newer) await this.queueDelete(key, version, stamp);
+    if (newer) await this.deleteFrames(key, framesNotIn(key, next.times, newer.times), newer.version, stamp);
   }
 
   private async deleteFrames(key: string, times: number[], version: number | undefined, stamp: string): Promise<void> {
@@ -94,4 +94,10 @@ export class VideoIngestService {
     const del: IndexJob = { op: 'delete', key, ...(version !== undefined ? { version } : {}) };
     await this.deps.indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, stamp) });
   }
+}
+
+/** The times of `times` whose frame key is not one of `keep`'s. */
+function framesNotIn(key: string, times: number[], keep: number[]): number[] {
+  const kept = new Set(keep.map((t) => frameKey(key, t)));
+  return times.filter((t) => !kept.has(frameKey(key, t)));
 }
