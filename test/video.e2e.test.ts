@@ -144,6 +144,11 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
         expect(r.hits.every((h: { key: string }) => !h.key.includes('#t='))).toBe(true);
       }
     }
+    // Asked for more hits than there are objects: every still and every video once, although the
+    // first 10 objects found hold several frames of the slideshow (the search goes wider).
+    const grab = await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), 5.2, path.join(work, 'grab-all.png'));
+    const all = await searchBytes(pipeline.base, grab, '?k=10', 'image/png');
+    expect(all.hits.map((h: { key: string }) => h.key).sort()).toEqual([...STILLS, VIDEO, ...(clip ? [CLIP] : [])].sort());
     // A still is a hit without t.
     const still = await searchBytes(pipeline.base, readFileSync(sample('baboon.jpg')));
     expect(still.hits[0]).toMatchObject({ key: 'baboon.jpg' });

@@ -12,6 +12,7 @@ import {
   toPixels,
   ViewFusion,
   type FusedHit,
+  type FusionProbe,
   type IndexLayout,
   type QueryView,
   type CellVerification,
@@ -149,9 +150,8 @@ export class QueryService {
     const evidence = p.granularity !== 'global' ? this.verifier?.evidence(codes) : undefined;
     const verifier = evidence && this.verifier;
     const k = Math.max(p.k, verifier ? verifier.settings.candidates : 0);
-    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
-    const { results, shards, stale } = await this.fanout.search(queries, this.timeoutMs);
-    let fused = this.fusion.fuse(probes, results, k);
+    const { fused: distinct, shards, stale } = await this.searchDistinct(probes, p, k);
+    let fused = distinct;
     const timings: Record<string, number> = { search: performance.now() - started };
     let checkSkipped = 0;
     if (verifier && evidence && verifier.needsCheck(fused)) {
@@ -162,7 +162,7 @@ export class QueryService {
     }
     const minScore = p.minScore ?? this.encoder.match?.minScore ?? DEFAULT_MATCH_SCORE;
     const querySize = codes.find((c) => c.querySize)?.querySize;
-    const hits = onePerVideo(fused.map((h) => this.toHit(h, minScore, querySize))).slice(0, p.k);
+    const hits = fused.slice(0, p.k).map((h) => this.toHit(h, minScore, querySize));
     const response: SearchResponse = {
       hits,
       tookMs: Math.round((performance.now() - started) * 10) / 10,
@@ -177,6 +177,26 @@ export class QueryService {
     // Checked again after the search: an outage that began meanwhile makes the answer stale too.
     if (stale || !this.redis.up) response.stale = true;
     return response;
+  }
+
+  /**
+   * The k best objects, a video counted once: its keyframes are objects of their own in the index
+   * (`<key>#t=<seconds>`), and only a video's best-ranked frame is kept. When frames of a few videos
+   * filled the fused top k, the shards are asked once more for FRAME_WIDEN x k.
+   */
+  private async searchDistinct(probes: FusionProbe[], p: SearchParams, k: number) {
+    const first = await this.fanoutFused(probes, p, k);
+    const fused = onePerVideo(first.all);
+    // Fewer than k left after the collapse, and the shards may hold more: only then search wider.
+    if (fused.length >= k || fused.length === first.all.length || first.all.length < k) return { ...first, fused };
+    const wide = await this.fanoutFused(probes, p, k * FRAME_WIDEN);
+    return { ...wide, fused: onePerVideo(wide.all).slice(0, k) };
+  }
+
+  private async fanoutFused(probes: FusionProbe[], p: SearchParams, k: number) {
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
+    const { results, shards, stale } = await this.fanout.search(queries, this.timeoutMs);
+    return { all: this.fusion.fuse(probes, results, k), shards, stale };
   }
 
   /**
@@ -229,14 +249,16 @@ export class QueryService {
   }
 }
 
-/**
- * A video's keyframes are objects of their own in the index (`<key>#t=<seconds>`): the first, best
- * one stands for the video and the others go, so one video does not fill the answer. Hits come
- * best first. Fewer than k hits may be left when frames of one video filled the fused top k.
- */
-function onePerVideo(hits: SearchHit[]): SearchHit[] {
+/** How much wider a search goes when keyframes of the same videos filled its top k (searchDistinct). */
+const FRAME_WIDEN = 4;
+
+/** Hits best first, each video's first (best) keyframe kept and its others dropped. */
+function onePerVideo<H extends { key: string }>(hits: H[]): H[] {
   const seen = new Set<string>();
-  return hits.filter((h) => h.t === undefined || (!seen.has(h.key) && seen.add(h.key)));
+  return hits.filter((h) => {
+    const video = parseFrameKey(h.key)?.key;
+    return video === undefined || (!seen.has(video) && seen.add(video));
+  });
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
