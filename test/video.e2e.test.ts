@@ -131,6 +131,22 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     expect((await stats()).runtime.ffmpeg).toBe(`${ffmpeg!.version} (${ffmpeg!.from})`);
   });
 
+  it('serves a keyframe\'s thumbnail, cut out of the video, at the video\'s size (the web page shows it for a hit)', async () => {
+    const thumb = await fetch(`${pipeline.base}/v1/thumbnail/${encodeURIComponent(frameKey(VIDEO, 6))}?size=96`, { headers: { accept: 'image/jpeg' } });
+    expect(thumb.status).toBe(200);
+    expect([thumb.headers.get('content-type'), thumb.headers.get('x-image-width'), thumb.headers.get('x-image-height')]).toEqual(['image/jpeg', '480', '270']);
+    const body = Buffer.from(await thumb.arrayBuffer());
+    const meta = await sharp(body).metadata();
+    expect([meta.width, meta.height]).toEqual([96, 54]);
+    // The rocket's photo, not the coffee's: the frame at 6 s, not the video's first.
+    const grab = await sharp(await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), 6, path.join(work, 'grab-6.png'))).resize(96, 54).raw().toBuffer();
+    const first = await sharp(await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), 0, path.join(work, 'grab-0.png'))).resize(96, 54).raw().toBuffer();
+    const got = await sharp(body).raw().toBuffer();
+    const diff = (a: Buffer, b: Buffer) => a.reduce((n, v, i) => n + Math.abs(v - b[i]), 0) / a.length;
+    expect(diff(got, grab)).toBeLessThan(diff(got, first) / 3);
+    expect((await fetch(`${pipeline.base}/v1/thumbnail/${encodeURIComponent(VIDEO)}?size=96`)).status).toBe(404);
+  });
+
   it('finds the video at the right moment from a frame grab and from a crop of one, once per video', async () => {
     for (const T of [1.3, 5.2, 9.6]) {
       const grab = await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), T, path.join(work, `grab-${T}.png`));

@@ -77,6 +77,24 @@ export class KeyframeExtractor {
     }
   }
 
+  /** The frame of the video at `t` seconds from its start, as a JPEG (a keyframe's thumbnail). */
+  async frameAt(bytes: Buffer, t: number): Promise<Buffer> {
+    if (!this.ffmpeg) throw new VideoRejectedError('video-unsupported', 'no ffmpeg');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'loupe-frame-'));
+    try {
+      const input = path.join(dir, 'input');
+      await writeFile(input, bytes);
+      const out = path.join(dir, frameFile(1));
+      const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-ss', String(t), '-i', input, '-map', '0:v:0', '-frames:v', '1', '-q:v', '2', '-f', 'image2', out];
+      const run = await this.run(args, dir);
+      const frame = run.exit === 0 ? await readFile(out).catch(() => null) : null;
+      if (!frame) throw new VideoRejectedError('video-undecodable', run.exit === 0 ? `no frame at ${t} s` : run.error);
+      return frame;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   private args(input: string, dir: string): string[] {
     const { frameIntervalS, maxFrames, maxSeconds } = this.limits;
     // isnan: the first frame; then scene changes (not within MIN_SCENE_GAP_S of the last frame), and the interval.
