@@ -192,7 +192,7 @@ const binary = { schema: { type: 'string', format: 'binary' } } as const;
 export const thumbnailRouteSchema = {
   summary: 'A thumbnail of an indexed image (the web page shows hits with these)',
   description:
-    'Read from the source and bounded to `size` px on its longer side (never enlarged). WebP when the Accept header names image/webp, else JPEG. ' +
+    'Read from the source and bounded to `size` px on its longer side (never enlarged); a video\'s keyframe (key `<video>#t=<seconds>`) is cut out of the video with ffmpeg. WebP when the Accept header names image/webp, else JPEG. ' +
     'Headers X-Image-Width and X-Image-Height give the indexed image\'s size (after EXIF orientation), the pixels a hit\'s `region` is in. ' +
     'Cached in memory; ETag and If-None-Match (304). 404 when the key is not indexed or the source no longer has it; ' +
     '503 while Redis (the key map) or the source is unreachable.',
