@@ -201,7 +201,7 @@ export class SearcherPool {
       const host = new ShardWorkerHost(
         w,
         shards,
-        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords },
+        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords, prefixMinRecords: this.opts.prefixMinRecords },
         { message: (h, msg) => this.onMessage(msg), exit: (h) => this.onExit(h) },
         this.log,
       );

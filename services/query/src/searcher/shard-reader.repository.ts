@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import { ID_BUCKET_SIZE, PAGE_BYTES, objectsPerPage, pageSlot, quietConnectionErrors, type RedisClient, type ShardKeys } from '@loupe/shared';
+import { ID_BUCKET_SIZE, PAGE_BYTES, objectsPerPage, pageSlot, quietConnectionErrors, type RedisClient, type ShardKeys } from '@loupe/shared/searcher-core';
 
 /** One entry of a shard's change stream. */
 export interface ChangeEvent {

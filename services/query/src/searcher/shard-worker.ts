@@ -1,5 +1,5 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { createLogger, createRedis } from '@loupe/shared';
+import { createLogger, createRedis } from '@loupe/shared/searcher-core';
 import type { ObjectInfo } from './object-info-table.ts';
 import { SearchInputError, ShardMirror } from './shard-mirror.ts';
 import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
@@ -24,6 +24,7 @@ for (const shard of data.shards) {
     chunkBytes: data.chunkBytes,
     blockMs: data.blockMs,
     mihMinRecords: data.mihMinRecords,
+    prefixMinRecords: data.prefixMinRecords,
   });
   mirrors.set(shard, mirror);
   void startWithRetry(mirror);

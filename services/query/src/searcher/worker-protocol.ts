@@ -11,6 +11,7 @@ export interface ShardWorkerData {
   chunkBytes?: number;
   blockMs?: number;
   mihMinRecords?: number;
+  prefixMinRecords?: number;
 }
 
 export interface WireQuery {
