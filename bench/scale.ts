@@ -115,6 +115,8 @@ interface Measured {
   rssMb: number;
   rssAddedMb: number;
   search: number[];
+  /** CPU time of this process (every searcher thread) per image query: what the search costs whatever the machine's load. */
+  cpuMsPerQuery: number;
   searchByKind: Record<string, number[]>;
   keyMs: number[];
   /** Top-10 keys of each image query, in query order. */
@@ -136,18 +138,24 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   const health = { up: true, require() {} };
   const service = new QueryService(layout, encoder, pool, new IndexReaderRepository(redis, layout), health, 30_000);
   const params = { k: 10, granularity: 'auto' as const };
-  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], searchByKind: {}, keyMs: [], top: [], strategies: {} };
+  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], top: [], strategies: {} };
+  let cpu = process.cpuUsage();
   // Three untimed queries first (wasm tier-up, worker caches).
   for (let i = -3; i < QUERIES; i++) {
     const q = samples.queries[(i + samples.queries.length) % samples.queries.length];
     encoder.next = q;
     const r = await service.searchImage(Buffer.alloc(0), params);
     if (r.partial) throw new Error(`partial answer: shards ${r.shards.failed}`);
-    if (i < 0) continue;
+    if (i < 0) {
+      cpu = process.cpuUsage();
+      continue;
+    }
     out.search.push(r.timings!.search);
     (out.searchByKind[q.kind] ??= []).push(r.timings!.search);
     out.top.push(r.hits.map((h) => h.key));
   }
+  const used = process.cpuUsage(cpu);
+  out.cpuMsPerQuery = (used.user + used.system) / 1000 / QUERIES;
   const keys = samples.jobs.map((j) => j.key);
   for (let i = -3; i < KEY_QUERIES; i++) {
     // Half the samples' keys, half fillers'.
@@ -185,8 +193,8 @@ try {
   const recallSamples = recallAt10(prefix.top, current.top, (key) => !key.startsWith(FILLER_PREFIX));
 
   const row = (name: string, m: Measured) =>
-    `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)}  ${JSON.stringify(m.strategies)}`;
-  console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)}  strategies`);
+    `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
+  console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)}  strategies`);
   console.log(row('exact scan (default)', current));
   console.log(row('prefix + re-rank (opt-in)', prefix));
   console.log(`\nrecall@10 of the prefix search's image-query hits against the exact scan's: ${recall.toFixed(4)} (all hits), ${recallSamples.toFixed(4)} (the samples among them; the synthetic codes are random, their neighbours noise)`);
@@ -201,6 +209,7 @@ try {
       model: layout.model,
       search_p50_ms: round(quantile(current.search, 0.5)),
       search_p99_ms: round(quantile(current.search, 0.99)),
+      search_cpu_ms: round(current.cpuMsPerQuery),
       key_p50_ms: round(quantile(current.keyMs, 0.5)),
       rss_mb: current.rssMb,
       pool_rss_added_mb: current.rssAddedMb,
@@ -211,6 +220,7 @@ try {
       prefix_rerank: {
         search_p50_ms: round(quantile(prefix.search, 0.5)),
         search_p99_ms: round(quantile(prefix.search, 0.99)),
+        search_cpu_ms: round(prefix.cpuMsPerQuery),
         key_p50_ms: round(quantile(prefix.keyMs, 0.5)),
         rss_mb: prefix.rssMb,
         ready_s: round(prefix.readyS),
