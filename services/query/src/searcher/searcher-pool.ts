@@ -10,7 +10,8 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
-import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
+import { HitResolver } from './hit-resolver.ts';
+import { unpackAnswer, type ShardAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
@@ -115,7 +116,7 @@ export class SearcherPool {
       const total = this.config?.LOUPE_SHARDS ?? 0;
       return { results: queries.map(() => []), shards: { total, ok: 0, failed: range(total) }, stale: false, tookMs: 0 };
     }
-    const wire = queries.map((q) => validateQuery(q, layout));
+    const wire = packCodes(queries.map((q) => validateQuery(q, layout)));
     const deadline = t0 + timeoutMs;
     const failed = new Set<number>();
     const stale = new Set<number>();
@@ -249,8 +250,8 @@ export class SearcherPool {
     if (msg.type === 'result') {
       const p = this.searches.get(msg.reqId);
       if (!p || !p.waiting.delete(msg.shard)) return; // a late answer after the deadline
-      if (msg.results) {
-        p.answers.set(msg.shard, { results: msg.results, objects: new Map(msg.objects) });
+      if (msg.answer) {
+        p.answers.set(msg.shard, unpackAnswer(msg.answer));
         if (msg.stale) p.stale.add(msg.shard);
       } else {
         p.failed.add(msg.shard);
@@ -282,6 +283,19 @@ function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
     throw new SearchInputError('maxDistance must be a non-negative integer');
   }
   return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
+}
+
+/**
+ * The queries with their codes copied into one buffer: a message to a shard thread then clones
+ * one buffer instead of one per query (or a whole encoder batch a code is a view of).
+ */
+function packCodes(queries: WireQuery[]): WireQuery[] {
+  const all = new Uint8Array(queries.reduce((n, q) => n + q.code.length, 0));
+  let at = 0;
+  return queries.map((q) => {
+    all.set(q.code, at);
+    return { ...q, code: all.subarray(at, (at += q.code.length)) };
+  });
 }
 
 function range(n: number): number[] {
