@@ -5,12 +5,12 @@
  * redis-server. The samples and their queries (a 60% copy, a 25% and a 10% crop of each) are
  * encoded once by the real model in a child process, so this process holds only the searchers.
  *
- * For the default searchers (the exact scan) and for the opt-in prefix search (64-bit prefixes
- * scanned, the nearest re-ranked: SearcherPoolOptions.prefixMinRecords), each started fresh from
- * Redis as after a restart: ready time, process RSS, the search part of image queries
+ * The searchers (a SearcherPool with the service's defaults, started fresh from Redis as after a
+ * restart): ready time, process RSS after a full GC, the search part of image queries
  * (QueryService's `search` timing: the fan-out of the query's probes and the fusion, replaying the
- * encoded queries), searches by key (the whole call, Redis lookup included), and the prefix
- * search's recall@10 against the exact scan.
+ * encoded queries), the process's CPU time per image query, and searches by key (the whole call,
+ * Redis lookup included). The search is the exact scan, which is also the baseline (no
+ * multi-index hash for codes this long, no approximation): recall@10 against it is 1.
  *
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
@@ -38,7 +38,7 @@ import { IndexerService } from '../services/indexer/src/indexer.service.ts';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { QueryService, type QueryEncoder } from '../services/query/src/query.service.ts';
 import { IndexReaderRepository } from '../services/query/src/repository/index-reader.repository.ts';
-import { SearcherPool, type SearcherPoolOptions } from '../services/query/src/searcher/index.ts';
+import { SearcherPool } from '../services/query/src/searcher/index.ts';
 import { startRedis } from '../test/support/redis-server.ts';
 import { encodeSamplesInChild, type EncodedSamples } from './support/encode-samples.ts';
 
@@ -50,8 +50,6 @@ const QUERIES = Number(args.queries);
 const SEED = Number(args.seed);
 const SHARDS = Number(args.shards);
 const KEY_QUERIES = 60;
-/** The opt-in prefix search, from this many records a level. */
-const PREFIX_MIN_RECORDS = 65_536;
 const logger = createLogger('bench', 'error');
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))];
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -61,21 +59,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 /** A key of 41 bytes, shaped like a real bucket's. */
-const FILLER_PREFIX = 'photos/2024/07/synthetic/';
-const fillerKey = (i: number) => `${FILLER_PREFIX}IMG_${String(i).padStart(8, '0')}.jpg`;
-
-/** Share of the exact answers' top-10 keys (those `counted`) that the other answers hold too. */
-function recallAt10(found: string[][], exact: string[][], counted: (key: string) => boolean): number {
-  let hit = 0;
-  let total = 0;
-  exact.forEach((top, i) => {
-    for (const key of top.filter(counted)) {
-      total++;
-      if (found[i].includes(key)) hit++;
-    }
-  });
-  return total ? hit / total : 1;
-}
+const fillerKey = (i: number) => `photos/2024/07/synthetic/IMG_${String(i).padStart(8, '0')}.jpg`;
 
 async function indexFillers(redis: RedisClient, layout: IndexLayout): Promise<number> {
   const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
@@ -119,15 +103,15 @@ interface Measured {
   cpuMsPerQuery: number;
   searchByKind: Record<string, number[]>;
   keyMs: number[];
-  /** Top-10 keys of each image query, in query order. */
-  top: string[][];
+  /** Image queries whose first hit is the sample they were made from. */
+  foundFirst: number;
   strategies: Record<string, number>;
 }
 
-async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples, opts: SearcherPoolOptions): Promise<Measured> {
+async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples): Promise<Measured> {
   gc();
   const rssBefore = process.memoryUsage().rss;
-  const pool = new SearcherPool({ logger, ...opts });
+  const pool = new SearcherPool({ logger });
   const t0 = performance.now();
   await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error' });
   if (!(await pool.waitReady(600_000))) throw new Error(`searchers did not load: ${pool.missing().join('; ')}`);
@@ -138,7 +122,7 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   const health = { up: true, require() {} };
   const service = new QueryService(layout, encoder, pool, new IndexReaderRepository(redis, layout), health, 30_000);
   const params = { k: 10, granularity: 'auto' as const };
-  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], top: [], strategies: {} };
+  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], foundFirst: 0, strategies: {} };
   let cpu = process.cpuUsage();
   // Three untimed queries first (wasm tier-up, worker caches).
   for (let i = -3; i < QUERIES; i++) {
@@ -152,7 +136,7 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
     }
     out.search.push(r.timings!.search);
     (out.searchByKind[q.kind] ??= []).push(r.timings!.search);
-    out.top.push(r.hits.map((h) => h.key));
+    if (r.hits[0]?.key === q.name) out.foundFirst++;
   }
   const used = process.cpuUsage(cpu);
   out.cpuMsPerQuery = (used.user + used.system) / 1000 / QUERIES;
@@ -186,18 +170,13 @@ try {
   const redisMb = mb(Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]));
   console.log(`indexed in ${writeS.toFixed(1)} s; Redis used_memory ${redisMb} MiB; ${QUERIES} image queries (${samples.queries.length} distinct: copy, crop-25, crop-10 of each sample), ${KEY_QUERIES} key queries, one at a time\n`);
 
-  const current = await measure(server.url, redis, layout, samples, {});
-  const prefix = await measure(server.url, redis, layout, samples, { prefixMinRecords: PREFIX_MIN_RECORDS });
-  const recall = recallAt10(prefix.top, current.top, () => true);
-  // The hits that can be real matches: the samples (the synthetic codes are noise by construction).
-  const recallSamples = recallAt10(prefix.top, current.top, (key) => !key.startsWith(FILLER_PREFIX));
+  const current = await measure(server.url, redis, layout, samples);
 
   const row = (name: string, m: Measured) =>
     `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
   console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)}  strategies`);
-  console.log(row('exact scan (default)', current));
-  console.log(row('prefix + re-rank (opt-in)', prefix));
-  console.log(`\nrecall@10 of the prefix search's image-query hits against the exact scan's: ${recall.toFixed(4)} (all hits), ${recallSamples.toFixed(4)} (the samples among them; the synthetic codes are random, their neighbours noise)`);
+  console.log(row('exact scan (default, baseline)', current));
+  console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
   console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(
@@ -214,19 +193,9 @@ try {
       rss_mb: current.rssMb,
       pool_rss_added_mb: current.rssAddedMb,
       ready_s: round(current.readyS),
-      // The default search is the exact scan.
       recall_at_10: 1,
       redis_mb: redisMb,
-      prefix_rerank: {
-        search_p50_ms: round(quantile(prefix.search, 0.5)),
-        search_p99_ms: round(quantile(prefix.search, 0.99)),
-        search_cpu_ms: round(prefix.cpuMsPerQuery),
-        key_p50_ms: round(quantile(prefix.keyMs, 0.5)),
-        rss_mb: prefix.rssMb,
-        ready_s: round(prefix.readyS),
-        recall_at_10: round(recall, 4),
-        recall_at_10_samples: round(recallSamples, 4),
-      },
+      found_first: current.foundFirst,
       router_overhead_p50_ms: null,
       replica_kill_failed: null,
       replica_kill_partial: null,

@@ -1,6 +1,5 @@
 import { HammingScanner, MAX_CODE_BYTES, MIN_CODE_BYTES, MultiIndexHash, scanTopK, skipPredicate } from '@loupe/shared/searcher-core';
 import { GrowableBytes } from './growable-bytes.ts';
-import { PREFIX_BYTES, PrefixCodes } from './prefix-codes.ts';
 
 /** A record (object id * viewsAtLevel + view) and its Hamming distance to the query. */
 export interface RecordHit {
@@ -8,11 +7,8 @@ export interface RecordHit {
   distance: number;
 }
 
-/**
- * How a search was answered: multi-index hashing, a linear scan (both exact), or a scan of the
- * codes' 64-bit prefixes with the nearest re-ranked by their whole codes (approximate).
- */
-export type SearchStrategy = 'mih' | 'scan' | 'prefix';
+/** How a search was answered: multi-index hashing or a linear scan. */
+export type SearchStrategy = 'mih' | 'scan';
 
 export interface NearestOptions {
   k: number;
@@ -23,32 +19,26 @@ export interface NearestOptions {
   recordsPerObject: number;
   /** Records 0..count-1 are searched. */
   count: number;
-  /**
-   * 'auto' (default): for codes of 64 bits or less MIH when its cost estimate beats a scan, for
-   * longer codes the prefix scan once the level holds prefixMinRecords; 'scan' forces the exact
-   * scan, 'mih' / 'prefix' the others where the level has them (tests, benches).
-   */
+  /** 'auto' (default): MIH when its cost estimate beats a scan; 'mih' / 'scan' force one (tests, benches). */
   strategy?: 'auto' | SearchStrategy;
 }
 
 export interface LevelCodesOptions {
   /**
    * Keep a multi-index hash (sublinear radius / k-NN search) once the level holds this many
-   * records; only for codes of at most 64 bits (longer codes: the prefix scan).
+   * records; only for codes of up to MIH_MAX_CODE_BYTES.
    */
   mihMinRecords?: number;
-  /** Codes longer than 64 bits: search by prefix + re-rank once the level holds this many records (Infinity: never). */
-  prefixMinRecords?: number;
 }
 
 /** Below this many records a scan takes a few microseconds: an index is not worth its memory. */
 export const DEFAULT_MIH_MIN_RECORDS = 4096;
 /**
- * Off by default: on the scale benchmark the prefix search missed 8% of the real images among
- * the exact top 10 (crops, whose true regions are 70-85 bits away, have prefixes no nearer than
- * thousands of unrelated records'), for no gain in speed at 100k images (docs/benchmarks.md, "Scale").
+ * Longer codes get no MIH: on the scale benchmark (256-bit codes, k-NN probes of image queries)
+ * its cost model sent no search to it, while it took 3x the codes' memory and most of the load
+ * time (docs/benchmarks.md, "Scale").
  */
-export const DEFAULT_PREFIX_MIN_RECORDS = Infinity;
+export const MIH_MAX_CODE_BYTES = 8;
 
 /**
  * The packed codes of one level and the Hamming search over them: the one place the searchers
@@ -70,8 +60,6 @@ export interface LevelCodes {
   nearest(query: Uint8Array, opts: NearestOptions): RecordHit[];
   /** Strategy of the last nearest() call. */
   readonly lastStrategy: SearchStrategy;
-  /** Whether the last nearest() call's answer is provably the exact top k (always, but for an uncertain prefix search). */
-  readonly lastExact: boolean;
   /** True when a multi-index hash is kept for this level. */
   readonly indexed: boolean;
 }
@@ -81,33 +69,25 @@ export function createLevelCodes(codeBytes: number, opts: LevelCodesOptions = {}
 }
 
 /**
- * Codes kept inside the shared wasm-SIMD (or JS) popcount kernel's memory (no copy per query).
- * Codes of up to 64 bits also get a MultiIndexHash over the same records once the level is large
- * enough: built in one pass after a bulk load and kept current record by record afterwards (an
- * upsert re-adds the object's records, their stale postings only cost a verified candidate until
- * the next rebuild; a delete removes them). Longer codes get their 64-bit prefixes in a kernel of
- * their own (PrefixCodes), +25% memory for 256-bit codes: a large level is searched by prefix and
- * re-ranked (an MIH of 256-bit codes answers a k-NN search no faster than the scan, at 3x the
- * codes' memory). Deleted objects are skipped through the tombstones by every strategy.
+ * Codes kept inside the shared wasm-SIMD (or JS) popcount kernel's memory (no copy per query),
+ * plus, for codes of up to 64 bits, a MultiIndexHash over the same records once the level is large
+ * enough (longer codes: the exact scan alone, see MIH_MAX_CODE_BYTES). The MIH is built in
+ * one pass after a bulk load and kept current record by record afterwards: an upsert re-adds the
+ * object's records (their stale postings only cost a verified candidate until the next rebuild),
+ * a delete removes them. Deleted objects are also skipped through the tombstones, as in the scan.
  */
 class KernelLevelCodes implements LevelCodes {
   private readonly scanner: HammingScanner;
   private mih: MultiIndexHash | null = null;
-  private readonly prefix: PrefixCodes | null;
   private readonly mihMinRecords: number;
-  private readonly prefixMinRecords: number;
   lastStrategy: SearchStrategy = 'scan';
-  lastExact = true;
 
   constructor(
     private readonly codeBytes: number,
     opts: LevelCodesOptions,
   ) {
     this.scanner = new HammingScanner(codeBytes);
-    const long = codeBytes > PREFIX_BYTES;
-    this.mihMinRecords = long ? Infinity : (opts.mihMinRecords ?? DEFAULT_MIH_MIN_RECORDS);
-    this.prefixMinRecords = opts.prefixMinRecords ?? DEFAULT_PREFIX_MIN_RECORDS;
-    this.prefix = long && this.prefixMinRecords !== Infinity ? new PrefixCodes(codeBytes) : null;
+    this.mihMinRecords = codeBytes > MIH_MAX_CODE_BYTES ? Infinity : (opts.mihMinRecords ?? DEFAULT_MIH_MIN_RECORDS);
   }
 
   get indexed(): boolean {
@@ -121,7 +101,6 @@ class KernelLevelCodes implements LevelCodes {
       this.scanner.reserve(first + n);
       for (let i = 0; i < n; i++) this.scanner.set(first + i, codes.subarray(i * this.codeBytes, (i + 1) * this.codeBytes));
     }
-    this.prefix?.write(first, codes);
     const mih = this.mih;
     if (mih) {
       // Records skipped over by a write past the end are all-zero codes in the scanner: index them too.
@@ -142,24 +121,15 @@ class KernelLevelCodes implements LevelCodes {
 
   reserve(records: number): void {
     this.scanner.reserve(records);
-    this.prefix?.reserve(records);
   }
 
   nearest(query: Uint8Array, o: NearestOptions): RecordHit[] {
     const to = Math.min(o.count, this.scanner.count);
-    this.lastExact = true;
     if (to <= 0) return [];
-    const prefix = this.prefix;
-    if (prefix && (o.strategy === 'prefix' || ((o.strategy ?? 'auto') === 'auto' && to >= this.prefixMinRecords))) {
-      const r = prefix.search(query, this.scanner, { ...o, count: to, maxDistance: Math.min(o.maxDistance ?? this.codeBytes * 8, this.codeBytes * 8) });
-      this.lastStrategy = 'prefix';
-      this.lastExact = r.exact;
-      return r.hits;
-    }
     const opts = { k: o.k, maxDistance: o.maxDistance, skip: o.tombstones, recordsPerObject: o.recordsPerObject };
     // The MIH answers over all its records; with a tail of records outside `count` (an object
     // half-written during a load) only the scan can leave them out.
-    if (this.mih && to === this.scanner.count && this.mih.count === to && o.strategy !== 'scan' && o.strategy !== 'prefix') {
+    if (this.mih && to === this.scanner.count && this.mih.count === to && o.strategy !== 'scan') {
       const hits = this.mih.search(query, { ...opts, strategy: o.strategy ?? 'auto' });
       this.lastStrategy = this.mih.lastSearch?.strategy ?? 'scan';
       return hits;
@@ -174,7 +144,6 @@ class ReferenceLevelCodes implements LevelCodes {
   private readonly store = new GrowableBytes();
   private records = 0;
   readonly lastStrategy = 'scan' as const;
-  readonly lastExact = true;
   readonly indexed = false;
 
   constructor(private readonly codeBytes: number) {}

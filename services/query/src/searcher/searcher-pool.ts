@@ -202,7 +202,7 @@ export class SearcherPool {
       const host = new ShardWorkerHost(
         w,
         shards,
-        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords, prefixMinRecords: this.opts.prefixMinRecords },
+        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords },
         { message: (h, msg) => this.onMessage(msg), exit: (h) => this.onExit(h) },
         this.log,
       );

@@ -62,6 +62,4 @@ export interface SearcherPoolOptions {
   blockMs?: number;
   /** Passed to the mirrors: MIH per level from this many records (Infinity: scan only). */
   mihMinRecords?: number;
-  /** Passed to the mirrors: prefix + re-rank search of long codes from this many records per level (Infinity: exact scan only). */
-  prefixMinRecords?: number;
 }

@@ -46,7 +46,7 @@ export interface MirrorStats {
   /** Full reloads after the first load (stream trimmed past the mirror's position). */
   reloads: number;
   ready: boolean;
-  /** Searches answered by multi-index hashing, by a linear scan and by prefix + re-rank (since start). */
+  /** Searches answered by multi-index hashing and by a linear scan (since start). */
   strategies?: Record<SearchStrategy, number>;
 }
 
@@ -67,11 +67,6 @@ export interface ShardMirrorOptions {
    * only codes of up to 64 bits get one.
    */
   mihMinRecords?: number;
-  /**
-   * Codes longer than 64 bits: a level of at least this many records is searched by its codes'
-   * 64-bit prefixes and re-ranked (default 65,536; Infinity: always the exact scan).
-   */
-  prefixMinRecords?: number;
 }
 
 export class SearchInputError extends Error {}
@@ -107,8 +102,7 @@ export class ShardMirror {
   private readonly blockMs: number;
   private readonly batchSize: number;
   private readonly mihMinRecords: number | undefined;
-  private readonly prefixMinRecords: number | undefined;
-  private readonly strategies: Record<SearchStrategy, number> = { mih: 0, scan: 0, prefix: 0 };
+  private readonly strategies: Record<SearchStrategy, number> = { mih: 0, scan: 0 };
 
   constructor(
     private readonly redis: RedisClient,
@@ -121,7 +115,6 @@ export class ShardMirror {
     this.blockMs = opts.blockMs ?? 1000;
     this.batchSize = opts.batchSize ?? 1000;
     this.mihMinRecords = opts.mihMinRecords;
-    this.prefixMinRecords = opts.prefixMinRecords;
     const tail = duplicateForTail(redis, `loupe-mirror-s${opts.shard}-tail`);
     this.repo = new ShardReaderRepository(redis, tail, new ShardKeys(opts.shard, opts.layout?.namespace));
     this.repo.onConnectionLost(() => (this.current = false));
@@ -234,7 +227,7 @@ export class ShardMirror {
     // Every id below nextId is written whole (one script per object); objects created after
     // `position` (and newer versions of older ones) are applied again from the stream.
     const objects = await this.repo.objectCount();
-    const codes = new ShardCodes(this.bytesPerCode, this.sizes, { mihMinRecords: this.mihMinRecords, prefixMinRecords: this.prefixMinRecords });
+    const codes = new ShardCodes(this.bytesPerCode, this.sizes, { mihMinRecords: this.mihMinRecords });
     for (let level = 0; level < this.sizes.length; level++) {
       const into = codes.levels[level];
       const views = this.sizes[level];

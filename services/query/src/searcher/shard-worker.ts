@@ -24,7 +24,6 @@ for (const shard of data.shards) {
     chunkBytes: data.chunkBytes,
     blockMs: data.blockMs,
     mihMinRecords: data.mihMinRecords,
-    prefixMinRecords: data.prefixMinRecords,
   });
   mirrors.set(shard, mirror);
   void startWithRetry(mirror);

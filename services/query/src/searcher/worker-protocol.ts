@@ -11,7 +11,6 @@ export interface ShardWorkerData {
   chunkBytes?: number;
   blockMs?: number;
   mihMinRecords?: number;
-  prefixMinRecords?: number;
 }
 
 export interface WireQuery {
