@@ -1,8 +1,14 @@
 import type { Logger } from '@loupe/shared';
-import type { ShardAnswer } from './shard-answer-codec.ts';
+import type { ObjectInfo } from './object-info-table.ts';
 import type { MirrorHit } from './shard-mirror.ts';
 import type { SearchHit } from './searcher-types.ts';
 import type { WireQuery } from './worker-protocol.ts';
+
+/** One shard's answer to a fan-out: hits per query and the key and size of each object they name. */
+export interface ShardAnswer {
+  results: MirrorHit[][];
+  objects: Map<number, ObjectInfo>;
+}
 
 interface ShardHit {
   shard: number;

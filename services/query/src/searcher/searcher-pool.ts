@@ -10,8 +10,8 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
-import { HitResolver } from './hit-resolver.ts';
-import { unpackAnswer, type ShardAnswer } from './shard-answer-codec.ts';
+import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
+import { unpackAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';

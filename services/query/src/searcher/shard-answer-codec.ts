@@ -1,3 +1,4 @@
+import type { ShardAnswer } from './hit-resolver.ts';
 import type { ObjectInfo } from './object-info-table.ts';
 import type { MirrorHit } from './shard-mirror.ts';
 
@@ -17,12 +18,6 @@ export interface PackedAnswer {
   keyLengths: Int32Array;
   /** The objects' keys, one after another. */
   keys: string;
-}
-
-/** One shard's answer as the merge reads it: hits per query and the key and size of each object they name. */
-export interface ShardAnswer {
-  results: MirrorHit[][];
-  objects: Map<number, ObjectInfo>;
 }
 
 export function packAnswer(results: MirrorHit[][], describe: (id: number) => ObjectInfo): PackedAnswer {
