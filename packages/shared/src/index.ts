@@ -1,6 +1,7 @@
 export * from './config/config.ts';
 export * from './queue/queue-names.ts';
 export * from './queue/queue-factory.ts';
+export * from './queue/given-up-job.ts';
 export * from './job/job-schemas.ts';
 export * from './redis/redis-keys.ts';
 export * from './redis/key-map.ts';
@@ -22,3 +23,4 @@ export * from './redis/dead-letter-repository.ts';
 export * from './redis/redis-health.ts';
 export * from './redis/source-states.ts';
 export * from './redis/object-version.ts';
+export * from './redis/searcher-registry.ts';

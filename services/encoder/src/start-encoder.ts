@@ -5,11 +5,13 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   DeadLetterRepository,
   DEFAULT_MODEL,
   ENCODER_HEARTBEAT_MS,
   forgetEncoder,
   reportEncoder,
+  DEFAULT_SHARDS,
   ensureIndexLayout,
   initRuntime,
   isRedisConnectionError,
@@ -51,7 +53,9 @@ export async function startEncoder(config: LoupeConfig, options: { logger?: Logg
   try {
     const { active } = await readGenerations(redis);
     ({ model, modelRef } = await startingModel(redis, active, config.LOUPE_MODEL, log));
-    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
+    // LOUPE_SHARDS unset: an existing index keeps its count, a new one gets the default.
+    const shards = config.LOUPE_SHARDS ?? (await readIndexLayout(redis, active))?.shards ?? DEFAULT_SHARDS;
+    const layout = await ensureIndexLayout(redis, { shards, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
     if (layout.model !== model.id) log.info({ index: layout.model, model: model.id }, 'the index uses another model: encoding with the index generations\' models');
   } catch (e) {
     redisHealth.close();
@@ -77,13 +81,13 @@ export async function startEncoder(config: LoupeConfig, options: { logger?: Logg
     { concurrency: batch },
   );
   worker.on('failed', (job, err) => {
-    if (!job || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return;
-    if (job.attemptsMade < (job.opts.attempts ?? 1)) {
-      log.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'encode job failed, will retry');
+    const reason = job && givenUpReason(job, err);
+    if (!reason) {
+      if (job && err.name !== 'UnrecoverableError') log.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'encode job failed, will retry');
       return;
     }
     const { key, etag } = identify(job.data);
-    service.deadLetter(key, etag, `failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
+    service.deadLetter(key, etag, reason).catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
   });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'encode worker error'));

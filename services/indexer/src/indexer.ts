@@ -1,7 +1,9 @@
+import { DelayedError } from 'bullmq';
 import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   createLogger,
   deadLetter,
   DeadLetterRepository,
@@ -49,8 +51,12 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
   const worker = createWorker<unknown, IndexOutcome[] | null>(
     QueueNames.index,
     config,
-    async (job) => {
-      if (!layoutSeen && !(await ready)) throw new Error('indexer is closing');
+    async (job, token) => {
+      if (!layoutSeen && !(await ready)) {
+        // Stopping before the index exists: hand the job back without spending an attempt.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
       try {
         const data = parseJob(IndexJobSchema, QueueNames.index, job.data);
         const outcomes = await router.handle(data);
@@ -67,7 +73,14 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
     },
     { concurrency: config.LOUPE_CONCURRENCY * 4 },
   );
-  worker.on('failed', (job, err) => log.error({ jobId: job?.id, err: err.message }, 'index job failed'));
+  worker.on('failed', (job, err) => {
+    log.error({ jobId: job?.id, err: err.message }, 'index job failed');
+    const reason = job && givenUpReason(job, err);
+    if (!reason) return;
+    const data = job.data as { key?: string; etag?: string };
+    deadLetter(dead, failed, { stage: 'index', key: String(data?.key ?? job.id), etag: data?.etag, reason })
+      .catch((e) => log.error({ err: String(e) }, 'dead-letter failed'));
+  });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'index worker error'));
 

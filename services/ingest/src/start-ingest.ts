@@ -5,6 +5,7 @@ import {
   createQueue,
   createRedis,
   createWorker,
+  givenUpReason,
   DeadLetterRepository,
   imageLimits,
   isRedisConnectionError,
@@ -86,7 +87,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   const lock = new SourceLockService({ locks: new SourceLockRepository(redis, source.url), clock: new ObjectVersionClock(redis), sourceUrl: source.url });
   const objectJobs = new ObjectJobsService({ seen, ingestQueue: queues.ingest, encodeQueue: queues.encode });
   const eventQueue = config.LOUPE_EVENTS ? new SqsEventQueueRepository(parseEventsUrl(config.LOUPE_EVENTS)!.queueUrl, config) : null;
-  const discovery = new DiscoveryService({ source, prefix, seen, lock, jobs: objectJobs, retry, logger, confirmChanges: eventQueue !== null });
+  const discovery = new DiscoveryService({ source, prefix, seen, lock, jobs: objectJobs, retry, logger, stop: stop.signal, confirmChanges: eventQueue !== null });
 
   // The worker exists before the backpressure callbacks can fire; they only pause/resume it.
   let pauseWorker: (on: boolean) => void = () => undefined;
@@ -122,6 +123,9 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     if (err.name === 'DelayedError') return;
     logger.error({ event: 'job-failed', jobId: job?.id, key: (job?.data as { key?: string } | undefined)?.key, attempts: job?.attemptsMade, err: err.message },
       'ingest job failed');
+    // The processor dead-letters a last attempt that fails; a job its workers died holding is left.
+    const reason = job && givenUpReason(job, err, { lastAttemptHandled: true });
+    if (reason) jobs.deadLetterGivenUp(job, reason).catch((e) => logger.error({ err: String(e) }, 'dead-letter failed'));
   });
   // Redis going away is reported once (RedisHealth), not once per reconnect attempt.
   worker.on('error', (err) => logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'ingest worker error'));

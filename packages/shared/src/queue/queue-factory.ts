@@ -2,6 +2,7 @@ import { Queue, Worker, type Processor, type WorkerOptions, type QueueOptions } 
 import type { LoupeConfig } from '../config/config.ts';
 import { createRedis, isCluster, type RedisClient } from '../redis/redis-connection.ts';
 import { QueueNames, queuePrefix, type QueueName } from './queue-names.ts';
+import { MAX_STALLED_COUNT } from './given-up-job.ts';
 import type { DeadJob } from '../job/job-schemas.ts';
 import type { DeadLetterRepository } from '../redis/dead-letter-repository.ts';
 
@@ -50,6 +51,7 @@ export function createWorker<T = unknown, R = unknown>(
   const worker = new Worker<T, R>(name, processor, {
     connection,
     prefix: queuePrefix(config.LOUPE_QUEUE_PREFIX, name, isCluster(config)),
+    maxStalledCount: MAX_STALLED_COUNT,
     ...opts,
   });
   return closeOwnedConnection(worker, connection);

@@ -132,6 +132,12 @@ export class IngestJobService {
     return { status: 'delete-queued' };
   }
 
+  /** Dead-letters a job BullMQ gave up on outside the processor (its workers died holding it). */
+  async deadLetterGivenUp(job: Job, reason: string): Promise<void> {
+    const data = job.data as { key?: string; etag?: string };
+    await this.deadLetter(String(data?.key ?? job.id), data?.etag ?? '', reason);
+  }
+
   private async deadLetter(key: string, etag: string, reason: string): Promise<IngestOutcome> {
     await deadLetter(this.deps.deadQueue, this.deps.failed, { stage: 'ingest', key, etag, reason });
     this.deps.logger.warn({ event: 'dead-letter', key, etag, reason }, 'object dead-lettered');

@@ -19,9 +19,18 @@ export class IndexReaderRepository {
   /** The object's global (level-0) code, or null when the key is not indexed. */
   async globalCodeOf(key: string): Promise<Uint8Array | null> {
     const shard = shardOf(key, this.layout.shards);
-    const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
+    const id = await this.idOf(shard, key);
     if (id === null) return null;
     return new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, 0)));
+  }
+
+  /** Whether the key is indexed (live in its shard's key map). */
+  async has(key: string): Promise<boolean> {
+    return (await this.idOf(shardOf(key, this.layout.shards), key)) !== null;
+  }
+
+  private idOf(shard: number, key: string): Promise<number | null> {
+    return lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
   }
 
   /** The codes of `level` of each (shard, id), in one round trip; undefined where none are stored. */
