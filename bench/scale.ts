@@ -24,6 +24,7 @@ import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import {
   createLogger,
+  DEFAULT_SHARDS,
   ensureIndexLayout,
   levelCodeBytes,
   levelSizes,
@@ -43,7 +44,7 @@ import { startRedis } from '../test/support/redis-server.ts';
 import { encodeSamplesInChild, type EncodedSamples } from './support/encode-samples.ts';
 
 const { values: args } = parseArgs({
-  options: { n: { type: 'string', default: '100000' }, queries: { type: 'string', default: '63' }, seed: { type: 'string', default: '1' }, shards: { type: 'string', default: '4' } },
+  options: { n: { type: 'string', default: '100000' }, queries: { type: 'string', default: '63' }, seed: { type: 'string', default: '1' }, shards: { type: 'string', default: String(DEFAULT_SHARDS) } },
 });
 const N = Number(args.n);
 const QUERIES = Number(args.queries);
