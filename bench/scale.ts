@@ -104,6 +104,8 @@ interface Measured {
   cpuMsPerQuery: number;
   searchByKind: Record<string, number[]>;
   keyMs: number[];
+  /** CPU time of the process per search by key. */
+  keyCpuMs: number;
   /** Image queries whose first hit is the sample they were made from. */
   foundFirst: number;
   strategies: Record<string, number>;
@@ -123,7 +125,7 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   const health = { up: true, require() {} };
   const service = new QueryService(layout, encoder, pool, new IndexReaderRepository(redis, layout), health, 30_000);
   const params = { k: 10, granularity: 'auto' as const };
-  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], foundFirst: 0, strategies: {} };
+  const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], keyCpuMs: 0, foundFirst: 0, strategies: {} };
   let cpu = process.cpuUsage();
   // Three untimed queries first (wasm tier-up, worker caches).
   for (let i = -3; i < QUERIES; i++) {
@@ -145,10 +147,13 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   for (let i = -3; i < KEY_QUERIES; i++) {
     // Half the samples' keys, half fillers'.
     const key = i % 2 ? keys[Math.abs(i) % keys.length] : fillerKey((Math.abs(i) * 7919) % N);
+    if (i === 0) cpu = process.cpuUsage();
     const t = performance.now();
     await service.searchKey(key, params);
     if (i >= 0) out.keyMs.push(performance.now() - t);
   }
+  const keyCpu = process.cpuUsage(cpu);
+  out.keyCpuMs = (keyCpu.user + keyCpu.system) / 1000 / KEY_QUERIES;
   for (const s of (await pool.stats()).shards) for (const [k, v] of Object.entries(s.strategies ?? {})) out.strategies[k] = (out.strategies[k] ?? 0) + v;
   await pool.close();
   return out;
@@ -174,8 +179,8 @@ try {
   const current = await measure(server.url, redis, layout, samples);
 
   const row = (name: string, m: Measured) =>
-    `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
-  console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)}  strategies`);
+    `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)} ${m.keyCpuMs.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
+  console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)} ${'CPU/key'.padStart(9)}  strategies`);
   console.log(row('exact scan (default, baseline)', current));
   console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
@@ -191,6 +196,7 @@ try {
       search_p99_ms: round(quantile(current.search, 0.99)),
       search_cpu_ms: round(current.cpuMsPerQuery),
       key_p50_ms: round(quantile(current.keyMs, 0.5)),
+      key_cpu_ms: round(current.keyCpuMs),
       rss_mb: current.rssMb,
       pool_rss_added_mb: current.rssAddedMb,
       ready_s: round(current.readyS),
