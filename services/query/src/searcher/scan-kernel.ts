@@ -34,9 +34,9 @@ export interface LevelCodesOptions {
 /** Below this many records a scan takes a few microseconds: an index is not worth its memory. */
 export const DEFAULT_MIH_MIN_RECORDS = 4096;
 /**
- * Longer codes get no MIH: on the scale benchmark (256-bit codes, k-NN probes of image queries)
- * its cost model sent no search to it, while it took 3x the codes' memory and most of the load
- * time (docs/benchmarks.md, "Scale").
+ * Longer codes get no MIH: the nearest of a k-NN probe over 256-bit codes are ~90 bits away, too
+ * far for substring buckets to narrow anything, so its cost model sends every such search to the
+ * scan, while it would take 3x the codes' memory and most of the load time.
  */
 export const MIH_MAX_CODE_BYTES = 8;
 
