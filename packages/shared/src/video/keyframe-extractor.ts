@@ -60,10 +60,7 @@ export class KeyframeExtractor {
     if (bytes.length > this.limits.maxBytes) {
       throw new VideoRejectedError('too-large-bytes', `${bytes.length} bytes is over the video limit of ${this.limits.maxBytes}`);
     }
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'loupe-video-'));
-    try {
-      const input = path.join(dir, 'input');
-      await writeFile(input, bytes);
+    return this.inTempDir(bytes, async (input, dir) => {
       const run = await this.run(this.args(input, dir), dir);
       if (run.exit !== 0) throw new VideoRejectedError('video-undecodable', run.error);
       if (run.times.length === 0) throw new VideoRejectedError('video-undecodable', 'no video frame decoded');
@@ -72,24 +69,29 @@ export class KeyframeExtractor {
       const maxFramesHit = frames.length >= this.limits.maxFrames;
       const cutShort = run.duration !== null && run.duration > this.limits.maxSeconds;
       return { frames, duration: run.duration, truncated: maxFramesHit || cutShort };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   /** The frame of the video at `t` seconds from its start, as a JPEG (a keyframe's thumbnail). */
   async frameAt(bytes: Buffer, t: number): Promise<Buffer> {
     if (!this.ffmpeg) throw new VideoRejectedError('video-unsupported', 'no ffmpeg');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'loupe-frame-'));
-    try {
-      const input = path.join(dir, 'input');
-      await writeFile(input, bytes);
+    return this.inTempDir(bytes, async (input, dir) => {
       const out = path.join(dir, frameFile(1));
       const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-ss', String(t), '-i', input, '-map', '0:v:0', '-frames:v', '1', '-q:v', '2', '-f', 'image2', out];
       const run = await this.run(args, dir);
       const frame = run.exit === 0 ? await readFile(out).catch(() => null) : null;
       if (!frame) throw new VideoRejectedError('video-undecodable', run.exit === 0 ? `no frame at ${t} s` : run.error);
       return frame;
+    });
+  }
+
+  /** Runs `work` on the video written to a new temp folder (MP4 and MOV need to seek), removed afterwards whatever happens. */
+  private async inTempDir<T>(bytes: Buffer, work: (input: string, dir: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'loupe-video-'));
+    try {
+      const input = path.join(dir, 'input');
+      await writeFile(input, bytes);
+      return await work(input, dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
