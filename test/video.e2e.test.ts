@@ -165,6 +165,10 @@ describe.skipIf(!ffmpeg)('videos through the whole pipeline (folder source, defa
     const grab = await frameAt(ffmpeg!, path.join(work, 'slides.mp4'), 5.2, path.join(work, 'grab-all.png'));
     const all = await searchBytes(pipeline.base, grab, '?k=10', 'image/png');
     expect(all.hits.map((h: { key: string }) => h.key).sort()).toEqual([...STILLS, VIDEO, ...(clip ? [CLIP] : [])].sort());
+    // By key: a keyframe's finds itself; the video's own key is not indexed.
+    const byKey = async (key: string) => fetch(`${pipeline.base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
+    expect((await (await byKey(frameKey(VIDEO, 6))).json()).hits[0]).toMatchObject({ key: VIDEO, t: 6, distance: 0 });
+    expect((await byKey(VIDEO)).status).toBe(404);
     // A still is a hit without t.
     const still = await searchBytes(pipeline.base, readFileSync(sample('baboon.jpg')));
     expect(still.hits[0]).toMatchObject({ key: 'baboon.jpg' });
