@@ -1,6 +1,7 @@
 import { createPopcountKernel, type KernelChoice } from './kernel/create-popcount-kernel.ts';
 import { BLOCK_RECORDS, CANDIDATE_CAPACITY, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
 import { popcount32, type PopcountKernel } from './kernel/popcount-kernel.ts';
+import { multiProbeSearch, type ProbeQuery, type SharedScanOptions } from './multi-probe-search.ts';
 import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
 import { TopKCollector } from './top-k-collector.ts';
@@ -15,6 +16,7 @@ const FIRST_WINDOW_BLOCKS = 64;
 
 // The reference scan lives in its own file; re-exported here where it always was.
 export { scanTopK, type ScanHit, type ScanOptions } from './reference-scan.ts';
+export type { ProbeQuery, SharedScanOptions } from './multi-probe-search.ts';
 
 export interface HammingSearchOptions {
   /** Results wanted (Infinity: every record within maxDistance). */
@@ -223,6 +225,27 @@ export class HammingScanner {
     }
     for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));
     return top.results();
+  }
+
+  /**
+   * search() for several queries over the same records: the same results, in query order. Queries
+   * are scanned together, as many at once as the kernel takes (multiProbeSearch), so the records are
+   * read once per group instead of once per query.
+   */
+  searchMany(probes: ProbeQuery[], opts: SharedScanOptions = {}): ScanHit[][] {
+    for (const p of probes) if (p.code.length !== this.codeBytes) throw new RangeError(`query has ${p.code.length} bytes, index codes have ${this.codeBytes}`);
+    const most = this.kernel.multiProbes(this.stride);
+    if (most < 2 || probes.length < 2) return probes.map((p) => this.search(p.code, { ...opts, k: p.k, maxDistance: p.maxDistance }));
+    // Groups as even as possible (13 queries by 4: 4, 3, 3, 3), each scanned in one pass.
+    const groups = Math.ceil(probes.length / most);
+    const store = { kernel: this.kernel, stride: this.stride, bits: this.bits, count: this.records, distanceTo: (q: Uint8Array) => this.distanceTo(q) };
+    const out: ScanHit[][] = [];
+    for (let g = 0, at = 0; g < groups; g++) {
+      const size = Math.ceil((probes.length - at) / (groups - g));
+      const group = probes.slice(at, (at += size));
+      out.push(...(size === 1 ? [this.search(group[0].code, { ...opts, k: group[0].k, maxDistance: group[0].maxDistance })] : multiProbeSearch(store, group, opts, FIRST_WINDOW_BLOCKS)));
+    }
+    return out;
   }
 
   /**
