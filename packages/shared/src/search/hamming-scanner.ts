@@ -14,6 +14,14 @@ import { TopKCollector } from './top-k-collector.ts';
  */
 const FIRST_WINDOW_BLOCKS = 64;
 
+/**
+ * searchMany scans queries together only over ranges at least this large: a smaller range stays in
+ * the caches between one query's pass and the next, so a shared pass saves no memory traffic, and
+ * the scan is then bound by the popcounts (measured: the same time per record and query either way
+ * at 2 MB, a third less for the shared pass at 32 MB).
+ */
+export const MULTI_PROBE_MIN_BYTES = 4 << 20;
+
 // The reference scan lives in its own file; re-exported here where it always was.
 export { scanTopK, type ScanHit, type ScanOptions } from './reference-scan.ts';
 export type { ProbeQuery, SharedScanOptions } from './multi-probe-search.ts';
@@ -38,6 +46,8 @@ export interface HammingScannerOptions {
   kernel?: KernelChoice | PopcountKernel;
   /** Records to reserve room for up front. */
   capacity?: number;
+  /** searchMany's shared passes from ranges of this many bytes (default MULTI_PROBE_MIN_BYTES; tests: 0). */
+  multiProbeMinBytes?: number;
 }
 
 /** Hamming distance of one stored record to a prepared query. */
@@ -52,6 +62,7 @@ export class HammingScanner {
   readonly stride: Stride;
   readonly bits: number;
   private readonly kernel: PopcountKernel;
+  private readonly multiProbeMinBytes: number;
   private records = 0;
 
   constructor(
@@ -61,6 +72,7 @@ export class HammingScanner {
     this.stride = strideFor(codeBytes);
     this.bits = codeBytes * 8;
     this.kernel = typeof opts.kernel === 'object' ? opts.kernel : createPopcountKernel(opts.kernel);
+    this.multiProbeMinBytes = opts.multiProbeMinBytes ?? MULTI_PROBE_MIN_BYTES;
     if (opts.capacity) this.reserve(opts.capacity);
   }
 
@@ -228,14 +240,15 @@ export class HammingScanner {
   }
 
   /**
-   * search() for several queries over the same records: the same results, in query order. Queries
-   * are scanned together, as many at once as the kernel takes (multiProbeSearch), so the records are
-   * read once per group instead of once per query.
+   * search() for several queries over the same records: the same results, in query order. Over a
+   * range too large for the caches, queries are scanned together, as many at once as the kernel
+   * takes (multiProbeSearch), so the records are read once per group instead of once per query.
    */
   searchMany(probes: ProbeQuery[], opts: SharedScanOptions = {}): ScanHit[][] {
     for (const p of probes) if (p.code.length !== this.codeBytes) throw new RangeError(`query has ${p.code.length} bytes, index codes have ${this.codeBytes}`);
     const most = this.kernel.multiProbes(this.stride);
-    if (most < 2 || probes.length < 2) return probes.map((p) => this.search(p.code, { ...opts, k: p.k, maxDistance: p.maxDistance }));
+    const scanned = (Math.min(this.records, opts.to ?? this.records) - Math.max(0, opts.from ?? 0)) * this.stride;
+    if (most < 2 || probes.length < 2 || scanned < this.multiProbeMinBytes) return probes.map((p) => this.search(p.code, { ...opts, k: p.k, maxDistance: p.maxDistance }));
     // Groups as even as possible (13 queries by 4: 4, 3, 3, 3), each scanned in one pass.
     const groups = Math.ceil(probes.length / most);
     const store = { kernel: this.kernel, stride: this.stride, bits: this.bits, count: this.records, distanceTo: (q: Uint8Array) => this.distanceTo(q) };

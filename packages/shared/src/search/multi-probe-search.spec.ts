@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HammingScanner } from './hamming-scanner.ts';
 import { MULTI_PROBES, OUT_CAPACITY } from './kernel/kernel-layout.ts';
 import type { ProbeQuery, SharedScanOptions } from './multi-probe-search.ts';
-import { scanTopK } from './reference-scan.ts';
+import { scanTopK, type ScanHit } from './reference-scan.ts';
+import { WasmPopcountKernel } from './kernel/wasm-popcount-kernel.ts';
 import { bitmapOf } from './skip-bitmap.ts';
 import { SeededRandom } from '../util/seeded-random.ts';
 
@@ -19,12 +20,35 @@ function check(scanner: HammingScanner, codes: Uint8Array, probes: ProbeQuery[],
 }
 
 function scannerOf(codes: Uint8Array, codeBytes: number): HammingScanner {
-  const scanner = new HammingScanner(codeBytes, { kernel: 'wasm' });
+  const scanner = new HammingScanner(codeBytes, { kernel: 'wasm', multiProbeMinBytes: 0 });
   scanner.append(codes);
   return scanner;
 }
 
 describe('HammingScanner.searchMany (multi-probe scan)', () => {
+  it('scans small ranges one query at a time and large ones together, with the same hits', () => {
+    const rand = new SeededRandom(20);
+    const codes = rand.bytes(3000 * 32);
+    const probes = Array.from({ length: 3 }, () => ({ code: rand.bytes(32), k: 7 }));
+    const hits: ScanHit[][][] = [];
+    const passes: number[] = [];
+    for (const minBytes of [3000 * 32, 3000 * 32 + 1]) {
+      // A real wasm kernel whose shared passes are counted.
+      const kernel = new WasmPopcountKernel();
+      const scanBlocksMulti = kernel.scanBlocksMulti.bind(kernel);
+      let n = 0;
+      kernel.scanBlocksMulti = (...args) => (n++, scanBlocksMulti(...args));
+      const scanner = new HammingScanner(32, { kernel, multiProbeMinBytes: minBytes });
+      scanner.append(codes);
+      hits.push(scanner.searchMany(probes));
+      passes.push(n);
+    }
+    expect(passes[0]).toBeGreaterThan(0);
+    expect(passes[1]).toBe(0);
+    expect(hits[0]).toEqual(hits[1]);
+    expect(hits[0]).toEqual(probes.map((p) => scanTopK(codes, 3000, 32, p.code, { k: 7 })));
+  });
+
   it('gives every probe the same hits as its own scan, for every code size, probe count and record count', () => {
     const rand = new SeededRandom(21);
     for (const codeBytes of [4, 8, 12, 16, 24, 32]) {
@@ -87,7 +111,7 @@ describe('HammingScanner.searchMany (multi-probe scan)', () => {
   it('falls back to one probe at a time on the JS kernel, with the same hits', () => {
     const rand = new SeededRandom(25);
     const codes = rand.bytes(2000 * 32);
-    const js = new HammingScanner(32, { kernel: 'js' });
+    const js = new HammingScanner(32, { kernel: 'js', multiProbeMinBytes: 0 });
     js.append(codes);
     const probes = Array.from({ length: 5 }, () => ({ code: rand.bytes(32), k: 20 }));
     expect(js.searchMany(probes)).toEqual(scannerOf(codes, 32).searchMany(probes));
