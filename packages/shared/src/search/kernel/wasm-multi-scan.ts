@@ -1,5 +1,6 @@
-import { BLOCK_RECORDS, CODES_OFFSET, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET, OUT_OFFSET, RESUME_OFFSET, type Stride } from './kernel-layout.ts';
+import { BLOCK_RECORDS, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET, type Stride } from './kernel-layout.ts';
 import { I32, I64, get, konst, op, set, uleb, vec } from './wasm-asm.ts';
+import { blockLoop, emitPair } from './wasm-block-scan.ts';
 
 /** Strides with multi-probe functions (64..256-bit codes; 32-bit codes scan one probe at a time). */
 export const MULTI_STRIDES = [8, 16, 32] as const satisfies readonly Stride[];
@@ -14,7 +15,7 @@ export const MULTI_STRIDES = [8, 16, 32] as const satisfies readonly Stride[];
  * outCap, stores the next block at RESUME_OFFSET and returns the pair count.
  */
 export function multiScanBody(stride: Stride, probes: number): number[] {
-  const B = 0, E = 1, CAP = 3, N = 4, P = 5, D = 6;
+  const P = 5, D = 6; // after the shared block-scan locals (wasm-block-scan.ts)
   const blockBytes = BLOCK_RECORDS * stride;
   const words = stride / 8;
   const TH = (p: number) => 7 + p; // i32 thresholds
@@ -33,30 +34,11 @@ export function multiScanBody(stride: Stride, probes: number): number[] {
         out.push(...get(R(w)), ...get(Q(p, w)), op.i64Xor, op.i64Popcnt);
         if (w > 0) out.push(op.i64Add);
       }
-      out.push(op.i32WrapI64, op.localTee, D, ...get(TH(p)), op.i32LeS, op.if, 0x40);
-      out.push(...get(N), ...konst(3), op.i32Shl, ...get(B), ...konst(4), op.i32Shl, ...konst(j), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET));
-      out.push(...get(N), ...konst(3), op.i32Shl, ...get(D), ...konst(p << 16), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET + 4));
-      out.push(...get(N), ...konst(1), op.i32Add, ...set(N), op.end);
+      out.push(op.i32WrapI64, op.localTee, D, ...get(TH(p)), op.i32LeS, op.if, 0x40, ...emitPair(j, D, p << 16), op.end);
     }
     return out;
   };
-  const code: number[] = [
-    ...setup,
-    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
-    ...Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(),
-    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
-    ...get(B), ...konst(1), op.i32Add, ...set(B),
-    ...get(N), ...konst(BLOCK_RECORDS * probes), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
-    op.br, 0,
-    op.end,
-    op.end,
-    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
-    ...get(N),
-    op.end,
-  ];
+  const code = blockLoop(setup, blockBytes, Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(), BLOCK_RECORDS * probes);
   const locals = vec([[...uleb(3 + probes), I32], [...uleb(words + probes * words), I64]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];

@@ -29,6 +29,7 @@ import {
   type Stride,
 } from './kernel-layout.ts';
 import { I32, I64, V128, get, konst, op, section, set, simd, str, uleb, v, vec } from './wasm-asm.ts';
+import { blockLoop, emitPair } from './wasm-block-scan.ts';
 import { MULTI_STRIDES, multiScanBody } from './wasm-multi-scan.ts';
 
 // Locals of every scan function: params first, then declared locals.
@@ -77,15 +78,13 @@ function exactDistance(stride: Stride): number[] {
 
 function scanBody(stride: Stride): number[] {
   const blockBytes = BLOCK_RECORDS * stride;
-  const code: number[] = [
+  const setup = [
     // q0, q1: the tiled query; thr: min(threshold, 255) in every lane.
     ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET), ...set(Q0),
     ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET + 16), ...set(Q1),
     ...get(T), ...konst(255), ...get(T), ...konst(255), op.i32LtS, op.select, ...v(simd.splat8), ...set(THR),
-    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+  ];
+  const block = [
     ...blockDistances(stride), ...get(THR), ...v(simd.leU8), ...v(simd.bitmask8), op.localTee, MASK,
     op.if, 0x40,
     op.loop, 0x40,
@@ -100,16 +99,8 @@ function scanBody(stride: Stride): number[] {
     ...get(MASK), ...get(MASK), ...konst(1), op.i32Sub, op.i32And, op.localTee, MASK, op.brIf, 0,
     op.end,
     op.end,
-    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
-    ...get(B), ...konst(1), op.i32Add, ...set(B),
-    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
-    op.br, 0,
-    op.end,
-    op.end,
-    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
-    ...get(N),
-    op.end,
   ];
+  const code = blockLoop(setup, blockBytes, block, BLOCK_RECORDS);
   const locals = vec([[...uleb(6), I32], [...uleb(3), V128]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
@@ -139,29 +130,10 @@ function scalarBody(stride: Stride): number[] {
       }
     }
     if (stride !== 4) out.push(op.i32WrapI64);
-    out.push(op.localTee, D, ...get(T), op.i32LeU, op.if, 0x40);
-    out.push(...get(N), ...konst(3), op.i32Shl, ...get(B), ...konst(4), op.i32Shl, ...konst(j), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET));
-    out.push(...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(OUT_OFFSET + 4));
-    out.push(...get(N), ...konst(1), op.i32Add, ...set(N), op.end);
+    out.push(op.localTee, D, ...get(T), op.i32LeU, op.if, 0x40, ...emitPair(j, D), op.end);
     return out;
   };
-  const code: number[] = [
-    ...loads,
-    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
-    ...Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(),
-    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
-    ...get(B), ...konst(1), op.i32Add, ...set(B),
-    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
-    op.br, 0,
-    op.end,
-    op.end,
-    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
-    ...get(N),
-    op.end,
-  ];
+  const code = blockLoop(loads, blockBytes, Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(), BLOCK_RECORDS);
   const locals = vec([[...uleb(6), I32], [...uleb(4), stride === 4 ? I32 : I64]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
