@@ -89,6 +89,9 @@ describe('ShardMirror', () => {
         expect(got).toEqual(bruteForce(all, layout, q.level, q.code, k, maxDistance));
       }
     }
+    // Several queries per level in one call (a level scanned once for all of its queries): the same hits.
+    const batch = queries(rand, all, 30).map((q, i) => ({ ...q, k: [1, 10, 200][i % 3], maxDistance: i % 4 === 1 ? 24 : undefined }));
+    expect(m.searchMany(batch)).toEqual(batch.map((q) => bruteForce(all, layout, q.level, q.code, q.k, q.maxDistance).map(({ shard, ...h }) => h)));
     // Exact copies of a live object's view come first, at distance 0.
     const o = w.live()[7];
     expect(m.search(2, o.levels[2].subarray(5 * cb, 6 * cb), { k: 1 })).toEqual([{ id: o.id, view: 5, distance: 0 }]);

@@ -1,6 +1,7 @@
 import { createPopcountKernel, type KernelChoice } from './kernel/create-popcount-kernel.ts';
 import { BLOCK_RECORDS, CANDIDATE_CAPACITY, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
 import { popcount32, type PopcountKernel } from './kernel/popcount-kernel.ts';
+import { multiProbeSearch, type ProbeQuery, type SharedScanOptions } from './multi-probe-search.ts';
 import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
 import { TopKCollector } from './top-k-collector.ts';
@@ -13,8 +14,17 @@ import { TopKCollector } from './top-k-collector.ts';
  */
 const FIRST_WINDOW_BLOCKS = 64;
 
+/**
+ * searchMany scans queries together only over ranges at least this large: a smaller range stays in
+ * the caches between one query's pass and the next, so a shared pass saves no memory traffic, and
+ * the scan is then bound by the popcounts (measured: the same time per record and query either way
+ * at 2 MB, a third less for the shared pass at 32 MB).
+ */
+export const MULTI_PROBE_MIN_BYTES = 4 << 20;
+
 // The reference scan lives in its own file; re-exported here where it always was.
 export { scanTopK, type ScanHit, type ScanOptions } from './reference-scan.ts';
+export type { ProbeQuery, SharedScanOptions } from './multi-probe-search.ts';
 
 export interface HammingSearchOptions {
   /** Results wanted (Infinity: every record within maxDistance). */
@@ -36,6 +46,8 @@ export interface HammingScannerOptions {
   kernel?: KernelChoice | PopcountKernel;
   /** Records to reserve room for up front. */
   capacity?: number;
+  /** searchMany's shared passes from ranges of this many bytes (default MULTI_PROBE_MIN_BYTES; tests: 0). */
+  multiProbeMinBytes?: number;
 }
 
 /** Hamming distance of one stored record to a prepared query. */
@@ -50,6 +62,7 @@ export class HammingScanner {
   readonly stride: Stride;
   readonly bits: number;
   private readonly kernel: PopcountKernel;
+  private readonly multiProbeMinBytes: number;
   private records = 0;
 
   constructor(
@@ -59,6 +72,7 @@ export class HammingScanner {
     this.stride = strideFor(codeBytes);
     this.bits = codeBytes * 8;
     this.kernel = typeof opts.kernel === 'object' ? opts.kernel : createPopcountKernel(opts.kernel);
+    this.multiProbeMinBytes = opts.multiProbeMinBytes ?? MULTI_PROBE_MIN_BYTES;
     if (opts.capacity) this.reserve(opts.capacity);
   }
 
@@ -223,6 +237,28 @@ export class HammingScanner {
     }
     for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));
     return top.results();
+  }
+
+  /**
+   * search() for several queries over the same records: the same results, in query order. Over a
+   * range too large for the caches, queries are scanned together, as many at once as the kernel
+   * takes (multiProbeSearch), so the records are read once per group instead of once per query.
+   */
+  searchMany(probes: ProbeQuery[], opts: SharedScanOptions = {}): ScanHit[][] {
+    for (const p of probes) if (p.code.length !== this.codeBytes) throw new RangeError(`query has ${p.code.length} bytes, index codes have ${this.codeBytes}`);
+    const most = this.kernel.multiProbes(this.stride);
+    const scanned = (Math.min(this.records, opts.to ?? this.records) - Math.max(0, opts.from ?? 0)) * this.stride;
+    if (most < 2 || probes.length < 2 || scanned < this.multiProbeMinBytes) return probes.map((p) => this.search(p.code, { ...opts, k: p.k, maxDistance: p.maxDistance }));
+    // Groups as even as possible (13 queries by 4: 4, 3, 3, 3), each scanned in one pass.
+    const groups = Math.ceil(probes.length / most);
+    const store = { kernel: this.kernel, stride: this.stride, bits: this.bits, count: this.records, distanceTo: (q: Uint8Array) => this.distanceTo(q) };
+    const out: ScanHit[][] = [];
+    for (let g = 0, at = 0; g < groups; g++) {
+      const size = Math.ceil((probes.length - at) / (groups - g));
+      const group = probes.slice(at, (at += size));
+      out.push(...(size === 1 ? [this.search(group[0].code, { ...opts, k: group[0].k, maxDistance: group[0].maxDistance })] : multiProbeSearch(store, group, opts, FIRST_WINDOW_BLOCKS)));
+    }
+    return out;
   }
 
   /**

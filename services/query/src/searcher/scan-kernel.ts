@@ -23,6 +23,16 @@ export interface NearestOptions {
   strategy?: 'auto' | SearchStrategy;
 }
 
+/** Options of nearestMany: what its queries share (each brings its own k and radius). */
+export type SharedNearestOptions = Omit<NearestOptions, 'k' | 'maxDistance'>;
+
+/** One query of nearestMany. */
+export interface NearestQuery {
+  code: Uint8Array;
+  k: number;
+  maxDistance?: number;
+}
+
 export interface LevelCodesOptions {
   /**
    * Keep a multi-index hash (sublinear radius / k-NN search) once the level holds this many
@@ -58,7 +68,12 @@ export interface LevelCodes {
   /** Room for this many records (a bulk load knows how many come). */
   reserve(records: number): void;
   nearest(query: Uint8Array, opts: NearestOptions): RecordHit[];
-  /** Strategy of the last nearest() call. */
+  /**
+   * nearest() of each query, in query order, with the same results: a level searched by several
+   * queries (an image query's views against the global level) is scanned once for them all.
+   */
+  nearestMany(queries: NearestQuery[], opts: SharedNearestOptions): RecordHit[][];
+  /** Strategy of the last nearest() or nearestMany() call. */
   readonly lastStrategy: SearchStrategy;
   /** True when a multi-index hash is kept for this level. */
   readonly indexed: boolean;
@@ -137,6 +152,14 @@ class KernelLevelCodes implements LevelCodes {
     this.lastStrategy = 'scan';
     return this.scanner.search(query, { ...opts, to });
   }
+
+  nearestMany(queries: NearestQuery[], o: SharedNearestOptions): RecordHit[][] {
+    const to = Math.min(o.count, this.scanner.count);
+    // The MIH answers one query at a time; a level it serves is small or has short codes.
+    if (this.mih || to <= 0) return queries.map((q) => this.nearest(q.code, { ...o, k: q.k, maxDistance: q.maxDistance }));
+    this.lastStrategy = 'scan';
+    return this.scanner.searchMany(queries, { skip: o.tombstones, recordsPerObject: o.recordsPerObject, to });
+  }
 }
 
 /** Code sizes the kernel does not support: plain bytes and the reference scan. */
@@ -166,5 +189,9 @@ class ReferenceLevelCodes implements LevelCodes {
     const count = Math.min(o.count, this.records);
     const skip = skipPredicate(o.tombstones, o.recordsPerObject) ?? undefined;
     return scanTopK(this.store.bytes, count, this.codeBytes, query, { k: o.k, maxDistance: o.maxDistance, skip });
+  }
+
+  nearestMany(queries: NearestQuery[], o: SharedNearestOptions): RecordHit[][] {
+    return queries.map((q) => this.nearest(q.code, { ...o, k: q.k, maxDistance: q.maxDistance }));
   }
 }

@@ -12,7 +12,8 @@ import {
 } from '@loupe/shared/searcher-core';
 import type { ObjectInfo } from './object-info-table.ts';
 import { ShardCodes } from './shard-codes.ts';
-import type { SearchStrategy } from './scan-kernel.ts';
+import { bestViews } from './best-views.ts';
+import type { RecordHit, SearchStrategy } from './scan-kernel.ts';
 import { ShardReaderRepository, duplicateForTail, type ChangeEvent } from './shard-reader.repository.ts';
 import { compareStreamIds, streamGap } from './stream-gap.ts';
 
@@ -31,6 +32,12 @@ export interface MirrorSearchOptions {
   maxDistance?: number;
   /** 'auto' (default): multi-index hashing when its cost estimate beats a scan; 'mih'/'scan' force one. */
   strategy?: 'auto' | SearchStrategy;
+}
+
+/** One query of searchMany: a level, a code and search() options. */
+export interface MirrorQuery extends MirrorSearchOptions {
+  level: number;
+  code: Uint8Array;
 }
 
 export interface MirrorStats {
@@ -148,41 +155,53 @@ export class ShardMirror {
 
   /** Best view per object at `level`, sorted by (distance, id), deleted objects skipped. */
   search(level: number, query: Uint8Array, opts: MirrorSearchOptions): MirrorHit[] {
+    return this.searchMany([{ level, code: query, ...opts }])[0];
+  }
+
+  /**
+   * search() of each query, in query order. The queries of one level are answered together
+   * (LevelCodes.nearestMany): the level's codes are scanned once for all of them.
+   */
+  searchMany(queries: MirrorQuery[]): MirrorHit[][] {
     const codes = this.codes;
-    if (!codes) return [];
+    if (!codes) return queries.map(() => []);
+    for (const q of queries) this.check(q);
+    const out: MirrorHit[][] = new Array(queries.length);
+    const byLevel = new Map<number, number[]>();
+    queries.forEach((q, i) => byLevel.set(q.level, [...(byLevel.get(q.level) ?? []), i]));
+    for (const [level, at] of byLevel) {
+      const views = this.sizes[level];
+      const lc = codes.levels[level];
+      const shared = { tombstones: codes.tombstones.bytes, recordsPerObject: views, count: codes.objects * views };
+      // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
+      const wanted = at.map((i) => ({ code: queries[i].code, k: queries[i].k * views, maxDistance: queries[i].maxDistance }));
+      // A forced strategy or a level with a multi-index hash: one query at a time (the MIH has no batch search).
+      let records: RecordHit[][];
+      if (lc.indexed || at.some((i) => (queries[i].strategy ?? 'auto') !== 'auto')) {
+        records = at.map((i, j) => {
+          const hits = lc.nearest(wanted[j].code, { ...shared, k: wanted[j].k, maxDistance: wanted[j].maxDistance, strategy: queries[i].strategy });
+          this.strategies[lc.lastStrategy]++;
+          return hits;
+        });
+      } else {
+        records = lc.nearestMany(wanted, shared);
+        this.strategies.scan += at.length;
+      }
+      at.forEach((i, j) => (out[i] = bestViews(records[j], views, queries[i].k)));
+    }
+    return out;
+  }
+
+  private check(q: MirrorQuery): void {
+    const { level, code, k } = q;
     if (!Number.isInteger(level) || level < 0 || level >= this.sizes.length) {
       throw new SearchInputError(`level ${level} does not exist (index has ${this.sizes.length})`);
     }
-    if (query.length !== this.bytesPerCode) {
-      throw new SearchInputError(`query code has ${query.length} bytes, the index has ${this.bytesPerCode}`);
+    if (code.length !== this.bytesPerCode) {
+      throw new SearchInputError(`query code has ${code.length} bytes, the index has ${this.bytesPerCode}`);
     }
-    if (!Number.isInteger(opts.k) || opts.k < 1) throw new SearchInputError(`k must be a positive integer`);
-    const views = this.sizes[level];
-    if (views === 0) throw new SearchInputError(`level ${level} is read per candidate (cells, thumbnail): it is not searched`);
-    // Each object has `views` records, so the k*views nearest records hold the k nearest objects.
-    const records = codes.levels[level].nearest(query, {
-      k: opts.k * views,
-      maxDistance: opts.maxDistance,
-      tombstones: codes.tombstones.bytes,
-      recordsPerObject: views,
-      count: codes.objects * views,
-      strategy: opts.strategy,
-    });
-    this.strategies[codes.levels[level].lastStrategy]++;
-    const hits: MirrorHit[] = [];
-    let lastId = -1;
-    const seen = views === 1 ? null : new Set<number>();
-    for (const r of records) {
-      const id = Math.floor(r.record / views);
-      if (seen) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-      } else if (id === lastId) continue;
-      lastId = id;
-      hits.push({ id, view: r.record - id * views, distance: r.distance });
-      if (hits.length === opts.k) break;
-    }
-    return hits;
+    if (!Number.isInteger(k) || k < 1) throw new SearchInputError(`k must be a positive integer`);
+    if (this.sizes[level] === 0) throw new SearchInputError(`level ${level} is read per candidate (cells, thumbnail): it is not searched`);
   }
 
   stats(): MirrorStats {

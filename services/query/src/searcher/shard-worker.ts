@@ -52,7 +52,7 @@ port.on('message', (msg: ToWorker) => {
         return;
       }
       try {
-        const results = msg.queries.map((q) => mirror.search(q.level, q.code, { k: q.k, maxDistance: q.maxDistance }));
+        const results = mirror.searchMany(msg.queries);
         const answer = packAnswer(results, (id) => mirror.describe(id));
         post({ type: 'result', reqId: msg.reqId, shard: msg.shard, answer, stale: !mirror.isCurrent() });
       } catch (e) {

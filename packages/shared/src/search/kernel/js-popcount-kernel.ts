@@ -56,6 +56,14 @@ export class JsPopcountKernel implements PopcountKernel {
     return n;
   }
 
+  multiProbes(): number {
+    return 0;
+  }
+
+  scanBlocksMulti(): number {
+    throw new Error('the JS kernel scans one probe at a time');
+  }
+
   verify(stride: Stride, n: number, threshold: number): number {
     const w = this.words;
     const wordsPerRecord = stride >> 2;

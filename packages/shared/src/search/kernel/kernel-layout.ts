@@ -14,6 +14,13 @@ export const OUT_CAPACITY = 4096;
 /** u32 record numbers to verify (PopcountKernel.verify), up to CANDIDATE_CAPACITY of them. */
 export const CANDIDATES_OFFSET = OUT_OFFSET + OUT_CAPACITY * 8;
 export const CANDIDATE_CAPACITY = 4096;
+/**
+ * Multi-probe scans (PopcountKernel.scanBlocksMulti): up to MULTI_PROBES queries of 32 bytes each
+ * (zero padded past the stride) and their thresholds (i32 each, negative: emit nothing).
+ */
+export const MULTI_PROBES = 4;
+export const MULTI_QUERY_OFFSET = CANDIDATES_OFFSET + CANDIDATE_CAPACITY * 4;
+export const MULTI_THRESHOLDS_OFFSET = MULTI_QUERY_OFFSET + MULTI_PROBES * 32;
 /** Codes start here (page aligned), record i at CODES_OFFSET + i * stride. */
 export const CODES_OFFSET = 65536;
 /** Records per kernel block: one i8x16 of distances. */

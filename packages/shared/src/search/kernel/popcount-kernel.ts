@@ -25,6 +25,14 @@ export interface PopcountKernel {
    * pair count.
    */
   verify(stride: Stride, n: number, threshold: number): number;
+  /** Queries one scanBlocksMulti call takes for this stride; 0 when it has none (scan per query). */
+  multiProbes(stride: Stride): number;
+  /**
+   * scanBlocks for `probes` queries at once (at MULTI_QUERY_OFFSET, thresholds at
+   * MULTI_THRESHOLDS_OFFSET, negative: nothing): emits (record, distance | probe << 16) and stops
+   * within 16 x probes pairs of OUT_CAPACITY.
+   */
+  scanBlocksMulti(stride: Stride, probes: number, blockStart: number, blockEnd: number): number;
 }
 
 /** Bit count of a 32-bit integer (SWAR). */

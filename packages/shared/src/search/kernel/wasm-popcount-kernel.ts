@@ -1,6 +1,7 @@
-import { CODES_OFFSET, OUT_CAPACITY, type Stride } from './kernel-layout.ts';
+import { CODES_OFFSET, MULTI_PROBES, OUT_CAPACITY, type Stride } from './kernel-layout.ts';
 import { grownSize, type PopcountKernel } from './popcount-kernel.ts';
-import { wasmScanModule } from './wasm-scan-module.ts';
+import { MULTI_STRIDES } from './wasm-multi-scan.ts';
+import { multiScanName, wasmScanModule } from './wasm-scan-module.ts';
 
 type ScanFn = (blockStart: number, blockEnd: number, threshold: number, outCap: number) => number;
 
@@ -15,6 +16,8 @@ export class WasmPopcountKernel implements PopcountKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly scans: Record<Stride, ScanFn>;
   private readonly verifies: Record<Stride, ScanFn>;
+  /** Multi-probe scans by stride and probe count (index 2..MULTI_PROBES). */
+  private readonly multis = new Map<Stride, ScanFn[]>();
 
   /** True when this runtime can run the kernel (WebAssembly with SIMD). */
   static supported(): boolean {
@@ -40,6 +43,7 @@ export class WasmPopcountKernel implements PopcountKernel {
     this.scans = { 4: fn(4), 8: fn(8), 16: fn(16), 32: fn(32) };
     const verify = (s: Stride) => exp[`verify${s}`] as ScanFn;
     this.verifies = { 4: verify(4), 8: verify(8), 16: verify(16), 32: verify(32) };
+    for (const s of MULTI_STRIDES) this.multis.set(s, Array.from({ length: MULTI_PROBES + 1 }, (_, p) => exp[multiScanName(s, p)] as ScanFn));
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
   }
@@ -55,6 +59,14 @@ export class WasmPopcountKernel implements PopcountKernel {
 
   scanBlocks(stride: Stride, blockStart: number, blockEnd: number, threshold: number): number {
     return this.scans[stride](blockStart, blockEnd, threshold, OUT_CAPACITY);
+  }
+
+  multiProbes(stride: Stride): number {
+    return this.multis.has(stride) ? MULTI_PROBES : 0;
+  }
+
+  scanBlocksMulti(stride: Stride, probes: number, blockStart: number, blockEnd: number): number {
+    return this.multis.get(stride)![probes](blockStart, blockEnd, 0, OUT_CAPACITY);
   }
 
   verify(stride: Stride, n: number, threshold: number): number {

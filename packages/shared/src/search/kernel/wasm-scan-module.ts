@@ -5,7 +5,8 @@
  * Exports: memory; scan4..scan32 (SIMD) and scalar4..scalar32, each (blockStart, blockEnd,
  * threshold, outCap) -> pairs emitted, following the PopcountKernel.scanBlocks contract for one
  * storage stride; verify4..verify32 (n, threshold, 0, 0) -> pairs emitted (PopcountKernel.verify);
- * probe8 (valueStart, valueEnd, threshold, tableAddr) -> pairs emitted (InlinePostings).
+ * probe8 (valueStart, valueEnd, threshold, tableAddr) -> pairs emitted (InlinePostings); multi8x2..multi32x4
+ * (blockStart, blockEnd, 0, outCap) -> pairs emitted (PopcountKernel.scanBlocksMulti, wasm-multi-scan.ts).
  *
  * Per 16-record block: v128 loads XOR the tiled query, i8x16.popcnt, then a reduction tree of
  * pairwise widening adds (extadd_pairwise) and saturating narrows packs the 16 distances into one
@@ -16,6 +17,8 @@ import {
   BLOCK_RECORDS,
   CANDIDATES_OFFSET,
   CODES_OFFSET,
+  MULTI_PROBES,
+  MULTI_QUERY_OFFSET,
   OUT_OFFSET,
   PROBE_TABLE_HEADER_BYTES,
   PROBE_OUT_OFFSET,
@@ -25,57 +28,12 @@ import {
   STRIDES,
   type Stride,
 } from './kernel-layout.ts';
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const V128 = 0x7b;
-const SIMD = 0xfd;
-const op = {
-  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, brIf: 0x0d, select: 0x1b,
-  localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, i64Load: 0x29, i32Store: 0x36, i32Const: 0x41,
-  i32LtS: 0x48, i32LtU: 0x49, i32GtU: 0x4b, i32LeU: 0x4d, i32GeU: 0x4f,
-  i32Ctz: 0x68, i32Popcnt: 0x69, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72,
-  i32Xor: 0x73, i32Shl: 0x74, i32ShrU: 0x76, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i64Store: 0x37, i32WrapI64: 0xa7,
-} as const;
-const simd = {
-  load: 0x00, splat8: 0x0f, leU8: 0x2a, xor: 0x51, popcnt8: 0x62, bitmask8: 0x64, narrow16to8: 0x66,
-  add8: 0x6e, extadd8: 0x7d /* i16x8.extadd_pairwise_i8x16_u */,
-  extadd16: 0x7e /* i32x4.extadd_pairwise_i16x8_s: pmaddwd; lanes are small and positive */,
-  narrow32to16: 0x86,
-} as const;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const v = (code: number): number[] => [SIMD, ...uleb(code)];
+import { I32, I64, V128, get, konst, op, section, set, simd, str, uleb, v, vec } from './wasm-asm.ts';
+import { blockLoop, emitPair } from './wasm-block-scan.ts';
+import { MULTI_STRIDES, multiScanBody } from './wasm-multi-scan.ts';
 
 // Locals of every scan function: params first, then declared locals.
 const B = 0, E = 1, T = 2, CAP = 3, N = 4, P = 5, MASK = 6, J = 7, D = 8, RP = 9, Q0 = 10, Q1 = 11, THR = 12;
-const get = (i: number) => [op.localGet, i];
-const set = (i: number) => [op.localSet, i];
-const konst = (n: number) => [op.i32Const, ...sleb(n)];
 
 /** Popcount bytes of one 16-byte load at block offset `off`, XORed with query vector `q`. */
 function pop(off: number, q: number): number[] {
@@ -120,15 +78,13 @@ function exactDistance(stride: Stride): number[] {
 
 function scanBody(stride: Stride): number[] {
   const blockBytes = BLOCK_RECORDS * stride;
-  const code: number[] = [
+  const setup = [
     // q0, q1: the tiled query; thr: min(threshold, 255) in every lane.
     ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET), ...set(Q0),
     ...konst(0), ...v(simd.load), 4, ...uleb(QUERY_OFFSET + 16), ...set(Q1),
     ...get(T), ...konst(255), ...get(T), ...konst(255), op.i32LtS, op.select, ...v(simd.splat8), ...set(THR),
-    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
+  ];
+  const block = [
     ...blockDistances(stride), ...get(THR), ...v(simd.leU8), ...v(simd.bitmask8), op.localTee, MASK,
     op.if, 0x40,
     op.loop, 0x40,
@@ -143,16 +99,8 @@ function scanBody(stride: Stride): number[] {
     ...get(MASK), ...get(MASK), ...konst(1), op.i32Sub, op.i32And, op.localTee, MASK, op.brIf, 0,
     op.end,
     op.end,
-    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
-    ...get(B), ...konst(1), op.i32Add, ...set(B),
-    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
-    op.br, 0,
-    op.end,
-    op.end,
-    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
-    ...get(N),
-    op.end,
   ];
+  const code = blockLoop(setup, blockBytes, block, BLOCK_RECORDS);
   const locals = vec([[...uleb(6), I32], [...uleb(3), V128]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
@@ -182,29 +130,10 @@ function scalarBody(stride: Stride): number[] {
       }
     }
     if (stride !== 4) out.push(op.i32WrapI64);
-    out.push(op.localTee, D, ...get(T), op.i32LeU, op.if, 0x40);
-    out.push(...get(N), ...konst(3), op.i32Shl, ...get(B), ...konst(4), op.i32Shl, ...konst(j), op.i32Or, op.i32Store, 2, ...uleb(OUT_OFFSET));
-    out.push(...get(N), ...konst(3), op.i32Shl, ...get(D), op.i32Store, 2, ...uleb(OUT_OFFSET + 4));
-    out.push(...get(N), ...konst(1), op.i32Add, ...set(N), op.end);
+    out.push(op.localTee, D, ...get(T), op.i32LeU, op.if, 0x40, ...emitPair(j, D), op.end);
     return out;
   };
-  const code: number[] = [
-    ...loads,
-    ...get(B), ...konst(blockBytes), op.i32Mul, ...konst(CODES_OFFSET), op.i32Add, ...set(P),
-    op.block, 0x40,
-    op.loop, 0x40,
-    ...get(B), ...get(E), op.i32GeU, op.brIf, 1,
-    ...Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(),
-    ...get(P), ...konst(blockBytes), op.i32Add, ...set(P),
-    ...get(B), ...konst(1), op.i32Add, ...set(B),
-    ...get(N), ...konst(BLOCK_RECORDS), op.i32Add, ...get(CAP), op.i32GtU, op.brIf, 1,
-    op.br, 0,
-    op.end,
-    op.end,
-    ...konst(0), ...get(B), op.i32Store, 2, ...uleb(RESUME_OFFSET),
-    ...get(N),
-    op.end,
-  ];
+  const code = blockLoop(loads, blockBytes, Array.from({ length: BLOCK_RECORDS }, (_, j) => record(j)).flat(), BLOCK_RECORDS);
   const locals = vec([[...uleb(6), I32], [...uleb(4), stride === 4 ? I32 : I64]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
@@ -308,19 +237,28 @@ function probeBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Names of the multi-probe functions (wasm-multi-scan.ts), one per stride and probe count 2..MULTI_PROBES. */
+const MULTI = MULTI_STRIDES.flatMap((stride) => Array.from({ length: MULTI_PROBES - 1 }, (_, i) => ({ stride, probes: i + 2 })));
+
+export function multiScanName(stride: Stride, probes: number): string {
+  return `multi${stride}x${probes}`;
+}
+
 /** The module's bytes (deterministic). */
 export function wasmScanModuleBytes(): Uint8Array<ArrayBuffer> {
   const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
-  const funcs = section(3, vec([...STRIDES, ...STRIDES, ...STRIDES, 'probe8'].map(() => [0])));
+  const funcs = section(3, vec([...STRIDES, ...STRIDES, ...STRIDES, 'probe8', ...MULTI].map(() => [0])));
   const memory = section(5, vec([[0x00, ...uleb(CODES_OFFSET / 65536 + 1)]]));
+  const first = 3 * STRIDES.length + 1;
   const exports = section(7, vec([
     [...str('memory'), 0x02, 0],
     ...STRIDES.map((s, i) => [...str(`scan${s}`), 0x00, i]),
     ...STRIDES.map((s, i) => [...str(`scalar${s}`), 0x00, STRIDES.length + i]),
     ...STRIDES.map((s, i) => [...str(`verify${s}`), 0x00, 2 * STRIDES.length + i]),
     [...str('probe8'), 0x00, 3 * STRIDES.length],
+    ...MULTI.map((m, i) => [...str(multiScanName(m.stride, m.probes)), 0x00, ...uleb(first + i)]),
   ]));
-  const codeSec = section(10, vec([...STRIDES.map(scanBody), ...STRIDES.map(scalarBody), ...STRIDES.map(verifyBody), probeBody()]));
+  const codeSec = section(10, vec([...STRIDES.map(scanBody), ...STRIDES.map(scalarBody), ...STRIDES.map(verifyBody), probeBody(), ...MULTI.map((m) => multiScanBody(m.stride, m.probes))]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...codeSec]);
 }
 
@@ -349,7 +287,9 @@ function warmUp(module: WebAssembly.Module): void {
   const exp = new WebAssembly.Instance(module, {}).exports as Record<string, unknown>;
   const memory = exp.memory as WebAssembly.Memory;
   memory.grow(Math.ceil((blocks * BLOCK_RECORDS * 32) / 65536));
-  new Uint8Array(memory.buffer, QUERY_OFFSET, 32).fill(0xff); // every distance is maximal: nothing is emitted
+  // Every distance is maximal (zero codes, all-ones queries): nothing is emitted.
+  new Uint8Array(memory.buffer, QUERY_OFFSET, 32).fill(0xff);
+  new Uint8Array(memory.buffer, MULTI_QUERY_OFFSET, 32 * MULTI_PROBES).fill(0xff);
   for (const name of Object.keys(exp)) {
     if (typeof exp[name] === 'function') (exp[name] as (b: number, e: number, t: number, c: number) => number)(0, blocks, 0, 4096);
   }
