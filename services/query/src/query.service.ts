@@ -8,6 +8,7 @@ import {
   hexToBytes,
   isWholeImageLevel,
   levelBoxesUnit,
+  levelSizes,
   toPixels,
   ViewFusion,
   type FusedHit,
@@ -117,6 +118,37 @@ export class QueryService {
     }
     if (!code) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
     return this.searchCodes([{ view: this.encoder.codeView, code }], p);
+  }
+
+  /**
+   * The matches of an indexed object in both directions (the duplicate groups' search): its global
+   * code as a search by key probes it (copies, and this object inside others), and each of its
+   * regional codes of the levels that search probes, against the other objects' global codes at the
+   * same offset (others inside this object: those hits carry `queryRegion`, in `size`'s pixels). A
+   * pair's rank is then the same whichever of the two searches. Without the object itself; null
+   * when the key is not indexed.
+   */
+  async searchObject(key: string, p: { k: number; minScore: number; size: { width: number; height: number } }): Promise<SearchHit[] | null> {
+    const view = this.encoder.codeView;
+    const regional = view.offsets.flatMap((o, l) => (o === null || o === undefined || isWholeImageLevel(this.layout.plan, l) ? [] : [l]));
+    const codes = await this.reader.codesOf(key, [0, ...regional]);
+    if (!codes) return null;
+    // Ranks past the threshold are never matches: bounding the distance spares the searchers.
+    const maxRank = Math.floor((1 - p.minScore) * this.layout.bits);
+    const probes = this.fusion.probes([{ view, code: codes[0] }], 'auto');
+    regional.forEach((level, i) => {
+      const bytes = codes[i + 1].length / levelSizes(this.layout)[level];
+      levelBoxesUnit(this.layout.plan.levels[level]).forEach((box, v) => {
+        const code = codes[i + 1].subarray(v * bytes, (v + 1) * bytes);
+        probes.push({ queryView: `${view.name}/l${level}v${v}`, level: 0, code, offset: view.offsets[level]! * this.layout.bits, queryBox: box });
+      });
+    });
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k: p.k + 1, maxDistance: Math.max(0, Math.floor(maxRank - probe.offset)) }));
+    const { results, shards } = await this.fanout.search(queries, this.timeoutMs);
+    // A shard that did not answer would drop matches, and a group built without them split wrongly.
+    if (shards.ok < shards.total) throw new Error(`search of ${key}: ${shards.total - shards.ok} of ${shards.total} shards did not answer`);
+    const fused = this.fusion.fuse(probes, results, p.k + 1).filter((h) => h.key !== key);
+    return fused.slice(0, p.k).map((h) => this.toHit(h, p.minScore, p.size));
   }
 
   async searchHex(hex: string, p: SearchParams): Promise<SearchResponse> {

@@ -94,6 +94,7 @@ export class IngestJobService {
         height: image.height,
         image: image.canonical.toString('base64'),
         views: image.views,
+        bytes: bytes.length,
         ...(generation ? { generation } : {}),
         ...(version !== undefined ? { version } : {}),
       };

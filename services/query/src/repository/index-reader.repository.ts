@@ -24,6 +24,15 @@ export class IndexReaderRepository {
     return new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, 0)));
   }
 
+  /** The object's codes at each of `levels` (all its views there), or null when the key is not indexed. */
+  async codesOf(key: string, levels: number[]): Promise<Uint8Array[] | null> {
+    const shard = shardOf(key, this.layout.shards);
+    const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
+    if (id === null) return null;
+    const codes = await Promise.all(levels.map((level) => this.levelCodesOf([{ shard, id }], level)));
+    return codes.some((c) => !c[0]) ? null : codes.map((c) => c[0]!);
+  }
+
   /** The codes of `level` of each (shard, id), in one round trip; undefined where none are stored. */
   async levelCodesOf(objects: { shard: number; id: number }[], level: number): Promise<(Uint8Array | undefined)[]> {
     if (!objects.length) return [];

@@ -9,6 +9,7 @@ import { QueryOverloadedError } from '../encoding/query-encoder-pool.ts';
 import type { SearchParams } from '../search-types.ts';
 import { searchRequestBody, searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 import { deadLetterRoutes, type DeadLetterApi } from './dead-letter-routes.ts';
+import { duplicateRoutes, type DuplicatesApi } from './duplicate-routes.ts';
 
 export interface HttpServerDeps {
   query: QueryService;
@@ -24,6 +25,8 @@ export interface HttpServerDeps {
   bits: number;
   /** Dead letters: listed at /v1/dead, retried at /v1/dead/retry (absent: no such routes). */
   deadLetters?: DeadLetterApi;
+  /** Duplicate groups: /v1/duplicates (absent: no such routes). */
+  duplicates?: DuplicatesApi;
 }
 
 /** Maps an image rejected by prepareImage to the status a client should see. */
@@ -120,6 +123,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
   if (d.deadLetters) await app.register(deadLetterRoutes(d.deadLetters));
+  if (d.duplicates) await app.register(duplicateRoutes(d.duplicates));
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   // Ready means the mirrors can answer: with Redis down they still do (stale), so an orchestrator
   // keeps sending image and code searches here; the body says Redis is down.

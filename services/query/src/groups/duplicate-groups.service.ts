@@ -1,0 +1,127 @@
+import type { GroupJob, Logger, OriginalCriterion } from '@loupe/shared';
+import type { QueryService } from '../query.service.ts';
+import { buildGroup, components, edgeOf, reverseEdge, type DuplicateGroup, type Edge, type ObjectInfo } from './group-builder.ts';
+import type { GroupChange, GroupRepository } from './group.repository.ts';
+
+/** Matches one object's search keeps: more copies than this are still grouped, through each other. */
+export const GROUP_SEARCH_K = 32;
+const COMMIT_ATTEMPTS = 20;
+
+export interface DuplicateListing {
+  groups: DuplicateGroup[];
+  nextCursor: string | null;
+  total: number;
+}
+
+export interface GroupSettings {
+  /** LOUPE_GROUP_MIN_SCORE: hits scoring at least this join the object's group. */
+  minScore: number;
+  /** LOUPE_DUPLICATE_ORIGINAL. */
+  criteria: readonly OriginalCriterion[];
+}
+
+/**
+ * Keeps the duplicate groups current, one object at a time (the loupe-groups worker): an indexed
+ * object's matches (QueryService.searchObject, one search) replace its stored edges, on both
+ * ends; a deleted one's edges go. The groups its old and new edges touch are then rebuilt as the
+ * connected components of their members' stored edges — so a join merges groups, and a delete or
+ * a change that removes a link splits them — and each component of two or more elects its original.
+ */
+export class DuplicateGroupsService {
+  constructor(
+    private readonly repo: GroupRepository,
+    private readonly query: () => QueryService,
+    private readonly settings: GroupSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async refresh(job: GroupJob): Promise<void> {
+    const key = job.key;
+    const known = job.op === 'upsert' ? { w: job.width, h: job.height, bytes: job.bytes ?? 0, v: job.version ?? 0 } : (await this.repo.read([key])).info.get(key);
+    // What the index holds now decides, whichever write queued the job: a key deleted since has no codes.
+    const hits = known ? await this.query().searchObject(key, { k: GROUP_SEARCH_K, minScore: this.settings.minScore, size: { width: known.w, height: known.h } }) : null;
+    const matches = (hits ?? []).filter((h) => h.match);
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      await this.repo.watch();
+      const change = await this.plan(key, hits && known ? { info: known, edges: matches.map(edgeOf) } : null);
+      if (await this.repo.commit(change)) {
+        this.log.debug({ key, op: job.op, matches: matches.length, groups: change.groupsSet.length }, 'duplicate groups updated');
+        return;
+      }
+    }
+    throw new Error(`duplicate groups of ${key}: changed by others ${COMMIT_ATTEMPTS} times in a row`);
+  }
+
+  /** The writes that give `key` these matches (null: the key is gone), and rebuild the groups they touch. */
+  private async plan(key: string, now: { info: ObjectInfo; edges: Edge[] } | null): Promise<GroupChange> {
+    const first = await this.repo.read([key]);
+    // Only objects the groups know (indexed since the upkeep ran, not deleted) are linked to.
+    const linked = now ? await this.repo.read(now.edges.map((e) => e.to)) : first;
+    const edges = now ? now.edges.filter((e) => linked.info.has(e.to)) : [];
+    const oldEdges = first.edges.get(key) ?? [];
+    const touched = new Set([key, ...oldEdges.map((e) => e.to), ...edges.map((e) => e.to)]);
+    const groupIds = new Set([...touched].flatMap((k) => [first.member.get(k), linked.member.get(k)].filter((g): g is string => !!g)));
+    const oldGroups = await this.repo.groups([...groupIds]);
+    const nodes = new Set([...touched, ...oldGroups.flatMap((g) => [g.id, ...g.members.map((m) => m.key)])]);
+    const state = await this.repo.read([...nodes]);
+
+    // The key's edges replaced, on both ends.
+    const graph = new Map([...nodes].map((k) => [k, (state.edges.get(k) ?? []).filter((e) => e.to !== key)]));
+    if (now) {
+      graph.set(key, edges);
+      for (const e of edges) graph.get(e.to)!.push(reverseEdge(e, key));
+      state.info.set(key, now.info);
+    } else {
+      graph.delete(key);
+      nodes.delete(key);
+    }
+    const groups = components(nodes, graph)
+      .filter((c) => c.length > 1)
+      .map((c) => buildGroup(c, graph, state.info, this.settings.criteria));
+    const changed = [...touched].filter((k) => graph.has(k));
+    return {
+      infoSet: now ? [[key, now.info]] : [],
+      infoDel: now ? [] : [key],
+      edgesSet: changed.filter((k) => graph.get(k)!.length).map((k) => [k, graph.get(k)!]),
+      edgesDel: [...touched].filter((k) => !graph.get(k)?.length),
+      memberDel: [...nodes, key],
+      groupsDel: [...groupIds],
+      groupsSet: groups,
+    };
+  }
+
+  /** The group holding `key`, or null. */
+  async groupOf(key: string): Promise<DuplicateGroup | null> {
+    return this.repo.groupOf(key);
+  }
+
+  /**
+   * Groups in the order of their ids (the originals' keys), after `cursor`; `prefix` keeps groups
+   * with a member (or the original) under it, `minSize` groups of at least that many objects, the
+   * original included. `total` counts every group the filters keep.
+   */
+  async list(p: { limit: number; cursor?: string; prefix?: string; minSize?: number }): Promise<DuplicateListing> {
+    const minSize = p.minSize ?? 2;
+    const keep = (g: DuplicateGroup) => g.members.length + 1 >= minSize && (!p.prefix || [g.id, ...g.members.map((m) => m.key)].some((k) => k.startsWith(p.prefix!)));
+    const filtered = p.prefix !== undefined || minSize > 2;
+    const page: DuplicateGroup[] = [];
+    let total = filtered ? 0 : await this.repo.count();
+    let more = false;
+    // Filtered, every group is read to count them; else from the cursor until one past the page.
+    let after = filtered ? undefined : p.cursor;
+    for (;;) {
+      const ids = await this.repo.idsAfter(after, 500);
+      if (!ids.length) break;
+      for (const g of await this.repo.groups(ids)) {
+        if (!keep(g)) continue;
+        if (filtered) total++;
+        if (p.cursor !== undefined && g.id <= p.cursor) continue;
+        if (page.length < p.limit) page.push(g);
+        else more = true;
+      }
+      after = ids[ids.length - 1];
+      if (!filtered && more) break;
+    }
+    return { groups: page, nextCursor: more ? page[page.length - 1].id : null, total };
+  }
+}

@@ -1,0 +1,22 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { QueryInputError } from '../query.service.ts';
+import type { DuplicateGroupsService } from '../groups/duplicate-groups.service.ts';
+import { duplicateGroupRouteSchema, duplicateListRouteSchema } from './route-schemas.ts';
+
+export type DuplicatesApi = Pick<DuplicateGroupsService, 'list' | 'groupOf'>;
+
+/** GET /v1/duplicates (paged, filtered) and GET /v1/duplicates/{key}, inheriting the auth hook and error handler. */
+export const duplicateRoutes = (api: DuplicatesApi): FastifyPluginAsync => async (app) => {
+  app.get('/v1/duplicates', { schema: duplicateListRouteSchema }, async (req) => {
+    const q = req.query as { limit: number; cursor?: string; prefix?: string; minSize: number };
+    return api.list({ limit: q.limit, cursor: q.cursor || undefined, prefix: q.prefix || undefined, minSize: q.minSize });
+  });
+  // A wildcard: object keys hold slashes.
+  app.get('/v1/duplicates/*', { schema: duplicateGroupRouteSchema }, async (req) => {
+    const key = (req.params as { '*': string })['*'];
+    if (!key) throw new QueryInputError(400, 'give a key: /v1/duplicates/<object key>');
+    const group = await api.groupOf(key);
+    if (!group) throw new QueryInputError(404, `${key} is in no duplicate group`);
+    return group;
+  });
+};
