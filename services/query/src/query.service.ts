@@ -5,6 +5,7 @@ import {
   isRedisConnectionError,
   RedisUnavailableError,
   hammingScore,
+  hammingDistance,
   hexToBytes,
   isWholeImageLevel,
   levelBoxesUnit,
@@ -149,6 +150,18 @@ export class QueryService {
     if (shards.ok < shards.total) throw new Error(`search of ${key}: ${shards.total - shards.ok} of ${shards.total} shards did not answer`);
     const fused = this.fusion.fuse(probes, results, p.k + 1).filter((h) => h.key !== key);
     return fused.slice(0, p.k).map((h) => this.toHit(h, p.minScore, p.size));
+  }
+
+  /**
+   * Hamming distance, as a fraction of the bits, of `key`'s perceptual (dct level) code to each of `others`' (undefined for
+   * one not indexed); null when the index has no perceptual level or `key` is not indexed.
+   */
+  async perceptualDistances(key: string, others: string[]): Promise<(number | undefined)[] | null> {
+    const level = this.layout.plan.levels.findIndex((l) => l.kind === 'dct');
+    if (level < 0) return null;
+    const [own, ...theirs] = await Promise.all([key, ...others].map((k) => this.reader.codesOf(k, [level])));
+    if (!own) return null;
+    return theirs.map((c) => (c ? hammingDistance(own[0], c[0]) / this.layout.bits : undefined));
   }
 
   async searchHex(hex: string, p: SearchParams): Promise<SearchResponse> {

@@ -29,7 +29,7 @@ const EVENTS_URL_FORMAT =
 export const ORIGINAL_CRITERIA = ['pixels', 'oldest', 'bytes'] as const;
 export type OriginalCriterion = (typeof ORIGINAL_CRITERIA)[number];
 /** The grouping threshold's default (LOUPE_GROUP_MIN_SCORE): see README, Duplicate groups. */
-export const DEFAULT_GROUP_MIN_SCORE = 0.85;
+export const DEFAULT_GROUP_MIN_SCORE = 0.8;
 
 export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
 

@@ -1,10 +1,18 @@
 import type { GroupJob, Logger, OriginalCriterion } from '@loupe/shared';
 import type { QueryService } from '../query.service.ts';
+import type { SearchHit } from '../search-types.ts';
 import { buildGroup, components, edgeOf, reverseEdge, type DuplicateGroup, type Edge, type ObjectInfo } from './group-builder.ts';
 import type { GroupChange, GroupRepository } from './group.repository.ts';
 
 /** Matches one object's search keeps: more copies than this are still grouped, through each other. */
 export const GROUP_SEARCH_K = 32;
+/**
+ * A whole-image match also needs the two perceptual (DCT) codes this close, as a fraction of the
+ * bits: on the photo data set light edits (brightness, hue, blur, re-encoding, squashing, resizing)
+ * code 0-22 bits of 256 apart, two photos of one scene (stereo pairs, two shots) 84-154, which
+ * the CNN codes alone score as high as edits (README, Duplicate groups).
+ */
+export const GROUP_PERCEPTUAL_MAX = 0.125;
 const COMMIT_ATTEMPTS = 20;
 
 export interface DuplicateListing {
@@ -40,7 +48,7 @@ export class DuplicateGroupsService {
     const known = job.op === 'upsert' ? { w: job.width, h: job.height, bytes: job.bytes ?? 0, v: job.version ?? 0 } : (await this.repo.read([key])).info.get(key);
     // What the index holds now decides, whichever write queued the job: a key deleted since has no codes.
     const hits = known ? await this.query().searchObject(key, { k: GROUP_SEARCH_K, minScore: this.settings.minScore, size: { width: known.w, height: known.h } }) : null;
-    const matches = (hits ?? []).filter((h) => h.match);
+    const matches = hits ? await this.confirmed(key, hits) : [];
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       await this.repo.watch();
       const change = await this.plan(key, hits && known ? { info: known, edges: matches.map(edgeOf) } : null);
@@ -50,6 +58,16 @@ export class DuplicateGroupsService {
       }
     }
     throw new Error(`duplicate groups of ${key}: changed by others ${COMMIT_ATTEMPTS} times in a row`);
+  }
+
+  /** The hits that are matches: over the threshold, and for whole images, perceptually close too. */
+  private async confirmed(key: string, hits: SearchHit[]): Promise<SearchHit[]> {
+    const over = hits.filter((h) => h.match);
+    const whole = over.filter((h) => h.granularity === 'global' && !h.queryRegion);
+    const distances = await this.query().perceptualDistances(key, whole.map((h) => h.key));
+    if (!distances) return over;
+    const far = new Set(whole.filter((_, i) => !(distances[i]! <= GROUP_PERCEPTUAL_MAX)).map((h) => h.key));
+    return over.filter((h) => !far.has(h.key));
   }
 
   /** The writes that give `key` these matches (null: the key is gone), and rebuild the groups they touch. */
