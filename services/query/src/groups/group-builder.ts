@@ -98,7 +98,10 @@ export function buildGroup(keys: string[], edges: ReadonlyMap<string, Edge[]>, i
   const rank = (k: string): number[] => {
     const i = of(k);
     const byCriteria = criteria.map((c) => (c === 'pixels' ? -i.w * i.h : c === 'oldest' ? i.v : -i.bytes));
-    return [edgesOf(k).some(isWhole) ? 0 : 1, -copySetSize.get(k)!, edgesOf(k).some((e) => e.rel === 'crop-of') ? 1 : 0, ...byCriteria];
+    const whole = edgesOf(k).some(isWhole);
+    // Inside another counts only without a whole copy: a photo pasted into a scene is still the original.
+    const inside = !whole && edgesOf(k).some((e) => e.rel === 'crop-of');
+    return [whole ? 0 : 1, -copySetSize.get(k)!, inside ? 1 : 0, ...byCriteria];
   };
   const ranks = new Map(keys.map((k) => [k, rank(k)]));
   const compare = (a: string, b: string) => {

@@ -11,8 +11,12 @@ export const duplicateRoutes = (api: DuplicatesApi): FastifyPluginAsync => async
     const q = req.query as { limit: number; cursor?: string; prefix?: string; minSize: number };
     return api.list({ limit: q.limit, cursor: q.cursor || undefined, prefix: q.prefix || undefined, minSize: q.minSize });
   });
-  // A wildcard: object keys hold slashes.
-  app.get('/v1/duplicates/*', { schema: duplicateGroupRouteSchema }, async (req) => {
+  // A wildcard, since object keys hold slashes; documented as the {key} it is.
+  const documentKey = ({ schema }: { schema: object }) => ({
+    schema: { ...schema, params: { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'the object key (slashes as they are)' } } } },
+    url: '/v1/duplicates/:key',
+  });
+  app.get('/v1/duplicates/*', { schema: duplicateGroupRouteSchema, config: { swaggerTransform: documentKey } }, async (req) => {
     const key = (req.params as { '*': string })['*'];
     if (!key) throw new QueryInputError(400, 'give a key: /v1/duplicates/<object key>');
     const group = await api.groupOf(key);
