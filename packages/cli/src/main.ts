@@ -17,6 +17,8 @@ Commands:
   stats [--json]            print index and pipeline counters
   dead [--json] [--limit N] [--cursor C] | dead retry <key> | --all
                             list the objects whose current version failed; re-queue them
+  duplicates [--json|--csv] [--prefix P] [--min-size N]
+                            the duplicate groups, each original, and the bytes the copies take
   rollout <model> | --status | --finish | --abort
                             re-encode the index with another model in the background and switch
                             queries over without downtime (loupe rollout --help)
@@ -103,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'dead':
       return (await import('./commands/dead.ts')).runDead(config, rest);
+    case 'duplicates':
+      return (await import('./commands/duplicates.ts')).runDuplicates(config, rest);
     case 'convert-model':
       return (await import('./commands/convert-model.ts')).runConvertModel(config, rest);
     case 'rollout':
