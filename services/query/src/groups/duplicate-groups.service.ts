@@ -49,13 +49,21 @@ export class DuplicateGroupsService {
     // What the index holds now decides, whichever write queued the job: a key deleted since has no codes.
     const hits = known ? await this.query().searchObject(key, { k: GROUP_SEARCH_K, minScore: this.settings.minScore, size: { width: known.w, height: known.h } }) : null;
     const matches = hits ? await this.confirmed(key, hits) : [];
+    // Searches overlap; the read-plan-write steps of this process take turns (WATCH is per connection).
+    const turn = this.writing.then(() => this.write(key, hits && known ? { info: known, edges: matches.map(edgeOf) } : null));
+    this.writing = turn.catch(() => undefined);
+    const change = await turn;
+    this.log.debug({ key, op: job.op, matches: matches.length, groups: change.groupsSet.length }, 'duplicate groups updated');
+  }
+
+  private writing: Promise<unknown> = Promise.resolve();
+
+  /** Plans and commits, again while another process's upkeep changed the groups in between. */
+  private async write(key: string, now: { info: ObjectInfo; edges: Edge[] } | null): Promise<GroupChange> {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       await this.repo.watch();
-      const change = await this.plan(key, hits && known ? { info: known, edges: matches.map(edgeOf) } : null);
-      if (await this.repo.commit(change)) {
-        this.log.debug({ key, op: job.op, matches: matches.length, groups: change.groupsSet.length }, 'duplicate groups updated');
-        return;
-      }
+      const change = await this.plan(key, now);
+      if (await this.repo.commit(change)) return change;
     }
     throw new Error(`duplicate groups of ${key}: changed by others ${COMMIT_ATTEMPTS} times in a row`);
   }

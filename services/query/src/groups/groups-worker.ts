@@ -2,9 +2,15 @@ import { createWorker, GroupJobSchema, isRedisConnectionError, parseJob, QueueNa
 import type { DuplicateGroupsService } from './duplicate-groups.service.ts';
 
 /**
- * The loupe-groups worker, in the query service (it searches the mirrors the service holds): one
- * job at a time, so one process never races itself; other query services' workers retry on the
- * groups' WATCHed epoch. Waits until the mirrors are loaded (`ready`) before its first search.
+ * Jobs in flight: their searches overlap (the shard searchers are threads), and their writes are
+ * ordered by the groups' WATCHed epoch — a step that lost the race re-reads and plans again.
+ */
+const GROUPS_CONCURRENCY = 4;
+
+/**
+ * The loupe-groups worker, in the query service (it searches the mirrors the service holds); other
+ * query services' workers share the queue. Waits until the mirrors are loaded (`ready`) before its
+ * first search.
  */
 export function startGroupsWorker(config: LoupeConfig, groups: DuplicateGroupsService, ready: () => boolean, log: Logger): { close(): Promise<void> } {
   let closing = false;
@@ -18,7 +24,7 @@ export function startGroupsWorker(config: LoupeConfig, groups: DuplicateGroupsSe
       }
       await groups.refresh(parseJob(GroupJobSchema, QueueNames.groups, job.data));
     },
-    { concurrency: 1 },
+    { concurrency: GROUPS_CONCURRENCY },
   );
   worker.on('failed', (job, err) => log.error({ jobId: job?.id, key: (job?.data as { key?: string })?.key, err: err.message }, 'duplicate groups job failed'));
   worker.on('error', (err) => log[isRedisConnectionError(err) ? 'debug' : 'error']({ err: err.message }, 'groups worker error'));
