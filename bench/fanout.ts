@@ -12,8 +12,8 @@
  */
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
-import { DEFAULT_VIEW_PLAN, ShardKeys, codeBytes, createLogger, ensureIndexLayout, levelSizes, SeededRandom, shardOf, type IndexLayout } from '../packages/shared/src/index.ts';
-import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
+import { codeBytes, createLogger, levelSizes, SeededRandom } from '../packages/shared/src/index.ts';
+import { syntheticLayout, syntheticLevels, writeSyntheticIndex } from './support/synthetic-index.ts';
 import { SearcherPool, ShardMirror, type SearchQuery } from '../services/query/src/searcher/index.ts';
 import { startRedis, type TestRedis } from '../test/support/redis-server.ts';
 
@@ -23,31 +23,10 @@ const logger = createLogger('bench', 'error');
 const summary: Record<string, unknown> = { objects: N, load_avg_start: loadavg().map((x) => +x.toFixed(2)) };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const layoutOf = (shards: number): IndexLayout => ({ shards, bits: 64, plan: DEFAULT_VIEW_PLAN, model: 'bench-model' });
-const sizes = levelSizes(layoutOf(1));
-const cb = codeBytes(layoutOf(1));
-
-/** Object i's codes per level (seeded, so both index configurations hold the same objects). */
-function objectLevels(i: number): Uint8Array[] {
-  const rand = new SeededRandom(i + 1);
-  return sizes.map((n) => rand.bytes(n * cb));
-}
-
-async function index(redis: Redis, shards: number): Promise<number> {
-  const layout = layoutOf(shards);
-  await ensureIndexLayout(redis, layout);
-  const repos = Array.from({ length: shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
-  const t0 = performance.now();
-  for (let from = 0; from < N; from += 2000) {
-    const p = redis.pipeline();
-    for (let i = from; i < Math.min(N, from + 2000); i++) {
-      const key = `photos/bench/${String(i).padStart(8, '0')}.jpg`;
-      repos[shardOf(key, shards)].upsertIn(p, { key, etag: 'e1', width: 4000, height: 3000, levels: objectLevels(i) });
-    }
-    await p.exec();
-  }
-  return (performance.now() - t0) / 1000;
-}
+const sizes = levelSizes(syntheticLayout(1));
+const cb = codeBytes(syntheticLayout(1));
+const objectLevels = syntheticLevels;
+const index = (redis: Redis, shards: number) => writeSyntheticIndex(redis, shards, N);
 
 interface Kind {
   name: string;

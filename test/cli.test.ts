@@ -21,6 +21,20 @@ describe('loupe CLI', () => {
     expect(r.stderr).toMatch(/LOUPE_QUERY_PORT/);
   });
 
+  it('stops a searcher or a router on bad settings with exit 2, naming the variable', () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['searcher', '--shards', '7-3'], { LOUPE_SEARCHER_TOKEN: 'secret-123' }, /LOUPE_SEARCHER_SHARDS: must be `all` or shard ranges/],
+      [['searcher'], { LOUPE_SEARCHER_SHARDS: '0-3,x', LOUPE_SEARCHER_TOKEN: 'secret-123' }, /LOUPE_SEARCHER_SHARDS: must be/],
+      [['searcher', '--shards', '0-3'], { LOUPE_SEARCHER_PORT: '0' }, /LOUPE_SEARCHER_TOKEN: a searcher serves only routers that hold a shared secret/],
+      [['query'], { LOUPE_SEARCHERS: 'registry', LOUPE_QUERY_PORT: '0' }, /LOUPE_SEARCHER_TOKEN: LOUPE_SEARCHERS=registry needs the searchers' shared secret/],
+      [['query'], { LOUPE_SEARCHERS: 'remote' }, /LOUPE_SEARCHERS: /],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = loupe(args, env);
+      expect([r.status, r.stderr], `${args} ${JSON.stringify(env)}`).toEqual([2, expect.stringMatching(message)]);
+    }
+  });
+
   it('stops start-up with exit 2, naming the variable, when what a setting names is not there', async () => {
     const busy = net.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));

@@ -82,13 +82,13 @@ describe('OpenAPI document: every answer of the RPC matches it (real Redis, real
     return validators.get(id)!;
   }
 
-  /** Sends the request, checks status and body against the document, returns the body. */
-  async function expectDocumented(path: string, init: RequestInit & { method: string }, status: number, qs = ''): Promise<any> {
+  /** Sends the request, checks status and body against the document (under `docPath`, for a path with parameters), returns the body. */
+  async function expectDocumented(path: string, init: RequestInit & { method: string }, status: number, qs = '', docPath = path): Promise<any> {
     const res = await fetch(`${base}${path}${qs}`, init);
     const body = await res.json();
     expect(res.status, JSON.stringify(body)).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const validate = validatorFor(path, init.method.toLowerCase(), status);
+    const validate = validatorFor(docPath, init.method.toLowerCase(), status);
     expect(validate(body) ? [] : validate.errors, `${init.method} ${path} ${status}: ${JSON.stringify(body)}`).toEqual([]);
     return body;
   }
@@ -152,5 +152,20 @@ describe('OpenAPI document: every answer of the RPC matches it (real Redis, real
     // The check can fail: a body with a field the document does not name is refused.
     expect(notFound({ ...body, statusCode: 404 })).toBe(false);
     expect(notFound({ error: 'NotFound' })).toBe(false);
+  });
+
+  it('documents GET /v1/thumbnail/{key} (JPEG or WebP, 304) and answers its errors with the documented body', async () => {
+    const op = doc.paths['/v1/thumbnail/{key}'].get;
+    expect(op.parameters.map((p: Schema) => `${p.in}:${p.name}`).sort()).toEqual(['path:key', 'query:size']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '304', '400', '401', '404', '500', '503']);
+    expect(Object.keys(op.responses['200'].content).sort()).toEqual(['image/jpeg', 'image/webp']);
+    expect(Object.keys(op.responses['200'].headers)).toEqual(expect.arrayContaining(['ETag', 'X-Image-Width', 'X-Image-Height']));
+    const thumb = (key: string, status: number, qs = '', headers: Record<string, string> = auth) =>
+      expectDocumented(`/v1/thumbnail/${encodeURIComponent(key)}`, { method: 'GET', headers }, status, qs, '/v1/thumbnail/{key}');
+    expect((await thumb('photos/cat.jpg', 400, '?size=1000')).error).toBe('BadRequest');
+    await thumb('photos/cat.jpg', 401, '', {});
+    expect((await thumb('nowhere.jpg', 404)).error).toBe('NotFound');
+    // Indexed here (written codes), but no such file in the source (the samples folder).
+    await thumb('photos/cat.jpg', 404);
   });
 });

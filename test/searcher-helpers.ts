@@ -42,7 +42,9 @@ export class ShardWriter {
     readonly layout: IndexLayout,
     private readonly rand: SeededRandom,
   ) {
-    this.repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
+    // A layout with a namespace is written into that index generation.
+    const ns = layout.namespace;
+    this.repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s, ns)));
   }
 
   async init(): Promise<void> {

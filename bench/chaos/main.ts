@@ -157,7 +157,7 @@ await fleet.stop();
 audit ??= await auditIndex(db, queueConfig, bucket.current);
 
 const faults = schedule.redisFaults + Object.values(s3Proxy.injected).reduce((a, b) => a + b, 0);
-say(`queries by status ${JSON.stringify(load.tally.statuses)}, ${load.tally.unanswered} unanswered (service down)`);
+say(`queries by status ${JSON.stringify(load.tally.statuses)}; ${load.tally.refused} refused (query service down), ${load.tally.timedOut} unanswered in 10 s`);
 say(`faults: Redis ${schedule.redisFaults} (resets and stalls), S3 ${JSON.stringify(s3Proxy.injected)}; ${bucket.duplicates} duplicated events`);
 say(`service starts ${JSON.stringify(fleet.starts())}`);
 for (const [what, list] of Object.entries({ lost: audit.lost, duplicates: audit.duplicates, stale: audit.staleVersions, undeleted: audit.undeleted })) {
@@ -177,6 +177,9 @@ const result = {
   undeleted: audit.undeleted.length,
   stuck_jobs: audit.stuckJobs + sqsLeft,
   query_5xx: load.tally.serverErrors,
+  queries: Object.values(load.tally.statuses).reduce((a, b) => a + b, 0),
+  queries_refused: load.tally.refused,
+  queries_timed_out: load.tally.timedOut,
   seconds: Math.round((Date.now() - t0) / 1000),
 };
 db.disconnect();

@@ -4,8 +4,10 @@ import type { SeededRandom } from '@loupe/shared';
 export interface QueryTally {
   /** Answers by HTTP status. */
   statuses: Record<number, number>;
-  /** Requests that got no answer: the query service was down (connection refused) or gave none in 10 s. */
-  unanswered: number;
+  /** Requests refused: the query service was down (killed, restarting). */
+  refused: number;
+  /** Requests that got no answer within 10 s. */
+  timedOut: number;
   /** Answers the service must never give: a 5xx other than 503. */
   serverErrors: number;
 }
@@ -15,7 +17,7 @@ export interface QueryTally {
  * other, `intervalMs` apart, for as long as the run lasts.
  */
 export class QueryLoad {
-  readonly tally: QueryTally = { statuses: {}, unanswered: 0, serverErrors: 0 };
+  readonly tally: QueryTally = { statuses: {}, refused: 0, timedOut: 0, serverErrors: 0 };
   private running = false;
   private loop: Promise<void> = Promise.resolve();
 
@@ -51,8 +53,10 @@ export class QueryLoad {
       await res.arrayBuffer();
       this.tally.statuses[res.status] = (this.tally.statuses[res.status] ?? 0) + 1;
       if (res.status >= 500 && res.status !== 503) this.tally.serverErrors++;
-    } catch {
-      this.tally.unanswered++;
+    } catch (e) {
+      const code = ((e as Error).cause as { code?: string } | undefined)?.code;
+      if (code === 'ECONNREFUSED') this.tally.refused++;
+      else this.tally.timedOut++;
     }
   }
 }

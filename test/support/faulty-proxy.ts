@@ -5,6 +5,11 @@ export interface FaultyProxy {
   url: string;
   /** Requests for which this returns true are answered 503 (S3's ServiceUnavailable) instead of passed on. */
   failWhen: (req: http.IncomingMessage) => boolean;
+  /**
+   * Milliseconds to hold a request before passing it on (a slow source; 0 by default), and the
+   * path and query to pass on instead of its own (such as a listing with smaller pages).
+   */
+  slowWhen: (req: http.IncomingMessage) => { delayMs: number; url?: string } | null;
   /** Requests answered 503 and passed on so far. */
   failed: number;
   passed: number;
@@ -13,10 +18,13 @@ export interface FaultyProxy {
 
 const UNAVAILABLE = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected fault: service unavailable</Message></Error>';
 
-/** An HTTP proxy in front of `target` (the S3 emulator) that answers 503 to what `failWhen` picks: an S3 outage on demand. */
+/**
+ * An HTTP proxy in front of `target` (the S3 emulator) that answers 503 to what `failWhen` picks
+ * (an S3 outage on demand) and holds back what `slowWhen` picks (a slow one).
+ */
 export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
   const to = new URL(target);
-  const proxy: FaultyProxy = { url: '', failWhen: () => false, failed: 0, passed: 0, close: async () => undefined };
+  const proxy: FaultyProxy = { url: '', failWhen: () => false, slowWhen: () => null, failed: 0, passed: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     if (proxy.failWhen(req)) {
       proxy.failed++;
@@ -25,12 +33,17 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
       return;
     }
     proxy.passed++;
-    const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    const slow = proxy.slowWhen(req);
+    const pass = () => {
+      const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: slow?.url ?? req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (slow?.delayMs) setTimeout(pass, slow.delayMs);
+    else pass();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -43,4 +56,9 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
 export function isObjectRead(req: http.IncomingMessage): boolean {
   const pathname = new URL(req.url ?? '/', 'http://x').pathname;
   return (req.method === 'GET' || req.method === 'HEAD') && pathname.split('/').filter(Boolean).length >= 2;
+}
+
+/** A listing (`GET /bucket?list-type=2`). */
+export function isListing(req: http.IncomingMessage): boolean {
+  return req.method === 'GET' && new URL(req.url ?? '/', 'http://x').searchParams.get('list-type') === '2';
 }

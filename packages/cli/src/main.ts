@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@loupe/shared';
-import { runService, SERVICES, type ServiceName } from './commands/run-service.ts';
+import { runService, RUNNABLE_SERVICES, type ServiceName } from './commands/run-service.ts';
 import { runStart } from './commands/start.ts';
 import { preflight, SettingError, type PreflightCheck } from './commands/preflight.ts';
+import { listenForStop, unlessStopped } from './commands/stop-signals.ts';
 import { runSearch } from './commands/search.ts';
 import { runStats } from './commands/stats.ts';
 
@@ -12,6 +13,8 @@ Commands:
   start                     run Redis (if none answers), ingest, encoder, indexer and query
   ingest|encoder|indexer|query
                             run one service in this process
+  searcher [--shards 0-15]  mirror some shards and serve their search to query routers
+                            (LOUPE_SEARCHERS=registry; README, Scaling out)
   search <image> [--k N] [--granularity auto|global|region] [--key KEY] [--json]
                             query the running service and print the hits
   stats [--json]            print index and pipeline counters
@@ -31,7 +34,7 @@ Commands:
   convert-model [--out FILE]
                             write the ONNX model of the bundled CNN to LOUPE_DATA_DIR/models/
                             (processes convert it on first use; for container images)
-  bench [search|encoder|query|pipeline|memory|duplicates]
+  bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
                             run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
@@ -41,7 +44,7 @@ const SEARCH_USAGE = `Usage: loupe search <image> | --key KEY [--k N] [--granula
 Searches the running query service (POST /v1/search) with an image file or an indexed object's key
 and prints the hits as a table (--json: the response as JSON).`;
 
-const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|duplicates]
+const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
 
 Runs a benchmark (npm run bench:<name>; search by default). Each prints its figures and, last, one
 JSON line; docs/benchmarks.md says what each measures.`;
@@ -52,7 +55,14 @@ const PREFLIGHT: Record<string, PreflightCheck[]> = {
   query: ['port', 'model'],
   encoder: ['model'],
   ingest: ['source', 'events'],
+  searcher: ['searcher'],
 };
+
+/** `loupe searcher --shards R` is LOUPE_SEARCHER_SHARDS=R, validated (and named) the same way. */
+function searcherEnv(args: string[]): NodeJS.ProcessEnv {
+  const { values } = parseArgs({ args, options: { shards: { type: 'string' } }, strict: false });
+  return typeof values.shards === 'string' ? { ...process.env, LOUPE_SEARCHER_SHARDS: values.shards } : process.env;
+}
 
 function usage(text: string): number {
   process.stdout.write(text + '\n');
@@ -67,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(command === 'searcher' ? searcherEnv(rest) : process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`loupe: ${e.message}\n`);
@@ -75,20 +85,24 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  // Long-running commands stop on SIGTERM/SIGINT from here on, preflight included (exit code 0).
+  const isService = (RUNNABLE_SERVICES as readonly string[]).includes(command);
+  const stop = isService || command === 'start' ? listenForStop() : new AbortController().signal;
   const checks = PREFLIGHT[command];
   if (checks) {
     try {
-      await preflight(config, checks);
+      await unlessStopped(preflight(config, checks), stop);
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
       process.stderr.write(`loupe: ${e.message}\n`);
       return 2;
     }
+    if (stop.aborted) return 0;
   }
-  if ((SERVICES as readonly string[]).includes(command)) return runService(command as ServiceName, config);
+  if (isService) return runService(command as ServiceName, config, stop);
   switch (command) {
     case 'start':
-      return runStart(config);
+      return runStart(config, stop);
     case 'search': {
       const { values, positionals } = parseArgs({
         args: rest,

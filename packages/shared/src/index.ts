@@ -23,3 +23,4 @@ export * from './redis/dead-letter-repository.ts';
 export * from './redis/redis-health.ts';
 export * from './redis/source-states.ts';
 export * from './redis/object-version.ts';
+export * from './redis/searcher-registry.ts';

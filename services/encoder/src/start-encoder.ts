@@ -11,6 +11,7 @@ import {
   ENCODER_HEARTBEAT_MS,
   forgetEncoder,
   reportEncoder,
+  DEFAULT_SHARDS,
   ensureIndexLayout,
   initRuntime,
   isRedisConnectionError,
@@ -52,7 +53,9 @@ export async function startEncoder(config: LoupeConfig, options: { logger?: Logg
   try {
     const { active } = await readGenerations(redis);
     ({ model, modelRef } = await startingModel(redis, active, config.LOUPE_MODEL, log));
-    const layout = await ensureIndexLayout(redis, { shards: config.LOUPE_SHARDS, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
+    // LOUPE_SHARDS unset: an existing index keeps its count, a new one gets the default.
+    const shards = config.LOUPE_SHARDS ?? (await readIndexLayout(redis, active))?.shards ?? DEFAULT_SHARDS;
+    const layout = await ensureIndexLayout(redis, { shards, bits: model.bits, plan: model.plan, model: model.id, namespace: active, modelRef });
     if (layout.model !== model.id) log.info({ index: layout.model, model: model.id }, 'the index uses another model: encoding with the index generations\' models');
   } catch (e) {
     redisHealth.close();

@@ -1,3 +1,4 @@
+import { DelayedError } from 'bullmq';
 import {
   createQueue,
   createRedis,
@@ -66,8 +67,12 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
   const worker = createWorker<unknown, IndexOutcome[] | null>(
     QueueNames.index,
     config,
-    async (job) => {
-      if (!layoutSeen && !(await ready)) throw new Error('indexer is closing');
+    async (job, token) => {
+      if (!layoutSeen && !(await ready)) {
+        // Stopping before the index exists: hand the job back without spending an attempt.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
       try {
         const data = parseJob(IndexJobSchema, QueueNames.index, job.data);
         const { outcomes, changedActive } = await router.write(data);

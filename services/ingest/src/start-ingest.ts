@@ -87,7 +87,7 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
   const lock = new SourceLockService({ locks: new SourceLockRepository(redis, source.url), clock: new ObjectVersionClock(redis), sourceUrl: source.url });
   const objectJobs = new ObjectJobsService({ seen, ingestQueue: queues.ingest, encodeQueue: queues.encode });
   const eventQueue = config.LOUPE_EVENTS ? new SqsEventQueueRepository(parseEventsUrl(config.LOUPE_EVENTS)!.queueUrl, config) : null;
-  const discovery = new DiscoveryService({ source, prefix, seen, lock, jobs: objectJobs, retry, logger, confirmChanges: eventQueue !== null });
+  const discovery = new DiscoveryService({ source, prefix, seen, lock, jobs: objectJobs, retry, logger, stop: stop.signal, confirmChanges: eventQueue !== null });
 
   // The worker exists before the backpressure callbacks can fire; they only pause/resume it.
   let pauseWorker: (on: boolean) => void = () => undefined;

@@ -3,6 +3,14 @@ import { forgetServing, GENERATION_DRAIN_MS, isRedisConnectionError, readGenerat
 import type { RedisStatus } from './query.service.ts';
 import type { ServingGeneration } from './serving-generation.ts';
 
+/** What the follower needs of a generation it serves: the query service's, or a searcher process's. */
+export interface FollowedGeneration {
+  readonly namespace: string;
+  readonly layout: { model: string; bits: number };
+  readonly pool: { waitReady(timeoutMs: number): Promise<boolean> };
+  close(): Promise<void>;
+}
+
 export interface GenerationFollowerOptions {
   /** How often the active generation is read (one HGETALL). */
   pollMs?: number;
@@ -10,6 +18,8 @@ export interface GenerationFollowerOptions {
   readyTimeoutMs?: number;
   /** The old generation is closed this long after the switch, so searches in flight finish. */
   graceMs?: number;
+  /** Name in the serving registry (default a random UUID); a searcher's says it is one. */
+  instance?: string;
 }
 
 /**
@@ -17,27 +27,34 @@ export interface GenerationFollowerOptions {
  * opens it beside the current one (model loaded, mirrors loaded), switches new requests to it,
  * then closes the old one. Requests never wait for a switch.
  */
-export class GenerationFollower {
+export class GenerationFollower<G extends FollowedGeneration = ServingGeneration> {
   private timer: NodeJS.Timeout | null = null;
   private switching: Promise<void> | null = null;
   private closed = false;
-  private readonly retiring = new Set<ServingGeneration>();
+  private readonly retiring = new Set<G>();
   /** A generation being loaded by a switch (closed by close(), which ends the wait for it). */
-  private opening: ServingGeneration | null = null;
+  private opening: G | null = null;
   /** This instance in the serving registry (a rollout waits for every instance to switch). */
-  private readonly instance = randomUUID();
+  private readonly instance: string;
 
   constructor(
-    private currentValue: ServingGeneration,
-    private readonly open: (namespace: string) => Promise<ServingGeneration>,
+    private currentValue: G,
+    private readonly open: (namespace: string) => Promise<G>,
     private readonly redis: RedisClient,
     private readonly redisStatus: RedisStatus,
     private readonly log: Logger,
     private readonly opts: GenerationFollowerOptions = {},
-  ) {}
+  ) {
+    this.instance = opts.instance ?? randomUUID();
+  }
 
-  get current(): ServingGeneration {
+  get current(): G {
     return this.currentValue;
+  }
+
+  /** Every generation open now: the current one, one being loaded for a switch, ones being retired. */
+  held(): G[] {
+    return [this.currentValue, ...(this.opening ? [this.opening] : []), ...this.retiring];
   }
 
   start(): void {
@@ -93,7 +110,7 @@ export class GenerationFollower {
     const old = this.currentValue;
     this.currentValue = next;
     await reportServing(this.redis, this.instance, next.namespace);
-    this.log.info({ generation: active, model: next.model.id, bits: next.layout.bits, ms: Date.now() - t0 }, 'now serving index generation');
+    this.log.info({ generation: active, model: next.layout.model, bits: next.layout.bits, ms: Date.now() - t0 }, 'now serving index generation');
     this.retiring.add(old);
     const retire = () => {
       if (!this.retiring.delete(old)) return;

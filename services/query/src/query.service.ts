@@ -109,14 +109,7 @@ export class QueryService {
 
   /** Needs Redis (the key -> id map): RedisUnavailableError while it is unreachable. */
   async searchKey(key: string, p: SearchParams): Promise<SearchResponse> {
-    this.redis.require('search by key');
-    let code: Uint8Array | null;
-    try {
-      code = await this.reader.globalCodeOf(key);
-    } catch (e) {
-      if (isRedisConnectionError(e)) throw new RedisUnavailableError('search by key');
-      throw e;
-    }
+    const code = await this.fromRedis('search by key', () => this.reader.globalCodeOf(key));
     if (!code) throw new QueryInputError(404, `key ${JSON.stringify(key)} is not indexed`);
     return this.searchCodes([{ view: this.encoder.codeView, code }], p);
   }
@@ -162,6 +155,22 @@ export class QueryService {
     const [own, ...theirs] = await Promise.all([key, ...others].map((k) => this.reader.codesOf(k, [level])));
     if (!own) return null;
     return theirs.map((c) => (c ? hammingDistance(own[0], c[0]) / this.layout.bits : undefined));
+  }
+
+  /** Whether the key is indexed; needs Redis (the key map), like a search by key. */
+  isIndexed(key: string): Promise<boolean> {
+    return this.fromRedis('thumbnail', () => this.reader.has(key));
+  }
+
+  /** A read that needs Redis: RedisUnavailableError at once while it is unreachable, or when the read loses it. */
+  private async fromRedis<T>(what: string, read: () => Promise<T>): Promise<T> {
+    this.redis.require(what);
+    try {
+      return await read();
+    } catch (e) {
+      if (isRedisConnectionError(e)) throw new RedisUnavailableError(what);
+      throw e;
+    }
   }
 
   async searchHex(hex: string, p: SearchParams): Promise<SearchResponse> {

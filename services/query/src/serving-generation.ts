@@ -2,11 +2,20 @@ import type { Queue } from 'bullmq';
 import { imageLimits, isRedisConnectionError, readGenerations, readIndexLayout, sourceUrlOf, type Logger, type LoupeConfig, type RedisClient, type StoredIndexLayout } from '@loupe/shared';
 import type { QueryEncoderPool } from './encoding/query-encoder-pool.ts';
 import type { LoadedModel } from './encoding/encoding-protocol.ts';
-import { QueryService, type CandidateThumbnails, type RedisStatus } from './query.service.ts';
+import { QueryService, type CandidateThumbnails, type RedisStatus, type ShardFanout } from './query.service.ts';
 import { SplitQueryEncoder } from './encoding/split-query-encoder.ts';
 import { IndexReaderRepository } from './repository/index-reader.repository.ts';
 import { SearcherPool } from './searcher/index.ts';
+import { ShardRouter, type RouterDeps } from './router/shard-router.ts';
 import { StatsService } from './stats.service.ts';
+
+/** A generation's shard searches: its own worker threads (SearcherPool) or searcher processes (ShardRouter). */
+export interface GenerationSearchers extends ShardFanout {
+  /** What keeps it from answering every shard (empty when ready). */
+  missing(): string[];
+  waitReady(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
 
 /** Everything that answers queries from one index generation: its model, searchers and readers. */
 export interface ServingGeneration {
@@ -14,7 +23,7 @@ export interface ServingGeneration {
   readonly layout: StoredIndexLayout;
   /** The model the encoding threads code this generation's queries with. */
   readonly model: LoadedModel;
-  readonly pool: SearcherPool;
+  readonly pool: GenerationSearchers;
   readonly query: QueryService;
   readonly stats: StatsService;
   close(): Promise<void>;
@@ -31,6 +40,8 @@ export interface ServingDeps {
   encoders: QueryEncoderPool;
   /** Candidates' thumbnails from the bucket (LOUPE_VERIFY_FROM_SOURCE), for indexes without a pixel level. */
   thumbnails?: CandidateThumbnails;
+  /** With LOUPE_SEARCHERS=registry: shard searches go to searcher processes through these. */
+  router?: RouterDeps;
 }
 
 /** Waits for the layout of generation `namespace` (the first encoder creates the first one), and for Redis if it is unreachable. */
@@ -71,8 +82,13 @@ export async function openGeneration(deps: ServingDeps, namespace: string): Prom
   if (model.id !== layout.model) {
     log.warn({ index: layout.model, model: model.id }, 'query model differs from the index model; image queries will not match');
   }
-  const pool = new SearcherPool({ logger: log });
-  await pool.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
+  let pool: GenerationSearchers;
+  if (deps.router) pool = new ShardRouter(namespace, layout, deps.router);
+  else {
+    const local = new SearcherPool({ logger: log });
+    await local.start({ ...config, LOUPE_SHARDS: layout.shards }, namespace);
+    pool = local;
+  }
   const encoder = new SplitQueryEncoder(deps.encoders, modelRef, model.queryPlan, imageLimits(config));
   const reader = new IndexReaderRepository(redis, layout);
   return {

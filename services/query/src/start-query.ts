@@ -21,6 +21,8 @@ import { SourceThumbnailService } from './source-thumbnail.service.ts';
 import { DuplicateGroupsService } from './groups/duplicate-groups.service.ts';
 import { GroupRepository } from './groups/group.repository.ts';
 import { startGroupsWorker } from './groups/groups-worker.ts';
+import { ThumbnailService } from './thumbnail.service.ts';
+import { openRouter } from './router/open-router.ts';
 
 /** LOUPE_QUERY_RUNTIME_THREADS, or the cores shared out among the encoding threads. */
 function queryRuntimeThreads(config: LoupeConfig): number {
@@ -46,15 +48,18 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
   );
   void encoders.load(config.LOUPE_MODEL).catch(() => undefined); // starts loading while the layout is awaited
   const queues = [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.dead].map((q) => createQueue(q, config, redis));
-  const source = config.LOUPE_VERIFY_FROM_SOURCE ? createObjectSource(config).source : undefined;
+  // The web page's thumbnails read the source too; only the candidate check can be told not to.
+  const source = createObjectSource(config).source;
   const deadLetters = openDeadLetters(config, { redis, logger: log });
-  const thumbnails =
-    source &&
-    new SourceThumbnailService(source, imageLimits(config), log, {
-      concurrency: config.LOUPE_VERIFY_SOURCE_READS,
-      budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
-    });
-  const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails };
+  const thumbnails = config.LOUPE_VERIFY_FROM_SOURCE
+    ? new SourceThumbnailService(source, imageLimits(config), log, {
+        concurrency: config.LOUPE_VERIFY_SOURCE_READS,
+        budgetMs: config.LOUPE_VERIFY_SOURCE_BUDGET_MS ?? config.LOUPE_QUERY_TIMEOUT_MS,
+      })
+    : undefined;
+  // LOUPE_SEARCHERS=registry: shard searches go to searcher processes (loupe searcher), not threads of ours.
+  const router = config.LOUPE_SEARCHERS === 'registry' ? await openRouter(config, redis, log) : undefined;
+  const deps = { config, redis, redisStatus, queues, log, encoders, thumbnails, router: router?.deps };
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
   follower.start();
@@ -73,6 +78,13 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     return [[{ state: 'busy' }, busy], [{ state: 'idle' }, workers - busy]];
   });
   metrics.gauge('loupe_query_encoder_queued', 'Image queries waiting for an encoding thread', () => [[{}, encoders.usage.queued]]);
+  if (router) {
+    const { directory, counters } = router.deps;
+    metrics.gauge('loupe_router_searchers', 'Searcher processes registered in Redis (LOUPE_SEARCHERS=registry)', () => [[{}, directory.list().length]]);
+    metrics.gauge('loupe_router_calls_total', 'Calls to searchers (first tries, hedges and failovers)', () => [[{}, counters.calls]], 'counter');
+    metrics.gauge('loupe_router_hedged_shards_total', 'Shards asked of a second replica because the first was slow', () => [[{}, counters.hedged]], 'counter');
+    metrics.gauge('loupe_router_failed_over_shards_total', 'Shards asked of another replica because theirs failed', () => [[{}, counters.failedOver]], 'counter');
+  }
   metrics.gauge('loupe_redis_up', 'Whether the query service reaches Redis (0: answering from its mirrors, stale)', () => [[{}, redisStatus.up ? 1 : 0]]);
   const app = await buildHttpServer({
     // Read per request, so requests go to the generation being served at that moment.
@@ -91,11 +103,12 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     maxBytes: config.LOUPE_MAX_BYTES,
     deadLetters: deadLetters.service,
     duplicates: groups,
+    thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config)),
   });
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;
   const { layout } = follower.current;
-  log.info({ port, model: layout.model, runtime: follower.current.model.runtime, encodingThreads: config.LOUPE_QUERY_WORKERS, generation: layout.namespace, shards: layout.shards, bits: layout.bits }, 'query service listening');
+  log.info({ port, model: layout.model, runtime: follower.current.model.runtime, encodingThreads: config.LOUPE_QUERY_WORKERS, generation: layout.namespace, shards: layout.shards, bits: layout.bits, searchers: config.LOUPE_SEARCHERS }, 'query service listening');
 
   return {
     port,
@@ -104,10 +117,11 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
       await groupsWorker.close();
       groupsRedis.disconnect();
       await follower.close();
+      router?.close();
       await encoders.close();
       await Promise.all(queues.map((q) => q.close()));
       await deadLetters.close();
-      await source?.close();
+      await source.close();
       redisStatus.close();
       redis.disconnect();
     },

@@ -41,7 +41,9 @@ export async function ensureLocalRedis(config: LoupeConfig, log: Logger): Promis
   const child = spawn(
     'redis-server',
     ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'],
-    { stdio: 'ignore' },
+    // Its own process group: Ctrl-C reaches the whole foreground group, and Redis must outlive the
+    // services' drain (their last job updates), to be stopped after them.
+    { stdio: 'ignore', detached: true },
   );
   for (let i = 0; i < 100; i++) {
     if (await answers(config.REDIS_URL)) {

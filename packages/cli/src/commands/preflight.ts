@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createObjectSource, createRedis, parseEventsUrl, readModelArtifact, type Logger, type LoupeConfig } from '@loupe/shared';
+import { createObjectSource, createRedis, parseEventsUrl, readModelArtifact, searcherToken, type Logger, type LoupeConfig } from '@loupe/shared';
 import { SqsEventQueueRepository } from '@loupe/ingest';
 
 /** A setting that cannot work: start-up stops with exit code 2 and the variable named. */
@@ -13,7 +13,7 @@ export class SettingError extends Error {
   }
 }
 
-export type PreflightCheck = 'port' | 'model' | 'source' | 'events';
+export type PreflightCheck = 'port' | 'model' | 'source' | 'events' | 'searcher';
 
 /** How long listing the source may take before start-up gives up on it. */
 const SOURCE_TIMEOUT_MS = 10_000;
@@ -25,7 +25,11 @@ const SOURCE_TIMEOUT_MS = 10_000;
  * the variable, so a bad setting stops start-up instead of crash-looping a service.
  */
 export async function preflight(config: LoupeConfig, checks: PreflightCheck[]): Promise<void> {
-  if (checks.includes('port')) await checkPortFree(config);
+  if (checks.includes('port')) await checkPortFree(config.LOUPE_QUERY_PORT, config.LOUPE_QUERY_HOST, 'LOUPE_QUERY');
+  if (checks.includes('searcher')) {
+    if (!searcherToken(config)) throw new SettingError('LOUPE_SEARCHER_TOKEN', 'a searcher serves only routers that hold a shared secret: set LOUPE_SEARCHER_TOKEN (or LOUPE_TOKEN)');
+    await checkPortFree(config.LOUPE_SEARCHER_PORT, config.LOUPE_SEARCHER_HOST, 'LOUPE_SEARCHER');
+  }
   if (checks.includes('model')) {
     await readModelArtifact(config.LOUPE_MODEL).catch((e) => {
       throw new SettingError('LOUPE_MODEL', `cannot load model ${JSON.stringify(config.LOUPE_MODEL)}: ${(e as Error).message}`);
@@ -35,17 +39,17 @@ export async function preflight(config: LoupeConfig, checks: PreflightCheck[]): 
   if (checks.includes('events') && config.LOUPE_EVENTS) await checkEventQueue(config, config.LOUPE_EVENTS);
 }
 
-async function checkPortFree(config: LoupeConfig): Promise<void> {
-  const port = config.LOUPE_QUERY_PORT;
+/** `prefix`: the settings' common name (LOUPE_QUERY for LOUPE_QUERY_PORT and LOUPE_QUERY_HOST). */
+async function checkPortFree(port: number, host: string, prefix: string): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(new SettingError('LOUPE_QUERY_PORT', `port ${port} on ${config.LOUPE_QUERY_HOST} is already in use by another process`));
-      else if (e.code === 'EACCES') reject(new SettingError('LOUPE_QUERY_PORT', `no permission to listen on port ${port}`));
-      else reject(new SettingError('LOUPE_QUERY_HOST', `cannot listen on ${config.LOUPE_QUERY_HOST}:${port}: ${e.message}`));
+      if (e.code === 'EADDRINUSE') reject(new SettingError(`${prefix}_PORT`, `port ${port} on ${host} is already in use by another process`));
+      else if (e.code === 'EACCES') reject(new SettingError(`${prefix}_PORT`, `no permission to listen on port ${port}`));
+      else reject(new SettingError(`${prefix}_HOST`, `cannot listen on ${host}:${port}: ${e.message}`));
     });
-    server.listen(port, config.LOUPE_QUERY_HOST, () => server.close(() => resolve()));
+    server.listen(port, host, () => server.close(() => resolve()));
   });
 }
 

@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util';
 import { createLogger, createRedis, loadHashModel, type LoupeConfig } from '@loupe/shared';
 import { openRollout, RolloutError, type RolloutProgress } from '@loupe/ingest';
 
-const USAGE = `usage: loupe rollout <model> [--no-wait]    start re-encoding the index with <model> (a LOUPE_MODEL value),
-                                         wait until done, switch queries over, delete the old index
+const USAGE = `usage: loupe rollout <model> [--shards N] [--no-wait]
+                                         start re-encoding the index with <model> (a LOUPE_MODEL value)
+                                         into N shards (default: the index's count), wait until done,
+                                         switch queries over, delete the old index
        loupe rollout --status              print the progress of a rollout
        loupe rollout --finish [--force]    wait for a started rollout and switch over (--force: even if
                                          some objects failed to re-encode, once nothing is pending)
@@ -23,6 +25,7 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
       abort: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
+      shards: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -30,6 +33,11 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
   if (v.help || (!modelRef && !v.status && !v.finish && !v.abort)) {
     process.stdout.write(USAGE + '\n');
     return v.help ? 0 : 2;
+  }
+  const shards = v.shards === undefined ? undefined : Number(v.shards);
+  if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 1024)) {
+    process.stderr.write(`loupe rollout: --shards must be an integer in 1..1024 (got ${JSON.stringify(v.shards)})\n`);
+    return 2;
   }
   const logger = createLogger('rollout', config.LOUPE_LOG_LEVEL);
   const redis = createRedis(config, { name: 'loupe-rollout' });
@@ -48,8 +56,8 @@ export async function runRollout(config: LoupeConfig, args: string[]): Promise<n
       process.stdout.write(aborted ? `rollout ${aborted} aborted and deleted\n` : 'no rollout in progress\n');
     } else {
       if (modelRef) {
-        const r = await service.begin(modelRef);
-        process.stdout.write(`rollout of ${r.model} into generation ${r.generation}: ${r.queued} objects queued for re-encoding\n`);
+        const r = await service.begin(modelRef, { shards });
+        process.stdout.write(`rollout of ${r.model} into generation ${r.generation} (${r.shards} shards): ${r.queued} objects queued for re-encoding\n`);
       }
       if (!v['no-wait']) {
         let last = '';

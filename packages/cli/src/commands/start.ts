@@ -1,68 +1,75 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { cachedOnnxBackbone, createLogger, runtimeOrder, type LoupeConfig } from '@loupe/shared';
+import { cachedOnnxBackbone, createLogger, runtimeOrder, type Logger, type LoupeConfig } from '@loupe/shared';
 import { ensureLocalRedis } from './local-redis.ts';
 import { warnUnlessNoEviction } from './preflight.ts';
 import { IndexingProgress, type ProgressStats } from './indexing-progress.ts';
 import { callQuery } from './query-client.ts';
 import { SERVICES, type ServiceName } from './run-service.ts';
+import { DRAIN_DEADLINE_MS, stopped, unlessStopped, within } from './stop-signals.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 /**
  * `loupe start`: one process tree — Redis (when none answers), then one child per service, and
  * one encoder per core (LOUPE_ENCODERS): encoders scale by processes, each on one runtime thread.
- * A child that dies is restarted with backoff; SIGINT/SIGTERM stops all children gracefully.
+ * A child that dies is restarted with backoff. `stop` (SIGINT/SIGTERM) stops the children gracefully,
+ * then the Redis it started; exit code 0 when every one of them exited cleanly.
  */
-export async function runStart(config: LoupeConfig): Promise<number> {
+export async function runStart(config: LoupeConfig, stop: AbortSignal): Promise<number> {
   const log = createLogger('start', config.LOUPE_LOG_LEVEL);
+  // Bounded (10 s); a stop meanwhile stops this Redis below.
   const redis = await ensureLocalRedis(config, log);
-  await warnUnlessNoEviction(config, log);
   const children = new Map<string, ChildProcess>();
-  let stopping = false;
   const encoders = config.LOUPE_ENCODERS ?? availableParallelism();
-  log.info({ encoders, runtime: config.LOUPE_RUNTIME, threadsEach: config.LOUPE_RUNTIME_THREADS }, `starting ${encoders} encoder process${encoders === 1 ? '' : 'es'} (${config.LOUPE_ENCODERS ? 'LOUPE_ENCODERS' : 'one per core; LOUPE_ENCODERS to change'})`);
+  await unlessStopped(warnUnlessNoEviction(config, log), stop);
   // Convert the ONNX model once here rather than in every encoder at once.
-  if (runtimeOrder(config.LOUPE_RUNTIME).includes('onnx')) {
-    await cachedOnnxBackbone(config.LOUPE_DATA_DIR, log).catch((e) => log.warn({ err: String(e) }, 'ONNX model conversion failed; the services will fall back'));
+  if (!stop.aborted && runtimeOrder(config.LOUPE_RUNTIME).includes('onnx')) {
+    await unlessStopped(cachedOnnxBackbone(config.LOUPE_DATA_DIR, log).catch((e) => log.warn({ err: String(e) }, 'ONNX model conversion failed; the services will fall back')), stop);
   }
 
   const launch = (name: ServiceName, instance: string, attempt = 0) => {
+    if (stop.aborted) return; // a restart due while stopping
     const child = spawn(process.execPath, [...process.execArgv, MAIN, name], { stdio: 'inherit', env: process.env });
     children.set(instance, child);
     child.on('exit', (code, signal) => {
-      if (stopping) return;
+      if (stop.aborted) return;
       const delay = Math.min(30_000, 1000 * 2 ** attempt);
       log.error({ service: instance, code, signal, restartInMs: delay }, 'service exited; restarting');
       setTimeout(() => launch(name, instance, attempt + 1), delay).unref();
     });
   };
-  for (const name of SERVICES) {
-    if (name !== 'encoder') launch(name, name);
-    else for (let i = 1; i <= encoders; i++) launch(name, `encoder-${i}`);
+  if (!stop.aborted) {
+    log.info({ encoders, runtime: config.LOUPE_RUNTIME, threadsEach: config.LOUPE_RUNTIME_THREADS }, `starting ${encoders} encoder process${encoders === 1 ? '' : 'es'} (${config.LOUPE_ENCODERS ? 'LOUPE_ENCODERS' : 'one per core; LOUPE_ENCODERS to change'})`);
+    for (const name of SERVICES) {
+      if (name !== 'encoder') launch(name, name);
+      else for (let i = 1; i <= encoders; i++) launch(name, `encoder-${i}`);
+    }
+    const base = `http://${config.LOUPE_QUERY_HOST}:${config.LOUPE_QUERY_PORT}`;
+    void announceWhenReady(base, config, encoders, () => stop.aborted);
   }
 
-  const base = `http://${config.LOUPE_QUERY_HOST}:${config.LOUPE_QUERY_PORT}`;
-  void announceWhenReady(base, config, encoders, () => stopping);
+  await stopped(stop);
+  const t0 = Date.now();
+  log.info({ signal: stop.reason }, 'stopping services');
+  // Each service drains within DRAIN_DEADLINE_MS and exits; one that does not is killed. Redis goes last.
+  const ends = await Promise.all([...children.entries()].map(([instance, child]) => endChild(child, instance, log)));
+  if (redis) ends.push(await endChild(redis, 'redis', log));
+  log.info({ ms: Date.now() - t0 }, 'stopped');
+  return ends.every((clean) => clean) ? 0 : 1;
+}
 
-  return new Promise((resolve) => {
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping services');
-      await Promise.all(
-        [...children.values()].map(
-          (c) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM')))),
-        ),
-      );
-      if (redis) await new Promise<void>((r) => (redis.once('exit', () => r()), redis.kill('SIGTERM')));
-      resolve(0);
-    };
-    // `on`, not `once`: a second signal while stopping must not kill this process before Redis is stopped.
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-  });
+/** SIGTERM, then SIGKILL if it has not exited by a second past the drain deadline; whether it exited with code 0. */
+async function endChild(child: ChildProcess, instance: string, log: Logger): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true; // exited before the stop (and is not restarted)
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  if (await within(exit, DRAIN_DEADLINE_MS + 1000)) return (await exit) === 0;
+  log.error({ service: instance, pid: child.pid }, 'did not stop in time; killed');
+  child.kill('SIGKILL');
+  await exit;
+  return false;
 }
 
 async function announceWhenReady(base: string, config: LoupeConfig, encoders: number, stopped: () => boolean): Promise<void> {

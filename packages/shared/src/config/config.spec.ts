@@ -6,7 +6,9 @@ describe('config', () => {
     const c = loadConfig({});
     expect(c.LOUPE_SOURCE).toMatch(/^file:\/\/\/.*samples$/);
     expect(c.LOUPE_QUERY_PORT).toBe(7700);
-    expect(c.LOUPE_SHARDS).toBe(4);
+    // Unset: a new index gets DEFAULT_SHARDS, an existing one keeps its count.
+    expect(c.LOUPE_SHARDS).toBeUndefined();
+    expect(c).toMatchObject({ LOUPE_SEARCHERS: 'embedded', LOUPE_SEARCHER_SHARDS: 'all', LOUPE_SEARCHER_PORT: 7710, LOUPE_SEARCHER_HEARTBEAT_MS: 1000 });
     expect(c.S3_FORCE_PATH_STYLE).toBe(false);
   });
 

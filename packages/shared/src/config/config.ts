@@ -18,6 +18,8 @@ const source = z.string().refine(
   'must be s3://bucket[/prefix] or file:///absolute/dir',
 );
 
+const SHARD_RANGES_FORMAT = 'must be `all` or shard ranges such as 0-7 or 0-3,8-11 (shards 0..1023)';
+
 const EVENTS_URL_FORMAT =
   'must be sqs://<queue host>/<account>/<queue name> (https; http for a localhost host), or sqs+http:// / sqs+https://';
 
@@ -32,6 +34,13 @@ export type OriginalCriterion = (typeof ORIGINAL_CRITERIA)[number];
 export const DEFAULT_GROUP_MIN_SCORE = 0.8;
 
 export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
+
+/**
+ * Shards of a new index when LOUPE_SHARDS is not set: room to spread the index over 16 searcher
+ * processes later (a process mirrors any number of them; its worker threads stay bounded by its
+ * cores). A rollout can move an index to another count (`loupe rollout --shards`).
+ */
+export const DEFAULT_SHARDS = 16;
 
 /**
  * Every setting Loupe reads, by its environment variable name (contract: ARCHITECTURE.md).
@@ -51,8 +60,26 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
     .optional(),
-  LOUPE_SHARDS: int(1, 1024).default(4),
+  /** Shard count of a new index (default DEFAULT_SHARDS); unset, an existing index keeps its own. */
+  LOUPE_SHARDS: int(1, 1024).optional(),
   LOUPE_QUERY_PORT: int(0, 65535).default(7700),
+  /**
+   * Where the query service's shard searches run: `embedded` (its own worker threads, every shard)
+   * or `registry` (searcher processes that registered in Redis, over the searcher RPC: a router).
+   */
+  LOUPE_SEARCHERS: z.enum(['embedded', 'registry']).default('embedded'),
+  /** Shards a `loupe searcher` mirrors and serves: `all`, or ranges such as `0-7` or `0-3,8-11`. */
+  LOUPE_SEARCHER_SHARDS: z.string().refine((s) => parseShardRanges(s) !== null, SHARD_RANGES_FORMAT).default('all'),
+  LOUPE_SEARCHER_HOST: z.string().min(1).default('127.0.0.1'),
+  LOUPE_SEARCHER_PORT: int(0, 65535).default(7710),
+  /** The address routers reach this searcher at (host:port), when it is not LOUPE_SEARCHER_HOST:port (a pod's IP behind 0.0.0.0). */
+  LOUPE_SEARCHER_ADVERTISE: z.string().regex(/^[^\s:/]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/, 'must be host:port').optional(),
+  /** Shared secret of the searcher RPC (default LOUPE_TOKEN); searchers and routers need one. */
+  LOUPE_SEARCHER_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** How often a searcher renews its registration (which expires after 3 of these); routers re-read the registry as often. */
+  LOUPE_SEARCHER_HEARTBEAT_MS: int(100, 60_000).default(1000),
+  /** A router asks a second replica of a shard after this many ms without an answer (default: the p95 of recent answers). */
+  LOUPE_QUERY_HEDGE_MS: int(1, 600_000).optional(),
   LOUPE_QUERY_HOST: z.string().default('127.0.0.1'),
   LOUPE_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   LOUPE_MODEL: z.string().default(DEFAULT_MODEL),
@@ -145,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     const v = env[name];
     if (v !== undefined && v !== '') picked[name] = v;
   }
-  const r = ConfigSchema.superRefine(checkEventsSource).safeParse(picked);
+  const r = ConfigSchema.superRefine(checkEventsSource).superRefine(checkRouterToken).safeParse(picked);
   if (!r.success) {
     throw new ConfigError(
       r.error.issues.map((i) => ({
@@ -183,6 +210,36 @@ function checkEventsSource(c: { LOUPE_EVENTS?: string; LOUPE_SOURCE: string }, c
   if (c.LOUPE_EVENTS && !c.LOUPE_SOURCE.startsWith('s3://')) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['LOUPE_EVENTS'], message: `needs an s3:// LOUPE_SOURCE (LOUPE_SOURCE is ${c.LOUPE_SOURCE})` });
   }
+}
+
+/** A router's requests to searchers carry the shared secret: it must have one. */
+function checkRouterToken(c: { LOUPE_SEARCHERS: string; LOUPE_SEARCHER_TOKEN?: string; LOUPE_TOKEN?: string }, ctx: z.RefinementCtx): void {
+  if (c.LOUPE_SEARCHERS === 'registry' && !searcherToken(c)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['LOUPE_SEARCHER_TOKEN'], message: 'LOUPE_SEARCHERS=registry needs the searchers\' shared secret: set LOUPE_SEARCHER_TOKEN (or LOUPE_TOKEN)' });
+  }
+}
+
+/** The searcher RPC's shared secret: LOUPE_SEARCHER_TOKEN, else LOUPE_TOKEN. */
+export function searcherToken(c: { LOUPE_SEARCHER_TOKEN?: string; LOUPE_TOKEN?: string }): string | undefined {
+  return c.LOUPE_SEARCHER_TOKEN ?? c.LOUPE_TOKEN;
+}
+
+/**
+ * The shards `all` or a list of ranges names (sorted, each once); null when the text is not one.
+ * `all` is an empty list: every shard of the index, whatever its count.
+ */
+export function parseShardRanges(s: string): number[] | null {
+  if (s.trim() === 'all') return [];
+  const out = new Set<number>();
+  for (const part of s.split(',')) {
+    const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(part);
+    if (!m) return null;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi > 1023) return null;
+    for (let i = lo; i <= hi; i++) out.add(i);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 export type SourceUrl = { kind: 's3'; bucket: string; prefix: string } | { kind: 'file'; dir: string };

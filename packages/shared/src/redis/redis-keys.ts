@@ -25,6 +25,18 @@ export const SERVING_KEY = 'loupe:serving';
 export const ENCODERS_KEY = 'loupe:encoders';
 
 /**
+ * Searcher processes (`loupe searcher`) that serve shards over the searcher RPC: a set of instance
+ * ids, and per instance a string (JSON registration) that expires unless the searcher renews it.
+ * One hash tag, so a reader's SMEMBERS + MGET stay in one cluster slot.
+ */
+export const SEARCHERS_KEY = 'loupe:{searchers}';
+
+/** String: one searcher's registration (SearcherRegistration), with a TTL its heartbeat renews. */
+export function searcherKey(instance: string): string {
+  return `${SEARCHERS_KEY}:${instance}`;
+}
+
+/**
  * Objects whose current version could not be indexed, one entry per key whatever the stage that
  * gave up (see dead-letter-repository.ts): a hash key -> JSON { stage, etag, reason, at } and a
  * sorted set key -> failure time (ms) that lists them newest first. One hash tag, so both change

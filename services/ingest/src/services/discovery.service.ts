@@ -3,7 +3,7 @@ import type { SeenObjectRepository, SeenVersion } from '../repositories/seen-obj
 import { isCandidateKey } from './candidate-key.ts';
 import type { ObjectJobsService, UpsertCounts } from './object-jobs.service.ts';
 import type { HeldLock, SourceLockService } from './source-lock.service.ts';
-import type { SourceRetryService } from './source-retry.service.ts';
+import { SourceRetryAbortedError, type SourceRetryService } from './source-retry.service.ts';
 
 export interface DiscoveryReport {
   source: string;
@@ -32,6 +32,8 @@ export interface DiscoveryDeps {
   /** Waits out a source that times out or answers 5xx (the listing starts over once it answers). */
   retry: SourceRetryService;
   logger: Logger;
+  /** Ingest is stopping: a listing in progress ends at the object it is at (a bucket's listing takes minutes). */
+  stop?: AbortSignal;
   /**
    * Something else (S3 events) also turns changes into jobs: a difference between the listing and
    * the seen hash is then checked against the object as it is now (one HEAD per difference)
@@ -128,6 +130,8 @@ export class DiscoveryService {
     const listedKeys = new Set<string>();
     let batch: ObjectEntry[] = [];
     for await (const entry of source.list(prefix)) {
+      // Ended like a pass that fails half-way: the next one lists again, and deletions wait for it.
+      if (this.deps.stop?.aborted) throw new SourceRetryAbortedError();
       report.listed++;
       if (!isCandidateKey(entry.key)) {
         report.skipped++;

@@ -74,21 +74,27 @@ export class RolloutError extends Error {}
 export class RolloutService {
   constructor(private readonly deps: RolloutDeps) {}
 
-  /** Starts (or resumes) the rollout of `modelRef`; returns the generation and the re-encode jobs queued. */
-  async begin(modelRef: string): Promise<{ generation: string; model: string; queued: number }> {
+  /**
+   * Starts (or resumes) the rollout of `modelRef` into `shards` shards (default the active index's
+   * count); returns the generation and the re-encode jobs queued. The model must differ from the
+   * index's: encoders and the indexer tell the generations apart by their models.
+   */
+  async begin(modelRef: string, options: { shards?: number } = {}): Promise<{ generation: string; model: string; shards: number; queued: number }> {
     const { redis, logger } = this.deps;
     const { active, next } = await readLiveLayouts(redis);
     if (!active) throw new RolloutError('nothing is indexed yet: set LOUPE_MODEL and start the pipeline instead');
     const model = await this.deps.loadModel(modelRef);
-    if (model.id === active.model) throw new RolloutError(`the index already uses model ${model.id}`);
+    const shards = options.shards ?? active.shards;
+    if (model.id === active.model) throw new RolloutError(`the index already uses model ${model.id}${shards !== active.shards ? ' (a rollout changes the shard count only together with the model)' : ''}`);
     if (next && next.model !== model.id) throw new RolloutError(`a rollout of model ${next.model} is in progress (generation ${next.namespace}); finish or abort it first`);
     // Ingest computes the views once for every generation, so they must share the view plan.
     if (JSON.stringify(model.plan) !== JSON.stringify(active.plan)) throw new RolloutError(`model ${model.id} has another view plan than the index; re-index into a fresh Redis instead`);
     const generation = generationNamespace(model.id);
-    await beginGeneration(redis, { shards: active.shards, bits: model.bits, plan: model.plan, model: model.id, namespace: generation, modelRef });
+    if (next && next.shards !== shards) throw new RolloutError(`the rollout of ${next.model} in progress is into ${next.shards} shards; finish or abort it first`);
+    await beginGeneration(redis, { shards, bits: model.bits, plan: model.plan, model: model.id, namespace: generation, modelRef });
     const queued = await this.backfill(generation);
-    logger.info({ event: 'rollout-begin', generation, model: model.id, bits: model.bits, queued }, 'rollout started');
-    return { generation, model: model.id, queued };
+    logger.info({ event: 'rollout-begin', generation, model: model.id, bits: model.bits, shards, queued }, 'rollout started');
+    return { generation, model: model.id, shards, queued };
   }
 
   async progress(): Promise<RolloutProgress> {

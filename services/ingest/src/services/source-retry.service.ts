@@ -13,7 +13,7 @@ import {
 /** While reads keep failing, the state's lastError is written again at most this often. */
 const REWRITE_MS = 5_000;
 
-/** Raised to a read waiting out a source outage when ingest shuts down. */
+/** Raised, when ingest shuts down, to a read waiting out a source outage and to a listing in progress. */
 export class SourceRetryAbortedError extends Error {
   constructor() {
     super('ingest is shutting down');

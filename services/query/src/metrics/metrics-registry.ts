@@ -46,11 +46,16 @@ export class Histogram {
   }
 }
 
-/** A value read at scrape time, per label set (e.g. busy and idle threads). */
+/** A value read at scrape time, per label set (e.g. busy and idle threads); `counter` when it only grows. */
 export class Gauge {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => [Labels, number][]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => [Labels, number][],
+    private readonly type: 'gauge' | 'counter' = 'gauge',
+  ) {}
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const [labels, v] of this.read()) lines.push(`${this.name}${labelText(labels)} ${v}`);
     return lines.join('\n');
   }
@@ -63,9 +68,9 @@ export class MetricsRegistry {
   readonly overloaded = new Counter('loupe_search_overloaded_total', 'Image queries refused with 503 because every encoding thread was busy and the queue full');
   private readonly gauges: Gauge[] = [];
 
-  /** Adds a gauge read at scrape time. */
-  gauge(name: string, help: string, read: () => [Labels, number][]): void {
-    this.gauges.push(new Gauge(name, help, read));
+  /** Adds a gauge read at scrape time (a counter kept elsewhere with type `counter`). */
+  gauge(name: string, help: string, read: () => [Labels, number][], type: 'gauge' | 'counter' = 'gauge'): void {
+    this.gauges.push(new Gauge(name, help, read, type));
   }
 
   render(): string {

@@ -19,7 +19,7 @@ export class IndexReaderRepository {
   /** The object's global (level-0) code, or null when the key is not indexed. */
   async globalCodeOf(key: string): Promise<Uint8Array | null> {
     const shard = shardOf(key, this.layout.shards);
-    const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
+    const id = await this.idOf(shard, key);
     if (id === null) return null;
     return new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, 0)));
   }
@@ -27,10 +27,19 @@ export class IndexReaderRepository {
   /** The object's codes at each of `levels` (all its views there), or null when the key is not indexed. */
   async codesOf(key: string, levels: number[]): Promise<Uint8Array[] | null> {
     const shard = shardOf(key, this.layout.shards);
-    const id = await lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
+    const id = await this.idOf(shard, key);
     if (id === null) return null;
     const codes = await Promise.all(levels.map((level) => this.levelCodesOf([{ shard, id }], level)));
     return codes.some((c) => !c[0]) ? null : codes.map((c) => c[0]!);
+  }
+
+  /** Whether the key is indexed (live in its shard's key map). */
+  async has(key: string): Promise<boolean> {
+    return (await this.idOf(shardOf(key, this.layout.shards), key)) !== null;
+  }
+
+  private idOf(shard: number, key: string): Promise<number | null> {
+    return lookupObjectId(this.redis, new ShardKeys(shard, this.layout.namespace), key);
   }
 
   /** The codes of `level` of each (shard, id), in one round trip; undefined where none are stored. */

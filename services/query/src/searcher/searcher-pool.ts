@@ -14,7 +14,16 @@ import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
+import { waitReady } from './wait-ready.ts';
 import type { FromWorker, WireQuery } from './worker-protocol.ts';
+
+/** The shards' own answers to a search, before the merge (what a searcher process sends a router). */
+export interface ShardAnswers {
+  answers: Map<number, ShardAnswer>;
+  failed: Set<number>;
+  /** Shards that answered from a mirror that may lack recent changes. */
+  stale: Set<number>;
+}
 
 interface PendingSearch {
   waiting: Set<number>;
@@ -37,6 +46,8 @@ export class SearcherPool {
   private readonly resolver: HitResolver;
   private layoutValue: IndexLayout | null = null;
   private hosts: ShardWorkerHost[] = [];
+  /** The shards this pool mirrors: every shard of the index unless `opts.shards` names some. */
+  private owned: number[] = [];
   private hostOfShard = new Map<number, ShardWorkerHost>();
   private readonly searches = new Map<number, PendingSearch>();
   private readonly statsWaiters = new Map<number, (stats: MirrorStats[]) => void>();
@@ -93,14 +104,14 @@ export class SearcherPool {
     );
   }
 
+  /** Shards whose mirror is loaded and whose worker is alive. */
+  readyShards(): number[] {
+    return this.hosts.flatMap((h) => (h.alive ? [...h.ready] : [])).sort((a, b) => a - b);
+  }
+
   /** Resolves true once ready(), false after timeoutMs. */
-  async waitReady(timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (!this.ready()) {
-      if (Date.now() >= until || this.closed) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return true;
+  waitReady(timeoutMs: number): Promise<boolean> {
+    return waitReady(() => this.ready(), timeoutMs, () => this.closed);
   }
 
   /**
@@ -116,25 +127,33 @@ export class SearcherPool {
       return { results: queries.map(() => []), shards: { total, ok: 0, failed: range(total) }, stale: false, tookMs: 0 };
     }
     const wire = queries.map((q) => validateQuery(q, layout));
-    const deadline = t0 + timeoutMs;
-    const failed = new Set<number>();
-    const stale = new Set<number>();
-    const answers = await this.fanOut(wire, layout.shards, deadline, failed, stale);
-
+    const { answers, failed, stale } = await this.searchShards(wire, this.owned, timeoutMs);
     const results = this.resolver.resolve(answers, wire, failed);
     const failedList = [...failed].sort((a, b) => a - b);
+    const total = this.owned.length;
     return {
       results,
-      shards: { total: layout.shards, ok: layout.shards - failedList.length, failed: failedList },
+      shards: { total, ok: total - failedList.length, failed: failedList },
       stale: [...stale].some((s) => !failed.has(s)),
       tookMs: Date.now() - t0,
     };
   }
 
+  /**
+   * Runs validated queries (validateQuery) on `shards` and returns each shard's own answer, not
+   * merged; a shard this pool does not own, or that misses the deadline, is in `failed`.
+   */
+  async searchShards(queries: WireQuery[], shards: number[], timeoutMs: number): Promise<ShardAnswers> {
+    const failed = new Set<number>();
+    const stale = new Set<number>();
+    const answers = await this.fanOut(queries, shards, Date.now() + timeoutMs, failed, stale);
+    return { answers, failed, stale };
+  }
+
   /** Sum of the shards' mirror stats; a shard whose worker does not answer in timeoutMs has ok: false. */
   async stats(timeoutMs = 1000): Promise<SearcherStats> {
     const layout = this.layoutValue;
-    const shards = layout?.shards ?? this.config?.LOUPE_SHARDS ?? 0;
+    const shards = layout ? this.owned : range(this.config?.LOUPE_SHARDS ?? 0);
     const got = new Map<number, MirrorStats>();
     await Promise.all(
       this.hosts.map(
@@ -155,7 +174,7 @@ export class SearcherPool {
           }),
       ),
     );
-    const list: ShardStats[] = range(shards).map((shard) => {
+    const list: ShardStats[] = shards.map((shard) => {
       const s = got.get(shard);
       return s
         ? { ...s, ok: true }
@@ -193,11 +212,13 @@ export class SearcherPool {
   private startWorkers(layout: IndexLayout): void {
     if (this.closed) return;
     this.layoutValue = layout;
-    const n = Math.max(1, Math.min(layout.shards, this.opts.workers ?? 2 * availableParallelism()));
+    // Shards a generation does not have (a range beyond its count) are simply not there to mirror.
+    this.owned = this.opts.shards?.length ? this.opts.shards.filter((s) => s < layout.shards) : range(layout.shards);
+    const n = Math.max(1, Math.min(this.owned.length, this.opts.workers ?? 2 * availableParallelism()));
     const logLevel = this.config?.LOUPE_LOG_LEVEL ?? process.env.LOUPE_LOG_LEVEL ?? 'info';
     const redis = { REDIS_URL: this.config!.REDIS_URL, REDIS_CLUSTER_NODES: this.config!.REDIS_CLUSTER_NODES };
     for (let w = 0; w < n; w++) {
-      const shards = range(layout.shards).filter((s) => s % n === w);
+      const shards = this.owned.filter((_, i) => i % n === w);
       const host = new ShardWorkerHost(
         w,
         shards,
@@ -220,14 +241,14 @@ export class SearcherPool {
     }, Math.min(1000, stuckMs / 2));
     watchdog.unref();
     this.timers.push(watchdog);
-    this.log.info({ shards: layout.shards, workers: n }, 'shard searchers starting');
+    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n }, 'shard searchers starting');
   }
 
-  private fanOut(queries: WireQuery[], shards: number, deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {
+  private fanOut(queries: WireQuery[], shards: number[], deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {
     const reqId = this.nextReq++;
     const answers = new Map<number, ShardAnswer>();
     const waiting = new Set<number>();
-    for (let s = 0; s < shards; s++) {
+    for (const s of shards) {
       const host = this.hostOfShard.get(s);
       if (host?.ready.has(s) && host.send({ type: 'search', reqId, shard: s, queries }, `${reqId}:${s}`)) waiting.add(s);
       else failed.add(s);
@@ -270,7 +291,8 @@ export class SearcherPool {
   }
 }
 
-function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
+/** A query checked against the layout (level, code length, k, maxDistance); SearchInputError when it does not fit. */
+export function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
   const levels = levelSizes(layout).length;
   if (!Number.isInteger(q.level) || q.level < 0 || q.level >= levels) throw new SearchInputError(`level must be 0..${levels - 1}`);
   const bytes = codeBytes(layout);

@@ -6,7 +6,7 @@ export const errorBody = {
   type: 'object',
   required: ['error', 'message'],
   properties: {
-    error: { type: 'string', description: 'error code: BadRequest, Unauthorized, NotFound, TooLarge, UnsupportedMediaType, an image rejection reason (too-small, not-an-image, ...), RedisUnavailableError, QueryOverloadedError, InternalError' },
+    error: { type: 'string', description: 'error code: BadRequest, Unauthorized, NotFound, TooLarge, UnsupportedMediaType, an image rejection reason (too-small, not-an-image, ...), RedisUnavailableError, QueryOverloadedError, SourceUnavailable, InternalError' },
     message: { type: 'string' },
   },
   additionalProperties: false,
@@ -23,7 +23,7 @@ const descriptions = {
   413: 'Body, image dimensions or pixel count above the limits',
   415: 'Content-Type not accepted, or the bytes are not an image this service decodes',
   500: 'Internal error (logged)',
-  503: 'Unavailable for now: Redis unreachable, or too many queries waiting for the encoder. Retry-After says when to try again',
+  503: 'Unavailable for now: Redis unreachable, too many queries waiting for the encoder, or (thumbnails) the source not answering. Retry-After says when to try again',
 } as const;
 
 export type ErrorStatus = keyof typeof descriptions;

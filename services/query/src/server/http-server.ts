@@ -10,6 +10,9 @@ import type { SearchParams } from '../search-types.ts';
 import { searchRequestBody, searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 import { deadLetterRoutes, type DeadLetterApi } from './dead-letter-routes.ts';
 import { duplicateRoutes, type DuplicatesApi } from './duplicate-routes.ts';
+import { thumbnailRoutes } from './thumbnail-routes.ts';
+import { webRoutes } from './web-routes.ts';
+import type { ThumbnailService } from '../thumbnail.service.ts';
 
 export interface HttpServerDeps {
   query: QueryService;
@@ -27,6 +30,8 @@ export interface HttpServerDeps {
   deadLetters?: DeadLetterApi;
   /** Duplicate groups: /v1/duplicates (absent: no such routes). */
   duplicates?: DuplicatesApi;
+  /** Thumbnails of indexed images at /v1/thumbnail/{key} (absent: no such route). */
+  thumbnails?: ThumbnailService;
 }
 
 /** Maps an image rejected by prepareImage to the status a client should see. */
@@ -63,8 +68,19 @@ export async function buildHttpServer(d: HttpServerDeps) {
       return reply.code(401).send({ error: 'Unauthorized', message: 'missing or wrong bearer token' });
     }
   });
+  // close() answers the requests in flight, but a keep-alive connection would then hold it until
+  // its client hangs up (keepAliveTimeout, 72 s): while closing, answers say `Connection: close`
+  // and connections left idle are closed as soon as their last answer is out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     d.metrics.requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
   });
 
   app.setErrorHandler((err: FastifyError & { reason?: string }, req, reply) => {
@@ -124,6 +140,8 @@ export async function buildHttpServer(d: HttpServerDeps) {
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
   if (d.deadLetters) await app.register(deadLetterRoutes(d.deadLetters));
   if (d.duplicates) await app.register(duplicateRoutes(d.duplicates));
+  if (d.thumbnails) await app.register(thumbnailRoutes(d.thumbnails));
+  await app.register(webRoutes());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   // Ready means the mirrors can answer: with Redis down they still do (stale), so an orchestrator
   // keeps sending image and code searches here; the body says Redis is down.

@@ -182,6 +182,42 @@ export const deadLetterRetryRouteSchema = {
   },
 } as const;
 
+const binary = { schema: { type: 'string', format: 'binary' } } as const;
+
+export const thumbnailRouteSchema = {
+  summary: 'A thumbnail of an indexed image (the web page shows hits with these)',
+  description:
+    'Read from the source and bounded to `size` px on its longer side (never enlarged). WebP when the Accept header names image/webp, else JPEG. ' +
+    'Headers X-Image-Width and X-Image-Height give the indexed image\'s size (after EXIF orientation), the pixels a hit\'s `region` is in. ' +
+    'Cached in memory; ETag and If-None-Match (304). 404 when the key is not indexed or the source no longer has it; ' +
+    '503 while Redis (the key map) or the source is unreachable.',
+  security: [{ bearer: [] }],
+  params: {
+    type: 'object',
+    required: ['key'],
+    properties: { key: { type: 'string', minLength: 1, maxLength: 1024, description: 'the object key, URL-encoded (a / as %2F)' } },
+  },
+  querystring: {
+    type: 'object',
+    properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 256, description: 'longer side in pixels' } },
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      description: 'The thumbnail',
+      headers: {
+        ETag: { type: 'string' },
+        'Cache-Control': { type: 'string' },
+        'X-Image-Width': { type: 'integer', description: 'width of the indexed image, in the pixels of hits\' boxes' },
+        'X-Image-Height': { type: 'integer' },
+      },
+      content: { 'image/webp': binary, 'image/jpeg': binary },
+    },
+    304: { description: 'Not modified: the If-None-Match ETag is current', type: 'null' },
+    ...errorResponses(400, 401, 404, 500, 503),
+  },
+} as const;
+
 const duplicateGroup = {
   type: 'object',
   required: ['id', 'original', 'members', 'reclaimableBytes'],
