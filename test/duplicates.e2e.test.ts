@@ -1,4 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -119,6 +121,22 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
     expect((await duplicates('?prefix=coffee/')).groups.map((x) => x.id)).toEqual(['coffee/original.jpg']);
     expect(await duplicates('?minSize=4')).toMatchObject({ total: 1, groups: [{ id: 'coffee/original.jpg' }] });
     expect((await fetch(`${pipeline.base}/v1/duplicates?minSize=1`)).status).toBe(400);
+  });
+
+  it('loupe duplicates prints the report: each original, its members, and the bytes they free', async () => {
+    // Asynchronously: the query service answering it runs in this process.
+    const loupe = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'bin/loupe.mjs'), 'duplicates', ...args], {
+        env: { ...process.env, LOUPE_QUERY_PORT: new URL(pipeline.base).port, LOUPE_LOG_LEVEL: 'warn' },
+      });
+    const csv = await loupe('--csv');
+    const rows = csv.stdout.trim().split('\n').map((l) => l.split(','));
+    expect(rows[0]).toEqual(['group', 'key', 'relation', 'score', 'bytes', 'box']);
+    expect(rows.filter((r) => r[2] === 'original').map((r) => r[1])).toEqual(['cat/larger-copy.png', 'coffee/original.jpg']);
+    const freed = [...files].filter(([k]) => k.startsWith('cat/') || k.startsWith('coffee/')).reduce((n, [, b]) => n + b.length, 0) -
+      files.get('cat/larger-copy.png')!.length - files.get('coffee/original.jpg')!.length;
+    expect((await loupe()).stdout).toContain(`2 groups, 6 objects besides their originals: deleting them frees`);
+    expect(JSON.parse((await loupe('--json')).stdout).reclaimableBytes).toBe(freed);
   });
 
   const remove = async (...keys: string[]) => {
