@@ -97,11 +97,12 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
     expect(r.total).toBe(2);
     expect(r.nextCursor).toBeNull();
     const summary = r.groups.map((g) => ({ original: g.original.key, members: g.members.map((m) => [m.key, m.relation]) }));
+    // Largest first.
     expect(summary).toEqual([
-      { original: 'cat/larger-copy.png', members: [['cat/crop.jpg', 'crop-of'], ['cat/original.jpg', 'copy']] },
       { original: 'coffee/original.jpg', members: [['coffee/crop.jpg', 'crop-of'], ['coffee/in-scene.jpg', 'contains'], ['coffee/medium.jpg', 'copy'], ['coffee/small.jpg', 'copy']] },
+      { original: 'cat/larger-copy.png', members: [['cat/crop.jpg', 'crop-of'], ['cat/original.jpg', 'copy']] },
     ]);
-    const coffee = r.groups[1];
+    const coffee = r.groups[0];
     expect(coffee.original).toMatchObject({ width: 600, height: 400, bytes: files.get('coffee/original.jpg')!.length });
     expect(coffee.reclaimableBytes).toBe(['coffee/medium.jpg', 'coffee/small.jpg', 'coffee/crop.jpg', 'coffee/in-scene.jpg'].reduce((n, k) => n + files.get(k)!.length, 0));
     for (const m of coffee.members) expect(m.bytes).toBe(files.get(m.key)!.length);
@@ -114,10 +115,11 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
     expect(burst.status).toBe(404);
     expect((await burst.json()).error).toBe('NotFound');
     const first = await duplicates('?limit=1');
-    expect(first.groups.map((x) => x.id)).toEqual(['cat/larger-copy.png']);
+    expect(first.groups.map((x) => x.id)).toEqual(['coffee/original.jpg']);
     const second = await duplicates(`?limit=1&cursor=${encodeURIComponent(first.nextCursor!)}`);
-    expect(second.groups.map((x) => x.id)).toEqual(['coffee/original.jpg']);
+    expect(second.groups.map((x) => x.id)).toEqual(['cat/larger-copy.png']);
     expect(second.nextCursor).toBeNull();
+    expect((await fetch(`${pipeline.base}/v1/duplicates?cursor=nonsense`)).status).toBe(400);
     expect((await duplicates('?prefix=coffee/')).groups.map((x) => x.id)).toEqual(['coffee/original.jpg']);
     expect(await duplicates('?minSize=4')).toMatchObject({ total: 1, groups: [{ id: 'coffee/original.jpg' }] });
     expect((await fetch(`${pipeline.base}/v1/duplicates?minSize=1`)).status).toBe(400);
@@ -132,7 +134,7 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
     const csv = await loupe('--csv');
     const rows = csv.stdout.trim().split('\n').map((l) => l.split(','));
     expect(rows[0]).toEqual(['group', 'key', 'relation', 'score', 'bytes', 'box']);
-    expect(rows.filter((r) => r[2] === 'original').map((r) => r[1])).toEqual(['cat/larger-copy.png', 'coffee/original.jpg']);
+    expect(rows.filter((r) => r[2] === 'original').map((r) => r[1])).toEqual(['coffee/original.jpg', 'cat/larger-copy.png']);
     const freed = [...files].filter(([k]) => k.startsWith('cat/') || k.startsWith('coffee/')).reduce((n, [, b]) => n + b.length, 0) -
       files.get('cat/larger-copy.png')!.length - files.get('coffee/original.jpg')!.length;
     expect((await loupe()).stdout).toContain(`2 groups, 6 objects besides their originals: deleting them frees`);

@@ -56,7 +56,7 @@ describe('OpenAPI document: every answer of the RPC matches it (real Redis, real
       reclaimableBytes: 9_000,
     };
     await writer.hset(GroupKeys.groups, group.id, JSON.stringify(group));
-    await writer.zadd(GroupKeys.ids, 0, group.id);
+    await writer.zadd(GroupKeys.ids, 0, `0999999998:${group.id}`); // listing order: larger groups first
     await writer.hset(GroupKeys.member, 'photos/cat.jpg', group.id, 'photos/dog.jpg', group.id);
     writer.disconnect();
     query = await startQuery(config);

@@ -52,7 +52,7 @@ export const DEAD_LETTERS_BY_TIME_KEY = 'loupe:{dead}:by-time';
  * - `edges`: hash key -> JSON [{to, rel, score, box?}], the key's matches, stored on both ends
  * - `member`: hash key -> id of its group (grouped keys only)
  * - `groups`: hash id -> JSON group (original, members with relations, reclaimable bytes)
- * - `ids`: sorted set of group ids, all at score 0 (listed in key order by ZRANGEBYLEX)
+ * - `ids`: sorted set of `<10^9 - size>:<id>` per group, all at score 0: ZRANGEBYLEX lists largest first
  * - `epoch`: counter bumped by every change; WATCHed, so concurrent upkeep retries instead of interleaving
  */
 export const GroupKeys = {

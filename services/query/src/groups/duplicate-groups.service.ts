@@ -2,7 +2,7 @@ import type { GroupJob, Logger, OriginalCriterion } from '@loupe/shared';
 import type { QueryService } from '../query.service.ts';
 import type { SearchHit } from '../search-types.ts';
 import { buildGroup, components, edgeOf, reverseEdge, type DuplicateGroup, type Edge, type ObjectInfo } from './group-builder.ts';
-import type { GroupChange, GroupRepository } from './group.repository.ts';
+import { idOfListingKey, listingKey, type GroupChange, type GroupRepository } from './group.repository.ts';
 
 /** Matches one object's search keeps: more copies than this are still grouped, through each other. */
 export const GROUP_SEARCH_K = 32;
@@ -111,7 +111,7 @@ export class DuplicateGroupsService {
       edgesSet: changed.filter((k) => graph.get(k)!.length).map((k) => [k, graph.get(k)!]),
       edgesDel: [...touched].filter((k) => !graph.get(k)?.length),
       memberDel: [...nodes, key],
-      groupsDel: [...groupIds],
+      groupsDel: oldGroups,
       groupsSet: groups,
     };
   }
@@ -122,32 +122,43 @@ export class DuplicateGroupsService {
   }
 
   /**
-   * Groups in the order of their ids (the originals' keys), after `cursor`; `prefix` keeps groups
-   * with a member (or the original) under it, `minSize` groups of at least that many objects, the
-   * original included. `total` counts every group the filters keep.
+   * Groups, largest first, then by id (the original's key), after `cursor` (an earlier page's
+   * `nextCursor`); `prefix` keeps groups with a member (or the original) under it, `minSize` groups
+   * of at least that many objects, the original included. `total` counts every group the filters keep.
    */
   async list(p: { limit: number; cursor?: string; prefix?: string; minSize?: number }): Promise<DuplicateListing> {
     const minSize = p.minSize ?? 2;
     const keep = (g: DuplicateGroup) => g.members.length + 1 >= minSize && (!p.prefix || [g.id, ...g.members.map((m) => m.key)].some((k) => k.startsWith(p.prefix!)));
+    const from = p.cursor === undefined ? undefined : decodeCursor(p.cursor);
     const filtered = p.prefix !== undefined || minSize > 2;
     const page: DuplicateGroup[] = [];
     let total = filtered ? 0 : await this.repo.count();
     let more = false;
     // Filtered, every group is read to count them; else from the cursor until one past the page.
-    let after = filtered ? undefined : p.cursor;
+    let after = filtered ? undefined : from;
     for (;;) {
-      const ids = await this.repo.idsAfter(after, 500);
-      if (!ids.length) break;
-      for (const g of await this.repo.groups(ids)) {
+      const keys = await this.repo.listingAfter(after, 500);
+      if (!keys.length) break;
+      const groups = await this.repo.groups(keys.map(idOfListingKey));
+      for (const g of groups) {
         if (!keep(g)) continue;
         if (filtered) total++;
-        if (p.cursor !== undefined && g.id <= p.cursor) continue;
+        if (from !== undefined && Buffer.compare(Buffer.from(listingKey(g)), Buffer.from(from)) <= 0) continue;
         if (page.length < p.limit) page.push(g);
         else more = true;
       }
-      after = ids[ids.length - 1];
+      after = keys[keys.length - 1];
       if (!filtered && more) break;
     }
-    return { groups: page, nextCursor: more ? page[page.length - 1].id : null, total };
+    return { groups: page, nextCursor: more ? Buffer.from(listingKey(page[page.length - 1])).toString('base64url') : null, total };
   }
 }
+
+/** A listing cursor is a group's listing key, base64url: opaque to clients. */
+function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString();
+  if (!/^\d{10}:./s.test(key)) throw new DuplicateCursorError(`cursor ${JSON.stringify(cursor)} is not one a listing gave`);
+  return key;
+}
+
+export class DuplicateCursorError extends Error {}

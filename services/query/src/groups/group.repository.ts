@@ -15,8 +15,21 @@ export interface GroupChange {
   edgesSet: [string, Edge[]][];
   edgesDel: string[];
   memberDel: string[];
-  groupsDel: string[];
+  groupsDel: DuplicateGroup[];
   groupsSet: DuplicateGroup[];
+}
+
+/**
+ * A group's member of the `ids` sorted set (all at score 0, so in byte order): larger groups first,
+ * then by id. It is also the listing's cursor.
+ */
+export function listingKey(g: DuplicateGroup): string {
+  return `${String(1e9 - (g.members.length + 1)).padStart(10, '0')}:${g.id}`;
+}
+
+/** The group id of a listing key. */
+export function idOfListingKey(k: string): string {
+  return k.slice(11);
 }
 
 /**
@@ -58,8 +71,8 @@ export class GroupRepository {
     return id ? ((await this.groups([id]))[0] ?? null) : null;
   }
 
-  /** Up to `count` group ids after `after` (exclusive), in key order. */
-  async idsAfter(after: string | undefined, count: number): Promise<string[]> {
+  /** Up to `count` listing keys after `after` (exclusive), largest groups first. */
+  async listingAfter(after: string | undefined, count: number): Promise<string[]> {
     return this.redis.zrangebylex(GroupKeys.ids, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', 0, count);
   }
 
@@ -75,9 +88,9 @@ export class GroupRepository {
     if (c.edgesDel.length) m.hdel(GroupKeys.edges, ...c.edgesDel);
     if (c.edgesSet.length) m.hset(GroupKeys.edges, ...c.edgesSet.flatMap(([k, v]) => [k, JSON.stringify(v)]));
     if (c.memberDel.length) m.hdel(GroupKeys.member, ...c.memberDel);
-    if (c.groupsDel.length) m.hdel(GroupKeys.groups, ...c.groupsDel).zrem(GroupKeys.ids, ...c.groupsDel);
+    if (c.groupsDel.length) m.hdel(GroupKeys.groups, ...c.groupsDel.map((g) => g.id)).zrem(GroupKeys.ids, ...c.groupsDel.map(listingKey));
     for (const g of c.groupsSet) {
-      m.hset(GroupKeys.groups, g.id, JSON.stringify(g)).zadd(GroupKeys.ids, 0, g.id);
+      m.hset(GroupKeys.groups, g.id, JSON.stringify(g)).zadd(GroupKeys.ids, 0, listingKey(g));
       m.hset(GroupKeys.member, ...[g.id, ...g.members.map((x) => x.key)].flatMap((k) => [k, g.id]));
     }
     return (await m.exec()) !== null;

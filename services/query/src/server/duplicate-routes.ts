@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { QueryInputError } from '../query.service.ts';
-import type { DuplicateGroupsService } from '../groups/duplicate-groups.service.ts';
+import { DuplicateCursorError, type DuplicateGroupsService } from '../groups/duplicate-groups.service.ts';
 import { duplicateGroupRouteSchema, duplicateListRouteSchema } from './route-schemas.ts';
 
 export type DuplicatesApi = Pick<DuplicateGroupsService, 'list' | 'groupOf'>;
@@ -9,7 +9,12 @@ export type DuplicatesApi = Pick<DuplicateGroupsService, 'list' | 'groupOf'>;
 export const duplicateRoutes = (api: DuplicatesApi): FastifyPluginAsync => async (app) => {
   app.get('/v1/duplicates', { schema: duplicateListRouteSchema }, async (req) => {
     const q = req.query as { limit: number; cursor?: string; prefix?: string; minSize: number };
-    return api.list({ limit: q.limit, cursor: q.cursor || undefined, prefix: q.prefix || undefined, minSize: q.minSize });
+    try {
+      return await api.list({ limit: q.limit, cursor: q.cursor || undefined, prefix: q.prefix || undefined, minSize: q.minSize });
+    } catch (e) {
+      if (e instanceof DuplicateCursorError) throw new QueryInputError(400, e.message);
+      throw e;
+    }
   });
   // A wildcard, since object keys hold slashes; documented as the {key} it is.
   const documentKey = ({ schema }: { schema: object }) => ({

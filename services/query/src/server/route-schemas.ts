@@ -256,7 +256,7 @@ const duplicateGroup = {
 
 export const duplicateListRouteSchema = {
   summary: 'Duplicate groups: copies, crops and pictures holding others, each with its elected original',
-  description: 'Groups in the order of their ids (the originals\' keys). Page with `cursor` = the `nextCursor` of the previous page.',
+  description: 'Groups largest first, then by id (the original\'s key). Page with `cursor` = the `nextCursor` of the previous page.',
   security: [{ bearer: [] }],
   querystring: {
     type: 'object',
