@@ -16,43 +16,20 @@
  *
  * Prints tables and, last, one JSON line.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { loadConfig, REPO_ROOT } from '../packages/shared/src/index.ts';
+import { loadConfig } from '../packages/shared/src/index.ts';
 import { startQuery } from '../services/query/src/index.ts';
 import { startPipeline, waitFor } from '../test/support/pipeline.ts';
 import { freePort, startRedis } from '../test/support/redis-server.ts';
 import { startS3 } from '../test/support/s3-server.ts';
+import { SAMPLES, samplePhotos, sampleQueries } from './support/sample-queries.ts';
 
-const SAMPLES = path.join(REPO_ROOT, 'samples');
-const photos = readdirSync(SAMPLES).filter((f) => f.endsWith('.jpg')).sort();
+const photos = samplePhotos();
 const BUCKET = 'bench';
 const CLIENTS = 8;
 const PER_CLIENT = 12;
-
-interface Query {
-  name: string;
-  kind: 'copy' | 'crop-25' | 'crop-10';
-  bytes: Buffer;
-}
-
-async function makeQueries(): Promise<Query[]> {
-  const out: Query[] = [];
-  for (const name of photos) {
-    const file = path.join(SAMPLES, name);
-    const { width, height } = await sharp(file).metadata();
-    out.push({ name, kind: 'copy', bytes: await sharp(file).resize(Math.round(width! * 0.6)).jpeg({ quality: 80 }).toBuffer() });
-    for (const [area, kind, fx, fy] of [[0.25, 'crop-25', 0.3, 0.4], [0.1, 'crop-10', 0.8, 0.2]] as const) {
-      const w = Math.round(width! * Math.sqrt(area));
-      const h = Math.round(height! * Math.sqrt(area));
-      const crop = sharp(file).extract({ left: Math.round((width! - w) * fx), top: Math.round((height! - h) * fy), width: w, height: h });
-      out.push({ name, kind, bytes: await crop.jpeg({ quality: 85 }).toBuffer() });
-    }
-  }
-  return out;
-}
 
 async function search(base: string, body: Buffer | string, type: string): Promise<{ status: number; ms: number; top?: string; phases: Record<string, number> }> {
   const t0 = performance.now();
@@ -84,7 +61,7 @@ try {
     const s = await (await fetch(`${pipeline.base}/v1/stats`)).json();
     return s.indexed === photos.length && s.pending === 0;
   });
-  const queries = await makeQueries();
+  const queries = await sampleQueries(photos);
   const services = { onnx: pipeline.base, wasm: `http://127.0.0.1:${wasmPort}` };
   for (const [runtime, base] of Object.entries(services)) {
     const stats = await (await fetch(`${base}/v1/stats`)).json();

@@ -5,7 +5,12 @@ import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
 import { TopKCollector } from './top-k-collector.ts';
 
-/** Blocks (of 16 records) in the first window of a k-NN scan; later windows double. */
+/**
+ * Blocks (of 16 records) in the first window of a k-NN scan at most; later windows double. Every
+ * record of the first window is emitted (the threshold is still the radius), so it holds about 2k
+ * records: a search of k = 10 then offers ~150 records to the collector instead of over a thousand
+ * (searches of many small shards paid more for those offers than for the scan).
+ */
 const FIRST_WINDOW_BLOCKS = 64;
 
 // The reference scan lives in its own file; re-exported here where it always was.
@@ -206,7 +211,7 @@ export class HammingScanner {
       // Windows that double from a few blocks: the threshold starts loose (every record of the
       // first window is emitted) and tightens after each window, instead of staying loose until
       // the out area fills.
-      let window = FIRST_WINDOW_BLOCKS;
+      let window = Number.isFinite(opts.k) ? Math.max(1, Math.min(FIRST_WINDOW_BLOCKS, Math.ceil((2 * opts.k) / BLOCK_RECORDS))) : FIRST_WINDOW_BLOCKS;
       while (block < endBlock && top.threshold >= 0) {
         const stop = Math.min(endBlock, block + window);
         const n = this.kernel.scanBlocks(this.stride, block, stop, top.threshold);

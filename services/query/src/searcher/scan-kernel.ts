@@ -1,4 +1,4 @@
-import { HammingScanner, MAX_CODE_BYTES, MIN_CODE_BYTES, MultiIndexHash, scanTopK, skipPredicate } from '@loupe/shared';
+import { HammingScanner, MAX_CODE_BYTES, MIN_CODE_BYTES, MultiIndexHash, scanTopK, skipPredicate } from '@loupe/shared/searcher-core';
 import { GrowableBytes } from './growable-bytes.ts';
 
 /** A record (object id * viewsAtLevel + view) and its Hamming distance to the query. */
@@ -24,12 +24,21 @@ export interface NearestOptions {
 }
 
 export interface LevelCodesOptions {
-  /** Keep a multi-index hash (sublinear radius / k-NN search) once the level holds this many records. */
+  /**
+   * Keep a multi-index hash (sublinear radius / k-NN search) once the level holds this many
+   * records; only for codes of up to MIH_MAX_CODE_BYTES.
+   */
   mihMinRecords?: number;
 }
 
 /** Below this many records a scan takes a few microseconds: an index is not worth its memory. */
 export const DEFAULT_MIH_MIN_RECORDS = 4096;
+/**
+ * Longer codes get no MIH: the nearest of a k-NN probe over 256-bit codes are ~90 bits away, too
+ * far for substring buckets to narrow anything, so its cost model sends every such search to the
+ * scan, while it would take 3x the codes' memory and most of the load time.
+ */
+export const MIH_MAX_CODE_BYTES = 8;
 
 /**
  * The packed codes of one level and the Hamming search over them: the one place the searchers
@@ -46,6 +55,8 @@ export interface LevelCodes {
    * load, and after live writes while it is still small); later writes keep it current.
    */
   ensureIndex(): void;
+  /** Room for this many records (a bulk load knows how many come). */
+  reserve(records: number): void;
   nearest(query: Uint8Array, opts: NearestOptions): RecordHit[];
   /** Strategy of the last nearest() call. */
   readonly lastStrategy: SearchStrategy;
@@ -59,7 +70,8 @@ export function createLevelCodes(codeBytes: number, opts: LevelCodesOptions = {}
 
 /**
  * Codes kept inside the shared wasm-SIMD (or JS) popcount kernel's memory (no copy per query),
- * plus a MultiIndexHash over the same records once the level is large enough. The MIH is built in
+ * plus, for codes of up to 64 bits, a MultiIndexHash over the same records once the level is large
+ * enough (longer codes: the exact scan alone, see MIH_MAX_CODE_BYTES). The MIH is built in
  * one pass after a bulk load and kept current record by record afterwards: an upsert re-adds the
  * object's records (their stale postings only cost a verified candidate until the next rebuild),
  * a delete removes them. Deleted objects are also skipped through the tombstones, as in the scan.
@@ -75,7 +87,7 @@ class KernelLevelCodes implements LevelCodes {
     opts: LevelCodesOptions,
   ) {
     this.scanner = new HammingScanner(codeBytes);
-    this.mihMinRecords = opts.mihMinRecords ?? DEFAULT_MIH_MIN_RECORDS;
+    this.mihMinRecords = codeBytes > MIH_MAX_CODE_BYTES ? Infinity : (opts.mihMinRecords ?? DEFAULT_MIH_MIN_RECORDS);
   }
 
   get indexed(): boolean {
@@ -105,6 +117,10 @@ class KernelLevelCodes implements LevelCodes {
   ensureIndex(): void {
     if (this.mih || this.scanner.count < this.mihMinRecords) return;
     this.mih = MultiIndexHash.fromScanner(this.scanner);
+  }
+
+  reserve(records: number): void {
+    this.scanner.reserve(records);
   }
 
   nearest(query: Uint8Array, o: NearestOptions): RecordHit[] {
@@ -141,6 +157,10 @@ class ReferenceLevelCodes implements LevelCodes {
   remove(): void {}
 
   ensureIndex(): void {}
+
+  reserve(records: number): void {
+    this.store.ensure(records * this.codeBytes);
+  }
 
   nearest(query: Uint8Array, o: NearestOptions): RecordHit[] {
     const count = Math.min(o.count, this.records);

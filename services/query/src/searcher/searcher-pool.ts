@@ -11,6 +11,7 @@ import {
   type RedisClient,
 } from '@loupe/shared';
 import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
+import { unpackAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
@@ -248,9 +249,10 @@ export class SearcherPool {
     const reqId = this.nextReq++;
     const answers = new Map<number, ShardAnswer>();
     const waiting = new Set<number>();
+    const packed = packCodes(queries);
     for (const s of shards) {
       const host = this.hostOfShard.get(s);
-      if (host?.ready.has(s) && host.send({ type: 'search', reqId, shard: s, queries }, `${reqId}:${s}`)) waiting.add(s);
+      if (host?.ready.has(s) && host.send({ type: 'search', reqId, shard: s, queries: packed }, `${reqId}:${s}`)) waiting.add(s);
       else failed.add(s);
     }
     return new Promise((resolve) => {
@@ -270,8 +272,8 @@ export class SearcherPool {
     if (msg.type === 'result') {
       const p = this.searches.get(msg.reqId);
       if (!p || !p.waiting.delete(msg.shard)) return; // a late answer after the deadline
-      if (msg.results) {
-        p.answers.set(msg.shard, { results: msg.results, objects: new Map(msg.objects) });
+      if (msg.answer) {
+        p.answers.set(msg.shard, unpackAnswer(msg.answer));
         if (msg.stale) p.stale.add(msg.shard);
       } else {
         p.failed.add(msg.shard);
@@ -304,6 +306,19 @@ export function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
     throw new SearchInputError('maxDistance must be a non-negative integer');
   }
   return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
+}
+
+/**
+ * The queries with their codes copied into one buffer: a message to a shard thread then clones
+ * one buffer instead of one per query (or a whole encoder batch a code is a view of).
+ */
+function packCodes(queries: WireQuery[]): WireQuery[] {
+  const all = new Uint8Array(queries.reduce((n, q) => n + q.code.length, 0));
+  let at = 0;
+  return queries.map((q) => {
+    all.set(q.code, at);
+    return { ...q, code: all.subarray(at, (at += q.code.length)) };
+  });
 }
 
 function range(n: number): number[] {

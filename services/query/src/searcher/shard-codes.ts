@@ -1,4 +1,4 @@
-import { POPCOUNT8 } from '@loupe/shared';
+import { POPCOUNT8 } from '@loupe/shared/searcher-core';
 import { GrowableBytes } from './growable-bytes.ts';
 import { ObjectInfoTable } from './object-info-table.ts';
 import { createLevelCodes, type LevelCodes, type LevelCodesOptions } from './scan-kernel.ts';

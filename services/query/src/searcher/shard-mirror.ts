@@ -9,7 +9,7 @@ import {
   type IndexLayout,
   type Logger,
   type RedisClient,
-} from '@loupe/shared';
+} from '@loupe/shared/searcher-core';
 import type { ObjectInfo } from './object-info-table.ts';
 import { ShardCodes } from './shard-codes.ts';
 import type { SearchStrategy } from './scan-kernel.ts';
@@ -63,7 +63,8 @@ export interface ShardMirrorOptions {
   batchSize?: number;
   /**
    * Keep a multi-index hash per level once it holds this many records (default 4096); Infinity
-   * turns MIH off (scan only). The MIH costs about 3x the codes' memory (see docs/benchmarks.md).
+   * turns MIH off (scan only). The MIH costs about 3x the codes' memory (see docs/benchmarks.md);
+   * only codes of up to 64 bits get one.
    */
   mihMinRecords?: number;
 }
@@ -231,6 +232,7 @@ export class ShardMirror {
       const into = codes.levels[level];
       const views = this.sizes[level];
       if (views === 0) continue;
+      into.reserve(objects * views);
       await this.repo.readLevel(level, codes.objectBytes(level), objects, this.chunkBytes, (first, buf) => into.write(first * views, buf));
     }
     await this.repo.readInChunks(this.repo.keys.tombstones, this.chunkBytes, (off, buf) => codes.tombstones.write(off, buf));

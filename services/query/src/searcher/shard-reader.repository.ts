@@ -1,5 +1,5 @@
-import { Cluster } from 'ioredis';
-import { ID_BUCKET_SIZE, PAGE_BYTES, objectsPerPage, pageSlot, quietConnectionErrors, type RedisClient, type ShardKeys } from '@loupe/shared';
+import { Cluster, type ChainableCommander } from 'ioredis';
+import { ID_BUCKET_SIZE, PAGE_BYTES, objectsPerPage, pageSlot, quietConnectionErrors, type RedisClient, type ShardKeys } from '@loupe/shared/searcher-core';
 
 /** One entry of a shard's change stream. */
 export interface ChangeEvent {
@@ -103,42 +103,58 @@ export class ShardReaderRepository {
   }
 
   /** The keys of ids 0..objects-1 (null where an id has none), reading ID_BUCKET_SIZE ids per list and listsPerTrip lists per round trip. */
-  async readKeys(objects: number, listsPerTrip: number, onKey: (id: number, key: Buffer | null) => void): Promise<void> {
-    const lists = Math.ceil(objects / ID_BUCKET_SIZE);
-    for (let from = 0; from < lists; from += listsPerTrip) {
-      const p = this.redis.pipeline();
-      const to = Math.min(lists, from + listsPerTrip);
-      for (let b = from; b < to; b++) p.lrangeBuffer(this.keys.idBucket(b), 0, ID_BUCKET_SIZE - 1);
-      const replies = (await p.exec()) ?? [];
-      for (let b = from; b < to; b++) {
-        const [err, entries] = replies[b - from] ?? [new Error('pipeline aborted'), null];
-        if (err) throw err;
+  readKeys(objects: number, listsPerTrip: number, onKey: (id: number, key: Buffer | null) => void): Promise<void> {
+    return this.readBatched(
+      Math.ceil(objects / ID_BUCKET_SIZE),
+      listsPerTrip,
+      (p, b) => p.lrangeBuffer(this.keys.idBucket(b), 0, ID_BUCKET_SIZE - 1),
+      (b, entries) =>
         (entries as Buffer[]).forEach((entry, i) => {
           const id = b * ID_BUCKET_SIZE + i;
           if (id < objects) onKey(id, keyOfEntry(entry));
-        });
-      }
-    }
+        }),
+    );
   }
 
-  private async readPages(pageKey: (page: number) => string, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
+  private readPages(pageKey: (page: number) => string, objectBytes: number, objects: number, chunkBytes: number, onPage: (first: number, bytes: Buffer) => void): Promise<void> {
     const per = objectsPerPage(objectBytes);
-    const pages = Math.ceil(objects / per);
-    const batch = Math.max(1, Math.floor(chunkBytes / PAGE_BYTES));
-    for (let from = 0; from < pages; from += batch) {
-      const p = this.redis.pipeline();
-      const to = Math.min(pages, from + batch);
-      for (let page = from; page < to; page++) {
-        const n = Math.min(per, objects - page * per);
-        p.getrangeBuffer(pageKey(page), 0, n * objectBytes - 1);
-      }
-      const replies = (await p.exec()) ?? [];
-      for (let page = from; page < to; page++) {
-        const [err, buf] = replies[page - from] ?? [new Error('pipeline aborted'), null];
-        if (err) throw err;
+    return this.readBatched(
+      Math.ceil(objects / per),
+      Math.max(1, Math.floor(chunkBytes / PAGE_BYTES)),
+      (p, page) => p.getrangeBuffer(pageKey(page), 0, Math.min(per, objects - page * per) * objectBytes - 1),
+      (page, buf) => {
         const bytes = buf as Buffer;
         onPage(page * per, bytes.subarray(0, bytes.length - (bytes.length % objectBytes)));
+      },
+    );
+  }
+
+  /**
+   * Items 0..count-1, `perTrip` commands to a pipeline, one pipeline ahead in flight: Redis serves
+   * the next while this thread copies the last (the load is round-trip and copy bound, not Redis).
+   * onReply sees every item's reply in order.
+   */
+  private async readBatched(count: number, perTrip: number, queue: (p: ChainableCommander, item: number) => void, onReply: (item: number, reply: unknown) => void): Promise<void> {
+    const send = (from: number) => {
+      const p = this.redis.pipeline();
+      for (let i = from; i < Math.min(count, from + perTrip); i++) queue(p, i);
+      return p.exec();
+    };
+    if (count <= 0) return;
+    let next = send(0);
+    try {
+      for (let from = 0; from < count; from += perTrip) {
+        const replies = (await next) ?? [];
+        if (from + perTrip < count) next = send(from + perTrip);
+        for (let i = from; i < Math.min(count, from + perTrip); i++) {
+          const [err, value] = replies[i - from] ?? [new Error('pipeline aborted'), null];
+          if (err) throw err;
+          onReply(i, value);
+        }
       }
+    } catch (e) {
+      next.catch(() => undefined); // the batch ahead is of no use now
+      throw e;
     }
   }
 

@@ -1,6 +1,6 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { createLogger, createRedis } from '@loupe/shared';
-import type { ObjectInfo } from './object-info-table.ts';
+import { createLogger, createRedis } from '@loupe/shared/searcher-core';
+import { packAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, ShardMirror } from './shard-mirror.ts';
 import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
 
@@ -53,9 +53,8 @@ port.on('message', (msg: ToWorker) => {
       }
       try {
         const results = msg.queries.map((q) => mirror.search(q.level, q.code, { k: q.k, maxDistance: q.maxDistance }));
-        const ids = new Set(results.flatMap((hits) => hits.map((h) => h.id)));
-        const objects = [...ids].map((id): [number, ObjectInfo] => [id, mirror.describe(id)]);
-        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, results, objects, stale: !mirror.isCurrent() });
+        const answer = packAnswer(results, (id) => mirror.describe(id));
+        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, answer, stale: !mirror.isCurrent() });
       } catch (e) {
         post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: String(e), inputError: e instanceof SearchInputError });
       }

@@ -1,6 +1,6 @@
 import type { IndexLayout, LoupeConfig } from '@loupe/shared';
-import type { ObjectInfo } from './object-info-table.ts';
-import type { MirrorHit, MirrorStats } from './shard-mirror.ts';
+import type { PackedAnswer } from './shard-answer-codec.ts';
+import type { MirrorStats } from './shard-mirror.ts';
 
 /** What a shard worker is started with (workerData). */
 export interface ShardWorkerData {
@@ -33,9 +33,8 @@ export type FromWorker =
       type: 'result';
       reqId: number;
       shard: number;
-      results?: MirrorHit[][];
-      /** Key and source size of every object in `results`, by id. */
-      objects?: [id: number, info: ObjectInfo][];
+      /** Hits per query and the key and source size of every object they name (unpackAnswer). */
+      answer?: PackedAnswer;
       /** The mirror may lack recent changes (Redis lost, not caught up yet). */
       stale?: boolean;
       error?: string;
