@@ -2,6 +2,7 @@ import type { GroupJob, Logger, OriginalCriterion } from '@loupe/shared';
 import type { QueryService } from '../query.service.ts';
 import type { SearchHit } from '../search-types.ts';
 import { buildGroup, components, edgeOf, reverseEdge, type DuplicateGroup, type Edge, type ObjectInfo } from './group-builder.ts';
+import { SearchBatcher } from './search-batcher.ts';
 import { idOfListingKey, listingKey, type GroupChange, type GroupRepository } from './group.repository.ts';
 
 /** Matches one object's search keeps: more copies than this are still grouped, through each other. */
@@ -30,7 +31,7 @@ export interface GroupSettings {
 
 /**
  * Keeps the duplicate groups current, one object at a time (the loupe-groups worker): an indexed
- * object's matches (QueryService.searchObject, one search) replace its stored edges, on both
+ * object's matches (QueryService.searchObjects: one search, batched with the jobs in flight) replace its stored edges, on both
  * ends; a deleted one's edges go. The groups its old and new edges touch are then rebuilt as the
  * connected components of their members' stored edges — so a join merges groups, and a delete or
  * a change that removes a link splits them — and each component of two or more elects its original.
@@ -43,11 +44,15 @@ export class DuplicateGroupsService {
     private readonly log: Logger,
   ) {}
 
+  private readonly searches = new SearchBatcher((objects: { key: string; size: { width: number; height: number } }[]) =>
+    this.query().searchObjects(objects, { k: GROUP_SEARCH_K, minScore: this.settings.minScore }),
+  );
+
   async refresh(job: GroupJob): Promise<void> {
     const key = job.key;
     const known = job.op === 'upsert' ? { w: job.width, h: job.height, bytes: job.bytes ?? 0, v: job.version ?? 0 } : (await this.repo.read([key])).info.get(key);
     // What the index holds now decides, whichever write queued the job: a key deleted since has no codes.
-    const hits = known ? await this.query().searchObject(key, { k: GROUP_SEARCH_K, minScore: this.settings.minScore, size: { width: known.w, height: known.h } }) : null;
+    const hits = known ? await this.searches.search({ key, size: { width: known.w, height: known.h } }) : null;
     const matches = hits ? await this.confirmed(key, hits) : [];
     // Searches overlap; the read-plan-write steps of this process take turns (WATCH is per connection).
     const turn = this.writing.then(() => this.write(key, hits && known ? { info: known, edges: matches.map(edgeOf) } : null));

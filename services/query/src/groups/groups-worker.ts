@@ -2,10 +2,10 @@ import { createWorker, GroupJobSchema, isRedisConnectionError, parseJob, QueueNa
 import type { DuplicateGroupsService } from './duplicate-groups.service.ts';
 
 /**
- * Jobs in flight: their searches overlap (the shard searchers are threads), and their writes are
- * ordered by the groups' WATCHed epoch — a step that lost the race re-reads and plans again.
+ * Jobs in flight: their searches go in batches (SearchBatcher), and their writes take turns in this
+ * process and are ordered by the groups' WATCHed epoch across processes.
  */
-const GROUPS_CONCURRENCY = 4;
+const GROUPS_CONCURRENCY = 16;
 
 /**
  * The loupe-groups worker, in the query service (it searches the mirrors the service holds); other
