@@ -12,6 +12,7 @@
  *
  *   npm run bench:duplicates                     # N = 100,000, 4 shards
  *   BENCH_N=5000 BENCH_SHARDS=2 npm run bench:duplicates
+ *   BENCH_N=60 npm run bench:duplicates          # the real objects alone, their groups printed
  *
  * Prints both runs and, last, one JSON line.
  */
@@ -28,6 +29,7 @@ import {
 import { IndexerService } from '../services/indexer/src/indexer.service.ts';
 import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
 import { startQuery } from '../services/query/src/index.ts';
+import type { DuplicateGroup } from '../services/query/src/groups/group-builder.ts';
 import { freePort, startRedis } from '../test/support/redis-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -110,6 +112,8 @@ async function run(layout: IndexLayout, real: IndexJob[], withGroups: boolean): 
     do {
       const page: { groups: unknown[]; nextCursor: string | null } = await (await fetch(`${base}/v1/duplicates?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
       count += page.groups.length;
+      // Real objects alone (BENCH_N=60): how the samples' copies and crops group, member by member.
+      if (N <= real.length) for (const g of page.groups as DuplicateGroup[]) console.log(`  ${g.original.key}: ${g.members.map((m) => `${m.key} ${m.relation} ${m.score}`).join(', ')}`);
       cursor = page.nextCursor;
     } while (cursor);
     return { indexS, doneS, reportS: (performance.now() - r0) / 1000, groups: count };

@@ -135,6 +135,12 @@ const deadLetter = {
   },
 } as const;
 
+/** `limit` and `cursor` of a paged listing (dead letters, duplicate groups). */
+const pageParameters = {
+  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  cursor: { type: 'string', maxLength: 2048 },
+} as const;
+
 export const deadLetterListRouteSchema = {
   summary: 'Objects whose current version failed (dead letters), newest first',
   description:
@@ -142,10 +148,7 @@ export const deadLetterListRouteSchema = {
   security: [{ bearer: [] }],
   querystring: {
     type: 'object',
-    properties: {
-      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-      cursor: { type: 'string', maxLength: 2048 },
-    },
+    properties: pageParameters,
     additionalProperties: false,
   },
   response: {
@@ -261,8 +264,7 @@ export const duplicateListRouteSchema = {
   querystring: {
     type: 'object',
     properties: {
-      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-      cursor: { type: 'string', maxLength: 2048 },
+      ...pageParameters,
       prefix: { type: 'string', maxLength: 1024, description: 'only groups with a member (or the original) whose key starts with it' },
       minSize: { type: 'integer', minimum: 2, maximum: 1_000_000, default: 2, description: 'only groups of at least this many objects, the original included' },
     },
