@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
@@ -11,7 +11,20 @@ import { startPipeline, waitFor, type RunningPipeline } from './support/pipeline
 import { openQueues, type TestQueues } from './support/test-queues.ts';
 
 const SAMPLES = path.join(REPO_ROOT, 'samples');
-const PHOTOS = path.join(os.homedir(), '.cache/loupe-datasets/photos');
+const PHOTOS = path.join(process.env.LOUPE_DATASETS ?? path.join(os.homedir(), '.cache/loupe-datasets'), 'photos');
+/**
+ * Two photos of one scene: the photo data set's stereo pair when it is there (scripts outside the
+ * tree fetch it), else two crops of one sample that overlap by a tenth of its width.
+ */
+async function burstPair(): Promise<[string, Buffer][]> {
+  const pair = ['sk-motorcycle_left.png', 'sk-motorcycle_right.png'].map((f) => path.join(PHOTOS, f));
+  if (pair.every((f) => existsSync(f))) return Promise.all(pair.map(async (f) => [`burst/${path.basename(f)}`, await sharp(f).toBuffer()] as [string, Buffer]));
+  const wall = path.join(SAMPLES, 'graffiti.jpg');
+  return [
+    ['burst/left.jpg', await crop(wall, 0, 0, 0.55, 1)],
+    ['burst/right.jpg', await crop(wall, 0.45, 0, 0.55, 1)],
+  ];
+}
 
 /** A JPEG of `file` resized to `scale` of its width. */
 async function resized(file: string, scale: number): Promise<Buffer> {
@@ -45,6 +58,7 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
   let pipeline: RunningPipeline;
   let queues: TestQueues;
   const files = new Map<string, Buffer>();
+  let burst: [string, Buffer][];
 
   const settled = () =>
     waitFor('indexing and group upkeep done', async () => {
@@ -62,12 +76,13 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
     files.set('coffee/medium.jpg', await resized(coffee, 0.8));
     files.set('coffee/small.jpg', await resized(coffee, 0.6));
     files.set('coffee/crop.jpg', await crop(coffee, 0.25, 0.25, 0.5, 0.5));
-    files.set('coffee/in-scene.jpg', await pasted(path.join(PHOTOS, 'cv-stuff.jpg'), coffee, 0.5, 0.3, 0.2));
+    files.set('coffee/in-scene.jpg', await pasted(path.join(SAMPLES, 'leuven.jpg'), coffee, 0.5, 0.3, 0.2));
     files.set('cat/original.jpg', await sharp(cat).jpeg({ quality: 95 }).toBuffer());
     files.set('cat/larger-copy.png', await sharp(cat).resize({ width: 600 }).png().toBuffer());
     files.set('cat/crop.jpg', await crop(cat, 0.3, 0.2, 0.5, 0.5));
-    // Two photos of one scene from a stereo pair (a burst-like pair): never grouped.
-    for (const f of ['sk-motorcycle_left.png', 'sk-motorcycle_right.png']) files.set(`burst/${f}`, await sharp(path.join(PHOTOS, f)).toBuffer());
+    // Two photos of one scene (a burst-like pair): never grouped.
+    burst = await burstPair();
+    for (const [k, b] of burst) files.set(k, b);
     for (const f of ['astronaut.jpg', 'rocket.jpg', 'fruits.jpg', 'building.jpg']) files.set(`other/${f}`, await sharp(path.join(SAMPLES, f)).toBuffer());
 
     redis = await startRedis();
@@ -111,9 +126,11 @@ describe('duplicate groups through the whole pipeline (folder source, real CNN)'
   it('answers the group of one key, 404 for a key in none, and pages and filters the list', async () => {
     const g: Group = await (await fetch(`${pipeline.base}/v1/duplicates/coffee/crop.jpg`)).json();
     expect(g.original.key).toBe('coffee/original.jpg');
-    const burst = await fetch(`${pipeline.base}/v1/duplicates/burst/sk-motorcycle_left.png`);
-    expect(burst.status).toBe(404);
-    expect((await burst.json()).error).toBe('NotFound');
+    for (const [key] of burst) {
+      const none = await fetch(`${pipeline.base}/v1/duplicates/${key}`);
+      expect(none.status, key).toBe(404);
+      expect((await none.json()).error).toBe('NotFound');
+    }
     const first = await duplicates('?limit=1');
     expect(first.groups.map((x) => x.id)).toEqual(['coffee/original.jpg']);
     const second = await duplicates(`?limit=1&cursor=${encodeURIComponent(first.nextCursor!)}`);
