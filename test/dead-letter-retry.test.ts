@@ -101,11 +101,27 @@ describe('retry of an encode-stage dead letter (real Redis, S3 emulator)', () =>
       .toEqual({ op: 'upsert', key: KEY, etag, size: expect.any(Number), version: 42 });
   });
 
+  it('retries a video\'s keyframe by cutting its video again', async () => {
+    // As if KEY were a video whose frame at 4 s failed at the encoder.
+    const frame = `${KEY}#t=4`;
+    await failed.record({ stage: 'encode', key: frame, etag, reason: 'bad canonical raster: x', at: new Date().toISOString() });
+    await queues.encode.add('encode', { key: frame }, { jobId: objectJobId('encode', frame, etag, 42) });
+    const waiting = (await queues.ingest.getJobs(['waiting'])).length;
+
+    expect(await deadLetters.service.retry(frame)).toBe('requeued');
+    expect(await queues.encode.getJob(objectJobId('encode', frame, etag, 42))).toBeUndefined();
+    const jobs = (await queues.ingest.getJobs(['waiting'])).map((j) => IngestJobSchema.parse(j.data));
+    expect(jobs).toHaveLength(waiting + 1);
+    expect(jobs.filter((j) => j.key !== KEY)).toEqual([]);
+    expect(await failed.get(frame)).toMatchObject({ stage: 'encode' });
+    await failed.clear([frame]);
+  });
+
   it('answers null for a key that is not a dead letter, and drops one the source no longer has', async () => {
     expect(await deadLetters.service.retry('cam/never-failed.jpg')).toBeNull();
     await s3.remove(BUCKET, KEY);
     expect(await deadLetters.service.retry(KEY)).toBe('dropped');
     expect(await failed.count()).toBe(0);
-    expect(await queues.ingest.getJobs(['waiting'])).toHaveLength(3);
+    expect(await queues.ingest.getJobs(['waiting'])).toHaveLength(4);
   });
 });

@@ -45,8 +45,8 @@ describe('the whole pipeline: S3 -> ingest -> encoder -> indexer -> query', () =
     expect(s.indexed).toBe(photos.length);
     expect(s.shards).toHaveLength(4);
     expect(s.shards.filter((x: any) => x.live > 0).length).toBeGreaterThan(1);
-    // The encoder and the query service say what they run the CNN on.
-    expect(s.runtime).toEqual({ query: 'onnx', encoders: { onnx: 1 } });
+    // The encoder and the query service say what they run the CNN on, and ingest what it cuts videos with.
+    expect(s.runtime).toEqual({ query: 'onnx', encoders: { onnx: 1 }, ffmpeg: expect.stringMatching(/ \((npm|system)\)$|^none$/) });
   });
 
   it('finds each photo first, at distance 0, when searched by its own bytes', async () => {

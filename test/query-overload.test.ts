@@ -73,6 +73,6 @@ describe('query service under a burst of image queries (1 encoding thread, queue
     expect(metrics).toContain('loupe_inference_runtime_info{runtime="onnx"} 1');
     expect(metrics).toMatch(new RegExp(`loupe_search_overloaded_total ${refused.length}\\b`));
     const stats = await (await fetch(`${base}/v1/stats`)).json();
-    expect(stats.runtime).toEqual({ query: 'onnx', encoders: {} });
+    expect(stats.runtime).toEqual({ query: 'onnx', encoders: {}, ffmpeg: 'unknown' });
   });
 });

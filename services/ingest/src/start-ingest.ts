@@ -8,6 +8,11 @@ import {
   givenUpReason,
   DeadLetterRepository,
   imageLimits,
+  KeyframeExtractor,
+  locateFfmpeg,
+  videoLimits,
+  writeFfmpegReport,
+  type FfmpegBinary,
   isRedisConnectionError,
   RedisHealth,
   DEFAULT_VIEW_PLAN,
@@ -24,6 +29,7 @@ import {
 import { EventSequencerRepository } from './repositories/event-sequencer.repository.ts';
 import { SeenObjectRepository } from './repositories/seen-object.repository.ts';
 import { SourceLockRepository } from './repositories/source-lock.repository.ts';
+import { VideoFramesRepository } from './repositories/video-frames.repository.ts';
 import { SqsEventQueueRepository } from './repositories/sqs-event-queue.repository.ts';
 import { BackpressureService } from './services/backpressure.service.ts';
 import { DiscoveryService, type DiscoveryReport } from './services/discovery.service.ts';
@@ -33,6 +39,7 @@ import { ObjectJobsService } from './services/object-jobs.service.ts';
 import { S3EventService } from './services/s3-event.service.ts';
 import { SourceLockService } from './services/source-lock.service.ts';
 import { SourceRetryAbortedError, SourceRetryService, type SourceRetryOptions } from './services/source-retry.service.ts';
+import { VideoIngestService } from './services/video-ingest.service.ts';
 
 export interface IngestOptions {
   logger?: Logger;
@@ -52,6 +59,8 @@ export interface IngestOptions {
   plan?: ViewPlan;
   /** Back-off of source reads that fail transiently (tests shorten it). */
   sourceRetry?: Partial<SourceRetryOptions>;
+  /** The ffmpeg that cuts videos (null: none); default: the npm package's, else the system's (locateFfmpeg). */
+  ffmpeg?: FfmpegBinary | null;
 }
 
 export interface IngestHandle {
@@ -96,6 +105,22 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     { bound: config.LOUPE_ENCODE_BACKLOG, pollMs: options.backpressurePollMs ?? 1000, onChange: (on) => pauseWorker(on) },
     logger,
   );
+  const ffmpeg = options.ffmpeg !== undefined ? options.ffmpeg : await locateFfmpeg();
+  if (ffmpeg) logger.info({ event: 'ffmpeg', path: ffmpeg.path, version: ffmpeg.version, from: ffmpeg.from }, 'videos are cut with ffmpeg');
+  else logger.warn({ event: 'ffmpeg', path: null }, 'no ffmpeg: videos will be dead-lettered (video-unsupported)');
+  // Not awaited: start-up and stopping do not wait for Redis (the command runs once it answers).
+  void writeFfmpegReport(redis, source.url, ffmpeg).catch((e) => logger.warn({ err: String(e) }, 'ffmpeg not reported to Redis'));
+  const limits = imageLimits(config);
+  const plan = options.plan ?? DEFAULT_VIEW_PLAN;
+  const video = new VideoIngestService({
+    extractor: new KeyframeExtractor(ffmpeg, videoLimits(config)),
+    frames: new VideoFramesRepository(redis, source.url),
+    encodeQueue: queues.encode,
+    indexQueue: queues.index,
+    limits,
+    plan,
+    logger,
+  });
   const jobs = new IngestJobService({
     source,
     encodeQueue: queues.encode,
@@ -104,8 +129,10 @@ export async function startIngest(config: LoupeConfig, options: IngestOptions = 
     failed: new DeadLetterRepository(redis),
     backpressure,
     retry,
-    limits: imageLimits(config),
-    plan: options.plan ?? DEFAULT_VIEW_PLAN,
+    limits,
+    video,
+    videoMaxBytes: config.LOUPE_VIDEO_MAX_BYTES,
+    plan,
     logger,
   });
   // Our own connection: BullMQ never closes a connection it was handed as an instance.

@@ -145,7 +145,8 @@ async function search(blob) {
 }
 
 function hitCard(hit, i) {
-  const { figure, size } = thumbnail(hit.key);
+  // A video's hit shows its keyframe (the index's key for it: `<video>#t=<seconds>`).
+  const { figure, size } = thumbnail(typeof hit.t === 'number' ? `${hit.key}#t=${hit.t}` : hit.key);
   size.then((s) => drawBox(figure, hit.region, s));
   const meta = el(
     'div',

@@ -10,9 +10,11 @@ import {
   isWholeImageLevel,
   levelBoxesUnit,
   levelSizes,
+  parseFrameKey,
   toPixels,
   ViewFusion,
   type FusedHit,
+  type FusionProbe,
   type IndexLayout,
   type QueryView,
   type CellVerification,
@@ -201,9 +203,8 @@ export class QueryService {
     const evidence = p.granularity !== 'global' ? this.verifier?.evidence(codes) : undefined;
     const verifier = evidence && this.verifier;
     const k = Math.max(p.k, verifier ? verifier.settings.candidates : 0);
-    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
-    const { results, shards, stale } = await this.fanout.search(queries, this.timeoutMs);
-    let fused = this.fusion.fuse(probes, results, k);
+    const { fused: distinct, shards, stale } = await this.searchDistinct(probes, p, k);
+    let fused = distinct;
     const timings: Record<string, number> = { search: performance.now() - started };
     let checkSkipped = 0;
     if (verifier && evidence && verifier.needsCheck(fused)) {
@@ -229,6 +230,26 @@ export class QueryService {
     // Checked again after the search: an outage that began meanwhile makes the answer stale too.
     if (stale || !this.redis.up) response.stale = true;
     return response;
+  }
+
+  /**
+   * The k best objects, a video counted once: its keyframes are objects of their own in the index
+   * (`<key>#t=<seconds>`), and only a video's best-ranked frame is kept. When frames of a few videos
+   * filled the fused top k, the shards are asked once more for FRAME_WIDEN x k.
+   */
+  private async searchDistinct(probes: FusionProbe[], p: SearchParams, k: number) {
+    const first = await this.fanoutFused(probes, p, k);
+    const fused = onePerVideo(first.all);
+    // Fewer than k left after the collapse, and the shards may hold more: only then search wider.
+    if (fused.length >= k || fused.length === first.all.length || first.all.length < k) return { ...first, fused };
+    const wide = await this.fanoutFused(probes, p, k * FRAME_WIDEN);
+    return { ...wide, fused: onePerVideo(wide.all).slice(0, k) };
+  }
+
+  private async fanoutFused(probes: FusionProbe[], p: SearchParams, k: number) {
+    const queries = probes.map((probe) => ({ level: probe.level, code: probe.code, k, maxDistance: minDefined(p.maxDistance, probe.maxDistance) }));
+    const { results, shards, stale } = await this.fanout.search(queries, this.timeoutMs);
+    return { all: this.fusion.fuse(probes, results, k), shards, stale };
   }
 
   /**
@@ -267,8 +288,10 @@ export class QueryService {
     const unit = levelBoxesUnit(this.layout.plan.levels[h.level])[h.view];
     // From the rank, so scores fall as hits go down the list.
     const score = Math.min(1, Math.max(0, hammingScore(h.rank, this.layout.bits)));
+    const frame = parseFrameKey(h.key);
     return {
-      key: h.key,
+      key: frame ? frame.key : h.key,
+      ...(frame ? { t: frame.t } : {}),
       score,
       match: score >= minScore,
       distance: h.distance,
@@ -277,6 +300,18 @@ export class QueryService {
       ...(h.queryBox && querySize ? { queryRegion: toPixels(h.queryBox, querySize.width, querySize.height) } : {}),
     };
   }
+}
+
+/** How much wider a search goes when keyframes of the same videos filled its top k (searchDistinct). */
+const FRAME_WIDEN = 4;
+
+/** Hits best first, each video's first (best) keyframe kept and its others dropped. */
+function onePerVideo<H extends { key: string }>(hits: H[]): H[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => {
+    const video = parseFrameKey(h.key)?.key;
+    return video === undefined || (!seen.has(video) && seen.add(video));
+  });
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

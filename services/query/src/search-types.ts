@@ -4,7 +4,10 @@ export type Granularity = 'global' | 'region';
 export type GranularityMode = 'auto' | Granularity;
 
 export interface SearchHit {
+  /** The object's key; for a video, the video's key (the matched keyframe is at `t`). */
   key: string;
+  /** For a video: the time in seconds of its best-matching keyframe. */
+  t?: number;
   /** 1 - rank / bits in [0, 1], falling down the list (rank: distance + the match kind's offset, less a checked candidate's thumbnail correlation and cell agreement). */
   score: number;
   /** The match decision: score >= minScore (the request's, else the model's calibrated threshold). */

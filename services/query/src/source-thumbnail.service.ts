@@ -1,4 +1,4 @@
-import { ImageRejectedError, ObjectGoneError, sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
+import { ImageRejectedError, ObjectGoneError, parseFrameKey, sourceThumbnail, type ImageLimits, type Logger, type ObjectSource } from '@loupe/shared';
 import type { ThumbnailBatch } from './query.service.ts';
 
 export interface SourceThumbnailOptions {
@@ -84,6 +84,8 @@ export class SourceThumbnailService {
   }
 
   private thumbnailOf(key: string, side: number, deadline: number): Promise<Uint8Array | undefined | typeof OUT_OF_TIME> {
+    // A video's keyframe is no object of the source: its pixels are not checked.
+    if (parseFrameKey(key)) return Promise.resolve(undefined);
     const id = `${side}:${key}`;
     const now = Date.now();
     let read = this.cache.get(id);

@@ -3,6 +3,9 @@ import {
   createLogger,
   createObjectSource,
   imageLimits,
+  KeyframeExtractor,
+  locateFfmpeg,
+  videoLimits,
   createQueue,
   createRedis,
   QueueNames,
@@ -103,7 +106,9 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     maxBytes: config.LOUPE_MAX_BYTES,
     deadLetters: deadLetters.service,
     duplicates: groups,
-    thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config)),
+    thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config), {
+      video: { extractor: new KeyframeExtractor(await locateFfmpeg(), videoLimits(config)), maxBytes: config.LOUPE_VIDEO_MAX_BYTES },
+    }),
   });
   await app.listen({ port: config.LOUPE_QUERY_PORT, host: config.LOUPE_QUERY_HOST });
   const port = (app.server.address() as { port: number }).port;

@@ -9,6 +9,7 @@ import {
   QueueNames,
   readLiveLayouts,
   readShardCounters,
+  readFfmpegReport,
   readSourceState,
   RedisUnavailableError,
   type RedisClient,
@@ -31,7 +32,7 @@ export interface StatsResponse {
   /** Per shard; `stale`: writes the indexer refused as older than the version it held. */
   shards: { shard: number; live: number; deleted: number; replaced: number; stale: number; ids: number }[];
   /** Inference runtimes: the query service's encoding threads', and how many live encoders run on each. */
-  runtime: { query: string; encoders: Record<string, number> };
+  runtime: { query: string; encoders: Record<string, number>; ffmpeg: string };
   queues: Record<string, Record<string, number>>;
   /** Reading LOUPE_SOURCE as ingest last reported it ('unknown' before it did). */
   source: { url: string; state: SourceState['state'] | 'unknown'; since: string | null; lastError: string | null };
@@ -62,7 +63,7 @@ export class StatsService {
   }
 
   private async read(): Promise<StatsResponse> {
-    const [counters, queueCounts, rollout, encoders, source, failed] = await Promise.all([
+    const [counters, queueCounts, rollout, encoders, source, failed, ffmpeg] = await Promise.all([
       readShardCounters(this.redis, this.layout),
       Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...PENDING_JOB_STATES, 'failed', 'completed')] as const)),
       this.rollout(),
@@ -71,6 +72,7 @@ export class StatsService {
       // Objects whose current version failed: falls when one is fixed or deleted (the loupe-dead
       // queue keeps every failure ever; per-queue counts are in `queues`).
       new DeadLetterRepository(this.redis).count(),
+      readFfmpegReport(this.redis, this.sourceUrl),
     ]);
     const encoderRuntimes: Record<string, number> = {};
     for (const e of encoders.values()) encoderRuntimes[e.runtime] = (encoderRuntimes[e.runtime] ?? 0) + 1;
@@ -95,7 +97,7 @@ export class StatsService {
       generation: this.layout.namespace,
       rollout,
       shards,
-      runtime: { query: this.queryRuntime, encoders: encoderRuntimes },
+      runtime: { query: this.queryRuntime, encoders: encoderRuntimes, ffmpeg },
       queues: Object.fromEntries(queueCounts),
       source: { url: this.sourceUrl, state: source?.state ?? 'unknown', since: source?.since ?? null, lastError: source?.lastError ?? null },
     };

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { ObjectGoneError, type ImageLimits, type ObjectSource } from '@loupe/shared';
+import { ObjectGoneError, parseFrameKey, VideoRejectedError, type ImageLimits, type KeyframeExtractor, type ObjectSource } from '@loupe/shared';
 
 export type ThumbnailFormat = 'webp' | 'jpeg';
 
@@ -21,6 +21,8 @@ export interface ThumbnailOptions {
    * decode on too: a page asking for a dozen thumbnails must not hold them all.
    */
   concurrency: number;
+  /** Cuts a video's keyframe (`<video>#t=<seconds>` keys) out of the video, at most maxBytes; without it they have no thumbnail. */
+  video?: { extractor: KeyframeExtractor; maxBytes: number };
 }
 
 /** The object could not be read or decoded from the source (an outage, or an image the source now holds broken). */
@@ -110,11 +112,16 @@ export class ThumbnailService {
 
   private async read(key: string, size: number, format: ThumbnailFormat): Promise<Thumbnail | null> {
     let original: Buffer;
+    // A video's keyframe: the source holds the video, ffmpeg cuts the frame out of it.
+    const frame = parseFrameKey(key);
+    const { video } = this.options;
     try {
-      original = await this.source.get(key, { maxBytes: this.limits.maxBytes });
+      if (frame && !video) throw new VideoRejectedError('video-unsupported', 'no ffmpeg');
+      original = await this.source.get(frame?.key ?? key, { maxBytes: frame ? video!.maxBytes : this.limits.maxBytes });
+      if (frame) original = await video!.extractor.frameAt(original, frame.t);
     } catch (e) {
       if (e instanceof ObjectGoneError) return null;
-      throw new ThumbnailUnavailableError(key, e);
+      throw new ThumbnailUnavailableError(key, e instanceof VideoRejectedError ? e.describe() : e);
     }
     try {
       // As prepareImage decodes: first frame, EXIF orientation applied (the boxes are in those pixels).

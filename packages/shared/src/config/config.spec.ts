@@ -58,6 +58,18 @@ describe('config', () => {
     expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['LOUPE_VERIFY_SOURCE_BUDGET_MS', 'LOUPE_VERIFY_SOURCE_READS']);
   });
 
+  it('validates the video limits', () => {
+    expect(loadConfig({})).toMatchObject({ LOUPE_VIDEO_MAX_FRAMES: 120, LOUPE_VIDEO_FRAME_INTERVAL_S: 5, LOUPE_VIDEO_MAX_SECONDS: 600, LOUPE_VIDEO_MAX_BYTES: 200 * 1024 * 1024 });
+    expect(loadConfig({ LOUPE_VIDEO_FRAME_INTERVAL_S: '2.5', LOUPE_VIDEO_MAX_FRAMES: '30' })).toMatchObject({ LOUPE_VIDEO_FRAME_INTERVAL_S: 2.5, LOUPE_VIDEO_MAX_FRAMES: 30 });
+    let err: unknown;
+    try {
+      loadConfig({ LOUPE_VIDEO_MAX_FRAMES: '0', LOUPE_VIDEO_FRAME_INTERVAL_S: 'often', LOUPE_VIDEO_MAX_SECONDS: '-1', LOUPE_VIDEO_MAX_BYTES: 'huge' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['LOUPE_VIDEO_FRAME_INTERVAL_S', 'LOUPE_VIDEO_MAX_BYTES', 'LOUPE_VIDEO_MAX_FRAMES', 'LOUPE_VIDEO_MAX_SECONDS']);
+  });
+
   it('splits sources', () => {
     expect(parseSource('s3://bucket/some/prefix/')).toEqual({ kind: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
     expect(parseSource('s3://bucket')).toEqual({ kind: 's3', bucket: 'bucket', prefix: '' });

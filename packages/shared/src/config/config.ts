@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ImageLimits } from '../image/prepare-image.ts';
+import type { VideoLimits } from '../video/keyframe-extractor.ts';
 import { LOG_FORMATS } from '../log/logger.ts';
 
 /** Root of the repository (used for the bundled sample folder and default data dir). */
@@ -91,6 +92,14 @@ export const ConfigSchema = z.object({
   LOUPE_MAX_BYTES: int(1024, 2 ** 31).default(50 * 1024 * 1024),
   /** Largest decoded image, in pixels (width * height). */
   LOUPE_MAX_PIXELS: int(1, 2 ** 31).default(100_000_000),
+  /** Largest video ingest will fetch, in bytes (videos are cut into keyframes; LOUPE_MAX_BYTES stays for images). */
+  LOUPE_VIDEO_MAX_BYTES: int(1024, 2 ** 31).default(200 * 1024 * 1024),
+  /** Keyframes taken at most per video. */
+  LOUPE_VIDEO_MAX_FRAMES: int(1, 10_000).default(120),
+  /** A keyframe at least this often, in seconds since the last one taken (scene changes come besides). */
+  LOUPE_VIDEO_FRAME_INTERVAL_S: z.coerce.number().min(0.1).max(3600).default(5),
+  /** Only the first this many seconds of a video are cut into keyframes (the rest is not indexed). */
+  LOUPE_VIDEO_MAX_SECONDS: int(1, 86_400).default(600),
   /** Ingest pauses when the encode queue holds more than this many waiting jobs. */
   LOUPE_ENCODE_BACKLOG: int(1, 1_000_000).default(200),
   LOUPE_ENCODE_BATCH: int(1, 256).default(8),
@@ -258,4 +267,14 @@ export function parseSource(s: string): SourceUrl {
 /** The image size limits (ImageLimits) the configuration sets, for every service that decodes images. */
 export function imageLimits(config: Pick<LoupeConfig, 'LOUPE_MAX_BYTES' | 'LOUPE_MAX_PIXELS'>): ImageLimits {
   return { maxBytes: config.LOUPE_MAX_BYTES, maxPixels: config.LOUPE_MAX_PIXELS };
+}
+
+/** The video limits (VideoLimits) the configuration sets, for ingest's keyframe extraction. */
+export function videoLimits(config: Pick<LoupeConfig, 'LOUPE_VIDEO_MAX_BYTES' | 'LOUPE_VIDEO_MAX_FRAMES' | 'LOUPE_VIDEO_FRAME_INTERVAL_S' | 'LOUPE_VIDEO_MAX_SECONDS'>): VideoLimits {
+  return {
+    maxBytes: config.LOUPE_VIDEO_MAX_BYTES,
+    maxFrames: config.LOUPE_VIDEO_MAX_FRAMES,
+    frameIntervalS: config.LOUPE_VIDEO_FRAME_INTERVAL_S,
+    maxSeconds: config.LOUPE_VIDEO_MAX_SECONDS,
+  };
 }

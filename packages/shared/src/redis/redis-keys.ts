@@ -234,6 +234,18 @@ export class IngestKeys {
   listedAt(source: string): string {
     return `${this.tag}:listed-at:${source}`;
   }
+  /**
+   * Hash video key -> JSON { etag, version, times }: the keyframes (seconds, frame-key.ts) queued for
+   * the video's current version, so a new version deletes the frames it no longer has and a delete
+   * deletes them all, whatever restarts happened in between.
+   */
+  videoFrames(source: string): string {
+    return `${this.tag}:frames:${source}`;
+  }
+  /** String: JSON of the ffmpeg ingest found at its last start ({path, version, from}, or null: none). */
+  ffmpeg(source: string): string {
+    return `${this.tag}:ffmpeg:${source}`;
+  }
   /** Hash object key -> sequencer of the last S3 event applied for it (LOUPE_EVENTS). */
   sequencers(source: string): string {
     return `${this.tag}:seq:${source}`;

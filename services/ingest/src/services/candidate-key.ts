@@ -1,3 +1,5 @@
+import { parseFrameKey } from '@loupe/shared';
+
 /**
  * Which listed objects are image candidates. Content decides, not names: keys without an
  * extension, with a wrong one (`photo.png` that is a JPEG) or an unknown one are all fetched and
@@ -8,7 +10,9 @@
  *    .DS_Store, .git/, ._AppleDouble files);
  *  - LICENSE, LICENCE, README, NOTICE, COPYING, AUTHORS, CHANGELOG (any extension or none),
  *    Thumbs.db, desktop.ini;
- *  - text, data and archive extensions: md, txt, rst, json, yaml, csv, html, xml, log, pdf, zip...
+ *  - text, data and archive extensions: md, txt, rst, json, yaml, csv, html, xml, log, pdf, zip...;
+ *  - keys ending like a video's keyframe (`#t=<seconds>`, frame-key.ts): the index keeps those names
+ *    for frames, so an object named so would be taken for one.
  * Skipped objects are counted in the discovery summary, never stored.
  */
 const DOC_NAMES = new Set(['license', 'licence', 'readme', 'notice', 'copying', 'authors', 'changelog']);
@@ -19,7 +23,7 @@ const NON_IMAGE_EXTENSIONS = new Set([
 ]);
 
 export function isCandidateKey(key: string): boolean {
-  if (key.endsWith('/')) return false;
+  if (key.endsWith('/') || parseFrameKey(key)) return false;
   const segments = key.split('/');
   if (segments.some((s) => s.startsWith('.'))) return false;
   const name = segments[segments.length - 1].toLowerCase();

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import {
   indexJobId,
   objectJobId,
+  parseFrameKey,
   retryJobId,
   type DeadLetterPage,
   type DeadLetterRepository,
@@ -72,19 +73,21 @@ export class DeadLetterService {
     return report;
   }
 
+  /** A video's keyframe (`<video>#t=<s>`, failed at the encoder or the indexer) is retried by cutting its video again. */
   private async requeue(key: string): Promise<RetryOutcome> {
     const { failed, source, seen, ingestQueue, logger } = this.deps;
-    const current = await source.stat(key);
+    const object = parseFrameKey(key)?.key ?? key;
+    const current = await source.stat(object);
     if (!current) {
       await failed.clear([key]);
       logger.info({ event: 'dead-letter-dropped', key }, 'dead letter dropped: the object no longer exists');
       return 'dropped';
     }
-    const [known] = await seen.versions([key]);
+    const [known] = await seen.versions([object]);
     const version = known?.version;
     await this.forgetJobs(key, current.etag, version);
-    const job: IngestJob = { op: 'upsert', key, etag: current.etag, size: current.size, ...(version !== undefined ? { version } : {}) };
-    await ingestQueue.add('upsert', job, { jobId: retryJobId(key, current.etag, Date.now()) });
+    const job: IngestJob = { op: 'upsert', key: object, etag: current.etag, size: current.size, ...(version !== undefined ? { version } : {}) };
+    await ingestQueue.add('upsert', job, { jobId: retryJobId(object, current.etag, Date.now()) });
     logger.info({ event: 'dead-letter-retry', key, etag: current.etag, version }, 'dead letter re-queued');
     return 'requeued';
   }

@@ -10,7 +10,6 @@ import {
   prepareImage,
   QueueNames,
   type DeadLetterRepository,
-  type EncodeJob,
   type ImageLimits,
   type IndexJob,
   type IngestJob,
@@ -18,12 +17,17 @@ import {
   type ViewPlan,
   ObjectGoneError,
   type ObjectSource,
+  sniffVideoFormat,
+  VideoRejectedError,
 } from '@loupe/shared';
 import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
 import { SourceRetryAbortedError, type SourceRetryService } from './source-retry.service.ts';
+import { queueEncode } from './encode-job.ts';
+import type { VideoIngestService } from './video-ingest.service.ts';
 
 export type IngestOutcome =
   | { status: 'encoded'; width: number; height: number }
+  | { status: 'video'; frames: number }
   | { status: 'dead-lettered'; reason: string }
   | { status: 'gone'; why: string }
   | { status: 'delete-queued' }
@@ -40,6 +44,10 @@ export interface IngestJobDeps {
   /** Source reads wait out a source that times out or answers 5xx, instead of spending the job's attempts. */
   retry: SourceRetryService;
   limits: ImageLimits;
+  /** Videos (sniffed from the bytes) are cut into keyframes there. */
+  video: VideoIngestService;
+  /** Largest video in bytes (LOUPE_VIDEO_MAX_BYTES): what is over both limits is never downloaded. */
+  videoMaxBytes: number;
   plan?: ViewPlan;
   logger: Logger;
 }
@@ -78,32 +86,26 @@ export class IngestJobService {
 
   private async upsert(data: Extract<IngestJob, { op: 'upsert' }>, job: Job): Promise<IngestOutcome> {
     const { key, etag, size, generation, version } = data;
-    const { source, encodeQueue, backpressure, limits, plan, logger } = this.deps;
+    const { source, encodeQueue, backpressure, limits, plan, logger, video } = this.deps;
+    // What the bytes are is not known before they are read: an object may be as large as a video.
+    const maxBytes = Math.max(limits.maxBytes, this.deps.videoMaxBytes);
     const release = await backpressure.acquire();
     try {
-      if (size !== undefined && size > limits.maxBytes) {
+      if (size !== undefined && size > maxBytes) {
         // Refused from the listing's size: the bytes are never downloaded.
-        throw new ImageRejectedError('too-large-bytes', `${size} bytes is over the limit of ${limits.maxBytes}`);
+        throw new ImageRejectedError('too-large-bytes', `${size} bytes is over the limit of ${maxBytes}`);
       }
-      const bytes = await this.deps.retry.read(key, () => source.get(key, { etag, maxBytes: limits.maxBytes }));
+      const bytes = await this.deps.retry.read(key, () => source.get(key, { etag, maxBytes }));
+      if (sniffVideoFormat(bytes)) return { status: 'video', ...(await video.ingest(data, bytes)) };
+      // A video before, an image now: its frames go.
+      if (!generation) await video.dropFrames(key, version, `${etag}\u0000${version ?? ''}`);
       const image = await prepareImage(bytes, limits, plan);
-      const encode: EncodeJob = {
-        key,
-        etag,
-        width: image.width,
-        height: image.height,
-        image: image.canonical.toString('base64'),
-        views: image.views,
-        bytes: bytes.length,
-        ...(generation ? { generation } : {}),
-        ...(version !== undefined ? { version } : {}),
-      };
-      await encodeQueue.add('encode', encode, { jobId: objectJobId(generation ? `encode@${generation}` : 'encode', key, etag, version) });
+      await queueEncode(encodeQueue, key, data, image, bytes.length);
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {
       if (e instanceof SourceRetryAbortedError) throw e;
-      if (e instanceof ImageRejectedError) return this.deadLetter(key, etag, e.describe());
+      if (e instanceof ImageRejectedError || e instanceof VideoRejectedError) return this.deadLetter(key, etag, e.describe());
       if (e instanceof ObjectGoneError) {
         // Discovery will see the deletion or the new version and make its own job.
         logger.info({ event: 'object-gone', key, etag, why: e.why }, 'object gone before it was fetched');
@@ -129,7 +131,8 @@ export class IngestJobService {
     const del: IndexJob = { op: 'delete', key, ...(version !== undefined ? { version } : {}) };
     // The ingest job's creation time is stable across its retries and distinct per deletion.
     await indexQueue.add('delete', del, { jobId: objectJobId('index-del', key, String(job.timestamp)) });
-    logger.info({ event: 'delete', key }, 'delete queued');
+    const frames = await this.deps.video.dropFrames(key, version, String(job.timestamp));
+    logger.info({ event: 'delete', key, ...(frames ? { frames } : {}) }, 'delete queued');
     return { status: 'delete-queued' };
   }
 

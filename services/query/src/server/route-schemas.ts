@@ -16,7 +16,8 @@ const searchResult = {
         type: 'object',
         required: ['key', 'score', 'match', 'distance', 'granularity', 'region'],
         properties: {
-          key: { type: 'string' },
+          key: { type: 'string', description: 'the object; for a video, the video (its best keyframe is at t)' },
+          t: { type: 'number', description: 'for a video: the time in seconds of the keyframe that matched' },
           score: { type: 'number' },
           match: { type: 'boolean' },
           distance: { type: 'integer' },
@@ -104,8 +105,12 @@ export const statsRouteSchema = {
         shards: { type: 'array', items: { type: 'object', additionalProperties: true } },
         runtime: {
           type: 'object',
-          description: 'inference runtimes (onnx, tfjs-node, wasm): the query service\'s, and how many live encoders run on each',
-          properties: { query: { type: 'string' }, encoders: { type: 'object', additionalProperties: { type: 'integer' } } },
+          description: 'inference runtimes (onnx, tfjs-node, wasm): the query service\'s, and how many live encoders run on each; the ffmpeg ingest cuts videos with',
+          properties: {
+            query: { type: 'string' },
+            encoders: { type: 'object', additionalProperties: { type: 'integer' } },
+            ffmpeg: { type: 'string', description: '`<version> (npm|system)`, `none` (videos are dead-lettered), `unknown` before ingest started' },
+          },
         },
         queues: { type: 'object', additionalProperties: true },
         source: {
@@ -190,7 +195,7 @@ const binary = { schema: { type: 'string', format: 'binary' } } as const;
 export const thumbnailRouteSchema = {
   summary: 'A thumbnail of an indexed image (the web page shows hits with these)',
   description:
-    'Read from the source and bounded to `size` px on its longer side (never enlarged). WebP when the Accept header names image/webp, else JPEG. ' +
+    'Read from the source and bounded to `size` px on its longer side (never enlarged); a video\'s keyframe (key `<video>#t=<seconds>`) is cut out of the video with ffmpeg. WebP when the Accept header names image/webp, else JPEG. ' +
     'Headers X-Image-Width and X-Image-Height give the indexed image\'s size (after EXIF orientation), the pixels a hit\'s `region` is in. ' +
     'Cached in memory; ETag and If-None-Match (304). 404 when the key is not indexed or the source no longer has it; ' +
     '503 while Redis (the key map) or the source is unreachable.',
