@@ -31,7 +31,7 @@ export interface GroupSettings {
 
 /**
  * Keeps the duplicate groups current, one object at a time (the loupe-groups worker): an indexed
- * object's matches (QueryService.searchObjects: one search, batched with the jobs in flight) replace its stored edges, on both
+ * object's matches (ObjectSearchService.searchObjects: one search, batched with the jobs in flight) replace its stored edges, on both
  * ends; a deleted one's edges go. The groups its old and new edges touch are then rebuilt as the
  * connected components of their members' stored edges — so a join merges groups, and a delete or
  * a change that removes a link splits them — and each component of two or more elects its original.
@@ -45,7 +45,7 @@ export class DuplicateGroupsService {
   ) {}
 
   private readonly searches = new SearchBatcher((objects: { key: string; size: { width: number; height: number } }[]) =>
-    this.query().searchObjects(objects, { k: GROUP_SEARCH_K, minScore: this.settings.minScore }),
+    this.query().objects.searchObjects(objects, { k: GROUP_SEARCH_K, minScore: this.settings.minScore }),
   );
 
   async refresh(job: GroupJob): Promise<void> {
@@ -77,7 +77,7 @@ export class DuplicateGroupsService {
   private async confirmed(key: string, hits: SearchHit[]): Promise<SearchHit[]> {
     const over = hits.filter((h) => h.match);
     const whole = over.filter((h) => h.granularity === 'global' && !h.queryRegion);
-    const distances = await this.query().perceptualDistances(key, whole.map((h) => h.key));
+    const distances = await this.query().objects.perceptualDistances(key, whole.map((h) => h.key));
     if (!distances) return over;
     const far = new Set(whole.filter((_, i) => !(distances[i]! <= GROUP_PERCEPTUAL_MAX)).map((h) => h.key));
     return over.filter((h) => !far.has(h.key));

@@ -41,7 +41,7 @@ export interface DuplicateGroup {
 /** Whole-image matches scoring at least this are `copy` (a resized or re-encoded copy), below it `edited`. */
 export const COPY_SCORE = 0.95;
 
-/** The edge a search hit of `from` makes (QueryService.searchObjects' hits). */
+/** The edge a search hit of `from` makes (ObjectSearchService.searchObjects' hits). */
 export function edgeOf(hit: SearchHit): Edge {
   const { key: to, score } = hit;
   if (hit.queryRegion) return { to, rel: 'contains', score, box: hit.queryRegion };
