@@ -88,7 +88,7 @@ describe('loupe CLI', () => {
   });
 
   it('answers --help for every command it documents, and the help names every training method', () => {
-    for (const cmd of [['search', '--help'], ['stats', '--help'], ['dead', '--help'], ['bench', '--help'], ['convert-model', '--help']]) {
+    for (const cmd of [['search', '--help'], ['stats', '--help'], ['dead', '--help'], ['duplicates', '--help'], ['bench', '--help'], ['convert-model', '--help']]) {
       const r = loupe(cmd);
       expect([r.status, r.stdout], cmd.join(' ')).toEqual([0, expect.stringMatching(new RegExp(`^Usage: loupe ${cmd[0]}`))]);
     }

@@ -3,7 +3,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { DEFAULT_VIEW_PLAN, SeededRandom, loadConfig, loadHashModel } from '@loupe/shared';
+import { DEFAULT_VIEW_PLAN, GroupKeys, SeededRandom, loadConfig, loadHashModel } from '@loupe/shared';
 import { startQuery } from '@loupe/query';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 import { waitFor } from './support/pipeline.ts';
@@ -48,6 +48,16 @@ describe('OpenAPI document: every answer of the RPC matches it (real Redis, real
     await shards.init();
     await shards.put('photos/cat.jpg', 0);
     await shards.put('photos/dog.jpg', 1);
+    // A duplicate group as the upkeep stores it (the upkeep itself: duplicates.e2e.test.ts).
+    const group = {
+      id: 'photos/cat.jpg',
+      original: { key: 'photos/cat.jpg', width: 640, height: 480, bytes: 52_000 },
+      members: [{ key: 'photos/dog.jpg', relation: 'crop-of', score: 0.84, box: { x: 10, y: 20, w: 320, h: 240 }, bytes: 9_000 }],
+      reclaimableBytes: 9_000,
+    };
+    await writer.hset(GroupKeys.groups, group.id, JSON.stringify(group));
+    await writer.zadd(GroupKeys.ids, 0, `0999999998:${group.id}`); // listing order: larger groups first
+    await writer.hset(GroupKeys.member, 'photos/cat.jpg', group.id, 'photos/dog.jpg', group.id);
     writer.disconnect();
     query = await startQuery(config);
     base = `http://127.0.0.1:${query.port}`;
@@ -107,6 +117,18 @@ describe('OpenAPI document: every answer of the RPC matches it (real Redis, real
     expect(byKey.hits.map((h: { key: string }) => h.key)).toEqual(['photos/cat.jpg']);
     const stats = await expectDocumented('/v1/stats', { method: 'GET', headers: auth }, 200);
     expect(stats.indexed).toBe(2);
+  });
+
+  it('duplicate groups answer as documented', async () => {
+    const list = await expectDocumented('/v1/duplicates', { method: 'GET', headers: auth }, 200, '?limit=10&minSize=2');
+    expect(list).toMatchObject({ total: 1, nextCursor: null, groups: [{ id: 'photos/cat.jpg', members: [{ key: 'photos/dog.jpg' }] }] });
+    const one = await fetch(`${base}/v1/duplicates/photos/dog.jpg`, { headers: auth });
+    const group = await one.json();
+    const validate = validatorFor('/v1/duplicates/{key}', 'get', 200);
+    expect([one.status, validate(group) ? [] : validate.errors]).toEqual([200, []]);
+    const none = await fetch(`${base}/v1/duplicates/photos/none.jpg`, { headers: auth });
+    expect([none.status, validatorFor('/v1/duplicates/{key}', 'get', 404)(await none.json())]).toEqual([404, true]);
+    await expectDocumented('/v1/duplicates', { method: 'GET', headers: auth }, 400, '?limit=0');
   });
 
   it('every 4xx is the one error body {error, message} the document names', async () => {

@@ -8,11 +8,12 @@ export interface TestQueues {
   encode: Queue;
   index: Queue;
   dead: Queue;
+  groups: Queue;
   close(): Promise<void>;
 }
 
 /**
- * The four Loupe queues on one connection that close() really closes (BullMQ leaves a
+ * The Loupe queues on one connection that close() really closes (BullMQ leaves a
  * connection it was given as an instance open, so tests must quit it themselves).
  */
 export function openQueues(config: LoupeConfig): TestQueues {
@@ -22,6 +23,7 @@ export function openQueues(config: LoupeConfig): TestQueues {
     encode: createQueue(QueueNames.encode, config, connection),
     index: createQueue(QueueNames.index, config, connection),
     dead: createQueue(QueueNames.dead, config, connection),
+    groups: createQueue(QueueNames.groups, config, connection),
   };
   return {
     connection,

@@ -20,6 +20,8 @@ Commands:
   stats [--json]            print index and pipeline counters
   dead [--json] [--limit N] [--cursor C] | dead retry <key> | --all
                             list the objects whose current version failed; re-queue them
+  duplicates [--json|--csv] [--prefix P] [--min-size N]
+                            the duplicate groups, each original, and the bytes the copies take
   rollout <model> | --status | --finish | --abort
                             re-encode the index with another model in the background and switch
                             queries over without downtime (loupe rollout --help)
@@ -32,7 +34,7 @@ Commands:
   convert-model [--out FILE]
                             write the ONNX model of the bundled CNN to LOUPE_DATA_DIR/models/
                             (processes convert it on first use; for container images)
-  bench [search|encoder|query|pipeline|memory|scale-router]
+  bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
                             run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
@@ -42,7 +44,7 @@ const SEARCH_USAGE = `Usage: loupe search <image> | --key KEY [--k N] [--granula
 Searches the running query service (POST /v1/search) with an image file or an indexed object's key
 and prints the hits as a table (--json: the response as JSON).`;
 
-const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|scale-router]
+const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
 
 Runs a benchmark (npm run bench:<name>; search by default). Each prints its figures and, last, one
 JSON line; docs/benchmarks.md says what each measures.`;
@@ -117,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'dead':
       return (await import('./commands/dead.ts')).runDead(config, rest);
+    case 'duplicates':
+      return (await import('./commands/duplicates.ts')).runDuplicates(config, rest);
     case 'convert-model':
       return (await import('./commands/convert-model.ts')).runConvertModel(config, rest);
     case 'rollout':

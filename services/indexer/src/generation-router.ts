@@ -24,13 +24,26 @@ export class GenerationRouter {
   }
 
   async handle(job: IndexJob): Promise<IndexOutcome[]> {
+    return (await this.write(job)).outcomes;
+  }
+
+  /**
+   * Writes the job; `changedActive`: it wrote or deleted the key in the active generation (not
+   * refused, not unchanged), which the duplicate groups follow.
+   */
+  async write(job: IndexJob): Promise<{ outcomes: IndexOutcome[]; changedActive: boolean }> {
     const layouts = await this.generations.list();
-    if (job.op === 'delete') return Promise.all(layouts.map((l) => this.serviceFor(l).handle(job)));
+    const changed = (o: IndexOutcome | undefined) => o?.outcome === 'created' || o?.outcome === 'replaced' || o?.outcome === 'deleted';
+    if (job.op === 'delete') {
+      const outcomes = await Promise.all(layouts.map((l) => this.serviceFor(l).handle(job)));
+      return { outcomes, changedActive: changed(outcomes[0]) };
+    }
     const target = layouts.find((l) => l.model === job.model);
     if (!target) {
       throw new UnindexableJobError(`codes made by model ${job.model}, the index uses ${layouts.map((l) => l.model).join(' and ') || 'no model yet'}`);
     }
-    return [await this.serviceFor(target).handle(job)];
+    const outcome = await this.serviceFor(target).handle(job);
+    return { outcomes: [outcome], changedActive: target === layouts[0] && changed(outcome) };
   }
 
   private serviceFor(layout: StoredIndexLayout): IndexerService {

@@ -13,12 +13,27 @@ import {
   parseJob,
   QueueNames,
   RedisHealth,
+  type GroupJob,
+  type IndexJob,
   type IndexLayout,
   type Logger,
   type LoupeConfig,
 } from '@loupe/shared';
 import { GenerationRouter } from './generation-router.ts';
 import { UnindexableJobError, type IndexOutcome } from './indexer.service.ts';
+
+/**
+ * A group job waits this long before it runs: by then every query service's mirrors hold the write
+ * (they follow the shards' change streams within milliseconds), so the search for the object's
+ * matches sees the objects written just before it.
+ */
+const GROUP_JOB_DELAY_MS = 1000;
+
+/** The duplicate-group upkeep job of an index job that changed the active index. */
+function groupJob(job: IndexJob): GroupJob {
+  if (job.op === 'delete') return { op: 'delete', key: job.key };
+  return { op: 'upsert', key: job.key, width: job.width, height: job.height, bytes: job.bytes, version: job.version };
+}
 
 /** Waits for the index layout, which the first encoder (the side that knows the model) creates. */
 async function awaitLayout(router: GenerationRouter, signal: { closed: boolean }): Promise<IndexLayout | null> {
@@ -38,6 +53,7 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
   const redis = createRedis(config, { name: 'loupe-indexer', waitThroughOutages: true });
   const redisHealth = new RedisHealth(redis, log);
   const dead = createQueue(QueueNames.dead, config, redis);
+  const groups = createQueue<GroupJob>(QueueNames.groups, config, redis);
   const failed = new DeadLetterRepository(redis);
   const signal = { closed: false };
   const router = new GenerationRouter(redis, log);
@@ -59,7 +75,8 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
       }
       try {
         const data = parseJob(IndexJobSchema, QueueNames.index, job.data);
-        const outcomes = await router.handle(data);
+        const { outcomes, changedActive } = await router.write(data);
+        if (changedActive) await groups.add(data.op, groupJob(data), { delay: GROUP_JOB_DELAY_MS });
         // Indexed or deleted: whatever failed for this key before no longer counts as failed.
         if (await failed.clear([data.key])) log.info({ key: data.key, op: data.op }, 'dead letter cleared');
         return outcomes;
@@ -89,6 +106,7 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
       signal.closed = true;
       await worker.close();
       await dead.close();
+      await groups.close();
       redisHealth.close();
       redis.disconnect();
     },

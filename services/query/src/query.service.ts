@@ -21,6 +21,7 @@ import {
   type QueryEvidence,
 } from '@loupe/shared';
 import type { IndexReaderRepository } from './repository/index-reader.repository.ts';
+import { ObjectSearchService } from './object-search.service.ts';
 import type { Granularity, SearchHit, SearchParams, SearchResponse } from './search-types.ts';
 import type { FanoutResult, SearchQuery } from './searcher/searcher-types.ts';
 
@@ -83,6 +84,8 @@ export class QueryInputError extends Error {
 export class QueryService {
   private readonly fusion: ViewFusion;
   private readonly verifier: CandidateVerifier | undefined;
+  /** Searches by an indexed object's own codes (the duplicate groups'). */
+  readonly objects: ObjectSearchService;
 
   constructor(
     private readonly layout: IndexLayout,
@@ -95,6 +98,7 @@ export class QueryService {
   ) {
     this.fusion = ViewFusion.forPlan(layout.bits, layout.plan);
     this.verifier = CandidateVerifier.forPlan(layout.bits, layout.plan, encoder.verify);
+    this.objects = new ObjectSearchService(layout, encoder.codeView, fanout, reader, timeoutMs, (h, minScore, size) => this.toHit(h, minScore, size));
   }
 
   async searchImage(bytes: Buffer, p: SearchParams): Promise<SearchResponse> {

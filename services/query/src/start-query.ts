@@ -21,6 +21,9 @@ import { MetricsRegistry } from './metrics/metrics-registry.ts';
 import { buildHttpServer } from './server/http-server.ts';
 import { awaitActiveGeneration, openGeneration } from './serving-generation.ts';
 import { SourceThumbnailService } from './source-thumbnail.service.ts';
+import { DuplicateGroupsService } from './groups/duplicate-groups.service.ts';
+import { GroupRepository } from './groups/group.repository.ts';
+import { startGroupsWorker } from './groups/groups-worker.ts';
 import { ThumbnailService } from './thumbnail.service.ts';
 import { openRouter } from './router/open-router.ts';
 
@@ -63,6 +66,13 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
   const open = (namespace: string) => openGeneration(deps, namespace);
   const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
   follower.start();
+  // Its own connection: the upkeep's WATCH must not see other requests' commands.
+  const groupsRedis = redis.duplicate();
+  const groups = new DuplicateGroupsService(new GroupRepository(groupsRedis), () => follower.current.query, {
+    minScore: config.LOUPE_GROUP_MIN_SCORE,
+    criteria: config.LOUPE_DUPLICATE_ORIGINAL,
+  }, log);
+  const groupsWorker = startGroupsWorker(config, groups, () => follower.current.pool.missing().length === 0, log);
 
   const metrics = new MetricsRegistry();
   metrics.gauge('loupe_inference_runtime_info', 'Inference runtime the query service encodes image queries on', () => [[{ runtime: follower.current.model.runtime }, 1]]);
@@ -95,6 +105,7 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     token: config.LOUPE_TOKEN,
     maxBytes: config.LOUPE_MAX_BYTES,
     deadLetters: deadLetters.service,
+    duplicates: groups,
     thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config), {
       video: { extractor: new KeyframeExtractor(await locateFfmpeg(), videoLimits(config)), maxBytes: config.LOUPE_VIDEO_MAX_BYTES },
     }),
@@ -108,6 +119,8 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     port,
     async close() {
       await app.close();
+      await groupsWorker.close();
+      groupsRedis.disconnect();
       await follower.close();
       router?.close();
       await encoders.close();

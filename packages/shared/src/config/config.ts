@@ -28,6 +28,12 @@ const EVENTS_URL_FORMAT =
  * The model a new index gets when LOUPE_MODEL is not set. An index made with an earlier default
  * (another view plan) keeps its own model: the encoder follows it (startEncoder).
  */
+/** Criteria for electing a duplicate group's original (LOUPE_DUPLICATE_ORIGINAL). */
+export const ORIGINAL_CRITERIA = ['pixels', 'oldest', 'bytes'] as const;
+export type OriginalCriterion = (typeof ORIGINAL_CRITERIA)[number];
+/** The grouping threshold's default (LOUPE_GROUP_MIN_SCORE): see README, Duplicate groups. */
+export const DEFAULT_GROUP_MIN_SCORE = 0.8;
+
 export const DEFAULT_MODEL = 'builtin:mobilenetv2-copy256-p448c5-cells64-dct';
 
 /**
@@ -140,6 +146,17 @@ export const ConfigSchema = z.object({
   LOUPE_QUERY_RUNTIME_THREADS: int(1, 64).optional(),
   /** Image queries that may wait for an encoding thread; beyond that they get 503 with Retry-After. */
   LOUPE_QUERY_QUEUE: int(0, 10_000).default(16),
+  /**
+   * Score (0..1) from which a search-by-key hit joins the searched object's duplicate group: the
+   * grouping threshold, measured on the photo data sets (README, Duplicate groups).
+   */
+  LOUPE_GROUP_MIN_SCORE: z.coerce.number().min(0).max(1).default(DEFAULT_GROUP_MIN_SCORE),
+  /** How a group's original is chosen among its whole copies: criteria in order (pixels, oldest, bytes). */
+  LOUPE_DUPLICATE_ORIGINAL: z
+    .string()
+    .transform((s) => s.split(',').map((c) => c.trim()))
+    .pipe(z.array(z.enum(ORIGINAL_CRITERIA)).min(1).max(3).refine((a) => new Set(a).size === a.length, 'criteria must not repeat'))
+    .default('pixels,oldest,bytes'),
   /** Encoder processes `loupe start` runs (default: one per core). */
   LOUPE_ENCODERS: int(1, 256).optional(),
   /** Prefix of BullMQ keys; with Redis Cluster it is wrapped in a hash tag per queue. */

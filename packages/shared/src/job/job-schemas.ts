@@ -16,6 +16,8 @@ const generation = z.string().min(1).max(200).optional();
  * Absent (jobs queued before versions existed) = UNVERSIONED, the oldest.
  */
 const version = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
+/** The object's size in bytes as fetched: carried to the duplicate groups (largest file, reclaimable bytes). */
+const bytes = z.number().int().nonnegative().optional();
 
 export const IngestJobSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('upsert'), key: objectKey, etag, size: z.number().int().nonnegative().optional(), generation, version }),
@@ -48,6 +50,7 @@ export const EncodeJobSchema = z.object({
   views: z.array(ViewSchema).min(1),
   generation,
   version,
+  bytes,
 });
 export type EncodeJob = z.infer<typeof EncodeJobSchema>;
 
@@ -63,10 +66,22 @@ export const IndexJobSchema = z.discriminatedUnion('op', [
     /** One code per view, in plan order, as hex. */
     views: z.array(ViewSchema.extend({ code: hex })).min(1),
     version,
+    bytes,
   }),
   z.object({ op: z.literal('delete'), key: objectKey, version }),
 ]);
 export type IndexJob = z.infer<typeof IndexJobSchema>;
+
+/**
+ * Duplicate-group upkeep of one key (services/query/src/groups): queued by the indexer after it
+ * wrote or deleted the key in the active index. The worker looks at what the index holds for the
+ * key when it runs, so the op only says which write queued it; an upsert brings the object's size.
+ */
+export const GroupJobSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('upsert'), key: objectKey, width: z.number().int().positive(), height: z.number().int().positive(), bytes, version }),
+  z.object({ op: z.literal('delete'), key: objectKey }),
+]);
+export type GroupJob = z.infer<typeof GroupJobSchema>;
 
 export const DeadJobSchema = z.object({
   stage: z.enum(['ingest', 'encode', 'index']),

@@ -4,6 +4,8 @@ export const QueueNames = {
   encode: 'loupe-encode',
   index: 'loupe-index',
   dead: 'loupe-dead',
+  /** Duplicate-group upkeep: one job per indexed or deleted object of the active index. */
+  groups: 'loupe-groups',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

@@ -46,6 +46,25 @@ export const DEAD_LETTERS_KEY = 'loupe:{dead}:objects';
 export const DEAD_LETTERS_BY_TIME_KEY = 'loupe:{dead}:by-time';
 
 /**
+ * Duplicate groups (services/query/src/groups), beside the index. One hash tag: a merge or split
+ * rewrites several groups and their members' entries in one MULTI, so they share a cluster slot.
+ * - `objects`: hash key -> JSON {w, h, bytes, v} of every object of the active index (election, report)
+ * - `edges`: hash key -> JSON [{to, rel, score, box?}], the key's matches, stored on both ends
+ * - `member`: hash key -> id of its group (grouped keys only)
+ * - `groups`: hash id -> JSON group (original, members with relations, reclaimable bytes)
+ * - `ids`: sorted set of `<10^9 - size>:<id>` per group, all at score 0: ZRANGEBYLEX lists largest first
+ * - `epoch`: counter bumped by every change; WATCHed, so concurrent upkeep retries instead of interleaving
+ */
+export const GroupKeys = {
+  objects: 'loupe:{groups}:objects',
+  edges: 'loupe:{groups}:edges',
+  member: 'loupe:{groups}:member',
+  groups: 'loupe:{groups}:groups',
+  ids: 'loupe:{groups}:ids',
+  epoch: 'loupe:{groups}:epoch',
+} as const;
+
+/**
  * Codes and sizes are stored in pages: one Redis string per PAGE_BYTES-sized run of objects. A
  * page is created at its full length in one command (Redis allocates a new string exactly, while
  * growing one with SETRANGE over-allocates by up to 2x, measured at +53% per code byte), so the

@@ -133,6 +133,7 @@ export class EncoderService {
       views: codes.map((c) => ({ level: c.level, index: c.index, box: c.box, code: bytesToHex(c.code) })),
       // Carried unchanged: the indexer orders this code set against other versions of the key by it.
       ...(job.version !== undefined ? { version: job.version } : {}),
+      ...(job.bytes !== undefined ? { bytes: job.bytes } : {}),
     };
   }
 }

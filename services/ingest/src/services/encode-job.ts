@@ -6,7 +6,14 @@ import { objectJobId, type EncodeJob, type IngestJob, type PreparedImage } from 
  * with the etag, generation and object version of the ingest job it came from; one job id per
  * version, so a job run twice queues it once.
  */
-export async function queueEncode(encodeQueue: Queue, key: string, from: Pick<IngestJob & { op: 'upsert' }, 'etag' | 'generation' | 'version'>, image: PreparedImage): Promise<void> {
+export async function queueEncode(
+  encodeQueue: Queue,
+  key: string,
+  from: Pick<IngestJob & { op: 'upsert' }, 'etag' | 'generation' | 'version'>,
+  image: PreparedImage,
+  /** The object's file size, for the duplicate groups (an image's; none for a video's keyframes). */
+  bytes?: number,
+): Promise<void> {
   const { etag, generation, version } = from;
   const encode: EncodeJob = {
     key,
@@ -15,6 +22,7 @@ export async function queueEncode(encodeQueue: Queue, key: string, from: Pick<In
     height: image.height,
     image: image.canonical.toString('base64'),
     views: image.views,
+    ...(bytes !== undefined ? { bytes } : {}),
     ...(generation ? { generation } : {}),
     ...(version !== undefined ? { version } : {}),
   };

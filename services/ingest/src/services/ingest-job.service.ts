@@ -100,7 +100,7 @@ export class IngestJobService {
       // A video before, an image now: its frames go.
       if (!generation) await video.dropFrames(key, version, `${etag}\u0000${version ?? ''}`);
       const image = await prepareImage(bytes, limits, plan);
-      await queueEncode(encodeQueue, key, data, image);
+      await queueEncode(encodeQueue, key, data, image, bytes.length);
       logger.debug({ key, etag, width: image.width, height: image.height, format: image.format }, 'image prepared');
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {

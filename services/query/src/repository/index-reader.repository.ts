@@ -24,6 +24,15 @@ export class IndexReaderRepository {
     return new Uint8Array(await this.redis.getrangeBuffer(...this.range(shard, id, 0)));
   }
 
+  /** The object's codes at each of `levels` (all its views there), or null when the key is not indexed. */
+  async codesOf(key: string, levels: number[]): Promise<Uint8Array[] | null> {
+    const shard = shardOf(key, this.layout.shards);
+    const id = await this.idOf(shard, key);
+    if (id === null) return null;
+    const codes = await Promise.all(levels.map((level) => this.levelCodesOf([{ shard, id }], level)));
+    return codes.some((c) => !c[0]) ? null : codes.map((c) => c[0]!);
+  }
+
   /** Whether the key is indexed (live in its shard's key map). */
   async has(key: string): Promise<boolean> {
     return (await this.idOf(shardOf(key, this.layout.shards), key)) !== null;

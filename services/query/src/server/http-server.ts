@@ -9,6 +9,7 @@ import { QueryOverloadedError } from '../encoding/query-encoder-pool.ts';
 import type { SearchParams } from '../search-types.ts';
 import { searchRequestBody, searchRouteSchema, statsRouteSchema } from './route-schemas.ts';
 import { deadLetterRoutes, type DeadLetterApi } from './dead-letter-routes.ts';
+import { duplicateRoutes, type DuplicatesApi } from './duplicate-routes.ts';
 import { thumbnailRoutes } from './thumbnail-routes.ts';
 import { webRoutes } from './web-routes.ts';
 import type { ThumbnailService } from '../thumbnail.service.ts';
@@ -27,6 +28,8 @@ export interface HttpServerDeps {
   bits: number;
   /** Dead letters: listed at /v1/dead, retried at /v1/dead/retry (absent: no such routes). */
   deadLetters?: DeadLetterApi;
+  /** Duplicate groups: /v1/duplicates (absent: no such routes). */
+  duplicates?: DuplicatesApi;
   /** Thumbnails of indexed images at /v1/thumbnail/{key} (absent: no such route). */
   thumbnails?: ThumbnailService;
 }
@@ -136,6 +139,7 @@ export async function buildHttpServer(d: HttpServerDeps) {
 
   app.get('/v1/stats', { schema: statsRouteSchema }, async () => d.stats());
   if (d.deadLetters) await app.register(deadLetterRoutes(d.deadLetters));
+  if (d.duplicates) await app.register(duplicateRoutes(d.duplicates));
   if (d.thumbnails) await app.register(thumbnailRoutes(d.thumbnails));
   await app.register(webRoutes());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));

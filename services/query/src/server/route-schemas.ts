@@ -140,6 +140,12 @@ const deadLetter = {
   },
 } as const;
 
+/** `limit` and `cursor` of a paged listing (dead letters, duplicate groups). */
+const pageParameters = {
+  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  cursor: { type: 'string', maxLength: 2048 },
+} as const;
+
 export const deadLetterListRouteSchema = {
   summary: 'Objects whose current version failed (dead letters), newest first',
   description:
@@ -147,10 +153,7 @@ export const deadLetterListRouteSchema = {
   security: [{ bearer: [] }],
   querystring: {
     type: 'object',
-    properties: {
-      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-      cursor: { type: 'string', maxLength: 2048 },
-    },
+    properties: pageParameters,
     additionalProperties: false,
   },
   response: {
@@ -221,4 +224,75 @@ export const thumbnailRouteSchema = {
     304: { description: 'Not modified: the If-None-Match ETag is current', type: 'null' },
     ...errorResponses(400, 401, 404, 500, 503),
   },
+} as const;
+
+const duplicateGroup = {
+  type: 'object',
+  required: ['id', 'original', 'members', 'reclaimableBytes'],
+  properties: {
+    id: { type: 'string', description: "the original's key" },
+    original: {
+      type: 'object',
+      required: ['key', 'width', 'height', 'bytes'],
+      properties: { key: { type: 'string' }, width: { type: 'integer' }, height: { type: 'integer' }, bytes: { type: 'integer', description: '0 when unknown' } },
+      additionalProperties: false,
+    },
+    members: {
+      type: 'array',
+      description: 'every member but the original',
+      items: {
+        type: 'object',
+        required: ['key', 'relation', 'score', 'bytes'],
+        properties: {
+          key: { type: 'string' },
+          relation: {
+            type: 'string',
+            enum: ['copy', 'edited', 'crop-of', 'contains'],
+            description: 'to the original: a whole copy (edited: scored below 0.95), a part of it, or a larger picture holding it',
+          },
+          score: { type: 'number', minimum: 0, maximum: 1 },
+          box: { ...box, description: "crop-of: where the member is in the original's pixels; contains: where the original is in the member's" },
+          bytes: { type: 'integer' },
+        },
+        additionalProperties: false,
+      },
+    },
+    reclaimableBytes: { type: 'integer', description: 'bytes freed by deleting every member but the original' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const duplicateListRouteSchema = {
+  summary: 'Duplicate groups: copies, crops and pictures holding others, each with its elected original',
+  description: 'Groups largest first, then by id (the original\'s key). Page with `cursor` = the `nextCursor` of the previous page.',
+  security: [{ bearer: [] }],
+  querystring: {
+    type: 'object',
+    properties: {
+      ...pageParameters,
+      prefix: { type: 'string', maxLength: 1024, description: 'only groups with a member (or the original) whose key starts with it' },
+      minSize: { type: 'integer', minimum: 2, maximum: 1_000_000, default: 2, description: 'only groups of at least this many objects, the original included' },
+    },
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['groups', 'nextCursor', 'total'],
+      properties: {
+        groups: { type: 'array', items: duplicateGroup },
+        nextCursor: { type: ['string', 'null'] },
+        total: { type: 'integer', description: 'groups the filters keep, in all pages' },
+      },
+      additionalProperties: false,
+    },
+    ...errorResponses(400, 401, 500, 503),
+  },
+} as const;
+
+export const duplicateGroupRouteSchema = {
+  summary: 'The duplicate group of one key (404 when the key is in none)',
+  description: 'The path after /v1/duplicates/ is the object key, slashes included.',
+  security: [{ bearer: [] }],
+  response: { 200: duplicateGroup, ...errorResponses(400, 401, 404, 500, 503) },
 } as const;
