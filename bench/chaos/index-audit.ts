@@ -23,7 +23,7 @@ export interface IndexAudit {
   staleVersions: string[];
   /** Keys the bucket no longer has that the index still serves. */
   undeleted: string[];
-  /** Jobs still waiting, active, delayed or prioritized in a pipeline queue. */
+  /** Jobs still waiting, active, delayed or prioritized in a pipeline queue (duplicate-group upkeep included). */
   stuckJobs: number;
   /** The dead letters of current objects, with their reasons. */
   deadLetters: { key: string; reason: string }[];
@@ -85,7 +85,7 @@ async function liveObjects(redis: RedisClient): Promise<Map<string, Buffer[]>> {
 /** Jobs of the pipeline's queues that have not finished (completed or failed). */
 async function unfinishedJobs(config: QueueConfig): Promise<number> {
   let total = 0;
-  for (const name of [QueueNames.ingest, QueueNames.encode, QueueNames.index]) {
+  for (const name of [QueueNames.ingest, QueueNames.encode, QueueNames.index, QueueNames.groups]) {
     const queue = createQueue(name, config);
     total += pendingJobs(await queue.getJobCounts(...PENDING_JOB_STATES));
     await queue.close();

@@ -27,20 +27,24 @@ export interface SourceThumbnailOptions {
 
 const DEFAULTS: SourceThumbnailOptions = { capacity: 4096, maxAgeMs: 5 * 60_000, concurrency: 8, budgetMs: 2000, readTimeoutMs: 10_000, pauseAfter: 5, pauseMs: 30_000 };
 
+/** What a query got for one candidate: a thumbnail, none, or none because its budget ran out first. */
+const OUT_OF_TIME = Symbol('out of time');
+
 /** One thumbnail being made (or waiting for a read slot), shared by every query that wants it. */
 interface ThumbnailRead {
   key: string;
   side: number;
-  /** Undefined when no thumbnail could be made (or the read was dropped before it began). */
-  thumb: Promise<Uint8Array | undefined>;
-  settle: (thumb: Uint8Array | undefined) => void;
+  /**
+   * Undefined when no thumbnail could be made; OUT_OF_TIME when the read was dropped before it began
+   * (every query waiting for it had run out of time: under load the drop can come before their timers).
+   */
+  thumb: Promise<Uint8Array | undefined | typeof OUT_OF_TIME>;
+  settle: (thumb: Uint8Array | undefined | typeof OUT_OF_TIME) => void;
   /** The latest deadline of the queries waiting for it: a read nobody waits for any more is not begun. */
   wantedUntil: number;
   madeAt: number;
 }
 
-/** What a query got for one candidate: a thumbnail, none, or none because its budget ran out first. */
-const OUT_OF_TIME = Symbol('out of time');
 
 class SourceReadTimeoutError extends Error {
   constructor(key: string, ms: number) {
@@ -101,8 +105,8 @@ export class SourceThumbnailService {
   }
 
   private enqueue(key: string, side: number, now: number): ThumbnailRead {
-    let settle!: (thumb: Uint8Array | undefined) => void;
-    const thumb = new Promise<Uint8Array | undefined>((resolve) => (settle = resolve));
+    let settle!: ThumbnailRead['settle'];
+    const thumb: ThumbnailRead['thumb'] = new Promise((resolve) => (settle = resolve));
     const read: ThumbnailRead = { key, side, thumb, settle, wantedUntil: now, madeAt: now };
     this.queue.push(read);
     queueMicrotask(() => this.pump());
@@ -115,7 +119,7 @@ export class SourceThumbnailService {
       const read = this.queue.shift()!;
       if (read.wantedUntil <= Date.now()) {
         this.forget(read);
-        read.settle(undefined);
+        read.settle(OUT_OF_TIME);
         continue;
       }
       this.running++;
@@ -165,7 +169,7 @@ export class SourceThumbnailService {
   }
 
   /** The thumbnail, or OUT_OF_TIME if it is not there by the deadline (the read goes on and is cached for the next query). */
-  private until(thumb: Promise<Uint8Array | undefined>, deadline: number): Promise<Uint8Array | undefined | typeof OUT_OF_TIME> {
+  private until(thumb: ThumbnailRead['thumb'], deadline: number): Promise<Uint8Array | undefined | typeof OUT_OF_TIME> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<typeof OUT_OF_TIME>((resolve) => (timer = setTimeout(() => resolve(OUT_OF_TIME), Math.max(0, deadline - Date.now()))));
     return Promise.race([thumb, late]).finally(() => clearTimeout(timer));
