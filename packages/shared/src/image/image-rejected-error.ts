@@ -22,14 +22,16 @@ export const IMAGE_REJECT_REASONS: readonly ImageRejectReason[] = [
   'too-small',
 ];
 
-/** A bad input image: permanent, retrying the same bytes gives the same answer. */
-export class ImageRejectedError extends Error {
+/**
+ * An object refused for what its bytes are: permanent, retrying the same bytes gives the same
+ * answer, so ingest dead-letters it at once. `reason` is a stable code.
+ */
+export class RejectedInputError<Reason extends string = string> extends Error {
   constructor(
-    readonly reason: ImageRejectReason,
+    readonly reason: Reason,
     message: string,
   ) {
     super(message);
-    this.name = 'ImageRejectedError';
   }
 
   /** `reason: message`, the form stored in dead-letter entries. */
@@ -38,6 +40,7 @@ export class ImageRejectedError extends Error {
   }
 }
 
-export function isImageRejectedError(e: unknown): e is ImageRejectedError {
-  return e instanceof ImageRejectedError;
+/** A bad input image. */
+export class ImageRejectedError extends RejectedInputError<ImageRejectReason> {
+  override name = 'ImageRejectedError';
 }

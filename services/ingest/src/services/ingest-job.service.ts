@@ -18,7 +18,7 @@ import {
   ObjectGoneError,
   type ObjectSource,
   sniffVideoFormat,
-  VideoRejectedError,
+  RejectedInputError,
 } from '@loupe/shared';
 import { BackpressureClosedError, type BackpressureService } from './backpressure.service.ts';
 import { SourceRetryAbortedError, type SourceRetryService } from './source-retry.service.ts';
@@ -105,7 +105,7 @@ export class IngestJobService {
       return { status: 'encoded', width: image.width, height: image.height };
     } catch (e) {
       if (e instanceof SourceRetryAbortedError) throw e;
-      if (e instanceof ImageRejectedError || e instanceof VideoRejectedError) return this.deadLetter(key, etag, e.describe());
+      if (e instanceof RejectedInputError) return this.deadLetter(key, etag, e.describe());
       if (e instanceof ObjectGoneError) {
         // Discovery will see the deletion or the new version and make its own job.
         logger.info({ event: 'object-gone', key, etag, why: e.why }, 'object gone before it was fetched');
