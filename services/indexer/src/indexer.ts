@@ -76,7 +76,7 @@ export async function startIndexer(config: LoupeConfig, options: { logger?: Logg
       try {
         const data = parseJob(IndexJobSchema, QueueNames.index, job.data);
         const { outcomes, changedActive } = await router.write(data);
-        if (changedActive) await groups.add(data.op, groupJob(data), { delay: GROUP_JOB_DELAY_MS });
+        if (changedActive && config.LOUPE_DUPLICATE_GROUPS) await groups.add(data.op, groupJob(data), { delay: GROUP_JOB_DELAY_MS });
         // Indexed or deleted: whatever failed for this key before no longer counts as failed.
         if (await failed.clear([data.key])) log.info({ key: data.key, op: data.op }, 'dead letter cleared');
         return outcomes;

@@ -67,12 +67,14 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
   const follower = new GenerationFollower(await open(await awaitActiveGeneration(redis, log)), open, redis, redisStatus, log);
   follower.start();
   // Its own connection: the upkeep's WATCH must not see other requests' commands.
-  const groupsRedis = redis.duplicate();
-  const groups = new DuplicateGroupsService(new GroupRepository(groupsRedis), () => follower.current.query, {
-    minScore: config.LOUPE_GROUP_MIN_SCORE,
-    criteria: config.LOUPE_DUPLICATE_ORIGINAL,
-  }, log);
-  const groupsWorker = startGroupsWorker(config, groups, () => follower.current.pool.missing().length === 0, log);
+  const groupsRedis = config.LOUPE_DUPLICATE_GROUPS ? redis.duplicate() : undefined;
+  const groups = groupsRedis
+    ? new DuplicateGroupsService(new GroupRepository(groupsRedis), () => follower.current.query, {
+        minScore: config.LOUPE_GROUP_MIN_SCORE,
+        criteria: config.LOUPE_DUPLICATE_ORIGINAL,
+      }, log)
+    : undefined;
+  const groupsWorker = groups && startGroupsWorker(config, groups, () => follower.current.pool.missing().length === 0, log);
 
   const metrics = new MetricsRegistry();
   metrics.gauge('loupe_inference_runtime_info', 'Inference runtime the query service encodes image queries on', () => [[{ runtime: follower.current.model.runtime }, 1]]);
@@ -105,7 +107,7 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     token: config.LOUPE_TOKEN,
     maxBytes: config.LOUPE_MAX_BYTES,
     deadLetters: deadLetters.service,
-    duplicates: groups,
+    duplicates: groups ?? 'off',
     thumbnails: new ThumbnailService(source, (key) => follower.current.query.isIndexed(key), imageLimits(config), {
       video: { extractor: new KeyframeExtractor(await locateFfmpeg(), videoLimits(config)), maxBytes: config.LOUPE_VIDEO_MAX_BYTES },
     }),
@@ -119,8 +121,8 @@ export async function startQuery(config: LoupeConfig, options: { logger?: Logger
     port,
     async close() {
       await app.close();
-      await groupsWorker.close();
-      groupsRedis.disconnect();
+      await groupsWorker?.close();
+      groupsRedis?.disconnect();
       await follower.close();
       router?.close();
       await encoders.close();

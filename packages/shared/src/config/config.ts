@@ -147,6 +147,12 @@ export const ConfigSchema = z.object({
   /** Image queries that may wait for an encoding thread; beyond that they get 503 with Retry-After. */
   LOUPE_QUERY_QUEUE: int(0, 10_000).default(16),
   /**
+   * Whether Loupe keeps duplicate groups (README, Duplicate groups): the indexer queues a
+   * loupe-groups job per indexed or deleted object and the query service runs them. Off, neither
+   * happens and /v1/duplicates answers 404 saying so. Give every service the same value.
+   */
+  LOUPE_DUPLICATE_GROUPS: bool.default('true'),
+  /**
    * Score (0..1) from which a search-by-key hit joins the searched object's duplicate group: the
    * grouping threshold, measured on the photo data sets (README, Duplicate groups).
    */

@@ -5,8 +5,19 @@ import { duplicateGroupRouteSchema, duplicateListRouteSchema } from './route-sch
 
 export type DuplicatesApi = Pick<DuplicateGroupsService, 'list' | 'groupOf'>;
 
-/** GET /v1/duplicates (paged, filtered) and GET /v1/duplicates/{key}, inheriting the auth hook and error handler. */
-export const duplicateRoutes = (api: DuplicatesApi): FastifyPluginAsync => async (app) => {
+/**
+ * GET /v1/duplicates (paged, filtered) and GET /v1/duplicates/{key}, inheriting the auth hook and
+ * error handler; with the upkeep turned off ('off'), both answer 404 saying so.
+ */
+export const duplicateRoutes = (api: DuplicatesApi | 'off'): FastifyPluginAsync => async (app) => {
+  if (api === 'off') {
+    const off = async () => {
+      throw new QueryInputError(404, 'duplicate groups are turned off on this deployment (LOUPE_DUPLICATE_GROUPS=false)');
+    };
+    app.get('/v1/duplicates', { schema: { hide: true } }, off);
+    app.get('/v1/duplicates/*', { schema: { hide: true } }, off);
+    return;
+  }
   app.get('/v1/duplicates', { schema: duplicateListRouteSchema }, async (req) => {
     const q = req.query as { limit: number; cursor?: string; prefix?: string; minSize: number };
     try {

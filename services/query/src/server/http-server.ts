@@ -28,8 +28,8 @@ export interface HttpServerDeps {
   bits: number;
   /** Dead letters: listed at /v1/dead, retried at /v1/dead/retry (absent: no such routes). */
   deadLetters?: DeadLetterApi;
-  /** Duplicate groups: /v1/duplicates (absent: no such routes). */
-  duplicates?: DuplicatesApi;
+  /** Duplicate groups: /v1/duplicates ('off': 404 saying LOUPE_DUPLICATE_GROUPS is false; absent: no such routes). */
+  duplicates?: DuplicatesApi | 'off';
   /** Thumbnails of indexed images at /v1/thumbnail/{key} (absent: no such route). */
   thumbnails?: ThumbnailService;
 }
