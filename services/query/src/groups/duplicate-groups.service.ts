@@ -15,6 +15,7 @@ export const GROUP_SEARCH_K = 32;
  */
 export const GROUP_PERCEPTUAL_MAX = 0.125;
 const COMMIT_ATTEMPTS = 20;
+const UNCHANGED: GroupChange = { infoSet: [], infoDel: [], edgesSet: [], edgesDel: [], memberDel: [], groupsDel: [], groupsSet: [] };
 
 export interface DuplicateListing {
   groups: DuplicateGroup[];
@@ -63,8 +64,13 @@ export class DuplicateGroupsService {
 
   private writing: Promise<unknown> = Promise.resolve();
 
-  /** Plans and commits, again while another process's upkeep changed the groups in between. */
+  /**
+   * Plans and commits, again while another process's upkeep changed the groups in between. An
+   * object without matches that was linked to nothing (most objects of a bucket) is written in one
+   * step instead: no group changes.
+   */
   private async write(key: string, now: { info: ObjectInfo; edges: Edge[] } | null): Promise<GroupChange> {
+    if (!now?.edges.length && (await this.repo.setUnlinked(key, now?.info ?? null))) return UNCHANGED;
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       await this.repo.watch();
       const change = await this.plan(key, now);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { GroupKeys, type RedisClient } from '@loupe/shared';
 import type { DuplicateGroup, Edge, ObjectInfo } from './group-builder.ts';
 
@@ -18,6 +19,8 @@ export interface GroupChange {
   groupsDel: DuplicateGroup[];
   groupsSet: DuplicateGroup[];
 }
+
+const SET_UNLINKED_OBJECT = readFileSync(new URL('./scripts/set-unlinked-object.lua', import.meta.url), 'utf8');
 
 /**
  * A group's member of the `ids` sorted set (all at score 0, so in byte order): larger groups first,
@@ -78,6 +81,15 @@ export class GroupRepository {
 
   async count(): Promise<number> {
     return this.redis.zcard(GroupKeys.ids);
+  }
+
+  /**
+   * Sets `key`'s info (null: deletes it) in one step when it has no stored matches and is in no
+   * group; false, writing nothing, when it has or is.
+   */
+  async setUnlinked(key: string, info: ObjectInfo | null): Promise<boolean> {
+    const keys = [GroupKeys.objects, GroupKeys.edges, GroupKeys.member, GroupKeys.epoch];
+    return (await this.redis.eval(SET_UNLINKED_OBJECT, keys.length, ...keys, key, info ? JSON.stringify(info) : '')) === 1;
   }
 
   /** Applies `c` unless the groups changed since watch(): false then, and nothing is written. */
