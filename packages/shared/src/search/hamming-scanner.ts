@@ -170,9 +170,11 @@ export class HammingScanner {
    */
   distanceTo(query: Uint8Array): RecordDistance {
     if (query.length !== this.codeBytes) throw new RangeError(`query has ${query.length} bytes, index codes have ${this.codeBytes}`);
-    const padded = new Uint8Array(this.stride);
-    padded.set(query);
-    const q = new Int32Array(padded.buffer);
+    // The query's words as the kernel's memory holds codes (little-endian, zero padded to the
+    // stride), read without allocating typed arrays: V8 makes those outside its heap, at a few us
+    // each, and a search makes one of these per probe and shard.
+    const q: number[] = [];
+    for (let b = 0; b < this.stride; b += 4) q.push((query[b] ?? 0) | ((query[b + 1] ?? 0) << 8) | ((query[b + 2] ?? 0) << 16) | ((query[b + 3] ?? 0) << 24));
     const w = this.kernel.words;
     const base = CODES_OFFSET >> 2;
     const [q0, q1, q2, q3] = [q[0], q[1] ?? 0, q[2] ?? 0, q[3] ?? 0];
@@ -201,7 +203,7 @@ export class HammingScanner {
 
   /** Exact k nearest records by (distance, record), the same as the reference scanTopK. */
   search(query: Uint8Array, opts: HammingSearchOptions): ScanHit[] {
-    const distance = this.distanceTo(query);
+    if (query.length !== this.codeBytes) throw new RangeError(`query has ${query.length} bytes, index codes have ${this.codeBytes}`);
     const from = Math.max(0, opts.from ?? 0);
     const to = Math.min(this.records, opts.to ?? this.records);
     const top = new TopKCollector(opts.k, opts.maxDistance ?? this.bits, this.bits);
@@ -215,7 +217,9 @@ export class HammingScanner {
     const firstBlock = Math.ceil(from / BLOCK_RECORDS);
     const endBlock = Math.floor(to / BLOCK_RECORDS);
     const headEnd = Math.min(to, firstBlock * BLOCK_RECORDS);
-    for (let r = from; r < headEnd; r++) offer(r, distance(r));
+    // Only a range that is not whole blocks needs the distance function.
+    const distance = from < headEnd || Math.max(headEnd, endBlock * BLOCK_RECORDS) < to ? this.distanceTo(query) : undefined;
+    for (let r = from; r < headEnd; r++) offer(r, distance!(r));
     top.settle();
     if (firstBlock < endBlock) {
       this.writeQuery(query);
@@ -235,7 +239,7 @@ export class HammingScanner {
         if (block >= stop) window *= 2;
       }
     }
-    for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance(r));
+    for (let r = Math.max(headEnd, endBlock * BLOCK_RECORDS); r < to && top.threshold >= 0; r++) offer(r, distance!(r));
     return top.results();
   }
 
