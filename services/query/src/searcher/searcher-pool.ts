@@ -16,7 +16,7 @@ import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
 import { waitReady } from './wait-ready.ts';
-import type { FromWorker, WireQuery } from './worker-protocol.ts';
+import { packCodes, type FromWorker, type WireQuery } from './worker-protocol.ts';
 
 /** The shards' own answers to a search, before the merge (what a searcher process sends a router). */
 export interface ShardAnswers {
@@ -171,7 +171,7 @@ export class SearcherPool {
               for (const s of stats) got.set(s.shard, s);
               resolve();
             });
-            if (!host.send({ type: 'stats', reqId }, `stats:${reqId}`)) this.statsWaiters.get(reqId)!([]);
+            if (!host.send({ type: 'stats', reqId }, [`stats:${reqId}`])) this.statsWaiters.get(reqId)!([]);
           }),
       ),
     );
@@ -250,10 +250,16 @@ export class SearcherPool {
     const answers = new Map<number, ShardAnswer>();
     const waiting = new Set<number>();
     const packed = packCodes(queries);
+    const byHost = new Map<ShardWorkerHost, number[]>();
     for (const s of shards) {
       const host = this.hostOfShard.get(s);
-      if (host?.ready.has(s) && host.send({ type: 'search', reqId, shard: s, queries: packed }, `${reqId}:${s}`)) waiting.add(s);
+      if (host?.ready.has(s)) byHost.set(host, [...(byHost.get(host) ?? []), s]);
       else failed.add(s);
+    }
+    // A message per thread, not per shard: each is a structured clone of the queries.
+    for (const [host, mine] of byHost) {
+      const sent = host.send({ type: 'search', reqId, shards: mine, queries: packed }, mine.map((s) => `${reqId}:${s}`));
+      for (const s of mine) (sent ? waiting : failed).add(s);
     }
     return new Promise((resolve) => {
       const finish = () => {
@@ -306,19 +312,6 @@ export function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
     throw new SearchInputError('maxDistance must be a non-negative integer');
   }
   return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
-}
-
-/**
- * The queries with their codes copied into one buffer: a message to a shard thread then clones
- * one buffer instead of one per query (or a whole encoder batch a code is a view of).
- */
-function packCodes(queries: WireQuery[]): WireQuery[] {
-  const all = new Uint8Array(queries.reduce((n, q) => n + q.code.length, 0));
-  let at = 0;
-  return queries.map((q) => {
-    all.set(q.code, at);
-    return { ...q, code: all.subarray(at, (at += q.code.length)) };
-  });
 }
 
 function range(n: number): number[] {

@@ -67,10 +67,11 @@ export class ShardWorkerHost {
     });
   }
 
-  /** Posts a message; `track` names a request whose answer is awaited. False when no thread runs. */
-  send(msg: ToWorker, track?: string): boolean {
+  /** Posts a message; `track` names the requests whose answers are awaited. False when no thread runs. */
+  send(msg: ToWorker, track: string[] = []): boolean {
     if (!this.worker) return false;
-    if (track) this.outstanding.set(track, Date.now());
+    const now = Date.now();
+    for (const t of track) this.outstanding.set(t, now);
     this.worker.postMessage(msg);
     return true;
   }

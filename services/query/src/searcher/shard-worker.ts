@@ -2,7 +2,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLogger, createRedis } from '@loupe/shared/searcher-core';
 import { packAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, ShardMirror } from './shard-mirror.ts';
-import type { FromWorker, ShardWorkerData, ToWorker } from './worker-protocol.ts';
+import type { FromWorker, ShardWorkerData, ToWorker, WireQuery } from './worker-protocol.ts';
 
 /**
  * Body of a shard worker thread: owns the mirrors of its shards and answers search and stats
@@ -45,21 +45,9 @@ async function startWithRetry(mirror: ShardMirror): Promise<void> {
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
-    case 'search': {
-      const mirror = mirrors.get(msg.shard);
-      if (!mirror?.isReady()) {
-        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: 'shard not loaded yet' });
-        return;
-      }
-      try {
-        const results = mirror.searchMany(msg.queries);
-        const answer = packAnswer(results, (id) => mirror.describe(id));
-        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, answer, stale: !mirror.isCurrent() });
-      } catch (e) {
-        post({ type: 'result', reqId: msg.reqId, shard: msg.shard, error: String(e), inputError: e instanceof SearchInputError });
-      }
+    case 'search':
+      for (const shard of msg.shards) searchShard(msg.reqId, shard, msg.queries);
       return;
-    }
     case 'stats':
       post({ type: 'stats', reqId: msg.reqId, stats: [...mirrors.values()].map((m) => m.stats()) });
       return;
@@ -72,3 +60,18 @@ port.on('message', (msg: ToWorker) => {
     }
   }
 });
+
+function searchShard(reqId: number, shard: number, queries: WireQuery[]): void {
+  const mirror = mirrors.get(shard);
+  if (!mirror?.isReady()) {
+    post({ type: 'result', reqId, shard, error: 'shard not loaded yet' });
+    return;
+  }
+  try {
+    const results = mirror.searchMany(queries);
+    const answer = packAnswer(results, (id) => mirror.describe(id));
+    post({ type: 'result', reqId, shard, answer, stale: !mirror.isCurrent() });
+  } catch (e) {
+    post({ type: 'result', reqId, shard, error: String(e), inputError: e instanceof SearchInputError });
+  }
+}

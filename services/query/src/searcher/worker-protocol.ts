@@ -21,7 +21,8 @@ export interface WireQuery {
 }
 
 export type ToWorker =
-  | { type: 'search'; reqId: number; shard: number; queries: WireQuery[] }
+  /** One message per thread for the shards of it a search asks (one clone of the queries); one result per shard. */
+  | { type: 'search'; reqId: number; shards: number[]; queries: WireQuery[] }
   | { type: 'stats'; reqId: number }
   /** Fault injection for failure tests: keep the thread busy for `ms`. */
   | { type: 'stall'; ms: number };
@@ -41,3 +42,16 @@ export type FromWorker =
       inputError?: boolean;
     }
   | { type: 'stats'; reqId: number; stats: MirrorStats[] };
+
+/**
+ * The queries with their codes copied into one buffer: a message to a shard thread then clones
+ * one buffer instead of one per query (or a whole encoder batch a code is a view of).
+ */
+export function packCodes(queries: WireQuery[]): WireQuery[] {
+  const all = new Uint8Array(queries.reduce((n, q) => n + q.code.length, 0));
+  let at = 0;
+  return queries.map((q) => {
+    all.set(q.code, at);
+    return { ...q, code: all.subarray(at, (at += q.code.length)) };
+  });
+}
