@@ -1,44 +1,34 @@
 /**
- * Duplicate-group upkeep: the cost of keeping the groups current while a bucket is indexed. Indexes
- * N objects into a fresh redis-server beside a running query service (its mirrors follow every
- * write), twice: without group upkeep, and with it (a loupe-groups job per object, as the indexer
- * queues them, run by the query service's worker: one search per object). Objects: the bundled
- * samples, a resized copy and a crop of each, encoded with the default model and written through
- * the indexer's IndexerService; the rest synthetic codes written through its ShardRepository, one
- * in ten a near copy (2% of its bits flipped) of the one before it, so groups form there too.
- * Throughput with upkeep counts until the last object is grouped (the groups queue drained);
- * `ratio` = that / the throughput without. `report_s`: reading the whole report (every page of
- * GET /v1/duplicates) afterwards.
- *
- *   npm run bench:duplicates                     # N = 100,000, 4 shards
- *   BENCH_N=5000 BENCH_SHARDS=2 npm run bench:duplicates
- *   BENCH_N=60 npm run bench:duplicates          # the real objects alone, their groups printed
- *
- * Prints both runs and, last, one JSON line.
+ * The upkeep's own rate: N objects written straight into a fresh redis-server beside a running
+ * query service (its mirrors follow every write), twice: without group upkeep, and with it (a
+ * loupe-groups job per object, as the indexer queues them, run by the query service's worker: one
+ * search per object). Objects: the bundled samples, a resized copy and a crop of each, encoded with
+ * the default model and written through the indexer's IndexerService; the rest synthetic codes
+ * written through its ShardRepository, one in ten a near copy (2% of its bits flipped) of the one
+ * before it, so groups form there too. With upkeep the time runs until the last object is grouped
+ * (the groups queue drained). No CNN: the baseline is Redis writes alone. Then the whole report
+ * (every page of GET /v1/duplicates) is read.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import {
   bytesToHex, createQueue, createLogger, DEFAULT_MODEL, ensureIndexLayout, levelCodeBytes, levelSizes, loadConfig, loadHashModel, pendingJobs,
   prepareImage, QueueNames, REPO_ROOT, shardOf, ShardKeys, type GroupJob, type IndexJob, type IndexLayout,
-} from '../packages/shared/src/index.ts';
-import { IndexerService } from '../services/indexer/src/indexer.service.ts';
-import { ShardRepository } from '../services/indexer/src/repository/shard.repository.ts';
-import { startQuery } from '../services/query/src/index.ts';
-import type { DuplicateGroup } from '../services/query/src/groups/group-builder.ts';
-import { freePort, startRedis } from '../test/support/redis-server.ts';
+} from '../../packages/shared/src/index.ts';
+import { IndexerService } from '../../services/indexer/src/indexer.service.ts';
+import { ShardRepository } from '../../services/indexer/src/repository/shard.repository.ts';
+import { startQuery } from '../../services/query/src/index.ts';
+import type { DuplicateGroup } from '../../services/query/src/groups/group-builder.ts';
+import { freePort, startRedis } from '../../test/support/redis-server.ts';
 
-const N = Number(process.env.BENCH_N ?? 100_000);
-const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const IN_FLIGHT = 64;
 const log = createLogger('bench', 'warn');
 
 /** The samples, a 60% copy and a middle crop of each, as index jobs of the default model. */
-async function realJobs(): Promise<{ layout: Omit<IndexLayout, 'shards'>; jobs: IndexJob[] }> {
+export async function realJobs(): Promise<{ layout: Omit<IndexLayout, 'shards'>; jobs: IndexJob[] }> {
   const model = await loadHashModel(DEFAULT_MODEL);
   const dir = path.join(REPO_ROOT, 'samples');
   const jobs: IndexJob[] = [];
@@ -62,9 +52,10 @@ async function realJobs(): Promise<{ layout: Omit<IndexLayout, 'shards'>; jobs: 
 
 interface RunResult { indexS: number; doneS: number; reportS?: number; groups?: number }
 
-async function run(layout: IndexLayout, real: IndexJob[], withGroups: boolean): Promise<RunResult> {
+async function run(N: number, layout: IndexLayout, real: IndexJob[], withGroups: boolean): Promise<RunResult> {
   const server = await startRedis();
   const redis = new Redis(server.url);
+  const SHARDS = layout.shards;
   const config = loadConfig({ REDIS_URL: server.url, LOUPE_SHARDS: String(SHARDS), LOUPE_QUERY_PORT: String(await freePort()), LOUPE_LOG_LEVEL: 'warn', LOUPE_VERIFY_FROM_SOURCE: 'false', LOUPE_QUERY_WORKERS: '1' });
   await ensureIndexLayout(redis, layout);
   const query = await startQuery(config, { logger: log });
@@ -106,17 +97,8 @@ async function run(layout: IndexLayout, real: IndexJob[], withGroups: boolean): 
     const states = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
     while (pendingJobs(await groups.getJobCounts(...states))) await new Promise((r) => setTimeout(r, 250));
     const doneS = (performance.now() - t0) / 1000;
-    const r0 = performance.now();
-    let cursor: string | null = null;
-    let count = 0;
-    do {
-      const page: { groups: unknown[]; nextCursor: string | null } = await (await fetch(`${base}/v1/duplicates?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
-      count += page.groups.length;
-      // Real objects alone (BENCH_N=60): how the samples' copies and crops group, member by member.
-      if (N <= real.length) for (const g of page.groups as DuplicateGroup[]) console.log(`  ${g.original.key}: ${g.members.map((m) => `${m.key} ${m.relation} ${m.score}`).join(', ')}`);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return { indexS, doneS, reportS: (performance.now() - r0) / 1000, groups: count };
+    const report = await readReport(base, N <= real.length);
+    return { indexS, doneS, reportS: report.seconds, groups: report.groups };
   } finally {
     await groups.close();
     await query.close();
@@ -125,21 +107,41 @@ async function run(layout: IndexLayout, real: IndexJob[], withGroups: boolean): 
   }
 }
 
-const load = loadavg().map((x) => +x.toFixed(2));
-console.log(`# Loupe duplicate-group upkeep benchmark — ${N.toLocaleString()} objects, ${SHARDS} shards, default model`);
-console.log(`load average at start: ${load.join(' ')} (2 cores shared with other processes)`);
-const { layout: l, jobs } = await realJobs();
-const layout: IndexLayout = { ...l, shards: SHARDS };
-const without = await run(layout, jobs, false);
-console.log(`without upkeep: indexed in ${without.indexS.toFixed(1)} s (${Math.round(N / without.indexS)} objects/s) — the baseline`);
-const withG = await run(layout, jobs, true);
-console.log(`with upkeep:    indexed in ${withG.indexS.toFixed(1)} s, grouped by ${withG.doneS.toFixed(1)} s (${Math.round(N / withG.doneS)} objects/s), ${withG.groups} groups`);
-const ratio = without.doneS / withG.doneS;
-console.log(`ratio ${ratio.toFixed(3)} (target >= 0.85); indexing alone while upkeep runs: ${(without.indexS / withG.indexS).toFixed(3)}; full report read in ${withG.reportS!.toFixed(2)} s`);
-console.log(JSON.stringify({
-  objects: N, shards: SHARDS, real_objects: jobs.length, groups: withG.groups,
-  baseline_objects_per_s: +(N / without.doneS).toFixed(1), with_upkeep_objects_per_s: +(N / withG.doneS).toFixed(1),
-  ratio: +ratio.toFixed(3), index_only_ratio: +(without.indexS / withG.indexS).toFixed(3), target_ratio: 0.85,
-  report_s: +withG.reportS!.toFixed(3), load_avg_start: load, load_avg_end: loadavg().map((x) => +x.toFixed(2)),
-}));
-process.exit(0);
+export interface UpkeepRate {
+  objects: number;
+  realObjects: number;
+  groups: number;
+  writesPerS: number;
+  upkeepPerS: number;
+  /** The writes' own rate while the upkeep shares the cores with them, over their rate alone. */
+  writesBesideUpkeep: number;
+  reportS: number;
+}
+
+/** Both runs at N objects into `shards` shards; prints a line for each. */
+export async function measureUpkeepRate(N: number, shards: number): Promise<UpkeepRate> {
+  const { layout: l, jobs } = await realJobs();
+  const layout: IndexLayout = { ...l, shards };
+  const without = await run(N, layout, jobs, false);
+  console.log(`  writes alone: ${without.indexS.toFixed(1)} s (${Math.round(N / without.indexS)} objects/s)`);
+  const withG = await run(N, layout, jobs, true);
+  console.log(`  with upkeep:  written in ${withG.indexS.toFixed(1)} s, grouped by ${withG.doneS.toFixed(1)} s (${Math.round(N / withG.doneS)} objects/s), ${withG.groups} groups; full report read in ${withG.reportS!.toFixed(2)} s`);
+  return {
+    objects: N, realObjects: jobs.length, groups: withG.groups!, writesPerS: N / without.doneS, upkeepPerS: N / withG.doneS,
+    writesBesideUpkeep: without.indexS / withG.indexS, reportS: withG.reportS!,
+  };
+}
+
+/** Reads every page of GET /v1/duplicates; `print`: each group's members too. */
+export async function readReport(base: string, print = false): Promise<{ seconds: number; groups: number }> {
+  const r0 = performance.now();
+  let cursor: string | null = null;
+  let groups = 0;
+  do {
+    const page: { groups: DuplicateGroup[]; nextCursor: string | null } = await (await fetch(`${base}/v1/duplicates?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
+    groups += page.groups.length;
+    if (print) for (const g of page.groups) console.log(`  ${g.original.key}: ${g.members.map((m) => `${m.key} ${m.relation} ${m.score}`).join(', ')}`);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { seconds: (performance.now() - r0) / 1000, groups };
+}
