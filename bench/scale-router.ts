@@ -108,7 +108,7 @@ try {
     let slow = 0;
     for (const { s, shards } of ranges) {
       const t = performance.now();
-      const replies = await router.deps.client(s.address).search({ generation: 'loupe', timeoutMs: 5000, shards, queries: wire }, new AbortController().signal);
+      const { replies } = await router.deps.client(s.address).search({ generation: 'loupe', timeoutMs: 5000, shards, queries: wire }, new AbortController().signal);
       if (replies.some((r) => 'error' in r)) throw new Error(`searcher ${s.address} failed a shard`);
       slow = Math.max(slow, performance.now() - t);
     }

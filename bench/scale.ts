@@ -12,6 +12,12 @@
  * Redis lookup included). The search is the exact scan, which is also the baseline (no
  * multi-index hash for codes this long, no approximation): recall@10 against it is 1.
  *
+ * Then the same index through `loupe searcher` processes behind a router (router-phases.ts; skip
+ * with `--router false`): 4 searchers, a quarter of the shards each (the same image queries one at
+ * a time: the router's overhead over the slowest searcher's own time, each searcher's RSS); then
+ * two halves x two replicas under 4 query loops for `--kill-seconds` (60), one replica SIGKILLed a
+ * third of the way in (failed and partial answers).
+ *
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
  *
@@ -26,10 +32,7 @@ import {
   createLogger,
   DEFAULT_SHARDS,
   ensureIndexLayout,
-  levelCodeBytes,
   levelSizes,
-  SeededRandom,
-  shardOf,
   ShardKeys,
   shippedArtifact,
   type IndexLayout,
@@ -42,41 +45,32 @@ import { IndexReaderRepository } from '../services/query/src/repository/index-re
 import { SearcherPool } from '../services/query/src/searcher/index.ts';
 import { startRedis } from '../test/support/redis-server.ts';
 import { encodeSamplesInChild, type EncodedSamples } from './support/encode-samples.ts';
+import { fillerKey, writeFillers } from './support/filler-index.ts';
+import { measureReplicaKill, measureRouter, quantile, type QueryOn } from './support/router-phases.ts';
 
 const { values: args } = parseArgs({
-  options: { n: { type: 'string', default: '100000' }, queries: { type: 'string', default: '63' }, seed: { type: 'string', default: '1' }, shards: { type: 'string', default: String(DEFAULT_SHARDS) } },
+  options: {
+    n: { type: 'string', default: '100000' },
+    queries: { type: 'string', default: '63' },
+    seed: { type: 'string', default: '1' },
+    shards: { type: 'string', default: String(DEFAULT_SHARDS) },
+    router: { type: 'string', default: 'true' },
+    'kill-seconds': { type: 'string', default: '60' },
+  },
 });
 const N = Number(args.n);
 const QUERIES = Number(args.queries);
 const SEED = Number(args.seed);
 const SHARDS = Number(args.shards);
 const KEY_QUERIES = 60;
+const ROUTER = args.router !== 'false';
+const KILL_SECONDS = Number(args['kill-seconds']);
 const logger = createLogger('bench', 'error');
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))];
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 // A full GC before reading RSS, so garbage of the indexing and of the previous searchers is not counted.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** A key of 41 bytes, shaped like a real bucket's. */
-const fillerKey = (i: number) => `photos/2024/07/synthetic/IMG_${String(i).padStart(8, '0')}.jpg`;
-
-async function indexFillers(redis: RedisClient, layout: IndexLayout): Promise<number> {
-  const repos = Array.from({ length: layout.shards }, (_, s) => new ShardRepository(redis, new ShardKeys(s)));
-  const bytes = levelSizes(layout).map((n, l) => n * levelCodeBytes(layout, l));
-  const rand = new SeededRandom(SEED);
-  const t0 = performance.now();
-  for (let from = 0; from < N; from += 1000) {
-    const p = redis.pipeline();
-    for (let i = from; i < Math.min(N, from + 1000); i++) {
-      const key = fillerKey(i);
-      repos[shardOf(key, layout.shards)].upsertIn(p, { key, etag: `"e${i}"`, width: 4000, height: 3000, levels: bytes.map((b) => rand.bytes(b)) });
-    }
-    await p.exec();
-  }
-  return (performance.now() - t0) / 1000;
-}
 
 /** Hands the query service the codes the child encoded (no CNN here); the candidate check keeps the order. */
 function replayEncoder(samples: EncodedSamples): QueryEncoder & { next: EncodedSamples['queries'][number] | null } {
@@ -92,6 +86,20 @@ function replayEncoder(samples: EncodedSamples): QueryEncoder & { next: EncodedS
     async rerank(hits) {
       return hits;
     },
+  };
+}
+
+const searchParams = { k: 10, granularity: 'auto' as const };
+
+/** Image queries replayed on `fanout` (the embedded pool, or a router over searcher processes). */
+function imageQueries(samples: EncodedSamples, layout: IndexLayout, redis: RedisClient): QueryOn {
+  return (fanout) => {
+    const encoder = replayEncoder(samples);
+    const service = new QueryService(layout, encoder, fanout, new IndexReaderRepository(redis, layout), { up: true, require() {} }, 30_000);
+    return (i) => {
+      encoder.next = samples.queries[i % samples.queries.length];
+      return service.searchImage(Buffer.alloc(0), searchParams);
+    };
   };
 }
 
@@ -124,14 +132,13 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   const encoder = replayEncoder(samples);
   const health = { up: true, require() {} };
   const service = new QueryService(layout, encoder, pool, new IndexReaderRepository(redis, layout), health, 30_000);
-  const params = { k: 10, granularity: 'auto' as const };
   const out: Measured = { readyS, rssMb: mb(rss), rssAddedMb: mb(rss - rssBefore), search: [], cpuMsPerQuery: 0, searchByKind: {}, keyMs: [], keyCpuMs: 0, foundFirst: 0, strategies: {} };
   let cpu = process.cpuUsage();
   // Three untimed queries first (wasm tier-up, worker caches).
   for (let i = -3; i < QUERIES; i++) {
     const q = samples.queries[(i + samples.queries.length) % samples.queries.length];
     encoder.next = q;
-    const r = await service.searchImage(Buffer.alloc(0), params);
+    const r = await service.searchImage(Buffer.alloc(0), searchParams);
     if (r.partial) throw new Error(`partial answer: shards ${r.shards.failed}`);
     if (i < 0) {
       cpu = process.cpuUsage();
@@ -149,7 +156,7 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
     const key = i % 2 ? keys[Math.abs(i) % keys.length] : fillerKey((Math.abs(i) * 7919) % N);
     if (i === 0) cpu = process.cpuUsage();
     const t = performance.now();
-    await service.searchKey(key, params);
+    await service.searchKey(key, searchParams);
     if (i >= 0) out.keyMs.push(performance.now() - t);
   }
   const keyCpu = process.cpuUsage(cpu);
@@ -172,11 +179,14 @@ try {
   await ensureIndexLayout(redis, layout);
   const indexer = new IndexerService(layout, Array.from({ length: SHARDS }, (_, s) => new ShardRepository(redis, new ShardKeys(s))), logger);
   for (const job of samples.jobs) await indexer.handle(job);
-  const writeS = await indexFillers(redis, layout);
+  const writeS = await writeFillers(redis, layout, N, SEED);
   const redisMb = mb(Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]));
   console.log(`indexed in ${writeS.toFixed(1)} s; Redis used_memory ${redisMb} MiB; ${QUERIES} image queries (${samples.queries.length} distinct: copy, crop-25, crop-10 of each sample), ${KEY_QUERIES} key queries, one at a time\n`);
 
   const current = await measure(server.url, redis, layout, samples);
+  const queryOn = imageQueries(samples, layout, redis);
+  const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
+  const kill = ROUTER ? await measureReplicaKill(server.url, redis, layout, KILL_SECONDS, 4, queryOn) : undefined;
 
   const row = (name: string, m: Measured) =>
     `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)} ${m.keyCpuMs.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
@@ -184,6 +194,18 @@ try {
   console.log(row('exact scan (default, baseline)', current));
   console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
+  if (routed) {
+    const q = (xs: number[]) => [0.5, 0.9].map((p) => quantile(xs, p).toFixed(1).padStart(8)).join(' ');
+    console.log(`\n4 searcher processes (${layout.shards / 4} shards each) behind a router, ${QUERIES} image queries one at a time    p50      p90`);
+    console.log(`  image query, search part                                              ${q(routed.searchMs)}`);
+    console.log(`  fan-out through the router                                            ${q(routed.routedMs)}`);
+    console.log(`  slowest searcher's own time (Server-Timing)                           ${q(routed.slowestSearcherMs)}`);
+    console.log(`  router overhead (the two above, per query; target p50 <= 5 ms)        ${q(routed.overheadMs)}`);
+    console.log(`  searcher RSS, MiB: ${routed.searcherRssMb.join(', ')} (one process holding every shard: ${current.rssMb})`);
+  }
+  if (kill) {
+    console.log(`\n2 halves x 2 replicas, 4 query loops for ${KILL_SECONDS} s, one searcher SIGKILLed at ${Math.round(KILL_SECONDS / 3)} s: ${kill.queries} queries, ${kill.failed} failed, ${kill.partial} partial; p50 ${kill.p50BeforeMs.toFixed(1)} ms before the kill, ${kill.p50AfterMs.toFixed(1)} after (max ${kill.maxAfterMs.toFixed(1)})`);
+  }
   console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(
     JSON.stringify({
@@ -203,9 +225,13 @@ try {
       recall_at_10: 1,
       redis_mb: redisMb,
       found_first: current.foundFirst,
-      router_overhead_p50_ms: null,
-      replica_kill_failed: null,
-      replica_kill_partial: null,
+      router_overhead_p50_ms: routed ? round(quantile(routed.overheadMs, 0.5), 2) : null,
+      routed_search_p50_ms: routed ? round(quantile(routed.searchMs, 0.5)) : null,
+      slowest_searcher_p50_ms: routed ? round(quantile(routed.slowestSearcherMs, 0.5)) : null,
+      searcher_rss_mb: routed?.searcherRssMb ?? null,
+      replica_kill_queries: kill?.queries ?? null,
+      replica_kill_failed: kill?.failed ?? null,
+      replica_kill_partial: kill?.partial ?? null,
       load_avg_start: loadStart,
       load_avg_end: loadavg().map((x) => +x.toFixed(2)),
     }),

@@ -191,9 +191,11 @@ describe('searcher processes behind a router', () => {
     intruder.close();
     // The same call with the secret is answered.
     const friend = new SearcherRpcClient(a.address, TOKEN);
-    const replies = await friend.search({ generation: 'loupe', timeoutMs: 1000, shards: [0], queries }, new AbortController().signal);
+    const { replies, searcherMs } = await friend.search({ generation: 'loupe', timeoutMs: 1000, shards: [0], queries }, new AbortController().signal);
     expect(replies).toHaveLength(1);
     expect(replies[0]).toHaveProperty('answer');
+    // It says how long it took itself (Server-Timing), which the router's overhead is measured against.
+    expect(searcherMs).toBeGreaterThan(0);
     friend.close();
   });
 

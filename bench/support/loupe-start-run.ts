@@ -120,16 +120,19 @@ export async function runLoupeStart(o: LoupeStartRunOptions): Promise<LoupeStart
       if (ready && (await liveEncoders(probe)).size === o.encoders) break;
     }
     const startS = (performance.now() - t0) / 1000;
+    // The index may hold objects already: the run is done when it holds the staged images too.
+    const before = await stats();
+    if (!before) throw new Error('the query service answers no /v1/stats');
     const cpu0 = serviceCpu(child.pid!, o.redis.port);
     for (const f of readdirSync(o.staged)) renameSync(path.join(o.staged, f), path.join(folder, f));
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
       alive();
       const s = await stats();
-      if (!s || s.indexed + s.failed < o.images || s.pending !== 0) continue;
+      if (!s || s.indexed + s.failed < before.indexed + before.failed + o.images || s.pending !== 0) continue;
       const counts = await Promise.all(finishing.map((q) => q.getJobCounts(...PENDING_JOB_STATES)));
       if (counts.some((c) => pendingJobs(c))) continue;
-      if (s.failed) process.stderr.write(`  ${s.failed} objects dead-lettered\n`);
+      if (s.failed > before.failed) process.stderr.write(`  ${s.failed - before.failed} objects dead-lettered\n`);
       break;
     }
     const cpu1 = serviceCpu(child.pid!, o.redis.port);

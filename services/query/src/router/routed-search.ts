@@ -26,6 +26,8 @@ export interface RoutedOutcome {
   hedged: number;
   /** Shards asked of another replica because theirs failed. */
   failedOver: number;
+  /** The longest a searcher said it spent on a call of this search (Server-Timing); 0 when none said. */
+  slowestSearcherMs: number;
 }
 
 /**
@@ -45,6 +47,8 @@ export class RoutedSearch {
   private calls = 0;
   private hedged = 0;
   private failedOver = 0;
+  /** The longest time a searcher said it took on a call answered before the search finished. */
+  private slowestSearcherMs = 0;
   private finished = false;
   private resolve: () => void = () => undefined;
 
@@ -64,7 +68,7 @@ export class RoutedSearch {
       clearTimeout(deadlineTimer);
       clearTimeout(hedgeTimer);
       const failed = new Set(this.shards.filter((s) => !this.answers.has(s)));
-      return { answers: this.answers, failed, stale: this.stale, calls: this.calls, hedged: this.hedged, failedOver: this.failedOver };
+      return { answers: this.answers, failed, stale: this.stale, calls: this.calls, hedged: this.hedged, failedOver: this.failedOver, slowestSearcherMs: this.slowestSearcherMs };
     });
   }
 
@@ -104,8 +108,9 @@ export class RoutedSearch {
     Promise.resolve()
       .then(() => this.deps.client(searcher.address).search({ generation: this.deps.generation, timeoutMs, shards, queries: this.deps.queries }, controller.signal))
       .then(
-        (replies) => {
+        ({ replies, searcherMs }) => {
           this.deps.answered(performance.now() - started);
+          if (searcherMs !== undefined && !this.finished) this.slowestSearcherMs = Math.max(this.slowestSearcherMs, searcherMs);
           this.settle(shards, replies);
         },
         (e: Error) => {

@@ -69,7 +69,7 @@ export class ShardRouter {
       t0 + timeoutMs,
     );
     const hedgeMs = this.deps.hedgeMs ?? Math.max(1, latency.quantile(0.95, INITIAL_HEDGE_MS));
-    const { answers, failed, stale, calls, hedged, failedOver } = await search.run(hedgeMs);
+    const { answers, failed, stale, calls, hedged, failedOver, slowestSearcherMs } = await search.run(hedgeMs);
     const { counters } = this.deps;
     counters.calls += calls;
     counters.hedged += hedged;
@@ -80,6 +80,7 @@ export class ShardRouter {
       shards: { total: this.layout.shards, ok: this.layout.shards - failedList.length, failed: failedList },
       stale: [...stale].some((s) => !failed.has(s)),
       tookMs: Date.now() - t0,
+      slowestSearcherMs,
     };
   }
 

@@ -14,6 +14,18 @@ export class SearcherRpcError extends Error {
   }
 }
 
+/** A searcher's answer to one call: a reply per shard, and its own time on them (Server-Timing `search`), when it said. */
+export interface SearcherAnswer {
+  replies: ShardReply[];
+  searcherMs?: number;
+}
+
+/** The `search` duration of a Server-Timing header (`search;dur=12.5`), or undefined. */
+export function searchDuration(header: string | string[] | undefined): number | undefined {
+  const m = /(?:^|,)\s*search;(?:[^,]*;)?\s*dur=([0-9.]+)/.exec(Array.isArray(header) ? header.join(',') : (header ?? ''));
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * One searcher's RPC from the router's side: a single HTTP/2 connection, opened on first use and
  * again after it breaks, on which every call is a stream (so calls never queue behind each other).
@@ -27,7 +39,7 @@ export class SearcherRpcClient {
   ) {}
 
   /** Runs one search; rejects with SearcherRpcError, or when `signal` aborts (the call is cancelled). */
-  search(req: ShardSearchRequest, signal: AbortSignal): Promise<ShardReply[]> {
+  search(req: ShardSearchRequest, signal: AbortSignal): Promise<SearcherAnswer> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (f: () => void) => {
@@ -48,15 +60,19 @@ export class SearcherRpcClient {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       let status = 0;
+      let searcherMs: number | undefined;
       const chunks: Buffer[] = [];
-      stream.on('response', (headers) => (status = Number(headers[':status'])));
+      stream.on('response', (headers) => {
+        status = Number(headers[':status']);
+        searcherMs = searchDuration(headers['server-timing']);
+      });
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () =>
         settle(() => {
           const body = Buffer.concat(chunks);
           if (status !== 200) return reject(new SearcherRpcError(`searcher ${this.address} answered ${status}: ${body.toString('utf8').slice(0, 300)}`, status));
           try {
-            resolve(decodeResponse(body, req.queries.length));
+            resolve({ replies: decodeResponse(body, req.queries.length), searcherMs });
           } catch (e) {
             reject(new SearcherRpcError(`searcher ${this.address}: ${(e as Error).message}`));
           }

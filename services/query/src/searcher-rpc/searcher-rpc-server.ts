@@ -86,6 +86,7 @@ export class SearcherRpcServer {
   }
 
   private async answer(stream: http2.ServerHttp2Stream, body: Buffer): Promise<void> {
+    const started = performance.now();
     let replies: ShardReply[];
     try {
       replies = await this.backend.searchShards(decodeRequest(body));
@@ -95,8 +96,10 @@ export class SearcherRpcServer {
       return reject(stream, 500, 'InternalError', String(e));
     }
     if (stream.destroyed) return;
-    stream.respond({ ':status': 200, 'content-type': SHARD_RPC_CONTENT_TYPE });
-    stream.end(encodeResponse(replies));
+    const answer = encodeResponse(replies);
+    // The searcher's own time (request read to answer encoded): what a router adds is the rest.
+    stream.respond({ ':status': 200, 'content-type': SHARD_RPC_CONTENT_TYPE, 'server-timing': `search;dur=${(performance.now() - started).toFixed(2)}` });
+    stream.end(answer);
   }
 
   /** Compared as digests, in constant time: the answer says nothing of how much of a guess was right. */

@@ -30,6 +30,8 @@ export interface FanoutResult {
   /** Some shard answered from a mirror that may lack recent changes (Redis unreachable, or just back). */
   stale: boolean;
   tookMs: number;
+  /** Through searcher processes: the longest a searcher said it spent on its part (its own time, no hops). */
+  slowestSearcherMs?: number;
 }
 
 export interface ShardStats extends MirrorStats {
