@@ -34,7 +34,7 @@ Commands:
   convert-model [--out FILE]
                             write the ONNX model of the bundled CNN to LOUPE_DATA_DIR/models/
                             (processes convert it on first use; for container images)
-  bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
+  bench [search|encoder|query|pipeline|memory|scale|duplicates]
                             run a benchmark (npm run bench:*)
 
 Configuration comes from the environment (see README.md).`;
@@ -44,7 +44,7 @@ const SEARCH_USAGE = `Usage: loupe search <image> | --key KEY [--k N] [--granula
 Searches the running query service (POST /v1/search) with an image file or an indexed object's key
 and prints the hits as a table (--json: the response as JSON).`;
 
-const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|scale-router|duplicates]
+const BENCH_USAGE = `Usage: loupe bench [search|encoder|query|pipeline|memory|scale|duplicates]
 
 Runs a benchmark (npm run bench:<name>; search by default). Each prints its figures and, last, one
 JSON line; docs/benchmarks.md says what each measures.`;
