@@ -1,5 +1,5 @@
 import type { SearcherRegistration } from '@loupe/shared';
-import type { ShardAnswer } from '../searcher/hit-resolver.ts';
+import type { ShardAnswer } from '../searcher/shard-answer-codec.ts';
 import type { WireQuery } from '../searcher/worker-protocol.ts';
 import type { SearcherRpcClient } from '../searcher-rpc/searcher-rpc-client.ts';
 import type { ShardReply } from '../searcher-rpc/shard-rpc-codec.ts';

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ObjectInfo } from '../searcher/object-info-table.ts';
+import { packAnswer, ShardAnswerReader } from '../searcher/shard-answer-codec.ts';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, ShardRpcFormatError, type ShardReply } from './shard-rpc-codec.ts';
 
 describe('searcher RPC bodies', () => {
@@ -18,22 +20,30 @@ describe('searcher RPC bodies', () => {
   });
 
   it('carry answers and per-shard errors, keys in UTF-8 and keyless ids', () => {
+    const infos = new Map<number, ObjectInfo>([
+      [7, { key: 'photos/été/猫.jpg', width: 4000, height: 3000 }],
+      [4_000_000_000, { key: null, width: 0, height: 0 }],
+    ]);
+    const results = [[{ id: 7, view: 40, distance: 0 }, { id: 4_000_000_000, view: 0, distance: 256 }, { id: 7, view: 2, distance: 256 }], []];
     const replies: ShardReply[] = [
-      {
-        shard: 3,
-        stale: true,
-        answer: {
-          results: [[{ id: 7, view: 40, distance: 0 }, { id: 4_000_000_000, view: 0, distance: 256 }], []],
-          objects: new Map([
-            [7, { key: 'photos/été/猫.jpg', width: 4000, height: 3000 }],
-            [4_000_000_000, { key: null, width: 0, height: 0 }],
-          ]),
-        },
-      },
+      { shard: 3, stale: true, answer: packAnswer(results, (id) => infos.get(id)!) },
       { shard: 4, error: 'shard 4 is not loaded here' },
-      { shard: 9, stale: false, answer: { results: [[], []], objects: new Map() } },
+      { shard: 9, stale: false, answer: packAnswer([[], []], () => infos.get(7)!) },
     ];
-    expect(decodeResponse(encodeResponse(replies), 2)).toEqual(replies);
+    const back = decodeResponse(encodeResponse(replies), 2);
+    expect(back).toEqual(replies);
+    const first = back[0] as Extract<ShardReply, { answer: unknown }>;
+    const reader = new ShardAnswerReader(first.answer);
+    expect(reader.results()).toEqual(results);
+    expect([0, 1].map((h) => reader.objectOf(h))).toEqual([infos.get(7), infos.get(4_000_000_000)]);
+  });
+
+  it('refuse an answer whose arrays do not agree', () => {
+    const answer = packAnswer([[{ id: 1, view: 0, distance: 3 }]], () => ({ key: 'a.jpg', width: 1, height: 1 }));
+    const body = encodeResponse([{ shard: 0, stale: false, answer: { ...answer, hits: Uint32Array.from([1, 0, 3]) } }]);
+    expect(() => decodeResponse(body, 1)).toThrow(/names an object it does not carry/);
+    const short = encodeResponse([{ shard: 0, stale: false, answer: { ...answer, counts: Uint32Array.from([2]) } }]);
+    expect(() => decodeResponse(short, 1)).toThrow(/do not add up/);
   });
 
   it('refuse what is not a whole body of their kind', () => {
@@ -41,6 +51,6 @@ describe('searcher RPC bodies', () => {
     expect(() => decodeRequest(req.subarray(0, req.length - 1))).toThrow(ShardRpcFormatError);
     expect(() => decodeRequest(Buffer.concat([req, Buffer.from([0])]))).toThrow(/past its end/);
     expect(() => decodeRequest(Buffer.from('{"json":true}'))).toThrow(/not a searcher RPC body/);
-    expect(() => decodeResponse(req, 1)).toThrow(/expected LSA1/);
+    expect(() => decodeResponse(req, 1)).toThrow(/expected LSA2/);
   });
 });

@@ -1,6 +1,5 @@
-import type { ShardAnswer } from '../searcher/hit-resolver.ts';
-import type { ObjectInfo } from '../searcher/object-info-table.ts';
-import type { MirrorHit } from '../searcher/shard-mirror.ts';
+import type { ShardAnswer } from '../searcher/shard-answer-codec.ts';
+import { endianness } from 'node:os';
 import type { WireQuery } from '../searcher/worker-protocol.ts';
 
 /**
@@ -11,10 +10,12 @@ import type { WireQuery } from '../searcher/worker-protocol.ts';
  * Request:  "LSQ1" | u16 generation length, generation UTF-8 | u32 timeout ms | u16 shard count,
  *           u16 shard... | u16 query count, per query: u8 level, u32 k, i32 maxDistance (-1: none),
  *           u16 code length, code.
- * Response: "LSA1" | u16 shard count, per shard: u16 shard, u8 status (0 answered, 1 failed),
- *           then if failed u16 message length, message UTF-8; if answered u8 stale (0/1), per
- *           query u32 hit count, hits (u32 id, u16 view, u16 distance), then u32 object count,
- *           objects (u32 id, u32 width, u32 height, u32 key length + 1 (0: no key), key UTF-8).
+ * Response: "LSA2" | u16 shard count, per shard: u16 shard, u8 status (0 answered, 1 failed),
+ *           then if failed u16 message length, message UTF-8; if answered u8 stale (0/1), u32 hit
+ *           count H, u32 object count N, u32 key bytes B, then the answer's arrays as they lie in
+ *           memory (ShardAnswer, little-endian): counts u32 x query count, hits u32 x 3H,
+ *           objects u32 x 3N, keyLengths i32 x N, then the keys, B bytes of UTF-8. The arrays are
+ *           copied, not read field by field: an image query's answers hold thousands of hits.
  */
 export interface ShardSearchRequest {
   /** Index generation (namespace) the codes were made for: a searcher answers only from it. */
@@ -30,7 +31,10 @@ export type ShardReply = { shard: number; answer: ShardAnswer; stale: boolean } 
 export class ShardRpcFormatError extends Error {}
 
 const REQUEST_MAGIC = 'LSQ1';
-const RESPONSE_MAGIC = 'LSA1';
+const RESPONSE_MAGIC = 'LSA2';
+
+// The answers' arrays travel as the machine holds them; every platform Node runs Loupe on is little-endian.
+if (endianness() !== 'LE') throw new Error('the searcher RPC needs a little-endian machine');
 
 export function encodeRequest(req: ShardSearchRequest): Buffer {
   const w = new ByteWriter();
@@ -77,51 +81,49 @@ export function encodeResponse(replies: ShardReply[]): Buffer {
       w.string16(reply.error.slice(0, 1000));
       continue;
     }
+    const a = reply.answer;
+    const keys = Buffer.from(a.keys, 'utf8');
     w.u8(0);
     w.u8(reply.stale ? 1 : 0);
-    for (const hits of reply.answer.results) {
-      w.u32(hits.length);
-      for (const h of hits) {
-        w.u32(h.id);
-        w.u16(h.view);
-        w.u16(h.distance);
-      }
-    }
-    w.u32(reply.answer.objects.size);
-    for (const [id, info] of reply.answer.objects) {
-      w.u32(id);
-      w.u32(info.width);
-      w.u32(info.height);
-      const key = info.key === null ? null : Buffer.from(info.key, 'utf8');
-      w.u32(key ? key.length + 1 : 0);
-      if (key) w.bytes(key);
-    }
+    w.u32(a.hits.length / 3);
+    w.u32(a.keyLengths.length);
+    w.u32(keys.length);
+    for (const array of [a.counts, a.hits, a.objects, a.keyLengths, keys]) w.bytes(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   }
   return w.done();
 }
 
-/** `queries`: how many result lists each answered shard carries (the request's query count). */
+/** `queries`: how many hit counts each answered shard carries (the request's query count). */
 export function decodeResponse(body: Buffer, queries: number): ShardReply[] {
   const r = new ByteReader(body, RESPONSE_MAGIC);
   const replies = Array.from({ length: r.u16() }, (): ShardReply => {
     const shard = r.u16();
     if (r.u8() === 1) return { shard, error: r.string16() };
     const stale = r.u8() === 1;
-    const results = Array.from({ length: queries }, () =>
-      Array.from({ length: r.u32() }, (): MirrorHit => ({ id: r.u32(), view: r.u16(), distance: r.u16() })),
-    );
-    const objects = new Map<number, ObjectInfo>();
-    for (let n = r.u32(); n > 0; n--) {
-      const id = r.u32();
-      const width = r.u32();
-      const height = r.u32();
-      const len = r.u32();
-      objects.set(id, { key: len === 0 ? null : r.bytes(len - 1).toString('utf8'), width, height });
-    }
-    return { shard, answer: { results, objects }, stale };
+    const hitCount = r.u32();
+    const objectCount = r.u32();
+    const keyBytes = r.u32();
+    const answer: ShardAnswer = {
+      counts: new Uint32Array(r.copy(4 * queries)),
+      hits: new Uint32Array(r.copy(12 * hitCount)),
+      objects: new Uint32Array(r.copy(12 * objectCount)),
+      keyLengths: new Int32Array(r.copy(4 * objectCount)),
+      keys: r.bytes(keyBytes).toString('utf8'),
+    };
+    checkAnswer(answer);
+    return { shard, answer, stale };
   });
   r.end();
   return replies;
+}
+
+/** An answer the merge can read without going out of its arrays: counts that add up, objects that exist, keys that fit. */
+function checkAnswer(a: ShardAnswer): void {
+  const hits = a.hits.length / 3;
+  const objects = a.keyLengths.length;
+  if (a.counts.reduce((n, c) => n + c, 0) !== hits) throw new ShardRpcFormatError('searcher RPC answer: hit counts do not add up to its hits');
+  for (let h = 0; h < hits; h++) if (a.hits[3 * h] >= objects) throw new ShardRpcFormatError('searcher RPC answer: a hit names an object it does not carry');
+  if (a.keyLengths.reduce((n, l) => n + Math.max(0, l), 0) !== a.keys.length) throw new ShardRpcFormatError('searcher RPC answer: key lengths do not match its keys');
 }
 
 /** Appends big-endian fields to a buffer that grows by doubling. */
@@ -170,7 +172,7 @@ class ByteWriter {
   }
 }
 
-/** Reads big-endian fields, refusing a body that ends early or goes on past its last field. */
+/** Reads big-endian fields and copies out arrays, refusing a body that ends early or goes on past its last field. */
 class ByteReader {
   private at = 0;
 
@@ -202,6 +204,11 @@ class ByteReader {
   bytes(n: number): Buffer {
     const at = this.take(n);
     return this.buf.subarray(at, at + n);
+  }
+  /** The next n bytes in an ArrayBuffer of their own (aligned for a typed array over it). */
+  copy(n: number): ArrayBuffer {
+    const at = this.take(n);
+    return new Uint8Array(this.buf.subarray(at, at + n)).buffer;
   }
   string16(): string {
     return this.bytes(this.u16()).toString('utf8');

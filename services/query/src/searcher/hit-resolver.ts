@@ -1,18 +1,13 @@
 import type { Logger } from '@loupe/shared';
-import type { ObjectInfo } from './object-info-table.ts';
-import type { MirrorHit } from './shard-mirror.ts';
+import { ShardAnswerReader, type ShardAnswer } from './shard-answer-codec.ts';
 import type { SearchHit } from './searcher-types.ts';
 import type { WireQuery } from './worker-protocol.ts';
 
-/** One shard's answer to a fan-out: hits per query and the key and size of each object they name. */
-export interface ShardAnswer {
-  results: MirrorHit[][];
-  objects: Map<number, ObjectInfo>;
-}
-
-interface ShardHit {
+/** A hit of the merge: its shard's answer and its index there. */
+export interface ShardHit {
+  answer: ShardAnswerReader;
   shard: number;
-  hit: MirrorHit;
+  hit: number;
 }
 
 /**
@@ -23,25 +18,47 @@ export class HitResolver {
   constructor(private readonly log: Logger) {}
 
   resolve(answers: Map<number, ShardAnswer>, queries: WireQuery[], failed: Set<number>): SearchHit[][] {
-    return queries.map((q, qi) => this.toHits(mergeTopK(answers, qi, q.k, failed), q.level, answers));
+    const live = [...answers].filter(([shard]) => !failed.has(shard)).map(([shard, a]) => ({ shard, answer: new ShardAnswerReader(a) }));
+    return queries.map((q, qi) => this.toHits(mergeTopK(live, qi, q.k), q.level));
   }
 
-  private toHits(list: ShardHit[], level: number, answers: Map<number, ShardAnswer>): SearchHit[] {
-    return list.flatMap(({ shard, hit }) => {
-      const info = answers.get(shard)?.objects.get(hit.id);
-      if (!info?.key) {
-        this.log.warn({ shard, id: hit.id }, 'id has no key in its mirror; hit dropped');
+  private toHits(list: ShardHit[], level: number): SearchHit[] {
+    return list.flatMap(({ shard, answer, hit }) => {
+      const info = answer.objectOf(hit);
+      const id = answer.id(hit);
+      if (!info.key) {
+        this.log.warn({ shard, id }, 'id has no key in its mirror; hit dropped');
         return [];
       }
-      return [{ shard, id: hit.id, key: info.key, level, view: hit.view, distance: hit.distance, width: info.width, height: info.height }];
+      return [{ shard, id, key: info.key, level, view: answer.view(hit), distance: answer.distance(hit), width: info.width, height: info.height }];
     });
   }
 }
 
-/** Top k of one query across shards by (distance, shard, id), leaving out failed shards. */
-export function mergeTopK(answers: Map<number, ShardAnswer>, qi: number, k: number, failed: Set<number>): ShardHit[] {
-  const all: ShardHit[] = [];
-  for (const [shard, answer] of answers) if (!failed.has(shard)) for (const hit of answer.results[qi]) all.push({ shard, hit });
-  all.sort((a, b) => a.hit.distance - b.hit.distance || a.shard - b.shard || a.hit.id - b.hit.id);
-  return all.slice(0, k);
+/**
+ * Top k of query `qi` across the shards' answers by (distance, shard, id): each candidate is
+ * compared with the worst of the k kept so far, so a query costs about one comparison per hit.
+ */
+export function mergeTopK(answers: { shard: number; answer: ShardAnswerReader }[], qi: number, k: number): ShardHit[] {
+  const best: ShardHit[] = [];
+  if (k <= 0) return best;
+  for (const { shard, answer } of answers) {
+    for (let hit = answer.first(qi), end = answer.end(qi); hit < end; hit++) {
+      if (best.length === k && !before(answer, shard, hit, best[k - 1])) continue;
+      let at = Math.min(best.length, k - 1);
+      while (at > 0 && before(answer, shard, hit, best[at - 1])) at--;
+      if (best.length === k) best.pop();
+      best.splice(at, 0, { answer, shard, hit });
+    }
+  }
+  return best;
+}
+
+/** (distance, shard, id) of `hit` of `answer` (on `shard`) before those of `b`. */
+function before(answer: ShardAnswerReader, shard: number, hit: number, b: ShardHit): boolean {
+  const da = answer.distance(hit);
+  const db = b.answer.distance(b.hit);
+  if (da !== db) return da < db;
+  if (shard !== b.shard) return shard < b.shard;
+  return answer.id(hit) < b.answer.id(b.hit);
 }

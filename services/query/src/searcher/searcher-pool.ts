@@ -10,8 +10,8 @@ import {
   type Logger,
   type RedisClient,
 } from '@loupe/shared';
-import { HitResolver, type ShardAnswer } from './hit-resolver.ts';
-import { unpackAnswer } from './shard-answer-codec.ts';
+import { HitResolver } from './hit-resolver.ts';
+import type { ShardAnswer } from './shard-answer-codec.ts';
 import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
@@ -279,7 +279,7 @@ export class SearcherPool {
       const p = this.searches.get(msg.reqId);
       if (!p || !p.waiting.delete(msg.shard)) return; // a late answer after the deadline
       if (msg.answer) {
-        p.answers.set(msg.shard, unpackAnswer(msg.answer));
+        p.answers.set(msg.shard, msg.answer);
         if (msg.stale) p.stale.add(msg.shard);
       } else {
         p.failed.add(msg.shard);

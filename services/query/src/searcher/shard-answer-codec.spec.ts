@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectInfo } from './object-info-table.ts';
-import { packAnswer, unpackAnswer } from './shard-answer-codec.ts';
+import { packAnswer, ShardAnswerReader } from './shard-answer-codec.ts';
 
 describe('shard answer codec', () => {
   it('gives back the hits per query and every named object, keys of any characters and missing keys included', () => {
@@ -15,14 +15,21 @@ describe('shard answer codec', () => {
       [],
       [{ id: 99, view: 24, distance: 256 }, { id: 7, view: 1, distance: 256 }, { id: 4_000_000_000, view: 0, distance: 0 }],
     ];
-    const packed = packAnswer(results, (id) => infos.get(id)!);
-    const { results: back, objects } = unpackAnswer(structuredClone(packed));
-    expect(back).toEqual(results);
-    expect(objects).toEqual(infos);
+    const reader = new ShardAnswerReader(structuredClone(packAnswer(results, (id) => infos.get(id)!)));
+    expect(reader.results()).toEqual(results);
+    results.forEach((list, q) =>
+      list.forEach((hit, i) => {
+        expect(reader.id(reader.first(q) + i)).toBe(hit.id);
+        expect(reader.objectOf(reader.first(q) + i)).toEqual(infos.get(hit.id));
+      }),
+    );
+    // One entry per object, however many hits name it.
+    expect(reader.answer.keyLengths).toHaveLength(infos.size);
   });
 
   it('packs an answer without hits', () => {
-    const back = unpackAnswer(packAnswer([[], []], () => ({ key: 'x', width: 1, height: 1 })));
-    expect(back).toEqual({ results: [[], []], objects: new Map() });
+    const packed = packAnswer([[], []], () => ({ key: 'x', width: 1, height: 1 }));
+    expect(new ShardAnswerReader(packed).results()).toEqual([[], []]);
+    expect(packed.objects).toHaveLength(0);
   });
 });

@@ -1,16 +1,16 @@
-import type { ShardAnswer } from './hit-resolver.ts';
 import type { ObjectInfo } from './object-info-table.ts';
 import type { MirrorHit } from './shard-mirror.ts';
 
 /**
- * One shard's answer to a search as it crosses from its worker thread: a few typed arrays and one
- * string. Structured-cloning the same answer as objects (an image query's ~74 probes x 10 hits
- * and the hundreds of objects they name) cost ~1.5 ms a shard, on the main thread; this ~0.05.
+ * One shard's answer to a search, as it crosses from its worker thread and over the searcher RPC
+ * and as the merge reads it: a few typed arrays and one string. The same answer as objects (an
+ * image query's ~74 probes x 10 hits and the hundreds of objects they name) cost ~1.5 ms a shard to
+ * structured-clone, and several ms a query to build from an RPC body in the router.
  */
-export interface PackedAnswer {
+export interface ShardAnswer {
   /** Hits of each query, in query order. */
   counts: Uint32Array;
-  /** id, view, distance of every hit, query after query. */
+  /** Per hit, query after query: the index of its object in `objects`, its view, its distance. */
   hits: Uint32Array;
   /** id, width, height of every object the hits name. */
   objects: Uint32Array;
@@ -20,46 +20,82 @@ export interface PackedAnswer {
   keys: string;
 }
 
-export function packAnswer(results: MirrorHit[][], describe: (id: number) => ObjectInfo): PackedAnswer {
+export function packAnswer(results: MirrorHit[][], describe: (id: number) => ObjectInfo): ShardAnswer {
   const counts = new Uint32Array(results.length);
   const hits = new Uint32Array(3 * results.reduce((n, r) => n + r.length, 0));
-  const ids = new Set<number>();
+  const objectIndex = new Map<number, number>();
   let at = 0;
   results.forEach((list, q) => {
     counts[q] = list.length;
     for (const h of list) {
-      hits[at++] = h.id;
+      let index = objectIndex.get(h.id);
+      if (index === undefined) objectIndex.set(h.id, (index = objectIndex.size));
+      hits[at++] = index;
       hits[at++] = h.view;
       hits[at++] = h.distance;
-      ids.add(h.id);
     }
   });
-  const objects = new Uint32Array(3 * ids.size);
-  const keyLengths = new Int32Array(ids.size);
+  const objects = new Uint32Array(3 * objectIndex.size);
+  const keyLengths = new Int32Array(objectIndex.size);
   const keys: string[] = [];
-  let i = 0;
-  for (const id of ids) {
+  for (const [id, i] of objectIndex) {
     const info = describe(id);
     objects.set([id, info.width, info.height], 3 * i);
-    keyLengths[i++] = info.key === null ? -1 : info.key.length;
+    keyLengths[i] = info.key === null ? -1 : info.key.length;
     if (info.key !== null) keys.push(info.key);
   }
   return { counts, hits, objects, keyLengths, keys: keys.join('') };
 }
 
-export function unpackAnswer(p: PackedAnswer): ShardAnswer {
-  let at = 0;
-  const results = Array.from(p.counts, (n) => {
-    const list: MirrorHit[] = new Array(n);
-    for (let j = 0; j < n; j++, at += 3) list[j] = { id: p.hits[at], view: p.hits[at + 1], distance: p.hits[at + 2] };
-    return list;
-  });
-  const objects = new Map<number, ObjectInfo>();
-  let from = 0;
-  for (let i = 0; i < p.keyLengths.length; i++) {
-    const len = p.keyLengths[i];
-    const key = len < 0 ? null : p.keys.slice(from, (from += len));
-    objects.set(p.objects[3 * i], { key, width: p.objects[3 * i + 1], height: p.objects[3 * i + 2] });
+/** Reads a packed answer: each query's hits, and the object each names. */
+export class ShardAnswerReader {
+  /** Hit index where each query's hits start; the last entry is the hit count. */
+  private readonly starts: Uint32Array;
+  private keyStarts: Int32Array | null = null;
+
+  constructor(readonly answer: ShardAnswer) {
+    this.starts = new Uint32Array(answer.counts.length + 1);
+    for (let q = 0; q < answer.counts.length; q++) this.starts[q + 1] = this.starts[q] + answer.counts[q];
   }
-  return { results, objects };
+
+  /** Hits [from, to) are query `q`'s. */
+  first(q: number): number {
+    return this.starts[q];
+  }
+  end(q: number): number {
+    return this.starts[q + 1];
+  }
+  id(hit: number): number {
+    return this.answer.objects[3 * this.answer.hits[3 * hit]];
+  }
+  view(hit: number): number {
+    return this.answer.hits[3 * hit + 1];
+  }
+  distance(hit: number): number {
+    return this.answer.hits[3 * hit + 2];
+  }
+
+  /** The key and source size of the object hit `hit` names. */
+  objectOf(hit: number): ObjectInfo {
+    const { objects, keyLengths, keys } = this.answer;
+    const i = this.answer.hits[3 * hit];
+    if (!this.keyStarts) {
+      this.keyStarts = new Int32Array(keyLengths.length);
+      for (let j = 0, from = 0; j < keyLengths.length; j++) {
+        this.keyStarts[j] = from;
+        from += Math.max(0, keyLengths[j]);
+      }
+    }
+    const from = this.keyStarts[i];
+    return { key: keyLengths[i] < 0 ? null : keys.slice(from, from + keyLengths[i]), width: objects[3 * i + 1], height: objects[3 * i + 2] };
+  }
+
+  /** Every hit as (id, view, distance), query by query: for tests and logs. */
+  results(): MirrorHit[][] {
+    return Array.from(this.answer.counts, (_, q) => {
+      const out: MirrorHit[] = [];
+      for (let h = this.first(q); h < this.end(q); h++) out.push({ id: this.id(h), view: this.view(h), distance: this.distance(h) });
+      return out;
+    });
+  }
 }

@@ -1,5 +1,5 @@
 import type { IndexLayout, LoupeConfig } from '@loupe/shared';
-import type { PackedAnswer } from './shard-answer-codec.ts';
+import type { ShardAnswer } from './shard-answer-codec.ts';
 import type { MirrorStats } from './shard-mirror.ts';
 
 /** What a shard worker is started with (workerData). */
@@ -34,8 +34,8 @@ export type FromWorker =
       type: 'result';
       reqId: number;
       shard: number;
-      /** Hits per query and the key and source size of every object they name (unpackAnswer). */
-      answer?: PackedAnswer;
+      /** Hits per query and the key and source size of every object they name (ShardAnswerReader). */
+      answer?: ShardAnswer;
       /** The mirror may lack recent changes (Redis lost, not caught up yet). */
       stale?: boolean;
       error?: string;
