@@ -21,6 +21,8 @@
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
  *
+ * Before the searchers start, the scan kernel alone times a scan in a child process
+ * (kernel-speed.ts): this VM's speed moves from day to day, and the run's times are read against it.
  * Queries run one at a time. Prints a table and, last, one JSON line.
  */
 import { loadavg } from 'node:os';
@@ -46,6 +48,7 @@ import { SearcherPool } from '../services/query/src/searcher/index.ts';
 import { startRedis } from '../test/support/redis-server.ts';
 import { encodeSamplesInChild, type EncodedSamples } from './support/encode-samples.ts';
 import { fillerKey, writeFillers } from './support/filler-index.ts';
+import { measureKernelSpeed } from './support/kernel-speed.ts';
 import { measureReplicaKill, measureRouter, quantile, type QueryOn } from './support/router-phases.ts';
 
 const { values: args } = parseArgs({
@@ -183,6 +186,9 @@ try {
   const redisMb = mb(Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]));
   console.log(`indexed in ${writeS.toFixed(1)} s; Redis used_memory ${redisMb} MiB; ${QUERIES} image queries (${samples.queries.length} distinct: copy, crop-25, crop-10 of each sample), ${KEY_QUERIES} key queries, one at a time\n`);
 
+  // The yardstick first, on an idle index: the searchers' figures below are read against it.
+  const kernel = await measureKernelSpeed();
+  console.log(`the scan kernel alone, one thread, this run: ${kernel.cacheNs.toFixed(2)} ns a 256-bit record in cache, ${kernel.streamNs.toFixed(2)} streaming from memory`);
   const current = await measure(server.url, redis, layout, samples);
   const queryOn = imageQueries(samples, layout, redis);
   const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
@@ -232,6 +238,7 @@ try {
       replica_kill_queries: kill?.queries ?? null,
       replica_kill_failed: kill?.failed ?? null,
       replica_kill_partial: kill?.partial ?? null,
+      kernel_ns_per_record: { cache: round(kernel.cacheNs, 2), stream: round(kernel.streamNs, 2) },
       load_avg_start: loadStart,
       load_avg_end: loadavg().map((x) => +x.toFixed(2)),
     }),
