@@ -1,5 +1,6 @@
 import type { IndexLayout } from '@loupe/shared';
-import { validateQuery, type SearcherPool } from './searcher/searcher-pool.ts';
+import type { SearcherPool } from './searcher/searcher-pool.ts';
+import { validateQuery } from './searcher/validate-query.ts';
 import type { ShardSearchBackend } from './searcher-rpc/searcher-rpc-server.ts';
 import type { ShardReply, ShardSearchRequest } from './searcher-rpc/shard-rpc-codec.ts';
 

@@ -1,6 +1,6 @@
 import type { IndexLayout, Logger } from '@loupe/shared';
 import { HitResolver } from '../searcher/hit-resolver.ts';
-import { validateQuery } from '../searcher/searcher-pool.ts';
+import { validateQuery } from '../searcher/validate-query.ts';
 import type { FanoutResult, SearchQuery } from '../searcher/searcher-types.ts';
 import type { SearcherRpcClient } from '../searcher-rpc/searcher-rpc-client.ts';
 import type { LatencyWindow } from './latency-window.ts';

@@ -1,9 +1,7 @@
 import { availableParallelism } from 'node:os';
 import {
-  codeBytes,
   createLogger,
   createRedis,
-  levelSizes,
   readGenerations,
   readIndexLayout,
   type IndexLayout,
@@ -12,9 +10,10 @@ import {
 } from '@loupe/shared';
 import { HitResolver } from './hit-resolver.ts';
 import type { ShardAnswer } from './shard-answer-codec.ts';
-import { SearchInputError, type MirrorStats } from './shard-mirror.ts';
+import type { MirrorStats } from './shard-mirror.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
+import { validateQuery } from './validate-query.ts';
 import { waitReady } from './wait-ready.ts';
 import { packCodes, type FromWorker, type WireQuery } from './worker-protocol.ts';
 
@@ -297,21 +296,6 @@ export class SearcherPool {
       if (!p.waiting.size) p.done();
     }
   }
-}
-
-/** A query checked against the layout (level, code length, k, maxDistance); SearchInputError when it does not fit. */
-export function validateQuery(q: SearchQuery, layout: IndexLayout): WireQuery {
-  const levels = levelSizes(layout).length;
-  if (!Number.isInteger(q.level) || q.level < 0 || q.level >= levels) throw new SearchInputError(`level must be 0..${levels - 1}`);
-  const bytes = codeBytes(layout);
-  if (!(q.code instanceof Uint8Array) || q.code.length !== bytes) {
-    throw new SearchInputError(`code must be ${bytes} bytes (${layout.bits} bits)`);
-  }
-  if (!Number.isInteger(q.k) || q.k < 1 || q.k > 10_000) throw new SearchInputError('k must be an integer in 1..10000');
-  if (q.maxDistance !== undefined && (!Number.isInteger(q.maxDistance) || q.maxDistance < 0)) {
-    throw new SearchInputError('maxDistance must be a non-negative integer');
-  }
-  return { level: q.level, code: q.code, k: q.k, maxDistance: q.maxDistance };
 }
 
 function range(n: number): number[] {
