@@ -1,5 +1,3 @@
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -14,6 +12,7 @@ import {
   type QueryPlan,
   type QueryViewCode,
 } from '../../packages/shared/src/index.ts';
+import { answerAsChild, resultOfChild } from './child-result.ts';
 import { SAMPLES, samplePhotos, sampleQueries, type SampleQuery } from './sample-queries.ts';
 
 /** The samples as the indexer receives them, and each sample query's view codes, by the real model. */
@@ -53,15 +52,7 @@ export async function encodeSamples(modelRef = DEFAULT_MODEL): Promise<EncodedSa
  * RSS) never holds the CNN and its runtime.
  */
 export function encodeSamplesInChild(modelRef = DEFAULT_MODEL): Promise<EncodedSamples> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [modelRef], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: 'inherit' });
-    child.once('message', (m) => resolve(m as EncodedSamples));
-    child.once('error', reject);
-    child.once('exit', (code) => (code ? reject(new Error(`sample encoder exited with ${code}`)) : undefined));
-  });
+  return resultOfChild(import.meta.url, [modelRef]);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  const encoded = await encodeSamples(process.argv[2]);
-  process.send(encoded, () => process.exit(0));
-}
+await answerAsChild(import.meta.url, ([modelRef]) => encodeSamples(modelRef));

@@ -5,10 +5,9 @@
  * record in cache), so a benchmark's times are read against the yardstick of the same run.
  * Runs in a child process: the kernel's memory never shrinks, and the caller measures its own RSS.
  */
-import { fork } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { HammingScanner } from '@loupe/shared/searcher-core';
+import { answerAsChild, resultOfChild } from './child-result.ts';
 
 export interface KernelSpeed {
   /** Median ns per record of a k=10 scan, 2 MiB of codes (65,536 records). */
@@ -36,15 +35,7 @@ function nsPerRecord(records: number, scans: number): number {
 }
 
 export function measureKernelSpeed(): Promise<KernelSpeed> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    child.once('message', (m) => resolve(m as KernelSpeed));
-    child.once('error', reject);
-    child.once('exit', (code) => (code ? reject(new Error(`kernel yardstick exited with ${code}`)) : undefined));
-  });
+  return resultOfChild(import.meta.url);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  const speed: KernelSpeed = { cacheNs: nsPerRecord(65_536, 200), streamNs: nsPerRecord(8_388_608, 15) };
-  process.send(speed, () => process.exit(0));
-}
+await answerAsChild(import.meta.url, (): KernelSpeed => ({ cacheNs: nsPerRecord(65_536, 200), streamNs: nsPerRecord(8_388_608, 15) }));

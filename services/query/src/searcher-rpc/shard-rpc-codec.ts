@@ -1,5 +1,5 @@
-import type { ShardAnswer } from '../searcher/shard-answer-codec.ts';
 import { endianness } from 'node:os';
+import type { ShardAnswer } from '../searcher/shard-answer-codec.ts';
 import type { WireQuery } from '../searcher/worker-protocol.ts';
 
 /**

@@ -51,11 +51,12 @@ export function packAnswer(results: MirrorHit[][], describe: (id: number) => Obj
 export class ShardAnswerReader {
   /** Hit index where each query's hits start; the last entry is the hit count. */
   private readonly starts: Uint32Array;
-  private keyStarts: Int32Array | null = null;
+  /** Where each object's key starts in `keys`. */
+  private readonly keyStarts: Uint32Array;
 
   constructor(readonly answer: ShardAnswer) {
-    this.starts = new Uint32Array(answer.counts.length + 1);
-    for (let q = 0; q < answer.counts.length; q++) this.starts[q + 1] = this.starts[q] + answer.counts[q];
+    this.starts = prefixSums(answer.counts);
+    this.keyStarts = prefixSums(Array.from(answer.keyLengths, (n) => Math.max(0, n)));
   }
 
   /** Hits [from, to) are query `q`'s. */
@@ -79,13 +80,6 @@ export class ShardAnswerReader {
   objectOf(hit: number): ObjectInfo {
     const { objects, keyLengths, keys } = this.answer;
     const i = this.answer.hits[3 * hit];
-    if (!this.keyStarts) {
-      this.keyStarts = new Int32Array(keyLengths.length);
-      for (let j = 0, from = 0; j < keyLengths.length; j++) {
-        this.keyStarts[j] = from;
-        from += Math.max(0, keyLengths[j]);
-      }
-    }
     const from = this.keyStarts[i];
     return { key: keyLengths[i] < 0 ? null : keys.slice(from, from + keyLengths[i]), width: objects[3 * i + 1], height: objects[3 * i + 2] };
   }
@@ -98,4 +92,11 @@ export class ShardAnswerReader {
       return out;
     });
   }
+}
+
+/** [0, a0, a0 + a1, ...]: n + 1 entries. */
+function prefixSums(values: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(values.length + 1);
+  for (let i = 0; i < values.length; i++) out[i + 1] = out[i] + values[i];
+  return out;
 }
