@@ -21,11 +21,16 @@
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
  *
+ * The searchers run twice: with the default, a worker thread a core, and with the previous default,
+ * two a core, as the baseline.
+ *
  * Before the searchers start, the scan kernel alone times a scan in a child process
- * (kernel-speed.ts): this VM's speed moves from day to day, and the run's times are read against it.
+ * (kernel-speed.ts), on one thread and on two at once: this VM's speed moves from day to day, and the
+ * run's times are read against it. From the two-thread figure comes the least time an exact scan can
+ * take here (every record of a searched level read once), printed and in the JSON as `scan_floor_ms`.
  * Queries run one at a time. Prints a table and, last, one JSON line.
  */
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -122,10 +127,10 @@ interface Measured {
   strategies: Record<string, number>;
 }
 
-async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples): Promise<Measured> {
+async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples, workers?: number): Promise<Measured> {
   gc();
   const rssBefore = process.memoryUsage().rss;
-  const pool = new SearcherPool({ logger });
+  const pool = new SearcherPool({ logger, workers });
   const t0 = performance.now();
   await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error' });
   if (!(await pool.waitReady(600_000))) throw new Error(`searchers did not load: ${pool.missing().join('; ')}`);
@@ -189,7 +194,17 @@ try {
   // The yardstick first, on an idle index: the searchers' figures below are read against it.
   const kernel = await measureKernelSpeed();
   console.log(`the scan kernel alone, one thread, this run: ${kernel.cacheNs.toFixed(2)} ns a 256-bit record in cache, ${kernel.streamNs.toFixed(2)} streaming from memory`);
+  console.log(`two threads streaming at once, each: ${kernel.pairStreamNs.toFixed(2)} ns a record (${((2 * layout.bits) / 8 / kernel.pairStreamNs).toFixed(1)} GB/s together)`);
+  // Every record of a level some probe searches is read at least once: with the two threads'
+  // streaming speed, the least time an exact scan can take on this machine today.
+  const floorMs = (levels: number[]) => (levels.reduce((n, l) => n + sizes[l], 0) * (N + samples.jobs.length) * kernel.pairStreamNs) / 2 / 1e6;
+  const levelsOf = (views: EncodedSamples['queryPlan']['views']) => [...new Set(views.flatMap((v) => v.offsets.flatMap((o, l) => (o === null ? [] : [l]))))];
+  const imageFloorMs = floorMs(levelsOf(samples.queryPlan.views));
+  const keyFloorMs = floorMs(levelsOf([samples.queryPlan.views[0]]));
+  console.log(`least time of an exact scan at that speed (every searched record read once): image query ${imageFloorMs.toFixed(1)} ms, key query ${keyFloorMs.toFixed(1)} ms\n`);
   const current = await measure(server.url, redis, layout, samples);
+  // The previous default, two threads a core, in the same run.
+  const twoPerCore = await measure(server.url, redis, layout, samples, 2 * availableParallelism());
   const queryOn = imageQueries(samples, layout, redis);
   const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
   const kill = ROUTER ? await measureReplicaKill(server.url, redis, layout, KILL_SECONDS, 4, queryOn) : undefined;
@@ -197,7 +212,8 @@ try {
   const row = (name: string, m: Measured) =>
     `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)} ${m.keyCpuMs.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
   console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)} ${'CPU/key'.padStart(9)}  strategies`);
-  console.log(row('exact scan (default, baseline)', current));
+  console.log(row('exact scan, a thread a core', current));
+  console.log(row('  two threads a core (before)', twoPerCore));
   console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
   if (routed) {
@@ -238,7 +254,9 @@ try {
       replica_kill_queries: kill?.queries ?? null,
       replica_kill_failed: kill?.failed ?? null,
       replica_kill_partial: kill?.partial ?? null,
-      kernel_ns_per_record: { cache: round(kernel.cacheNs, 2), stream: round(kernel.streamNs, 2) },
+      kernel_ns_per_record: { cache: round(kernel.cacheNs, 2), stream: round(kernel.streamNs, 2), two_threads_stream: round(kernel.pairStreamNs, 2) },
+      scan_floor_ms: { image: round(imageFloorMs), key: round(keyFloorMs) },
+      two_threads_a_core: { search_p50_ms: round(quantile(twoPerCore.search, 0.5)), search_p99_ms: round(quantile(twoPerCore.search, 0.99)), key_p50_ms: round(quantile(twoPerCore.keyMs, 0.5)), rss_mb: twoPerCore.rssMb, ready_s: round(twoPerCore.readyS) },
       load_avg_start: loadStart,
       load_avg_end: loadavg().map((x) => +x.toFixed(2)),
     }),

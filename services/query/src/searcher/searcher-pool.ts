@@ -214,7 +214,9 @@ export class SearcherPool {
     this.layoutValue = layout;
     // Shards a generation does not have (a range beyond its count) are simply not there to mirror.
     this.owned = this.opts.shards?.length ? this.opts.shards.filter((s) => s < layout.shards) : range(layout.shards);
-    const n = Math.max(1, Math.min(this.owned.length, this.opts.workers ?? 2 * availableParallelism()));
+    // One thread per core: the scan streams codes from memory, so a second thread per core only
+    // time-slices with the first (bench:scale: the same p50, more RSS, slower load).
+    const n = Math.max(1, Math.min(this.owned.length, this.opts.workers ?? availableParallelism()));
     const logLevel = this.config?.LOUPE_LOG_LEVEL ?? process.env.LOUPE_LOG_LEVEL ?? 'info';
     const redis = { REDIS_URL: this.config!.REDIS_URL, REDIS_CLUSTER_NODES: this.config!.REDIS_CLUSTER_NODES };
     for (let w = 0; w < n; w++) {

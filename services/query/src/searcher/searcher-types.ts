@@ -54,7 +54,7 @@ export type SearcherConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODE
 export interface SearcherPoolOptions {
   /** Shards to mirror and search (a searcher process's range); default every shard of the index. */
   shards?: number[];
-  /** Worker threads; default one per shard, at most 2 per core. Shard s goes to worker s % workers. */
+  /** Worker threads; default one per core, at most one per shard. Shard s goes to worker s % workers. */
   workers?: number;
   /** A worker that leaves a request unanswered this long is terminated and restarted. */
   stuckWorkerMs?: number;
