@@ -21,8 +21,9 @@
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
  *
- * The searchers run twice: with the default, a worker thread a core, and with the previous default,
- * two a core, as the baseline.
+ * The searchers run three times: as configured by default (a worker thread a core, huge pages for the
+ * codes), then as baselines with ordinary pages (LOUPE_HUGE_PAGES=false), and with ordinary pages and
+ * two threads a core (the earlier default).
  *
  * Before the searchers start, the scan kernel alone times a scan in a child process
  * (kernel-speed.ts), on one thread and on two at once: this VM's speed moves from day to day, and the
@@ -127,10 +128,17 @@ interface Measured {
   strategies: Record<string, number>;
 }
 
-async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples, workers?: number): Promise<Measured> {
+/** The searchers as configured but for these: thread count, and huge pages (LOUPE_HUGE_PAGES, read by each shard thread). */
+interface Variant {
+  workers?: number;
+  hugePages: boolean;
+}
+
+async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples, variant: Variant): Promise<Measured> {
   gc();
   const rssBefore = process.memoryUsage().rss;
-  const pool = new SearcherPool({ logger, workers });
+  process.env.LOUPE_HUGE_PAGES = String(variant.hugePages);
+  const pool = new SearcherPool({ logger, workers: variant.workers });
   const t0 = performance.now();
   await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error' });
   if (!(await pool.waitReady(600_000))) throw new Error(`searchers did not load: ${pool.missing().join('; ')}`);
@@ -174,6 +182,15 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   return out;
 }
 
+/** A baseline's figures in the JSON line. */
+const baselineFigures = (m: Measured) => ({
+  search_p50_ms: round(quantile(m.search, 0.5)),
+  search_p99_ms: round(quantile(m.search, 0.99)),
+  key_p50_ms: round(quantile(m.keyMs, 0.5)),
+  rss_mb: m.rssMb,
+  ready_s: round(m.readyS),
+});
+
 const loadStart = loadavg().map((x) => +x.toFixed(2));
 const server = await startRedis();
 const redis = new Redis(server.url);
@@ -202,9 +219,11 @@ try {
   const imageFloorMs = floorMs(levelsOf(samples.queryPlan.views));
   const keyFloorMs = floorMs(levelsOf([samples.queryPlan.views[0]]));
   console.log(`least time of an exact scan at that speed (every searched record read once): image query ${imageFloorMs.toFixed(1)} ms, key query ${keyFloorMs.toFixed(1)} ms\n`);
-  const current = await measure(server.url, redis, layout, samples);
-  // The previous default, two threads a core, in the same run.
-  const twoPerCore = await measure(server.url, redis, layout, samples, 2 * availableParallelism());
+  const current = await measure(server.url, redis, layout, samples, { hugePages: true });
+  // The baselines, in the same run: ordinary pages, and also the previous default of two threads a core.
+  const smallPages = await measure(server.url, redis, layout, samples, { hugePages: false });
+  const twoPerCore = await measure(server.url, redis, layout, samples, { hugePages: false, workers: 2 * availableParallelism() });
+  delete process.env.LOUPE_HUGE_PAGES;
   const queryOn = imageQueries(samples, layout, redis);
   const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
   const kill = ROUTER ? await measureReplicaKill(server.url, redis, layout, KILL_SECONDS, 4, queryOn) : undefined;
@@ -212,8 +231,9 @@ try {
   const row = (name: string, m: Measured) =>
     `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)} ${m.keyCpuMs.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
   console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)} ${'CPU/key'.padStart(9)}  strategies`);
-  console.log(row('exact scan, a thread a core', current));
-  console.log(row('  two threads a core (before)', twoPerCore));
+  console.log(row('exact scan (default)', current));
+  console.log(row('  ordinary pages', smallPages));
+  console.log(row('  ... and two threads a core', twoPerCore));
   console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
   if (routed) {
@@ -256,7 +276,8 @@ try {
       replica_kill_partial: kill?.partial ?? null,
       kernel_ns_per_record: { cache: round(kernel.cacheNs, 2), stream: round(kernel.streamNs, 2), two_threads_stream: round(kernel.pairStreamNs, 2) },
       scan_floor_ms: { image: round(imageFloorMs), key: round(keyFloorMs) },
-      two_threads_a_core: { search_p50_ms: round(quantile(twoPerCore.search, 0.5)), search_p99_ms: round(quantile(twoPerCore.search, 0.99)), key_p50_ms: round(quantile(twoPerCore.keyMs, 0.5)), rss_mb: twoPerCore.rssMb, ready_s: round(twoPerCore.readyS) },
+      ordinary_pages: baselineFigures(smallPages),
+      two_threads_a_core: baselineFigures(twoPerCore),
       load_avg_start: loadStart,
       load_avg_end: loadavg().map((x) => +x.toFixed(2)),
     }),

@@ -69,6 +69,12 @@ export const ConfigSchema = z.object({
    * or `registry` (searcher processes that registered in Redis, over the searcher RPC: a router).
    */
   LOUPE_SEARCHERS: z.enum(['embedded', 'registry']).default('embedded'),
+  /**
+   * Whether the searchers ask for transparent huge pages for their codes (@loupe/hugepages): a scan
+   * streams them and with 4 KiB pages a quarter of its time is TLB misses. Read again by each shard
+   * thread from the environment; it needs the kernel's THP mode `madvise` or `always`.
+   */
+  LOUPE_HUGE_PAGES: bool.default('true'),
   /** Shards a `loupe searcher` mirrors and serves: `all`, or ranges such as `0-7` or `0-3,8-11`. */
   LOUPE_SEARCHER_SHARDS: z.string().refine((s) => parseShardRanges(s) !== null, SHARD_RANGES_FORMAT).default('all'),
   LOUPE_SEARCHER_HOST: z.string().min(1).default('127.0.0.1'),

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { hugePagesAddonLoaded } from '@loupe/hugepages';
 import {
   createLogger,
   createRedis,
@@ -243,7 +244,7 @@ export class SearcherPool {
     }, Math.min(1000, stuckMs / 2));
     watchdog.unref();
     this.timers.push(watchdog);
-    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n }, 'shard searchers starting');
+    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n, hugePages: hugePagesAddonLoaded }, 'shard searchers starting');
   }
 
   private fanOut(queries: WireQuery[], shards: number[], deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "hugepages",
+      "sources": ["native/hugepages.c"],
+      "cflags": ["-O2"]
+    }
+  ]
+}
