@@ -2,6 +2,9 @@ import http2 from 'node:http2';
 import { decodeResponse, encodeRequest, type ShardReply, type ShardSearchRequest } from './shard-rpc-codec.ts';
 import { SHARD_RPC_CONTENT_TYPE, SHARD_SEARCH_PATH } from './searcher-rpc-server.ts';
 
+/** Flow-control window of a router's connection to a searcher and of each call on it. */
+const ANSWER_WINDOW_BYTES = 8 << 20;
+
 /** A call that got no answer: refused connection, reset, a non-200 status, or a body that does not decode. */
 export class SearcherRpcError extends Error {
   constructor(
@@ -92,7 +95,11 @@ export class SearcherRpcClient {
 
   private connect(): http2.ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(`http://${this.address}`);
+    // A searcher's answer is tens of KB per shard it holds: with HTTP/2's default 64 KiB windows a
+    // searcher of 8 shards would wait for a WINDOW_UPDATE (a round trip through both event loops)
+    // in the middle of each answer.
+    const session = http2.connect(`http://${this.address}`, { settings: { initialWindowSize: ANSWER_WINDOW_BYTES } });
+    session.once('connect', () => session.setLocalWindowSize(ANSWER_WINDOW_BYTES));
     // The connection alone keeps no process up (a router's own HTTP server does).
     session.unref();
     const forget = () => {

@@ -1,0 +1,97 @@
+/**
+ * One shard of a large index, level by level: the time an image query's probes take on each searched
+ * level of the default model (the same LevelCodes the shard mirrors use, random codes, one thread),
+ * with the codes on transparent huge pages (the default) and on ordinary pages (the baseline,
+ * LOUPE_HUGE_PAGES=false), each in a child process of its own, alternated.
+ *
+ *   npm run bench:shard-levels                      # --images 62500 (a 16th of 1M), --queries 20
+ *
+ * Prints a table and, last, one JSON line.
+ */
+import { randomFillSync } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MODEL, defaultQueryPlan, levelSizes, shippedArtifact } from '../packages/shared/src/index.ts';
+import { createLevelCodes } from '../services/query/src/searcher/scan-kernel.ts';
+import { answerAsChild, resultOfChild } from './support/child-result.ts';
+
+const CODE_BYTES = 32;
+const ROUNDS = 2;
+
+interface LevelTimes {
+  /** Per searched level: views an image, probes of an image query, ms a query, ns a record and probe. */
+  levels: { level: number; views: number; probes: number; ms: number; nsPerRecord: number }[];
+  totalMs: number;
+}
+
+/** Searched levels of the default model and how many probes of an image query each gets. */
+async function probePlan(): Promise<{ level: number; views: number; probes: number }[]> {
+  const header = (await shippedArtifact(DEFAULT_MODEL)).header;
+  const sizes = levelSizes(header);
+  const plan = defaultQueryPlan(header.descriptor, header.plan);
+  return sizes.flatMap((views, level) => {
+    const probes = plan.views.reduce((n, v) => n + (v.offsets[level] === null ? 0 : 1 + (level === 0 && v.regions ? v.regions.proposals : 0)), 0);
+    return probes > 0 && header.plan.levels[level].kind !== 'cells' && header.plan.levels[level].kind !== 'pixels' ? [{ level, views, probes }] : [];
+  });
+}
+
+/** In a child: fills the levels (as a mirror's load does: reserve, then chunks) and times the queries. */
+async function timeLevels(images: number, queries: number): Promise<LevelTimes> {
+  const levels = await probePlan();
+  const codes = levels.map(({ views }) => {
+    const lc = createLevelCodes(CODE_BYTES);
+    lc.reserve(images * views);
+    for (let r = 0; r < images * views; r += 4096 * views) lc.write(r, randomFillSync(new Uint8Array(Math.min(4096 * views, images * views - r) * CODE_BYTES)));
+    return lc;
+  });
+  const tombstones = new Uint8Array(Math.ceil(images / 8));
+  const ms = levels.map(() => 0);
+  for (let q = -3; q < queries; q++) {
+    levels.forEach(({ views, probes }, i) => {
+      const probeCodes = Array.from({ length: probes }, () => ({ code: randomFillSync(new Uint8Array(CODE_BYTES)), k: 10 * views }));
+      const t = performance.now();
+      codes[i].nearestMany(probeCodes, { tombstones, recordsPerObject: views, count: images * views });
+      if (q >= 0) ms[i] += performance.now() - t;
+    });
+  }
+  const out = levels.map((l, i) => ({ ...l, ms: ms[i] / queries, nsPerRecord: (ms[i] * 1e6) / queries / (images * l.views * l.probes) }));
+  return { levels: out, totalMs: out.reduce((n, l) => n + l.ms, 0) };
+}
+
+await answerAsChild(import.meta.url, ([images, queries]) => timeLevels(Number(images), Number(queries)));
+
+if (!process.send) {
+  const { values: args } = parseArgs({ options: { images: { type: 'string', default: '62500' }, queries: { type: 'string', default: '20' } } });
+  const images = Number(args.images);
+  const loadStart = loadavg().map((x) => +x.toFixed(2));
+  console.log(`# One shard, level by level: ${images.toLocaleString()} images of the default model (${DEFAULT_MODEL}), random codes, the probes of an image query, one thread`);
+  console.log(`load average at start: ${loadStart.join(' ')} (2 cores shared with other processes)\n`);
+  const runs: Record<'huge' | 'ordinary', LevelTimes[]> = { huge: [], ordinary: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const pages of ['huge', 'ordinary'] as const) {
+      runs[pages].push(await resultOfChild<LevelTimes>(import.meta.url, [String(images), args.queries!], { LOUPE_HUGE_PAGES: String(pages === 'huge') }));
+    }
+  }
+  const best = (pages: 'huge' | 'ordinary') => runs[pages].reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
+  const [huge, ordinary] = [best('huge'), best('ordinary')];
+  console.log(`${'level (views an image, probes)'.padEnd(34)} ${'huge pages'.padStart(22)} ${'ordinary (baseline)'.padStart(22)}`);
+  huge.levels.forEach((l, i) => {
+    const o = ordinary.levels[i];
+    console.log(`${`level ${l.level} (${l.views}, ${l.probes})`.padEnd(34)} ${`${l.ms.toFixed(2)} ms ${l.nsPerRecord.toFixed(2)} ns`.padStart(22)} ${`${o.ms.toFixed(2)} ms ${o.nsPerRecord.toFixed(2)} ns`.padStart(22)}`);
+  });
+  console.log(`${'a query on this shard'.padEnd(34)} ${`${huge.totalMs.toFixed(2)} ms`.padStart(22)} ${`${ordinary.totalMs.toFixed(2)} ms`.padStart(22)}`);
+  console.log(`(ns: a record and probe; the better of ${ROUNDS} rounds each, alternated; load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  console.log(
+    JSON.stringify({
+      bench: 'shard-levels',
+      images,
+      queries: Number(args.queries),
+      huge_pages_ms: round2(huge.totalMs),
+      ordinary_pages_ms: round2(ordinary.totalMs),
+      levels: huge.levels.map((l, i) => ({ level: l.level, views: l.views, probes: l.probes, huge_ms: round2(l.ms), ordinary_ms: round2(ordinary.levels[i].ms) })),
+      load_avg_start: loadStart,
+      load_avg_end: loadavg().map((x) => +x.toFixed(2)),
+    }),
+  );
+}
