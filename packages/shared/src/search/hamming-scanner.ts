@@ -1,6 +1,7 @@
 import { createPopcountKernel, type KernelChoice } from './kernel/create-popcount-kernel.ts';
 import { BLOCK_RECORDS, CANDIDATE_CAPACITY, CANDIDATES_OFFSET, CODES_OFFSET, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, strideFor, type Stride } from './kernel/kernel-layout.ts';
-import { popcount32, type PopcountKernel } from './kernel/popcount-kernel.ts';
+import type { PopcountKernel } from './kernel/popcount-kernel.ts';
+import { recordDistance, type RecordDistance } from './record-distance.ts';
 import { multiProbeSearch, type ProbeQuery, type SharedScanOptions } from './multi-probe-search.ts';
 import type { ScanHit, ScanOptions } from './reference-scan.ts';
 import { skipPredicate, type SkipOption } from './skip-bitmap.ts';
@@ -50,8 +51,7 @@ export interface HammingScannerOptions {
   multiProbeMinBytes?: number;
 }
 
-/** Hamming distance of one stored record to a prepared query. */
-export type RecordDistance = (record: number) => number;
+export type { RecordDistance } from './record-distance.ts';
 
 /**
  * In-memory store of packed codes plus exact Hamming top-k over them. Records are stored
@@ -170,35 +170,7 @@ export class HammingScanner {
    */
   distanceTo(query: Uint8Array): RecordDistance {
     if (query.length !== this.codeBytes) throw new RangeError(`query has ${query.length} bytes, index codes have ${this.codeBytes}`);
-    // The query's words as the kernel's memory holds codes (little-endian, zero padded to the
-    // stride), read without allocating typed arrays: V8 makes those outside its heap, at a few us
-    // each, and a search makes one of these per probe and shard.
-    const q: number[] = [];
-    for (let b = 0; b < this.stride; b += 4) q.push((query[b] ?? 0) | ((query[b + 1] ?? 0) << 8) | ((query[b + 2] ?? 0) << 16) | ((query[b + 3] ?? 0) << 24));
-    const w = this.kernel.words;
-    const base = CODES_OFFSET >> 2;
-    const [q0, q1, q2, q3] = [q[0], q[1] ?? 0, q[2] ?? 0, q[3] ?? 0];
-    switch (this.stride) {
-      case 4:
-        return (r) => popcount32(w[base + r] ^ q0);
-      case 8:
-        return (r) => {
-          const p = base + 2 * r;
-          return popcount32(w[p] ^ q0) + popcount32(w[p + 1] ^ q1);
-        };
-      case 16:
-        return (r) => {
-          const p = base + 4 * r;
-          return popcount32(w[p] ^ q0) + popcount32(w[p + 1] ^ q1) + popcount32(w[p + 2] ^ q2) + popcount32(w[p + 3] ^ q3);
-        };
-      default:
-        return (r) => {
-          const p = base + 8 * r;
-          let d = 0;
-          for (let i = 0; i < 8; i++) d += popcount32(w[p + i] ^ q[i]);
-          return d;
-        };
-    }
+    return recordDistance(this.kernel.words, this.stride, query);
   }
 
   /** Exact k nearest records by (distance, record), the same as the reference scanTopK. */

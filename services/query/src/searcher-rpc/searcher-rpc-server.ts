@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@loupe/shared';
-import { SearchInputError } from '../searcher/shard-mirror.ts';
+import { SearchInputError } from '../searcher/mirror-types.ts';
 import { decodeRequest, encodeResponse, ShardRpcFormatError, type ShardReply, type ShardSearchRequest } from './shard-rpc-codec.ts';
 
 /** Path of the one call of the searcher RPC. */

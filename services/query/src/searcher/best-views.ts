@@ -1,4 +1,4 @@
-import type { MirrorHit } from './shard-mirror.ts';
+import type { MirrorHit } from './mirror-types.ts';
 import type { RecordHit } from './scan-kernel.ts';
 
 /** The best view of each object among records sorted by (distance, record): at most k objects. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@loupe/shared';
 import { HitResolver } from './hit-resolver.ts';
 import { packAnswer, type ShardAnswer } from './shard-answer-codec.ts';
-import type { MirrorHit } from './shard-mirror.ts';
+import type { MirrorHit } from './mirror-types.ts';
 
 const info = (id: number) => ({ key: `k/${id}.jpg`, width: id, height: 1 });
 

@@ -9,6 +9,7 @@ export type {
   ShardStats,
   ShardsOutcome,
 } from './searcher-types.ts';
-export { ShardMirror, SearchInputError } from './shard-mirror.ts';
+export { ShardMirror } from './shard-mirror.ts';
+export { SearchInputError } from './mirror-types.ts';
 export { compareStreamIds } from './stream-gap.ts';
-export type { MirrorHit, MirrorSearchOptions, MirrorStats, ShardMirrorOptions } from './shard-mirror.ts';
+export type { MirrorHit, MirrorSearchOptions, MirrorStats, ShardMirrorOptions } from './mirror-types.ts';

@@ -11,7 +11,7 @@ import {
 } from '@loupe/shared';
 import { HitResolver } from './hit-resolver.ts';
 import type { ShardAnswer } from './shard-answer-codec.ts';
-import type { MirrorStats } from './shard-mirror.ts';
+import type { MirrorStats } from './mirror-types.ts';
 import type { FanoutResult, SearchQuery, SearcherConfig, SearcherPoolOptions, SearcherStats, ShardStats } from './searcher-types.ts';
 import { ShardWorkerHost } from './shard-worker-host.ts';
 import { validateQuery } from './validate-query.ts';

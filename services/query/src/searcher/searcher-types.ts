@@ -1,5 +1,5 @@
 import type { Logger, LoupeConfig, ProbeHit } from '@loupe/shared';
-import type { MirrorStats } from './shard-mirror.ts';
+import type { MirrorStats } from './mirror-types.ts';
 
 export interface SearchQuery {
   /** Level of the view plan to search (0 = global). */

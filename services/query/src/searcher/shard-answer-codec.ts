@@ -1,5 +1,5 @@
 import type { ObjectInfo } from './object-info-table.ts';
-import type { MirrorHit } from './shard-mirror.ts';
+import type { MirrorHit } from './mirror-types.ts';
 
 /**
  * One shard's answer to a search, as it crosses from its worker thread and over the searcher RPC

@@ -1,7 +1,8 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLogger, createRedis } from '@loupe/shared/searcher-core';
 import { packAnswer } from './shard-answer-codec.ts';
-import { SearchInputError, ShardMirror } from './shard-mirror.ts';
+import { SearchInputError } from './mirror-types.ts';
+import { ShardMirror } from './shard-mirror.ts';
 import type { FromWorker, ShardWorkerData, ToWorker, WireQuery } from './worker-protocol.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { codeBytes, levelSizes, type IndexLayout } from '@loupe/shared';
-import { SearchInputError } from './shard-mirror.ts';
+import { SearchInputError } from './mirror-types.ts';
 import type { SearchQuery } from './searcher-types.ts';
 import type { WireQuery } from './worker-protocol.ts';
 

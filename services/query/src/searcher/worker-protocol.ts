@@ -1,6 +1,6 @@
 import type { IndexLayout, LoupeConfig } from '@loupe/shared';
 import type { ShardAnswer } from './shard-answer-codec.ts';
-import type { MirrorStats } from './shard-mirror.ts';
+import type { MirrorStats } from './mirror-types.ts';
 
 /** What a shard worker is started with (workerData). */
 export interface ShardWorkerData {
