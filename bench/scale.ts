@@ -128,7 +128,7 @@ interface Measured {
   strategies: Record<string, number>;
 }
 
-/** The searchers as configured but for these: thread count, and huge pages (LOUPE_HUGE_PAGES, read by each shard thread). */
+/** The searchers as configured but for these: thread count, and huge pages (LOUPE_HUGE_PAGES). */
 interface Variant {
   workers?: number;
   hugePages: boolean;
@@ -137,10 +137,9 @@ interface Variant {
 async function measure(url: string, redis: RedisClient, layout: IndexLayout, samples: EncodedSamples, variant: Variant): Promise<Measured> {
   gc();
   const rssBefore = process.memoryUsage().rss;
-  process.env.LOUPE_HUGE_PAGES = String(variant.hugePages);
   const pool = new SearcherPool({ logger, workers: variant.workers });
   const t0 = performance.now();
-  await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error' });
+  await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error', LOUPE_HUGE_PAGES: variant.hugePages });
   if (!(await pool.waitReady(600_000))) throw new Error(`searchers did not load: ${pool.missing().join('; ')}`);
   const readyS = (performance.now() - t0) / 1000;
   gc();
@@ -223,7 +222,6 @@ try {
   // The baselines, in the same run: ordinary pages, and also the previous default of two threads a core.
   const smallPages = await measure(server.url, redis, layout, samples, { hugePages: false });
   const twoPerCore = await measure(server.url, redis, layout, samples, { hugePages: false, workers: 2 * availableParallelism() });
-  delete process.env.LOUPE_HUGE_PAGES;
   const queryOn = imageQueries(samples, layout, redis);
   const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
   const kill = ROUTER ? await measureReplicaKill(server.url, redis, layout, KILL_SECONDS, 4, queryOn) : undefined;

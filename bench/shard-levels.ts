@@ -1,8 +1,8 @@
 /**
  * One shard of a large index, level by level: the time an image query's probes take on each searched
  * level of the default model (the same LevelCodes the shard mirrors use, random codes, one thread),
- * with the codes on transparent huge pages (the default) and on ordinary pages (the baseline,
- * LOUPE_HUGE_PAGES=false), each in a child process of its own, alternated.
+ * with the codes on transparent huge pages (the default) and on ordinary pages (the baseline), each
+ * in a child process of its own, alternated.
  *
  *   npm run bench:shard-levels                      # --images 62500 (a 16th of 1M), --queries 20
  *
@@ -11,6 +11,7 @@
 import { randomFillSync } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { useHugePages } from '../packages/hugepages/src/index.ts';
 import { DEFAULT_MODEL, defaultQueryPlan, levelSizes, shippedArtifact } from '../packages/shared/src/index.ts';
 import { createLevelCodes } from '../services/query/src/searcher/scan-kernel.ts';
 import { answerAsChild, resultOfChild } from './support/child-result.ts';
@@ -36,7 +37,8 @@ async function probePlan(): Promise<{ level: number; views: number; probes: numb
 }
 
 /** In a child: fills the levels (as a mirror's load does: reserve, then chunks) and times the queries. */
-async function timeLevels(images: number, queries: number): Promise<LevelTimes> {
+async function timeLevels(images: number, queries: number, hugePages: boolean): Promise<LevelTimes> {
+  useHugePages(hugePages);
   const levels = await probePlan();
   const codes = levels.map(({ views }) => {
     const lc = createLevelCodes(CODE_BYTES);
@@ -58,7 +60,7 @@ async function timeLevels(images: number, queries: number): Promise<LevelTimes> 
   return { levels: out, totalMs: out.reduce((n, l) => n + l.ms, 0) };
 }
 
-await answerAsChild(import.meta.url, ([images, queries]) => timeLevels(Number(images), Number(queries)));
+await answerAsChild(import.meta.url, ([images, queries, hugePages]) => timeLevels(Number(images), Number(queries), hugePages === 'true'));
 
 if (!process.send) {
   const { values: args } = parseArgs({ options: { images: { type: 'string', default: '62500' }, queries: { type: 'string', default: '20' } } });
@@ -69,7 +71,7 @@ if (!process.send) {
   const runs: Record<'huge' | 'ordinary', LevelTimes[]> = { huge: [], ordinary: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const pages of ['huge', 'ordinary'] as const) {
-      runs[pages].push(await resultOfChild<LevelTimes>(import.meta.url, [String(images), args.queries!], { LOUPE_HUGE_PAGES: String(pages === 'huge') }));
+      runs[pages].push(await resultOfChild<LevelTimes>(import.meta.url, [String(images), args.queries!, String(pages === 'huge')]));
     }
   }
   const best = (pages: 'huge' | 'ordinary') => runs[pages].reduce((a, b) => (b.totalMs < a.totalMs ? b : a));

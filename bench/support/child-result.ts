@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 /**
  * Runs a bench module in a child process (through tsx) and resolves with the one message it sends
  * back: for work whose memory must not count in the caller's RSS (a CNN, a kernel's heap that
- * never shrinks). The module answers with `answerAsChild`; `env` adds to the child's environment.
+ * never shrinks). The module answers with `answerAsChild`.
  */
-export function resultOfChild<T>(moduleUrl: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<T> {
+export function resultOfChild<T>(moduleUrl: string, args: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(moduleUrl), args, { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = fork(fileURLToPath(moduleUrl), args, { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: 'inherit' });
     child.once('message', (m) => resolve(m as T));
     child.once('error', reject);
     child.once('exit', (code) => (code ? reject(new Error(`${fileURLToPath(moduleUrl)} exited with ${code}`)) : undefined));

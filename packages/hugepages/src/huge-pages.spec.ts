@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { adviseHugePages, hugePagesAddonLoaded } from './index.ts';
+import { adviseHugePages, hugePagesAddonLoaded, useHugePages } from './index.ts';
 
 const MIB = 1 << 20;
 
@@ -34,6 +34,17 @@ describe.runIf(process.platform === 'linux')('adviseHugePages', () => {
 
   it('refuses what is not an ArrayBuffer', () => {
     expect(() => adviseHugePages(new Uint8Array(8) as unknown as ArrayBuffer)).toThrow(/ArrayBuffer/);
+  });
+
+  it('advises nothing once turned off (LOUPE_HUGE_PAGES=false), and again once turned on', () => {
+    const memory = new WebAssembly.Memory({ initial: (8 * MIB) / 65536 });
+    useHugePages(false);
+    try {
+      expect(adviseHugePages(memory.buffer)).toBe(0);
+    } finally {
+      useHugePages(true);
+    }
+    expect(adviseHugePages(memory.buffer)).toBeGreaterThanOrEqual(6 * MIB);
   });
 
   it('advises only whole huge pages: nothing for a buffer smaller than 2 MiB', () => {

@@ -12,21 +12,28 @@ function loadAddon(): HugePagesAddon | null {
   }
 }
 
-/** LOUPE_HUGE_PAGES (validated with the rest of the configuration at start-up): off only when false. */
-const wanted = !['false', '0', 'no'].includes(process.env.LOUPE_HUGE_PAGES ?? 'true');
-const addon = wanted ? loadAddon() : null;
+const addon = loadAddon();
+let wanted = true;
 
-/** True when the addon built (Linux with a compiler at install time) and LOUPE_HUGE_PAGES is not false. */
+/** True when the addon built (Linux with a compiler at install time). */
 export const hugePagesAddonLoaded = addon !== null;
+
+/**
+ * Whether adviseHugePages advises anything in this thread from now on (on by default): a shard
+ * thread sets it from LOUPE_HUGE_PAGES before it loads its codes.
+ */
+export function useHugePages(on: boolean): void {
+  wanted = on;
+}
 
 /**
  * Asks the kernel to back `buffer`'s memory with transparent huge pages (madvise MADV_HUGEPAGE over
  * its 2 MiB-aligned part) as its pages are touched. A scan streams the codes: with 4 KiB pages it
  * takes a TLB miss every 128 records of 256 bits, and that, not the popcounts, is a quarter of its
- * time. Returns the bytes advised: 0 without the addon (or with LOUPE_HUGE_PAGES=false) or without a
+ * time. Returns the bytes advised: 0 without the addon (or after useHugePages(false)) or without a
  * whole huge page inside, negative (-errno) when the kernel refused. With THP `never` the advice is
  * accepted and changes nothing.
  */
 export function adviseHugePages(buffer: ArrayBuffer): number {
-  return addon ? addon.advise(buffer) : 0;
+  return addon && wanted ? addon.advise(buffer) : 0;
 }

@@ -71,8 +71,8 @@ export const ConfigSchema = z.object({
   LOUPE_SEARCHERS: z.enum(['embedded', 'registry']).default('embedded'),
   /**
    * Whether the searchers ask for transparent huge pages for their codes (@loupe/hugepages): a scan
-   * streams them and with 4 KiB pages a quarter of its time is TLB misses. Read again by each shard
-   * thread from the environment; it needs the kernel's THP mode `madvise` or `always`.
+   * streams them and with 4 KiB pages a quarter of its time is TLB misses. Needs the kernel's THP
+   * mode `madvise` or `always`.
    */
   LOUPE_HUGE_PAGES: bool.default('true'),
   /** Shards a `loupe searcher` mirrors and serves: `all`, or ranges such as `0-7` or `0-3,8-11`. */

@@ -220,12 +220,13 @@ export class SearcherPool {
     const n = Math.max(1, Math.min(this.owned.length, this.opts.workers ?? availableParallelism()));
     const logLevel = this.config?.LOUPE_LOG_LEVEL ?? process.env.LOUPE_LOG_LEVEL ?? 'info';
     const redis = { REDIS_URL: this.config!.REDIS_URL, REDIS_CLUSTER_NODES: this.config!.REDIS_CLUSTER_NODES };
+    const hugePages = this.config?.LOUPE_HUGE_PAGES ?? true;
     for (let w = 0; w < n; w++) {
       const shards = this.owned.filter((_, i) => i % n === w);
       const host = new ShardWorkerHost(
         w,
         shards,
-        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords },
+        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords, hugePages },
         { message: (h, msg) => this.onMessage(msg), exit: (h) => this.onExit(h) },
         this.log,
       );
@@ -244,7 +245,7 @@ export class SearcherPool {
     }, Math.min(1000, stuckMs / 2));
     watchdog.unref();
     this.timers.push(watchdog);
-    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n, hugePages: hugePagesAddonLoaded }, 'shard searchers starting');
+    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n, hugePages: hugePages && hugePagesAddonLoaded }, 'shard searchers starting');
   }
 
   private fanOut(queries: WireQuery[], shards: number[], deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {

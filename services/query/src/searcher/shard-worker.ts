@@ -1,4 +1,5 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { useHugePages } from '@loupe/hugepages';
 import { createLogger, createRedis } from '@loupe/shared/searcher-core';
 import { packAnswer } from './shard-answer-codec.ts';
 import { SearchInputError } from './mirror-types.ts';
@@ -10,6 +11,8 @@ import type { FromWorker, ShardWorkerData, ToWorker, WireQuery } from './worker-
  * messages from the SearcherPool. Started through startTsWorker.
  */
 const data = workerData as ShardWorkerData;
+// Before any mirror allocates its codes.
+useHugePages(data.hugePages);
 const port = parentPort!;
 const log = createLogger('query', data.logLevel).child({ worker: threadId });
 // Mirrors read codes when the stream says they changed: such a read waits out a short outage.

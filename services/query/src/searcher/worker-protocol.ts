@@ -11,6 +11,8 @@ export interface ShardWorkerData {
   chunkBytes?: number;
   blockMs?: number;
   mihMinRecords?: number;
+  /** LOUPE_HUGE_PAGES: the thread's codes on transparent huge pages. */
+  hugePages: boolean;
 }
 
 export interface WireQuery {
