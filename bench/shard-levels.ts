@@ -11,7 +11,7 @@
 import { randomFillSync } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { useHugePages } from '../packages/hugepages/src/index.ts';
+import { useHugePages } from '@loupe/hugepages';
 import { DEFAULT_MODEL, defaultQueryPlan, levelSizes, shippedArtifact } from '../packages/shared/src/index.ts';
 import { createLevelCodes } from '../services/query/src/searcher/scan-kernel.ts';
 import { answerAsChild, resultOfChild } from './support/child-result.ts';
