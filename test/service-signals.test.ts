@@ -257,7 +257,8 @@ describe('each service under SIGTERM and SIGINT', () => {
       }
       const { ms, code, commands } = await stop(run, how);
       stopTimes[`start ${how}`] = ms;
-      expect({ how, code }).toEqual({ how, code: 0 });
+      // On a failure, the services' own last words say which one did not exit cleanly.
+      expect({ how, code }, run.output().slice(-4000)).toEqual({ how, code: 0 });
       expect(ms).toBeLessThan(10_000);
       // All of them were in the tree that is now gone: its Redis and the four services (one encoder).
       expect(commands.filter((c) => /main\.ts (ingest|encoder|indexer|query)$/.test(c))).toHaveLength(4);

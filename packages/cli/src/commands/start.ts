@@ -65,7 +65,11 @@ async function endChild(child: ChildProcess, instance: string, log: Logger): Pro
   if (child.exitCode !== null || child.signalCode !== null) return true; // exited before the stop (and is not restarted)
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
-  if (await within(exit, DRAIN_DEADLINE_MS + 1000)) return (await exit) === 0;
+  if (await within(exit, DRAIN_DEADLINE_MS + 1000)) {
+    const code = await exit;
+    if (code !== 0) log.error({ service: instance, code }, 'exited with an error while stopping');
+    return code === 0;
+  }
   log.error({ service: instance, pid: child.pid }, 'did not stop in time; killed');
   child.kill('SIGKILL');
   await exit;
