@@ -55,7 +55,7 @@ export class WasmPopcountKernel implements PopcountKernel {
     if (need <= have) return;
     this.memory.grow((grownSize(have, need) - have) / 65536);
     // Before the new pages are first written: they can then be huge pages, and a scan streaming
-    // them takes a TLB miss every 2 MiB instead of every 4 KiB (bench:scale, "huge pages").
+    // them takes a TLB miss every 2 MiB instead of every 4 KiB (docs/benchmarks.md, "Scale").
     adviseHugePages(this.memory.buffer);
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
