@@ -21,9 +21,10 @@
  *   npm run bench:scale                                  # --n 100000
  *   npm run bench:scale -- --n 1000000 --queries 126 --seed 7
  *
- * The searchers run three times: as configured by default (a worker thread a core, huge pages for the
- * codes), then as baselines with ordinary pages (LOUPE_HUGE_PAGES=false), and with ordinary pages and
- * two threads a core (the earlier default).
+ * The searchers run four times: as configured by default (a worker thread a core, the native AVX-512
+ * scan where the CPU has it, huge pages for the codes), then as baselines that each drop one more
+ * part: the WebAssembly scan (LOUPE_NATIVE_SCAN=false), also ordinary pages (LOUPE_HUGE_PAGES=false),
+ * also two threads a core (the earlier default).
  *
  * Before the searchers start, the scan kernel alone times a scan in a child process
  * (kernel-speed.ts), on one thread and on two at once: this VM's speed moves from day to day, and the
@@ -35,6 +36,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { nativePopcountScan } from '@loupe/native';
 import { Redis } from 'ioredis';
 import {
   createLogger,
@@ -128,9 +130,10 @@ interface Measured {
   strategies: Record<string, number>;
 }
 
-/** The searchers as configured but for these: thread count, and huge pages (LOUPE_HUGE_PAGES). */
+/** The searchers as configured but for these: thread count, the native scan and huge pages (LOUPE_NATIVE_SCAN, LOUPE_HUGE_PAGES). */
 interface Variant {
   workers?: number;
+  nativeScan: boolean;
   hugePages: boolean;
 }
 
@@ -139,7 +142,7 @@ async function measure(url: string, redis: RedisClient, layout: IndexLayout, sam
   const rssBefore = process.memoryUsage().rss;
   const pool = new SearcherPool({ logger, workers: variant.workers });
   const t0 = performance.now();
-  await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error', LOUPE_HUGE_PAGES: variant.hugePages });
+  await pool.start({ REDIS_URL: url, LOUPE_QUERY_TIMEOUT_MS: 30_000, LOUPE_LOG_LEVEL: 'error', LOUPE_NATIVE_SCAN: variant.nativeScan, LOUPE_HUGE_PAGES: variant.hugePages });
   if (!(await pool.waitReady(600_000))) throw new Error(`searchers did not load: ${pool.missing().join('; ')}`);
   const readyS = (performance.now() - t0) / 1000;
   gc();
@@ -218,10 +221,12 @@ try {
   const imageFloorMs = floorMs(levelsOf(samples.queryPlan.views));
   const keyFloorMs = floorMs(levelsOf([samples.queryPlan.views[0]]));
   console.log(`least time of an exact scan at that speed (every searched record read once): image query ${imageFloorMs.toFixed(1)} ms, key query ${keyFloorMs.toFixed(1)} ms\n`);
-  const current = await measure(server.url, redis, layout, samples, { hugePages: true });
-  // The baselines, in the same run: ordinary pages, and also the previous default of two threads a core.
-  const smallPages = await measure(server.url, redis, layout, samples, { hugePages: false });
-  const twoPerCore = await measure(server.url, redis, layout, samples, { hugePages: false, workers: 2 * availableParallelism() });
+  const current = await measure(server.url, redis, layout, samples, { nativeScan: true, hugePages: true });
+  // The baselines, in the same run, each without one more part of the default: the WebAssembly scan,
+  // then also ordinary pages, then also two threads a core (the earlier default).
+  const wasmScan = await measure(server.url, redis, layout, samples, { nativeScan: false, hugePages: true });
+  const smallPages = await measure(server.url, redis, layout, samples, { nativeScan: false, hugePages: false });
+  const twoPerCore = await measure(server.url, redis, layout, samples, { nativeScan: false, hugePages: false, workers: 2 * availableParallelism() });
   const queryOn = imageQueries(samples, layout, redis);
   const routed = ROUTER ? await measureRouter(server.url, redis, layout, QUERIES, queryOn) : undefined;
   const kill = ROUTER ? await measureReplicaKill(server.url, redis, layout, KILL_SECONDS, 4, queryOn) : undefined;
@@ -230,7 +235,8 @@ try {
     `${name.padEnd(28)} ${m.readyS.toFixed(1).padStart(7)} ${String(m.rssMb).padStart(8)} ${String(m.rssAddedMb).padStart(9)} ${[0.5, 0.99].map((q) => quantile(m.search, q).toFixed(1).padStart(8)).join(' ')} ${['copy', 'crop-25', 'crop-10'].map((k) => quantile(m.searchByKind[k] ?? [NaN], 0.5).toFixed(1).padStart(8)).join(' ')} ${quantile(m.keyMs, 0.5).toFixed(1).padStart(8)} ${quantile(m.keyMs, 0.99).toFixed(1).padStart(8)} ${m.cpuMsPerQuery.toFixed(1).padStart(9)} ${m.keyCpuMs.toFixed(1).padStart(9)}  ${JSON.stringify(m.strategies)}`;
   console.log(`${'searchers'.padEnd(28)} ${'ready s'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'+ pool'.padStart(9)} ${'srch p50'.padStart(8)} ${'srch p99'.padStart(8)} ${'copy'.padStart(8)} ${'crop-25'.padStart(8)} ${'crop-10'.padStart(8)} ${'key p50'.padStart(8)} ${'key p99'.padStart(8)} ${'CPU ms/q'.padStart(9)} ${'CPU/key'.padStart(9)}  strategies`);
   console.log(row('exact scan (default)', current));
-  console.log(row('  ordinary pages', smallPages));
+  console.log(row('  WebAssembly scan', wasmScan));
+  console.log(row('  ... and ordinary pages', smallPages));
   console.log(row('  ... and two threads a core', twoPerCore));
   console.log(`\nimage queries whose first hit is their sample: ${current.foundFirst}/${QUERIES}; recall@10 against the exact scan: 1 (it is the exact scan)`);
   console.log(`targets at 1M: search p50 <= 60 ms, p99 <= 150 ms; key p50 <= 15 ms; RSS <= ${Math.round(600 + (2.2 * N) / 1024)} MiB (0.6 GB + 2.2 KB x N); ready <= 6 s`);
@@ -274,6 +280,8 @@ try {
       replica_kill_partial: kill?.partial ?? null,
       kernel_ns_per_record: { cache: round(kernel.cacheNs, 2), stream: round(kernel.streamNs, 2), two_threads_stream: round(kernel.pairStreamNs, 2) },
       scan_floor_ms: { image: round(imageFloorMs), key: round(keyFloorMs) },
+      native_scan: nativePopcountScan() !== null,
+      wasm_scan: baselineFigures(wasmScan),
       ordinary_pages: baselineFigures(smallPages),
       two_threads_a_core: baselineFigures(twoPerCore),
       load_avg_start: loadStart,

@@ -1,8 +1,9 @@
 /**
  * One shard of a large index, level by level: the time an image query's probes take on each searched
  * level of the default model (the same LevelCodes the shard mirrors use, random codes, one thread),
- * with the codes on transparent huge pages (the default) and on ordinary pages (the baseline), each
- * in a child process of its own, alternated.
+ * as the searchers run by default (the native AVX-512 scan where the CPU has it, the codes on
+ * transparent huge pages) and with the WebAssembly scan, then also on ordinary pages (the
+ * baselines), each in a child process of its own, alternated.
  *
  *   npm run bench:shard-levels                      # --images 62500 (a 16th of 1M), --queries 20
  *
@@ -11,7 +12,7 @@
 import { randomFillSync } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { useHugePages } from '@loupe/hugepages';
+import { nativePopcountScan, useHugePages, useNativeScan } from '@loupe/native';
 import { DEFAULT_MODEL, defaultQueryPlan, levelSizes, shippedArtifact } from '../packages/shared/src/index.ts';
 import { createLevelCodes } from '../services/query/src/searcher/scan-kernel.ts';
 import { answerAsChild, resultOfChild } from './support/child-result.ts';
@@ -37,8 +38,7 @@ async function probePlan(): Promise<{ level: number; views: number; probes: numb
 }
 
 /** In a child: fills the levels (as a mirror's load does: reserve, then chunks) and times the queries. */
-async function timeLevels(images: number, queries: number, hugePages: boolean): Promise<LevelTimes> {
-  useHugePages(hugePages);
+async function timeLevels(images: number, queries: number): Promise<LevelTimes> {
   const levels = await probePlan();
   const codes = levels.map(({ views }) => {
     const lc = createLevelCodes(CODE_BYTES);
@@ -60,7 +60,19 @@ async function timeLevels(images: number, queries: number, hugePages: boolean): 
   return { levels: out, totalMs: out.reduce((n, l) => n + l.ms, 0) };
 }
 
-await answerAsChild(import.meta.url, ([images, queries, hugePages]) => timeLevels(Number(images), Number(queries), hugePages === 'true'));
+/** The searchers' default, then the baselines: each drops one part of it. */
+const VARIANTS = [
+  { name: 'default', label: 'default', nativeScan: true, hugePages: true },
+  { name: 'wasm_scan', label: 'WebAssembly scan', nativeScan: false, hugePages: true },
+  { name: 'wasm_ordinary_pages', label: '... ordinary pages', nativeScan: false, hugePages: false },
+] as const;
+
+await answerAsChild(import.meta.url, ([images, queries, variant]) => {
+  const v = VARIANTS.find((x) => x.name === variant)!;
+  useNativeScan(v.nativeScan);
+  useHugePages(v.hugePages);
+  return timeLevels(Number(images), Number(queries));
+});
 
 if (!process.send) {
   const { values: args } = parseArgs({ options: { images: { type: 'string', default: '62500' }, queries: { type: 'string', default: '20' } } });
@@ -68,30 +80,27 @@ if (!process.send) {
   const loadStart = loadavg().map((x) => +x.toFixed(2));
   console.log(`# One shard, level by level: ${images.toLocaleString()} images of the default model (${DEFAULT_MODEL}), random codes, the probes of an image query, one thread`);
   console.log(`load average at start: ${loadStart.join(' ')} (2 cores shared with other processes)\n`);
-  const runs: Record<'huge' | 'ordinary', LevelTimes[]> = { huge: [], ordinary: [] };
+  const runs = new Map<string, LevelTimes[]>(VARIANTS.map((v) => [v.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const pages of ['huge', 'ordinary'] as const) {
-      runs[pages].push(await resultOfChild<LevelTimes>(import.meta.url, [String(images), args.queries!, String(pages === 'huge')]));
-    }
+    for (const v of VARIANTS) runs.get(v.name)!.push(await resultOfChild<LevelTimes>(import.meta.url, [String(images), args.queries!, v.name]));
   }
-  const best = (pages: 'huge' | 'ordinary') => runs[pages].reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
-  const [huge, ordinary] = [best('huge'), best('ordinary')];
-  console.log(`${'level (views an image, probes)'.padEnd(34)} ${'huge pages'.padStart(22)} ${'ordinary (baseline)'.padStart(22)}`);
-  huge.levels.forEach((l, i) => {
-    const o = ordinary.levels[i];
-    console.log(`${`level ${l.level} (${l.views}, ${l.probes})`.padEnd(34)} ${`${l.ms.toFixed(2)} ms ${l.nsPerRecord.toFixed(2)} ns`.padStart(22)} ${`${o.ms.toFixed(2)} ms ${o.nsPerRecord.toFixed(2)} ns`.padStart(22)}`);
+  const best = VARIANTS.map((v) => runs.get(v.name)!.reduce((a, b) => (b.totalMs < a.totalMs ? b : a)));
+  const cell = (ms: number, ns?: number) => `${ms.toFixed(2)} ms${ns === undefined ? '' : ` ${ns.toFixed(2)} ns`}`.padStart(22);
+  console.log(`${'level (views an image, probes)'.padEnd(34)} ${VARIANTS.map((v) => v.label.padStart(22)).join(' ')}`);
+  best[0].levels.forEach((l, i) => {
+    console.log(`${`level ${l.level} (${l.views}, ${l.probes})`.padEnd(34)} ${best.map((b) => cell(b.levels[i].ms, b.levels[i].nsPerRecord)).join(' ')}`);
   });
-  console.log(`${'a query on this shard'.padEnd(34)} ${`${huge.totalMs.toFixed(2)} ms`.padStart(22)} ${`${ordinary.totalMs.toFixed(2)} ms`.padStart(22)}`);
-  console.log(`(ns: a record and probe; the better of ${ROUNDS} rounds each, alternated; load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`${'a query on this shard'.padEnd(34)} ${best.map((b) => cell(b.totalMs)).join(' ')}`);
+  console.log(`(default: native AVX-512 scan where the CPU has it, huge pages; ns: a record and probe; the better of ${ROUNDS} rounds each, alternated; load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   const round2 = (x: number) => Math.round(x * 100) / 100;
   console.log(
     JSON.stringify({
       bench: 'shard-levels',
       images,
       queries: Number(args.queries),
-      huge_pages_ms: round2(huge.totalMs),
-      ordinary_pages_ms: round2(ordinary.totalMs),
-      levels: huge.levels.map((l, i) => ({ level: l.level, views: l.views, probes: l.probes, huge_ms: round2(l.ms), ordinary_ms: round2(ordinary.levels[i].ms) })),
+      native_scan: nativePopcountScan() !== null,
+      ...Object.fromEntries(VARIANTS.map((v, i) => [`${v.name}_ms`, round2(best[i].totalMs)])),
+      levels: best[0].levels.map((l, i) => ({ level: l.level, views: l.views, probes: l.probes, ...Object.fromEntries(VARIANTS.map((v, j) => [`${v.name}_ms`, round2(best[j].levels[i].ms)])) })),
       load_avg_start: loadStart,
       load_avg_end: loadavg().map((x) => +x.toFixed(2)),
     }),

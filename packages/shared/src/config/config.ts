@@ -70,11 +70,16 @@ export const ConfigSchema = z.object({
    */
   LOUPE_SEARCHERS: z.enum(['embedded', 'registry']).default('embedded'),
   /**
-   * Whether the searchers ask for transparent huge pages for their codes (@loupe/hugepages): a scan
+   * Whether the searchers ask for transparent huge pages for their codes (@loupe/native): a scan
    * streams them and with 4 KiB pages a quarter of its time is TLB misses. Needs the kernel's THP
    * mode `madvise` or `always`.
    */
   LOUPE_HUGE_PAGES: bool.default('true'),
+  /**
+   * Whether the searchers scan 256-bit codes with the addon's AVX-512 loops where the CPU has them
+   * (@loupe/native; the same results as the WebAssembly scan, which runs otherwise).
+   */
+  LOUPE_NATIVE_SCAN: bool.default('true'),
   /** Shards a `loupe searcher` mirrors and serves: `all`, or ranges such as `0-7` or `0-3,8-11`. */
   LOUPE_SEARCHER_SHARDS: z.string().refine((s) => parseShardRanges(s) !== null, SHARD_RANGES_FORMAT).default('all'),
   LOUPE_SEARCHER_HOST: z.string().min(1).default('127.0.0.1'),

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { hugePagesAddonLoaded } from '@loupe/hugepages';
+import { nativeAddonLoaded, nativePopcountScan } from '@loupe/native';
 import {
   createLogger,
   createRedis,
@@ -221,12 +221,13 @@ export class SearcherPool {
     const logLevel = this.config?.LOUPE_LOG_LEVEL ?? process.env.LOUPE_LOG_LEVEL ?? 'info';
     const redis = { REDIS_URL: this.config!.REDIS_URL, REDIS_CLUSTER_NODES: this.config!.REDIS_CLUSTER_NODES };
     const hugePages = this.config?.LOUPE_HUGE_PAGES ?? true;
+    const nativeScan = this.config?.LOUPE_NATIVE_SCAN ?? true;
     for (let w = 0; w < n; w++) {
       const shards = this.owned.filter((_, i) => i % n === w);
       const host = new ShardWorkerHost(
         w,
         shards,
-        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords, hugePages },
+        { redis, layout, shards, logLevel, chunkBytes: this.opts.chunkBytes, blockMs: this.opts.blockMs, mihMinRecords: this.opts.mihMinRecords, hugePages, nativeScan },
         { message: (h, msg) => this.onMessage(msg), exit: (h) => this.onExit(h) },
         this.log,
       );
@@ -245,7 +246,7 @@ export class SearcherPool {
     }, Math.min(1000, stuckMs / 2));
     watchdog.unref();
     this.timers.push(watchdog);
-    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n, hugePages: hugePages && hugePagesAddonLoaded }, 'shard searchers starting');
+    this.log.info({ shards: layout.shards, owned: this.owned.length, workers: n, hugePages: hugePages && nativeAddonLoaded, nativeScan: nativeScan && nativePopcountScan() !== null }, 'shard searchers starting');
   }
 
   private fanOut(queries: WireQuery[], shards: number[], deadline: number, failed: Set<number>, stale: Set<number>): Promise<Map<number, ShardAnswer>> {

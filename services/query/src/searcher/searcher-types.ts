@@ -49,7 +49,7 @@ export interface SearcherStats {
 }
 
 export type SearcherConfig = Pick<LoupeConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'LOUPE_QUERY_TIMEOUT_MS'> &
-  Partial<Pick<LoupeConfig, 'LOUPE_LOG_LEVEL' | 'LOUPE_SHARDS' | 'LOUPE_HUGE_PAGES'>>;
+  Partial<Pick<LoupeConfig, 'LOUPE_LOG_LEVEL' | 'LOUPE_SHARDS' | 'LOUPE_HUGE_PAGES' | 'LOUPE_NATIVE_SCAN'>>;
 
 export interface SearcherPoolOptions {
   /** Shards to mirror and search (a searcher process's range); default every shard of the index. */

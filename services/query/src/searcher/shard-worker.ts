@@ -1,5 +1,5 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { useHugePages } from '@loupe/hugepages';
+import { useHugePages, useNativeScan } from '@loupe/native';
 import { createLogger, createRedis } from '@loupe/shared/searcher-core';
 import { packAnswer } from './shard-answer-codec.ts';
 import { SearchInputError } from './mirror-types.ts';
@@ -11,8 +11,9 @@ import type { FromWorker, ShardWorkerData, ToWorker, WireQuery } from './worker-
  * messages from the SearcherPool. Started through startTsWorker.
  */
 const data = workerData as ShardWorkerData;
-// Before any mirror allocates its codes.
+// Before any mirror makes its kernels.
 useHugePages(data.hugePages);
+useNativeScan(data.nativeScan);
 const port = parentPort!;
 const log = createLogger('query', data.logLevel).child({ worker: threadId });
 // Mirrors read codes when the stream says they changed: such a read waits out a short outage.

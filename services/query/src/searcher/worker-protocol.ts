@@ -13,6 +13,8 @@ export interface ShardWorkerData {
   mihMinRecords?: number;
   /** LOUPE_HUGE_PAGES: the thread's codes on transparent huge pages. */
   hugePages: boolean;
+  /** LOUPE_NATIVE_SCAN: the addon's AVX-512 scan where the CPU has it. */
+  nativeScan: boolean;
 }
 
 export interface WireQuery {

@@ -1,5 +1,5 @@
-import { adviseHugePages } from '@loupe/hugepages';
-import { CODES_OFFSET, MULTI_PROBES, OUT_CAPACITY, type Stride } from './kernel-layout.ts';
+import { adviseHugePages, nativePopcountScan, type NativePopcountScan } from '@loupe/native';
+import { CODES_OFFSET, MULTI_PROBES, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET, OUT_CAPACITY, OUT_OFFSET, QUERY_OFFSET, RESUME_OFFSET, type Stride } from './kernel-layout.ts';
 import { grownSize, type PopcountKernel } from './popcount-kernel.ts';
 import { MULTI_STRIDES } from './wasm-multi-scan.ts';
 import { multiScanName, wasmScanModule } from './wasm-scan-module.ts';
@@ -19,6 +19,12 @@ export class WasmPopcountKernel implements PopcountKernel {
   private readonly verifies: Record<Stride, ScanFn>;
   /** Multi-probe scans by stride and probe count (index 2..MULTI_PROBES). */
   private readonly multis = new Map<Stride, ScanFn[]>();
+  /**
+   * 256-bit codes' scans with AVX-512 vpopcntq where the CPU has it (the addon's loops over this
+   * same memory, identical results): WebAssembly's popcount does one 64-bit word a cycle, which
+   * bounds the scans that stay in the caches and those of several probes at once.
+   */
+  private readonly native: NativePopcountScan | null;
 
   /** True when this runtime can run the kernel (WebAssembly with SIMD). */
   static supported(): boolean {
@@ -47,6 +53,7 @@ export class WasmPopcountKernel implements PopcountKernel {
     for (const s of MULTI_STRIDES) this.multis.set(s, Array.from({ length: MULTI_PROBES + 1 }, (_, p) => exp[multiScanName(s, p)] as ScanFn));
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
+    this.native = variant === 'auto' ? nativeScan() : null;
   }
 
   reserve(codeBytes: number): void {
@@ -62,6 +69,7 @@ export class WasmPopcountKernel implements PopcountKernel {
   }
 
   scanBlocks(stride: Stride, blockStart: number, blockEnd: number, threshold: number): number {
+    if (stride === 32 && this.native) return this.native.scan32(this.memory.buffer, blockStart, blockEnd, threshold, OUT_CAPACITY);
     return this.scans[stride](blockStart, blockEnd, threshold, OUT_CAPACITY);
   }
 
@@ -70,10 +78,23 @@ export class WasmPopcountKernel implements PopcountKernel {
   }
 
   scanBlocksMulti(stride: Stride, probes: number, blockStart: number, blockEnd: number): number {
+    if (stride === 32 && this.native) return this.native.multi32(this.memory.buffer, probes, blockStart, blockEnd, OUT_CAPACITY);
     return this.multis.get(stride)![probes](blockStart, blockEnd, 0, OUT_CAPACITY);
   }
 
   verify(stride: Stride, n: number, threshold: number): number {
     return this.verifies[stride](0, n, threshold, 0);
   }
+}
+
+let nativeLayoutSet = false;
+
+/** The native loops (nativePopcountScan), told this module's memory layout once per thread. */
+function nativeScan(): NativePopcountScan | null {
+  const native = nativePopcountScan();
+  if (native && !nativeLayoutSet) {
+    native.layout(CODES_OFFSET, QUERY_OFFSET, OUT_OFFSET, RESUME_OFFSET, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET);
+    nativeLayoutSet = true;
+  }
+  return native;
 }

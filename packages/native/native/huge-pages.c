@@ -33,7 +33,7 @@ static napi_value advise(napi_env env, napi_callback_info info) {
   return out;
 }
 
-NAPI_MODULE_INIT() {
+napi_value hugePagesExports(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "advise", NAPI_AUTO_LENGTH, advise, NULL, &fn);
   napi_set_named_property(env, exports, "advise", fn);

@@ -1,9 +1,0 @@
-{
-  "targets": [
-    {
-      "target_name": "hugepages",
-      "sources": ["native/hugepages.c"],
-      "cflags": ["-O2"]
-    }
-  ]
-}
