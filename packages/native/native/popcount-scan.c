@@ -17,6 +17,13 @@
 #define STRIDE 32
 #define BLOCK_BYTES (BLOCK_RECORDS * STRIDE)
 #define MAX_PROBES 4
+/*
+ * Each block asks for the lines 4 KiB ahead of it: the hardware prefetchers follow a stream only
+ * within a 4 KiB page, so without this every page's first lines can be misses the loop waits for.
+ * Measured on one shard of 1M (bench:shard-levels, the same build with it on and off, alternated):
+ * from -3% to -30% a query depending on the hour (8.3 -> 8.1 ms; 9.3 -> 6.3 ms).
+ */
+#define PREFETCH_AHEAD 4096
 
 static uint32_t codesAt, queryAt, outAt, resumeAt, multiQueryAt, multiThresholdsAt;
 static int layoutSet = 0;
@@ -33,6 +40,12 @@ KERNEL static inline __m512i pairDistances(const uint8_t *p, __m512i q2) {
   return _mm512_add_epi64(c, _mm512_permutex_epi64(c, 0x4E)); /* lanes (2,3,0,1) */
 }
 
+/* The lines of the block PREFETCH_AHEAD bytes after p, when that block is still in the scan. */
+KERNEL static inline void prefetchAhead(const uint8_t *p, const uint8_t *end) {
+  if (p + PREFETCH_AHEAD + BLOCK_BYTES > end) return;
+  for (int line = 0; line < BLOCK_BYTES; line += 64) _mm_prefetch((const char *)(p + PREFETCH_AHEAD + line), _MM_HINT_T0);
+}
+
 KERNEL static inline __m512i queryTwice(const uint8_t *q) {
   return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
 }
@@ -42,8 +55,10 @@ KERNEL static uint32_t scanBlocks(uint8_t *mem, uint32_t blockStart, uint32_t bl
   const __m512i thr = _mm512_set1_epi64((long long)threshold);
   uint32_t *out = (uint32_t *)(mem + outAt);
   uint32_t n = 0, b = blockStart;
+  const uint8_t *end = mem + codesAt + (size_t)blockEnd * BLOCK_BYTES;
   while (b < blockEnd) {
     const uint8_t *p = mem + codesAt + (size_t)b * BLOCK_BYTES;
+    prefetchAhead(p, end);
     for (uint32_t i = 0; i < BLOCK_RECORDS / 2; i++) {
       __m512i d = pairDistances(p + 64 * i, q2);
       __mmask8 within = _mm512_cmple_epu64_mask(d, thr);
@@ -75,8 +90,10 @@ KERNEL static uint32_t scanBlocksMulti(uint8_t *mem, uint32_t probes, uint32_t b
   }
   uint32_t *out = (uint32_t *)(mem + outAt);
   uint32_t n = 0, b = blockStart;
+  const uint8_t *end = mem + codesAt + (size_t)blockEnd * BLOCK_BYTES;
   while (b < blockEnd) {
     const uint8_t *p = mem + codesAt + (size_t)b * BLOCK_BYTES;
+    prefetchAhead(p, end);
     for (uint32_t i = 0; i < BLOCK_RECORDS / 2; i++) {
       __m512i d[MAX_PROBES];
       __mmask8 within[MAX_PROBES];
