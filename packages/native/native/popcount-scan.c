@@ -42,7 +42,7 @@ KERNEL static inline __m512i pairDistances(const uint8_t *p, __m512i q2) {
 
 /* The lines of the block PREFETCH_AHEAD bytes after p, when that block is still in the scan. */
 KERNEL static inline void prefetchAhead(const uint8_t *p, const uint8_t *end) {
-  if (p + PREFETCH_AHEAD + BLOCK_BYTES > end) return;
+  if ((size_t)(end - p) < PREFETCH_AHEAD + BLOCK_BYTES) return;
   for (int line = 0; line < BLOCK_BYTES; line += 64) _mm_prefetch((const char *)(p + PREFETCH_AHEAD + line), _MM_HINT_T0);
 }
 
