@@ -50,44 +50,13 @@ KERNEL static inline __m512i queryTwice(const uint8_t *q) {
   return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
 }
 
-KERNEL static uint32_t scanBlocks(uint8_t *mem, uint32_t blockStart, uint32_t blockEnd, uint32_t threshold, uint32_t outCap) {
-  const __m512i q2 = queryTwice(mem + queryAt);
-  const __m512i thr = _mm512_set1_epi64((long long)threshold);
-  uint32_t *out = (uint32_t *)(mem + outAt);
-  uint32_t n = 0, b = blockStart;
-  const uint8_t *end = mem + codesAt + (size_t)blockEnd * BLOCK_BYTES;
-  while (b < blockEnd) {
-    const uint8_t *p = mem + codesAt + (size_t)b * BLOCK_BYTES;
-    prefetchAhead(p, end);
-    for (uint32_t i = 0; i < BLOCK_RECORDS / 2; i++) {
-      __m512i d = pairDistances(p + 64 * i, q2);
-      __mmask8 within = _mm512_cmple_epu64_mask(d, thr);
-      if (!within) continue;
-      uint64_t lanes[8];
-      _mm512_storeu_si512((void *)lanes, d);
-      for (uint32_t half = 0; half < 2; half++) {
-        if (within & (1u << (4 * half))) {
-          out[2 * n] = b * BLOCK_RECORDS + 2 * i + half;
-          out[2 * n + 1] = (uint32_t)lanes[4 * half];
-          n++;
-        }
-      }
-    }
-    b++;
-    if (n + BLOCK_RECORDS > outCap) break;
-  }
-  memcpy(mem + resumeAt, &b, 4);
-  return n;
-}
-
-KERNEL static uint32_t scanBlocksMulti(uint8_t *mem, uint32_t probes, uint32_t blockStart, uint32_t blockEnd, uint32_t outCap) {
-  __m512i q2[MAX_PROBES], thr[MAX_PROBES];
-  for (uint32_t k = 0; k < probes; k++) {
-    int32_t t;
-    memcpy(&t, mem + multiThresholdsAt + 4 * k, 4);
-    q2[k] = queryTwice(mem + multiQueryAt + 32 * k);
-    thr[k] = _mm512_set1_epi64((long long)t); /* signed: a negative threshold emits nothing */
-  }
+/*
+ * The loop both calls share: for each record of blocks [blockStart, blockEnd) and each probe k whose
+ * distance is within thr[k] (signed), appends (record, distance | k << 16), record-major then probe
+ * (the WebAssembly functions' order); stops after the block that left fewer than 16 x probes free
+ * pairs below outCap, stores the next block at the resume offset and returns the pair count.
+ */
+KERNEL static inline uint32_t scanProbes(uint8_t *mem, const __m512i *q2, const __m512i *thr, uint32_t probes, uint32_t blockStart, uint32_t blockEnd, uint32_t outCap) {
   uint32_t *out = (uint32_t *)(mem + outAt);
   uint32_t n = 0, b = blockStart;
   const uint8_t *end = mem + codesAt + (size_t)blockEnd * BLOCK_BYTES;
@@ -104,7 +73,6 @@ KERNEL static uint32_t scanBlocksMulti(uint8_t *mem, uint32_t probes, uint32_t b
         any |= within[k];
       }
       if (!any) continue;
-      /* Record-major, then probe: the order of the WebAssembly functions. */
       for (uint32_t half = 0; half < 2; half++) {
         for (uint32_t k = 0; k < probes; k++) {
           if (!(within[k] & (1u << (4 * half)))) continue;
@@ -121,6 +89,25 @@ KERNEL static uint32_t scanBlocksMulti(uint8_t *mem, uint32_t probes, uint32_t b
   }
   memcpy(mem + resumeAt, &b, 4);
   return n;
+}
+
+/* One probe, the query at the query offset; the threshold is unsigned, as in the WebAssembly scan. */
+KERNEL static uint32_t scanBlocks(uint8_t *mem, uint32_t blockStart, uint32_t blockEnd, uint32_t threshold, uint32_t outCap) {
+  const __m512i q2 = queryTwice(mem + queryAt);
+  const __m512i thr = _mm512_set1_epi64((long long)threshold);
+  return scanProbes(mem, &q2, &thr, 1, blockStart, blockEnd, outCap);
+}
+
+/* 2..4 probes, their queries and signed thresholds (negative: nothing) at the multi-probe offsets. */
+KERNEL static uint32_t scanBlocksMulti(uint8_t *mem, uint32_t probes, uint32_t blockStart, uint32_t blockEnd, uint32_t outCap) {
+  __m512i q2[MAX_PROBES], thr[MAX_PROBES];
+  for (uint32_t k = 0; k < probes; k++) {
+    int32_t t;
+    memcpy(&t, mem + multiThresholdsAt + 4 * k, 4);
+    q2[k] = queryTwice(mem + multiQueryAt + 32 * k);
+    thr[k] = _mm512_set1_epi64((long long)t);
+  }
+  return scanProbes(mem, q2, thr, probes, blockStart, blockEnd, outCap);
 }
 
 static int cpuSupported(void) {
