@@ -1,13 +1,5 @@
 import { createRequire } from 'node:module';
 
-interface NativeAddon {
-  advise(buffer: ArrayBuffer): number;
-  layout(codes: number, query: number, out: number, resume: number, multiQuery: number, multiThresholds: number): void;
-  supported(): boolean;
-  scan32(buffer: ArrayBuffer, blockStart: number, blockEnd: number, threshold: number, outCap: number): number;
-  multi32(buffer: ArrayBuffer, probes: number, blockStart: number, blockEnd: number, outCap: number): number;
-}
-
 /**
  * The scan kernel's loops for 256-bit codes with AVX-512 vpopcntq (native/popcount-scan.c): the
  * contract and memory layout of the WebAssembly functions scalar32 and multi32xP, run over the
@@ -19,6 +11,12 @@ export interface NativePopcountScan {
   multi32(buffer: ArrayBuffer, probes: number, blockStart: number, blockEnd: number, outCap: number): number;
 }
 
+/** What the addon exports (native/addon.c). */
+interface NativeAddon extends NativePopcountScan {
+  advise(buffer: ArrayBuffer): number;
+  supported(): boolean;
+}
+
 function loadAddon(): NativeAddon | null {
   try {
     return createRequire(import.meta.url)('../build/Release/loupe_native.node') as NativeAddon;
@@ -28,7 +26,7 @@ function loadAddon(): NativeAddon | null {
 }
 
 const addon = loadAddon();
-let wanted = true;
+let hugePagesWanted = true;
 let nativeScanWanted = true;
 
 /** True when the addon built (Linux with a compiler at install time). */
@@ -39,7 +37,7 @@ export const nativeAddonLoaded = addon !== null;
  * thread sets it from LOUPE_HUGE_PAGES before it loads its codes.
  */
 export function useHugePages(on: boolean): void {
-  wanted = on;
+  hugePagesWanted = on;
 }
 
 /**
@@ -51,7 +49,7 @@ export function useHugePages(on: boolean): void {
  * accepted and changes nothing.
  */
 export function adviseHugePages(buffer: ArrayBuffer): number {
-  return addon && wanted ? addon.advise(buffer) : 0;
+  return addon && hugePagesWanted ? addon.advise(buffer) : 0;
 }
 
 /**
