@@ -42,6 +42,7 @@ import {
   createLogger,
   DEFAULT_SHARDS,
   ensureIndexLayout,
+  isSearchedLevel,
   levelSizes,
   ShardKeys,
   shippedArtifact,
@@ -57,6 +58,7 @@ import { startRedis } from '../test/support/redis-server.ts';
 import { encodeSamplesInChild, type EncodedSamples } from './support/encode-samples.ts';
 import { fillerKey, writeFillers } from './support/filler-index.ts';
 import { measureKernelSpeed } from './support/kernel-speed.ts';
+import { probesPerLevel } from './support/probe-plan.ts';
 import { measureReplicaKill, measureRouter, quantile, type QueryOn } from './support/router-phases.ts';
 
 const { values: args } = parseArgs({
@@ -200,7 +202,7 @@ try {
   const samples = await encodeSamplesInChild();
   const layout: IndexLayout = { shards: SHARDS, bits: samples.bits, plan: (await shippedArtifact(samples.model)).header.plan, model: samples.model };
   const sizes = levelSizes(layout);
-  const searched = layout.plan.levels.reduce((n, lv, l) => n + (lv.kind === 'cells' || lv.kind === 'pixels' ? 0 : sizes[l]), 0);
+  const searched = sizes.reduce((n, views, l) => n + (isSearchedLevel(layout.plan, l) ? views : 0), 0);
   console.log(`# Loupe scale benchmark — ${N.toLocaleString()} synthetic images + ${samples.jobs.length} samples, ${SHARDS} shards, ${layout.model} (${layout.bits}-bit codes, ${searched} searched views an image), seed ${SEED}`);
   console.log(`load average at start: ${loadStart.join(' ')} (2 cores shared with other processes)`);
   await ensureIndexLayout(redis, layout);
@@ -217,7 +219,7 @@ try {
   // Every record of a level some probe searches is read at least once: with the two threads'
   // streaming speed, the least time an exact scan can take on this machine today.
   const floorMs = (levels: number[]) => (levels.reduce((n, l) => n + sizes[l], 0) * (N + samples.jobs.length) * kernel.pairStreamNs) / 2 / 1e6;
-  const levelsOf = (views: EncodedSamples['queryPlan']['views']) => [...new Set(views.flatMap((v) => v.offsets.flatMap((o, l) => (o === null ? [] : [l]))))];
+  const levelsOf = (views: EncodedSamples['queryPlan']['views']) => probesPerLevel(layout.plan, views).flatMap((n, l) => (n > 0 ? [l] : []));
   const imageFloorMs = floorMs(levelsOf(samples.queryPlan.views));
   const keyFloorMs = floorMs(levelsOf([samples.queryPlan.views[0]]));
   console.log(`least time of an exact scan at that speed (every searched record read once): image query ${imageFloorMs.toFixed(1)} ms, key query ${keyFloorMs.toFixed(1)} ms\n`);

@@ -16,6 +16,7 @@ import { nativePopcountScan, useHugePages, useNativeScan } from '@loupe/native';
 import { DEFAULT_MODEL, defaultQueryPlan, levelSizes, shippedArtifact } from '../packages/shared/src/index.ts';
 import { createLevelCodes } from '../services/query/src/searcher/scan-kernel.ts';
 import { answerAsChild, resultOfChild } from './support/child-result.ts';
+import { probesPerLevel } from './support/probe-plan.ts';
 
 const CODE_BYTES = 32;
 const ROUNDS = 2;
@@ -30,11 +31,8 @@ interface LevelTimes {
 async function probePlan(): Promise<{ level: number; views: number; probes: number }[]> {
   const header = (await shippedArtifact(DEFAULT_MODEL)).header;
   const sizes = levelSizes(header);
-  const plan = defaultQueryPlan(header.descriptor, header.plan);
-  return sizes.flatMap((views, level) => {
-    const probes = plan.views.reduce((n, v) => n + (v.offsets[level] === null ? 0 : 1 + (level === 0 && v.regions ? v.regions.proposals : 0)), 0);
-    return probes > 0 && header.plan.levels[level].kind !== 'cells' && header.plan.levels[level].kind !== 'pixels' ? [{ level, views, probes }] : [];
-  });
+  const probes = probesPerLevel(header.plan, defaultQueryPlan(header.descriptor, header.plan).views);
+  return sizes.flatMap((views, level) => (probes[level] > 0 ? [{ level, views, probes: probes[level] }] : []));
 }
 
 /** In a child: fills the levels (as a mirror's load does: reserve, then chunks) and times the queries. */

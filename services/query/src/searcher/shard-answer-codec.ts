@@ -40,7 +40,9 @@ export function packAnswer(results: MirrorHit[][], describe: (id: number) => Obj
   const keys: string[] = [];
   for (const [id, i] of objectIndex) {
     const info = describe(id);
-    objects.set([id, info.width, info.height], 3 * i);
+    objects[3 * i] = id;
+    objects[3 * i + 1] = info.width;
+    objects[3 * i + 2] = info.height;
     keyLengths[i] = info.key === null ? -1 : info.key.length;
     if (info.key !== null) keys.push(info.key);
   }

@@ -53,7 +53,9 @@ export class WasmPopcountKernel implements PopcountKernel {
     for (const s of MULTI_STRIDES) this.multis.set(s, Array.from({ length: MULTI_PROBES + 1 }, (_, p) => exp[multiScanName(s, p)] as ScanFn));
     this.bytes = new Uint8Array(this.memory.buffer);
     this.words = new Int32Array(this.memory.buffer);
-    this.native = variant === 'auto' ? nativeScan() : null;
+    this.native = variant === 'auto' ? nativePopcountScan() : null;
+    // The addon reads this module's layout; it is the same for every kernel, so telling it each time is harmless.
+    this.native?.layout(CODES_OFFSET, QUERY_OFFSET, OUT_OFFSET, RESUME_OFFSET, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET);
   }
 
   reserve(codeBytes: number): void {
@@ -85,16 +87,4 @@ export class WasmPopcountKernel implements PopcountKernel {
   verify(stride: Stride, n: number, threshold: number): number {
     return this.verifies[stride](0, n, threshold, 0);
   }
-}
-
-let nativeLayoutSet = false;
-
-/** The native loops (nativePopcountScan), told this module's memory layout once per thread. */
-function nativeScan(): NativePopcountScan | null {
-  const native = nativePopcountScan();
-  if (native && !nativeLayoutSet) {
-    native.layout(CODES_OFFSET, QUERY_OFFSET, OUT_OFFSET, RESUME_OFFSET, MULTI_QUERY_OFFSET, MULTI_THRESHOLDS_OFFSET);
-    nativeLayoutSet = true;
-  }
-  return native;
 }
